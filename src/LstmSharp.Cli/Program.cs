@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.Intrinsics;
@@ -8,25 +9,21 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h")
-        {
-            Console.WriteLine("lstmsharp — recurrent neural networks for .NET");
-            Console.WriteLine("usage: lstmsharp info | --version");
-            return 0;
-        }
+        var root = new RootCommand("lstmsharp — recurrent neural networks (SimpleRNN, LSTM, GRU) for .NET");
 
-        switch (args[0])
+        var info = new Command("info", "Print the SIMD width and core count LstmSharp will use.");
+        info.SetAction(_ =>
         {
-            case "--version":
-                Console.WriteLine(typeof(LstmSharp.Tensors.Tensor).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
-                return 0;
-            case "info":
-                Console.WriteLine($"simd: Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}, Vector256 {(Vector256.IsHardwareAccelerated ? "yes" : "no")}, Vector<float> width {Vector<float>.Count} floats");
-                Console.WriteLine($"cores: {Environment.ProcessorCount}");
-                return 0;
-            default:
-                Console.Error.WriteLine($"lstmsharp: unknown command '{args[0]}'. Try 'lstmsharp --help'.");
-                return 2;
-        }
+            Console.WriteLine($"lstmsharp {Version}");
+            Console.WriteLine($"simd: Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}, Vector256 {(Vector256.IsHardwareAccelerated ? "yes" : "no")}, Vector<float> width {Vector<float>.Count} floats");
+            Console.WriteLine($"cores: {Environment.ProcessorCount}");
+            return 0;
+        });
+        root.Subcommands.Add(info);
+
+        return root.Parse(args).Invoke();
     }
+
+    internal static string Version =>
+        typeof(LstmSharp.Tensors.Tensor).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 }
