@@ -1,0 +1,477 @@
+using System.Numerics.Tensors;
+using LstmSharp.Kernels;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>.</summary>
+public readonly ref struct LstmWeights
+{
+    /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
+    public ReadOnlySpan<float> Kernel { get; init; }
+
+    /// <summary>U [units, G·units] (Keras <c>recurrent_kernel</c>).</summary>
+    public ReadOnlySpan<float> RecurrentKernel { get; init; }
+
+    /// <summary>b [G·units]; empty when the layout has no bias.</summary>
+    public ReadOnlySpan<float> Bias { get; init; }
+
+    /// <summary>P [S, units]; empty without peepholes.</summary>
+    public ReadOnlySpan<float> Peephole { get; init; }
+
+    /// <summary>R [S·units, S·units]; empty without full gate recurrence.</summary>
+    public ReadOnlySpan<float> GateRecurrence { get; init; }
+
+    internal void Validate(string owner, LstmLayout layout)
+    {
+        int gu = layout.GateWidth, su = layout.WeightedGateCount * layout.Units;
+        SequenceRun.CheckLength(owner, "kernel", Kernel.Length, false, layout.InputSize, gu);
+        SequenceRun.CheckLength(owner, "recurrent_kernel", RecurrentKernel.Length, false, layout.Units, gu);
+        SequenceRun.CheckLength(owner, "bias", Bias.Length, false, layout.UseBias ? gu : 0);
+        SequenceRun.CheckLength(owner, "peephole", Peephole.Length, false, layout.HasPeepholes ? layout.WeightedGateCount : 0, layout.Units);
+        SequenceRun.CheckLength(owner, "gate_recurrence", GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
+    }
+}
+
+/// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted).</summary>
+public readonly ref struct LstmOutputs
+{
+    /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
+    public Span<float> Sequence { get; init; }
+
+    /// <summary>[batch, units]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
+    public Span<float> Last { get; init; }
+
+    /// <summary>[batch, units]: the final hidden state h_T.</summary>
+    public Span<float> H { get; init; }
+
+    /// <summary>[batch, units]: the final cell state c_T.</summary>
+    public Span<float> C { get; init; }
+}
+
+/// <summary>Gradients of the loss with respect to the forward's outputs; every span is optional (empty = zero).</summary>
+public readonly ref struct LstmOutputGradients
+{
+    /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
+    public ReadOnlySpan<float> Sequence { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂(last output).</summary>
+    public ReadOnlySpan<float> Last { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
+    public ReadOnlySpan<float> H { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂c_T (returned state).</summary>
+    public ReadOnlySpan<float> C { get; init; }
+}
+
+/// <summary>
+/// Where <see cref="LstmKernel.Backward"/> writes. Parameter gradients are ACCUMULATED (+=)
+/// and must be given (except those the layout does not have); <see cref="Input"/>,
+/// <see cref="InitialH"/>, <see cref="InitialC"/> are OVERWRITTEN and optional (empty = not needed).
+/// </summary>
+public readonly ref struct LstmGradients
+{
+    /// <summary>dW [inputSize, G·units], accumulated.</summary>
+    public Span<float> Kernel { get; init; }
+
+    /// <summary>dU [units, G·units], accumulated.</summary>
+    public Span<float> RecurrentKernel { get; init; }
+
+    /// <summary>db [G·units], accumulated; empty when the layout has no bias.</summary>
+    public Span<float> Bias { get; init; }
+
+    /// <summary>dP [S, units], accumulated; empty without peepholes.</summary>
+    public Span<float> Peephole { get; init; }
+
+    /// <summary>dR [S·units, S·units], accumulated; empty without gate recurrence.</summary>
+    public Span<float> GateRecurrence { get; init; }
+
+    /// <summary>dx [batch, time, inputSize], overwritten; empty to skip (saves one matrix product).</summary>
+    public Span<float> Input { get; init; }
+
+    /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
+    public Span<float> InitialH { get; init; }
+
+    /// <summary>dc_0 [batch, units], overwritten; empty to skip.</summary>
+    public Span<float> InitialC { get; init; }
+}
+
+/// <summary>
+/// The LSTM sequence kernel: forward over a whole batch of sequences and its exact backward
+/// (BPTT), for every <see cref="LstmVariant"/>. Equations: <see cref="LstmCell"/>.
+/// </summary>
+/// <remarks>
+/// <para>Done the cuDNN way: the input projection x·W + b of all steps is one matrix product
+/// before the time loop; each step does only the recurrent product h_{t−1}·U and one fused
+/// pass over the rows (<see cref="LstmCell"/>). The backward does one fused pass and one
+/// product dz·Uᵀ per step, then dW, dU, db and dx as single products over all steps.</para>
+/// <para>An instance holds scratch for one call at a time (not thread-safe): a layer owns one
+/// per direction. The buffers a backward needs live in an <see cref="LstmCache"/> the caller
+/// passes to a training forward; an inference forward (cache = null) keeps no activations.</para>
+/// </remarks>
+public sealed class LstmKernel
+{
+    private float[] zScratch = [];
+    private float[] xScratch = [];
+    private float[] hState = [];
+    private float[] cState = [];
+    private float[] yState = [];
+    private float[] gState = [];
+    private float[] hpScratch = [];
+    private float[] gpScratch = [];
+    private float[] dhState = [];
+    private float[] dcState = [];
+    private float[] dgState = [];
+    private float[] dhRec = [];
+    private float[] dgRec = [];
+    private float[] dyCarry = [];
+    private float[] dhTotal = [];
+
+    public LstmKernel(LstmLayout layout, string name = "lstm")
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        Layout = layout;
+        Name = name;
+    }
+
+    public LstmLayout Layout { get; }
+
+    /// <summary>Used in error messages, e.g. the layer's name.</summary>
+    public string Name { get; }
+
+    /// <summary>
+    /// Runs the LSTM over <paramref name="run"/>. <paramref name="h0"/>, <paramref name="c0"/>
+    /// [batch, units] are the initial states (empty = zeros). With a <paramref name="cache"/>
+    /// (training) it saves what <see cref="Backward"/> needs; with null (inference) it keeps nothing.
+    /// </summary>
+    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs, LstmCache? cache)
+    {
+        var layout = Layout;
+        string owner = $"LSTM '{Name}'";
+        int units = layout.Units;
+        run.Validate(owner, layout.InputSize, units);
+        weights.Validate(owner, layout);
+        int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
+        int su = layout.WeightedGateCount * units;
+        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "initial c", c0.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, batch, time, units);
+        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
+
+        bool training = cache is not null;
+        cache?.Prepare(layout, run);
+        int bt = batch * time;
+        int bu = batch * units;
+        Span<float> z = training ? cache!.Gates.AsSpan(0, bt * gw) : Scratch(ref zScratch, bt * gw);
+        var h = Scratch(ref hState, bu);
+        var c = Scratch(ref cState, bu);
+        var y = Scratch(ref yState, bu);
+        var g = layout.HasGateRecurrence ? Scratch(ref gState, batch * su) : [];
+        if (h0.IsEmpty) h.Clear(); else h0.CopyTo(h);
+        if (c0.IsEmpty) c.Clear(); else c0.CopyTo(c);
+        y.Clear();
+        g.Clear();
+        if (training)
+        {
+            c.CopyTo(cache!.Cell0);
+        }
+
+        // Input projection of every step at once: Z = (x ⊙ m_x)·W + b.
+        ReadOnlySpan<float> xs = run.X;
+        if (!run.InputDropoutMask.IsEmpty)
+        {
+            var xd = training ? cache!.XDropped.AsSpan(0, bt * inputSize) : Scratch(ref xScratch, bt * inputSize);
+            for (int b = 0; b < batch; b++)
+            {
+                var m = run.InputDropoutMask.Slice(b * inputSize, inputSize);
+                for (int t = 0; t < time; t++)
+                {
+                    int r = ((b * time) + t) * inputSize;
+                    TensorPrimitives.Multiply(run.X.Slice(r, inputSize), m, xd.Slice(r, inputSize));
+                }
+            }
+
+            xs = xd;
+        }
+
+        if (layout.UseBias)
+        {
+            for (int r = 0; r < bt; r++)
+            {
+                weights.Bias.CopyTo(z.Slice(r * gw, gw));
+            }
+        }
+
+        Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
+
+        var hp = training ? cache!.HPrev.AsSpan(0, bt * units) : Scratch(ref hpScratch, bu);
+        var gp = !layout.HasGateRecurrence ? [] : training ? cache!.GatesPrev.AsSpan(0, bt * su) : Scratch(ref gpScratch, batch * su);
+        for (int s = 0; s < time; s++)
+        {
+            int t = run.TimeIndex(s);
+
+            // h_{t-1} ⊙ m_h, placed where the backward's dU product will read it.
+            int hpOff = training ? t * units : 0, hpLd = training ? time * units : units;
+            for (int b = 0; b < batch; b++)
+            {
+                var src = h.Slice(b * units, units);
+                var dst = hp.Slice(hpOff + (b * hpLd), units);
+                if (run.RecurrentDropoutMask.IsEmpty) src.CopyTo(dst);
+                else TensorPrimitives.Multiply(src, run.RecurrentDropoutMask.Slice(b * units, units), dst);
+            }
+
+            Gemm.Sgemm(false, false, batch, gw, units, 1f, hp[hpOff..], hpLd, weights.RecurrentKernel, gw, 1f, z[(t * gw)..], time * gw);
+
+            if (layout.HasGateRecurrence)
+            {
+                int gpOff = training ? t * su : 0, gpLd = training ? time * su : su;
+                for (int b = 0; b < batch; b++)
+                {
+                    g.Slice(b * su, su).CopyTo(gp.Slice(gpOff + (b * gpLd), su));
+                }
+
+                foreach (var gate in LstmCell.WeightedGates)
+                {
+                    int k = layout.WeightedGateIndex(gate);
+                    if (k >= 0)
+                    {
+                        Gemm.Sgemm(false, false, batch, units, su, 1f, gp[gpOff..], gpLd, weights.GateRecurrence[(k * units)..], su, 1f, z[((t * gw) + layout.BlockOffset(gate))..], time * gw);
+                    }
+                }
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                int r = (b * time) + t;
+                var yb = y.Slice(b * units, units);
+                var cb = c.Slice(b * units, units);
+                if (run.IsValid(b, t))
+                {
+                    var hb = h.Slice(b * units, units);
+                    LstmCell.ForwardRowScalar(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? g.Slice(b * su, su) : []);
+                    hb.CopyTo(yb);
+                }
+                else if (run.ZeroOutputForMask)
+                {
+                    yb.Clear();
+                }
+
+                if (!outputs.Sequence.IsEmpty)
+                {
+                    yb.CopyTo(outputs.Sequence.Slice(((b * time) + s) * units, units));
+                }
+
+                if (training)
+                {
+                    cb.CopyTo(cache!.Cell.AsSpan(r * units, units));
+                }
+            }
+        }
+
+        if (!outputs.Last.IsEmpty) y.CopyTo(outputs.Last);
+        if (!outputs.H.IsEmpty) h.CopyTo(outputs.H);
+        if (!outputs.C.IsEmpty) c.CopyTo(outputs.C);
+        if (training)
+        {
+            cache!.IsReady = true;
+        }
+    }
+
+    /// <summary>
+    /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
+    /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
+    /// the parameter gradients and writing dx, dh_0, dc_0. Consumes the cache.
+    /// </summary>
+    public void Backward(in SequenceRun run, in LstmWeights weights, LstmCache cache, in LstmOutputGradients dOut, in LstmGradients grads)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var layout = Layout;
+        string owner = $"LSTM '{Name}' backward";
+        int units = layout.Units;
+        run.Validate(owner, layout.InputSize, units);
+        weights.Validate(owner, layout);
+        cache.CheckMatches(owner, layout, run);
+        int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
+        int sgates = layout.WeightedGateCount, su = sgates * units;
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, batch, time, units);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(final c)", dOut.C.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gw);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, units, gw);
+        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, layout.UseBias ? gw : 0);
+        SequenceRun.CheckLength(owner, "d(peephole)", grads.Peephole.Length, false, layout.HasPeepholes ? sgates : 0, units);
+        SequenceRun.CheckLength(owner, "d(gate_recurrence)", grads.GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
+        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, batch, time, inputSize);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, batch, units);
+
+        int bt = batch * time, bu = batch * units;
+        var dz = cache.Gates.AsSpan(0, bt * gw);
+        var cell = cache.Cell.AsSpan(0, bt * units);
+        var cell0 = cache.Cell0.AsSpan(0, bu);
+        var dh = Scratch(ref dhState, bu);
+        var dc = Scratch(ref dcState, bu);
+        var dg = layout.HasGateRecurrence ? Scratch(ref dgState, batch * su) : [];
+        var dhr = Scratch(ref dhRec, bu);
+        var dgr = layout.HasGateRecurrence ? Scratch(ref dgRec, batch * su) : [];
+        var carry = Scratch(ref dyCarry, bu);
+        var dht = Scratch(ref dhTotal, units);
+        if (dOut.H.IsEmpty) dh.Clear(); else dOut.H.CopyTo(dh);
+        if (dOut.C.IsEmpty) dc.Clear(); else dOut.C.CopyTo(dc);
+        dg.Clear();
+        carry.Clear();
+
+        for (int s = time - 1; s >= 0; s--)
+        {
+            int t = run.TimeIndex(s);
+            int tPrev = s > 0 ? run.TimeIndex(s - 1) : -1;
+            for (int b = 0; b < batch; b++)
+            {
+                int r = (b * time) + t;
+                var carryB = carry.Slice(b * units, units);
+
+                // ∂L/∂y_s: the output sequence, the last output, and what masked later steps passed back.
+                if (!dOut.Sequence.IsEmpty) TensorPrimitives.Add(carryB, dOut.Sequence.Slice(((b * time) + s) * units, units), carryB);
+                if (s == time - 1 && !dOut.Last.IsEmpty) TensorPrimitives.Add(carryB, dOut.Last.Slice(b * units, units), carryB);
+
+                if (run.IsValid(b, t))
+                {
+                    TensorPrimitives.Add(dh.Slice(b * units, units), carryB, dht);
+                    carryB.Clear();
+                    var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cell0.Slice(b * units, units);
+                    LstmCell.BackwardRowScalar(layout, dz.Slice(r * gw, gw), dht, dc.Slice(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dg.Slice(b * su, su) : []);
+                }
+                else
+                {
+                    dz.Slice(r * gw, gw).Clear();
+                    if (run.ZeroOutputForMask)
+                    {
+                        carryB.Clear();
+                    }
+                }
+            }
+
+            Gemm.Sgemm(false, true, batch, units, gw, 1f, dz[(t * gw)..], time * gw, weights.RecurrentKernel, gw, 0f, dhr, units);
+            if (layout.HasGateRecurrence)
+            {
+                bool first = true;
+                foreach (var gate in LstmCell.WeightedGates)
+                {
+                    int k = layout.WeightedGateIndex(gate);
+                    if (k >= 0)
+                    {
+                        Gemm.Sgemm(false, true, batch, su, units, 1f, dz[((t * gw) + layout.BlockOffset(gate))..], time * gw, weights.GateRecurrence[(k * units)..], su, first ? 0f : 1f, dgr, su);
+                        first = false;
+                    }
+                }
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                if (!run.IsValid(b, t))
+                {
+                    continue;
+                }
+
+                var dhb = dh.Slice(b * units, units);
+                if (run.RecurrentDropoutMask.IsEmpty) dhr.Slice(b * units, units).CopyTo(dhb);
+                else TensorPrimitives.Multiply(dhr.Slice(b * units, units), run.RecurrentDropoutMask.Slice(b * units, units), dhb);
+                if (layout.HasGateRecurrence)
+                {
+                    dgr.Slice(b * su, su).CopyTo(dg.Slice(b * su, su));
+                }
+            }
+        }
+
+        if (!grads.InitialH.IsEmpty) dh.CopyTo(grads.InitialH);
+        if (!grads.InitialC.IsEmpty) dc.CopyTo(grads.InitialC);
+
+        // Whole-sequence products; masked rows of dz are zero and add nothing.
+        ReadOnlySpan<float> xs = run.InputDropoutMask.IsEmpty ? run.X : cache.XDropped.AsSpan(0, bt * inputSize);
+        Gemm.Sgemm(true, false, inputSize, gw, bt, 1f, xs, inputSize, dz, gw, 1f, grads.Kernel, gw);
+        Gemm.Sgemm(true, false, units, gw, bt, 1f, cache.HPrev.AsSpan(0, bt * units), units, dz, gw, 1f, grads.RecurrentKernel, gw);
+        if (layout.UseBias)
+        {
+            for (int r = 0; r < bt; r++)
+            {
+                TensorPrimitives.Add(grads.Bias, dz.Slice(r * gw, gw), grads.Bias);
+            }
+        }
+
+        if (layout.HasGateRecurrence)
+        {
+            var gp = cache.GatesPrev.AsSpan(0, bt * su);
+            foreach (var gate in LstmCell.WeightedGates)
+            {
+                int k = layout.WeightedGateIndex(gate);
+                if (k >= 0)
+                {
+                    Gemm.Sgemm(true, false, su, units, bt, 1f, gp, su, dz[layout.BlockOffset(gate)..], gw, 1f, grads.GateRecurrence[(k * units)..], su);
+                }
+            }
+        }
+
+        if (layout.HasPeepholes)
+        {
+            AccumulatePeepholeGradient(layout, run, dz, cell, cell0, grads.Peephole);
+        }
+
+        if (!grads.Input.IsEmpty)
+        {
+            Gemm.Sgemm(false, true, bt, inputSize, gw, 1f, dz, gw, weights.Kernel, gw, 0f, grads.Input, inputSize);
+            if (!run.InputDropoutMask.IsEmpty)
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    var m = run.InputDropoutMask.Slice(b * inputSize, inputSize);
+                    for (int t = 0; t < time; t++)
+                    {
+                        var dx = grads.Input.Slice(((b * time) + t) * inputSize, inputSize);
+                        TensorPrimitives.Multiply(dx, m, dx);
+                    }
+                }
+            }
+        }
+
+        cache.IsReady = false;
+    }
+
+    /// <summary>dp_i += Σ dz_i ⊙ c_{t−1}, dp_f += Σ dz_f ⊙ c_{t−1}, dp_o += Σ dz_o ⊙ c_t over all rows.</summary>
+    private static void AccumulatePeepholeGradient(LstmLayout layout, in SequenceRun run, ReadOnlySpan<float> dz, ReadOnlySpan<float> cell, ReadOnlySpan<float> cell0, Span<float> dPeephole)
+    {
+        int units = layout.Units, gw = layout.GateWidth, time = run.Time;
+        foreach (var gate in LstmCell.WeightedGates)
+        {
+            int k = layout.WeightedGateIndex(gate);
+            if (k < 0)
+            {
+                continue;
+            }
+
+            var dp = dPeephole.Slice(k * units, units);
+            int off = layout.BlockOffset(gate);
+            for (int b = 0; b < run.Batch; b++)
+            {
+                for (int s = 0; s < time; s++)
+                {
+                    int t = run.TimeIndex(s);
+                    int r = (b * time) + t;
+                    ReadOnlySpan<float> c;
+                    if (gate == LstmGate.Output) c = cell.Slice(r * units, units);
+                    else if (s > 0) c = cell.Slice(((b * time) + run.TimeIndex(s - 1)) * units, units);
+                    else c = cell0.Slice(b * units, units);
+                    TensorPrimitives.FusedMultiplyAdd(dz.Slice((r * gw) + off, units), c, dp, dp);
+                }
+            }
+        }
+    }
+
+    private static Span<float> Scratch(ref float[] buffer, int length)
+    {
+        LstmCache.Grow(ref buffer, length);
+        return buffer.AsSpan(0, length);
+    }
+}

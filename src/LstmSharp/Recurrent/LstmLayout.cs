@@ -1,0 +1,176 @@
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>The four blocks of an LSTM's weight columns, in Keras order.</summary>
+public enum LstmGate
+{
+    /// <summary>Input gate i.</summary>
+    Input = 0,
+
+    /// <summary>Forget gate f.</summary>
+    Forget = 1,
+
+    /// <summary>Cell candidate c~ (also written g); always present.</summary>
+    Candidate = 2,
+
+    /// <summary>Output gate o.</summary>
+    Output = 3,
+}
+
+/// <summary>
+/// Where each gate's weights live for a given <see cref="LstmVariant"/>, input size and units,
+/// and the shapes of the parameters.
+/// </summary>
+/// <remarks>
+/// <para>Kernel W [inputSize, G·units], recurrent kernel U [units, G·units] and bias b [G·units]
+/// hold one block of <c>units</c> columns per gate that has weights, in the order i, f, c, o
+/// with absent gates left out (Keras layout when all four exist). G = <see cref="GateCount"/>.
+/// A gate that does not exist (NIG, NFG, NOG) or has no weights of its own (f under CIFG) has
+/// no block, so the parameter count drops as in Greff et al.</para>
+/// <para>Peephole P [S, units] and gate recurrence R [S·units, S·units] use the S gates with
+/// weights among i, f, o, in that order (<see cref="WeightedGateIndex"/>): P row s is gate s's
+/// diagonal peephole; R maps the previous step's activations [a_s]_{t-1} (rows, concatenated
+/// in that order) to the pre-activations of gate s (column block s).</para>
+/// </remarks>
+public sealed class LstmLayout
+{
+    private readonly int[] blockOffset = new int[4];
+    private readonly int[] weightedIndex = new int[4];
+
+    public LstmLayout(LstmVariant variant, int inputSize, int units, bool useBias = true)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        variant.Validate();
+        if (inputSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), $"LstmLayout: inputSize must be a positive integer, got {inputSize}.");
+        }
+
+        if (units <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(units), $"LstmLayout: units must be a positive integer, got {units}.");
+        }
+
+        Variant = variant;
+        InputSize = inputSize;
+        Units = units;
+        UseBias = useBias;
+
+        bool[] hasBlock = [variant.InputGate, variant.HasForgetWeights, true, variant.OutputGate];
+        int g = 0;
+        for (int gate = 0; gate < 4; gate++)
+        {
+            blockOffset[gate] = hasBlock[gate] ? (g++) * units : -1;
+        }
+
+        GateCount = g;
+        int s = 0;
+        foreach (int gate in new[] { 0, 1, 3 })
+        {
+            weightedIndex[gate] = hasBlock[gate] ? s++ : -1;
+        }
+
+        weightedIndex[2] = -1;
+        WeightedGateCount = s;
+    }
+
+    public LstmVariant Variant { get; }
+
+    public int InputSize { get; }
+
+    public int Units { get; }
+
+    public bool UseBias { get; }
+
+    /// <summary>G: number of weight blocks (gates with weights plus the candidate), 1 to 4.</summary>
+    public int GateCount { get; }
+
+    /// <summary>G·units: the width of W, U and b.</summary>
+    public int GateWidth => GateCount * Units;
+
+    /// <summary>S: number of gates with weights among i, f, o (peephole rows, gate-recurrence blocks).</summary>
+    public int WeightedGateCount { get; }
+
+    public bool HasInput => blockOffset[0] >= 0;
+
+    /// <summary>True when f has its own weights (not under CIFG, not NFG).</summary>
+    public bool HasForget => blockOffset[1] >= 0;
+
+    public bool HasOutput => blockOffset[3] >= 0;
+
+    public bool HasPeepholes => Variant.Peepholes;
+
+    public bool HasGateRecurrence => Variant.FullGateRecurrence;
+
+    /// <summary>
+    /// First column of <paramref name="gate"/>'s block in W, U and b, or -1 when the gate has no
+    /// weights. The layer uses the forget block for <c>unit_forget_bias</c>.
+    /// </summary>
+    public int BlockOffset(LstmGate gate) => blockOffset[(int)gate];
+
+    /// <summary>Row of <paramref name="gate"/> in the peephole parameter and block in the gate recurrence, or -1.</summary>
+    public int WeightedGateIndex(LstmGate gate) => weightedIndex[(int)gate];
+
+    public int[] KernelShape => [InputSize, GateWidth];
+
+    public int[] RecurrentKernelShape => [Units, GateWidth];
+
+    /// <summary>Shape of the bias, or null when <see cref="UseBias"/> is false.</summary>
+    public int[]? BiasShape => UseBias ? [GateWidth] : null;
+
+    /// <summary>Shape [S, units] of the peephole weights, or null without peepholes.</summary>
+    public int[]? PeepholeShape => HasPeepholes ? [WeightedGateCount, Units] : null;
+
+    /// <summary>Shape [S·units, S·units] of the gate recurrence, or null without FGR.</summary>
+    public int[]? GateRecurrenceShape => HasGateRecurrence ? [WeightedGateCount * Units, WeightedGateCount * Units] : null;
+
+    /// <summary>Number of trainable floats: W, U, b, peepholes and gate recurrence.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long n = ((long)InputSize + Units + (UseBias ? 1 : 0)) * GateWidth;
+            if (HasPeepholes)
+            {
+                n += (long)WeightedGateCount * Units;
+            }
+
+            if (HasGateRecurrence)
+            {
+                long su = (long)WeightedGateCount * Units;
+                n += su * su;
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Named parameter shapes in Keras order: kernel, recurrent_kernel, bias, peephole, gate_recurrence (absent ones left out).</summary>
+    public IReadOnlyList<(string Name, int[] Shape)> ParameterShapes
+    {
+        get
+        {
+            var list = new List<(string, int[])> { ("kernel", KernelShape), ("recurrent_kernel", RecurrentKernelShape) };
+            if (BiasShape is { } b)
+            {
+                list.Add(("bias", b));
+            }
+
+            if (PeepholeShape is { } p)
+            {
+                list.Add(("peephole", p));
+            }
+
+            if (GateRecurrenceShape is { } r)
+            {
+                list.Add(("gate_recurrence", r));
+            }
+
+            return list;
+        }
+    }
+
+    public override string ToString() =>
+        $"LstmLayout(units={Units}, input={InputSize}, gates={GateCount}, W {Tensor.FormatShape(KernelShape)}, U {Tensor.FormatShape(RecurrentKernelShape)}, params={ParameterCount})";
+}

@@ -1,0 +1,299 @@
+using LstmSharp.Kernels;
+using LstmSharp.Recurrent;
+using LstmSharp.Tests.Recurrent.Reference;
+
+namespace LstmSharp.Tests.Recurrent;
+
+public class LstmKernelTests
+{
+    private const int Batch = 3, Time = 4, InputSize = 3, Units = 4;
+
+    public static readonly string[] VariantNames = ["standard", "vanilla", "original1997", "NIG", "NFG", "NOG", "NIAF", "NOAF", "CIFG", "FGR", "cifg+fgr-nopeep", "hard_sigmoid+relu", "no-bias"];
+
+    public static readonly string[] OptionNames = ["plain", "initial-state", "last-only", "state-only", "mask-post", "mask-pre-zero", "mask-holes", "go-backwards", "dropout", "all"];
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var v in VariantNames)
+        {
+            foreach (var o in OptionNames)
+            {
+                if (o is "plain" or "all" || v is "standard" or "vanilla" or "FGR")
+                {
+                    data.Add(v, o);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndGradientsMatchTheDoubleReference(string variantName, string options)
+    {
+        var (variant, useBias) = Variant(variantName);
+        var layout = new LstmLayout(variant, InputSize, Units, useBias);
+        var rng = new Random(HashCode.Combine(variantName.Length, options.Length, 17));
+        var p = RandomParams(layout, rng);
+        var q = Problem(options, rng);
+        bool seq = options is not ("last-only" or "state-only");
+        var wSeq = seq ? RandomArray(rng, Batch * Time * Units, 1.0) : null;
+        var wLast = options is "state-only" ? null : RandomArray(rng, Batch * Units, 1.0);
+        var wH = options is "plain" or "state-only" or "all" or "initial-state" ? RandomArray(rng, Batch * Units, 1.0) : null;
+        var wC = options is "plain" or "state-only" or "all" or "mask-post" ? RandomArray(rng, Batch * Units, 1.0) : null;
+
+        var expected = LstmReference.Forward(p, q);
+        var k = new KernelRun(layout, p, q);
+        k.Forward(training: true);
+        Close.Check("sequence", k.Sequence, expected.Sequence);
+        Close.Check("last output", k.Last, expected.Last);
+        Close.Check("h_T", k.H, expected.H);
+        Close.Check("c_T", k.C, expected.C);
+
+        k.Backward(wSeq, wLast, wH, wC);
+        double Loss() => LstmReference.Loss(LstmReference.Forward(p, q), wSeq, wLast, wH, wC);
+        Close.Check("d kernel", k.DW, LstmReference.NumericGradient(p.W, Loss));
+        Close.Check("d recurrent_kernel", k.DU, LstmReference.NumericGradient(p.U, Loss));
+        Close.Check("d bias", k.DB, LstmReference.NumericGradient(p.B, Loss));
+        Close.Check("d peephole", k.DP, LstmReference.NumericGradient(p.P, Loss));
+        Close.Check("d gate_recurrence", k.DR, LstmReference.NumericGradient(p.R, Loss));
+        Close.Check("dx", k.DX, LstmReference.NumericGradient(q.X, Loss));
+        if (q.H0 is not null)
+        {
+            Close.Check("dh0", k.DH0, LstmReference.NumericGradient(q.H0, Loss));
+            Close.Check("dc0", k.DC0, LstmReference.NumericGradient(q.C0!, Loss));
+        }
+    }
+
+    internal static (LstmVariant Variant, bool UseBias) Variant(string name) => name switch
+    {
+        "cifg+fgr-nopeep" => (LstmVariant.Standard with { CoupledInputForget = true, FullGateRecurrence = true }, true),
+        "hard_sigmoid+relu" => (LstmVariant.Vanilla with { RecurrentActivation = ActivationKind.HardSigmoid, Activation = ActivationKind.Relu }, true),
+        "no-bias" => (LstmVariant.Vanilla, false),
+        _ => (LstmVariant.FromName(name), true),
+    };
+
+    internal static LstmProblem Problem(string options, Random rng, int batch = Batch, int time = Time, int inputSize = InputSize, int units = Units)
+    {
+        double[]? mask = null;
+        bool zero = false;
+        bool backwards = options is "go-backwards" or "mask-holes" or "all";
+        if (options is "mask-post" or "mask-pre-zero" or "mask-holes" or "all")
+        {
+            mask = new double[batch * time];
+            for (int b = 0; b < batch; b++)
+            {
+                for (int t = 0; t < time; t++)
+                {
+                    // Row b has b+? valid steps; padding after (post), before (pre) or scattered (holes).
+                    int valid = time - b;
+                    mask[(b * time) + t] = options switch
+                    {
+                        "mask-post" => t < valid ? 1 : 0,
+                        "mask-pre-zero" => t >= time - valid ? 1 : 0,
+                        "all" => b == 1 ? (t >= 1 ? 1 : 0) : b == 2 ? (t < 2 ? 1 : 0) : 1,
+                        _ => (t + b) % 3 == 1 ? 0 : 1,
+                    };
+                }
+            }
+
+            zero = options is "mask-pre-zero";
+        }
+
+        bool dropout = options is "dropout" or "all";
+        bool init = options is "initial-state" or "all" or "state-only";
+        return new LstmProblem
+        {
+            Batch = batch,
+            Time = time,
+            InputSize = inputSize,
+            X = RandomArray(rng, batch * time * inputSize, 1.0),
+            Mask = mask,
+            ZeroOutputForMask = zero,
+            GoBackwards = backwards,
+            InputDropout = dropout ? DropoutMask(rng, batch * inputSize, 0.3) : null,
+            RecurrentDropout = dropout ? DropoutMask(rng, batch * units, 0.3) : null,
+            H0 = init ? RandomArray(rng, batch * units, 0.8) : null,
+            C0 = init ? RandomArray(rng, batch * units, 0.8) : null,
+        };
+    }
+
+    internal static LstmParams RandomParams(LstmLayout layout, Random rng)
+    {
+        var p = new LstmParams(layout);
+        foreach (var (_, values) in p.All)
+        {
+            Fill(values, rng, 0.6);
+        }
+
+        return p;
+    }
+
+    internal static double[] RandomArray(Random rng, int n, double scale)
+    {
+        var a = new double[n];
+        Fill(a, rng, scale);
+        return a;
+    }
+
+    /// <summary>Uniform in [-scale, scale], rounded to float so both paths see the same numbers.</summary>
+    private static void Fill(double[] a, Random rng, double scale)
+    {
+        for (int k = 0; k < a.Length; k++)
+        {
+            a[k] = (float)(((rng.NextDouble() * 2) - 1) * scale);
+        }
+    }
+
+    private static double[] DropoutMask(Random rng, int n, double rate)
+    {
+        var m = new double[n];
+        for (int k = 0; k < n; k++)
+        {
+            m[k] = rng.NextDouble() < rate ? 0 : (float)(1 / (1 - rate));
+        }
+
+        return m;
+    }
+}
+
+/// <summary>Runs the float32 kernel on a double-precision problem and keeps every result.</summary>
+internal sealed class KernelRun
+{
+    private readonly LstmParams p;
+    private readonly LstmProblem q;
+    private readonly float[] w, u, bias, peep, r, x, mask, mx, mh, h0, c0;
+
+    public KernelRun(LstmLayout layout, LstmParams p, LstmProblem q, LstmKernel? kernel = null, LstmCache? cache = null)
+    {
+        this.p = p;
+        this.q = q;
+        Kernel = kernel ?? new LstmKernel(layout, "test");
+        Cache = cache ?? new LstmCache();
+        w = F(p.W);
+        u = F(p.U);
+        bias = F(p.B);
+        peep = F(p.P);
+        r = F(p.R);
+        x = F(q.X);
+        mask = F(q.Mask);
+        mx = F(q.InputDropout);
+        mh = F(q.RecurrentDropout);
+        h0 = F(q.H0);
+        c0 = F(q.C0);
+        int n = layout.Units;
+        Sequence = new float[q.Batch * q.Time * n];
+        Last = new float[q.Batch * n];
+        H = new float[q.Batch * n];
+        C = new float[q.Batch * n];
+        DW = new float[p.W.Length];
+        DU = new float[p.U.Length];
+        DB = new float[p.B.Length];
+        DP = new float[p.P.Length];
+        DR = new float[p.R.Length];
+        DX = new float[x.Length];
+        DH0 = new float[q.Batch * n];
+        DC0 = new float[q.Batch * n];
+    }
+
+    public LstmKernel Kernel { get; }
+
+    public LstmCache Cache { get; }
+
+    public float[] Sequence { get; }
+
+    public float[] Last { get; }
+
+    public float[] H { get; }
+
+    public float[] C { get; }
+
+    public float[] DW { get; }
+
+    public float[] DU { get; }
+
+    public float[] DB { get; }
+
+    public float[] DP { get; }
+
+    public float[] DR { get; }
+
+    public float[] DX { get; }
+
+    public float[] DH0 { get; }
+
+    public float[] DC0 { get; }
+
+    public SequenceRun Run => new(x, q.Batch, q.Time, q.InputSize)
+    {
+        Mask = mask,
+        InputDropoutMask = mx,
+        RecurrentDropoutMask = mh,
+        GoBackwards = q.GoBackwards,
+        ZeroOutputForMask = q.ZeroOutputForMask,
+    };
+
+    public LstmWeights Weights => new() { Kernel = w, RecurrentKernel = u, Bias = bias, Peephole = peep, GateRecurrence = r };
+
+    public void Forward(bool training, bool sequence = true)
+    {
+        Kernel.Forward(Run, Weights, h0, c0, new LstmOutputs { Sequence = sequence ? Sequence : default, Last = Last, H = H, C = C }, training ? Cache : null);
+    }
+
+    public void Backward(double[]? dSeq, double[]? dLast, double[]? dH, double[]? dC)
+    {
+        var dOut = new LstmOutputGradients { Sequence = F(dSeq), Last = F(dLast), H = F(dH), C = F(dC) };
+        Kernel.Backward(Run, Weights, Cache, dOut, new LstmGradients
+        {
+            Kernel = DW,
+            RecurrentKernel = DU,
+            Bias = DB,
+            Peephole = DP,
+            GateRecurrence = DR,
+            Input = DX,
+            InitialH = DH0,
+            InitialC = DC0,
+        });
+    }
+
+    internal static float[] F(double[]? a) => a is null ? [] : Array.ConvertAll(a, v => (float)v);
+}
+
+/// <summary>Tolerance checks that name the worst element.</summary>
+internal static class Close
+{
+    /// <summary>|a − e| ≤ rel·max(|e|, scale), scale = max(|e|)·floor (so tiny entries of a large tensor get an absolute allowance).</summary>
+    public static void Check(string label, ReadOnlySpan<float> actual, ReadOnlySpan<double> expected, double rel = 1e-4, double floor = 1e-2)
+    {
+        Assert.True(actual.Length == expected.Length, $"{label}: length {actual.Length}, expected {expected.Length}");
+        double scale = 1e-6;
+        foreach (double e in expected)
+        {
+            scale = Math.Max(scale, Math.Abs(e));
+        }
+
+        scale *= floor;
+        int worst = -1;
+        double worstRatio = 0;
+        for (int k = 0; k < actual.Length; k++)
+        {
+            double ratio = Math.Abs(actual[k] - expected[k]) / (rel * Math.Max(Math.Abs(expected[k]), scale));
+            if (!(ratio <= worstRatio))
+            {
+                worstRatio = ratio;
+                worst = k;
+            }
+        }
+
+        Assert.True(worstRatio <= 1, $"{label}: worst element [{worst}] actual {(worst >= 0 ? actual[worst] : 0):G9}, expected {(worst >= 0 ? expected[worst] : 0):G9} ({worstRatio:F2}× the tolerance)");
+    }
+
+    public static void Check(string label, ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double rel = 1e-4, double floor = 1e-2)
+    {
+        var e = new double[expected.Length];
+        for (int k = 0; k < e.Length; k++) e[k] = expected[k];
+        Check(label, actual, e, rel, floor);
+    }
+}
