@@ -73,4 +73,18 @@ public static class Check
             }
         }
     }
+
+    /// <summary>Asserts |actual[i] - expected[i]| ≤ bound[i] (bounds from an error analysis of the kernel).</summary>
+    public static void Within(string label, ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, ReadOnlySpan<double> bound)
+    {
+        Assert.True(expected.Length == actual.Length, $"{label}: expected {expected.Length} values, got {actual.Length}.");
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double err = Math.Abs(actual[i] - expected[i]);
+            if (!(err <= bound[i]))
+            {
+                Assert.Fail(string.Create(CultureInfo.InvariantCulture, $"{label}: at [{i}] of {expected.Length}: Expected {expected[i]:R}, Actual {actual[i]:R}, error {err:G3} > bound {bound[i]:G3}."));
+            }
+        }
+    }
 }
