@@ -4,7 +4,14 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("usage: LstmSharp.Bench gemm | rnn");
-        return args.Length == 0 ? 2 : 0;
+        switch (args.Length == 0 ? "" : args[0])
+        {
+            case "gemm":
+                GemmBenchmark.Run();
+                return 0;
+            default:
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | rnn");
+                return 2;
+        }
     }
 }

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace LstmSharp.Kernels;
 
 /// <summary>
@@ -5,31 +9,561 @@ namespace LstmSharp.Kernels;
 /// <c>C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C</c>, where op(X) is X or Xᵀ.
 /// Leading dimensions are row strides: A is stored as [m, lda] (or [k, lda] when transposed).
 /// </summary>
-public static class Gemm
+/// <remarks>
+/// <para>Design (after the BLIS/GotoBLAS loop nest): C is cut into rectangles that the
+/// <see cref="WorkerPool"/> runs in parallel; each rectangle walks NC-wide column blocks,
+/// KC-deep slices of k (B's slice packed into kc×NR panels that stay in L2) and MC-tall row
+/// blocks (A's slice packed into MR×kc panels that stay in L1), and a register-tiled
+/// micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4 scalar) multiplies one pair of panels.
+/// Pack buffers belong to each thread and are reused, so a call allocates nothing.</para>
+/// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once.</para>
+/// <para>Determinism: threads split C by rows and columns only, and every element is summed
+/// over k in the same order whatever the split, so results are bit-identical for any
+/// <see cref="WorkerPool.ThreadCount"/>.</para>
+/// </remarks>
+public static unsafe class Gemm
 {
+    private enum Isa
+    {
+        Scalar,
+        Avx2,
+        Avx512,
+    }
+
+    private static readonly Isa Path =
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.Avx512
+        : Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2
+        : Isa.Scalar;
+
+    /// <summary>Micro-tile rows (broadcast from A) and columns (vector lanes of B).</summary>
+    internal static readonly int MR = Path switch { Isa.Avx512 => 12, Isa.Avx2 => 6, _ => 4 };
+
+    internal static readonly int NR = Path switch { Isa.Avx512 => 32, Isa.Avx2 => 16, _ => 4 };
+
+    /// <summary>Depth of a packed slice: an MR×KC panel of A fits L1 beside the streamed B rows.</summary>
+    internal const int KC = 256;
+
+    /// <summary>Rows of A packed per block.</summary>
+    internal static readonly int MC = MR * 16;
+
+    /// <summary>Columns of B packed per block: KC×NC floats = 1 MiB, half of a 2 MiB L2.</summary>
+    internal const int NC = 1024;
+
+    /// <summary>Below this many multiply-adds a call runs on one thread (dispatch would cost more).</summary>
+    internal const long ParallelMinMacs = 1L << 19;
+
+    /// <summary>Below this many matrix elements a GEMV runs on one thread.</summary>
+    internal const long GemvParallelMinElements = 1L << 18;
+
+    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel =
+        Path switch
+        {
+            Isa.Avx512 => &GemmMicroKernels.Kernel512x12,
+            Isa.Avx2 => &GemmMicroKernels.Kernel256x6,
+            _ => &GemmMicroKernels.KernelScalar4x4,
+        };
+
+    /// <summary>The instruction set the kernels use in this process (for tests and benchmarks).</summary>
+    internal static string InstructionSet => Path.ToString();
+
     /// <summary>C = alpha·op(A)·op(B) + beta·C. With beta = 0, C's old contents are ignored (NaNs included).</summary>
+    /// <param name="transA">Use Aᵀ: A is stored as [k, lda] instead of [m, lda].</param>
+    /// <param name="transB">Use Bᵀ: B is stored as [n, ldb] instead of [k, ldb].</param>
+    /// <param name="m">Rows of op(A) and C.</param>
+    /// <param name="n">Columns of op(B) and C.</param>
+    /// <param name="k">Columns of op(A), rows of op(B).</param>
+    /// <param name="alpha">Scale of the product; 0 leaves A and B unread.</param>
+    /// <param name="a">A, row-major with row stride <paramref name="lda"/>.</param>
+    /// <param name="lda">Row stride of A, at least its row width (k, or m when transposed).</param>
+    /// <param name="b">B, row-major with row stride <paramref name="ldb"/>.</param>
+    /// <param name="ldb">Row stride of B, at least its row width (n, or k when transposed).</param>
+    /// <param name="beta">Scale of C's old contents; 0 overwrites C.</param>
+    /// <param name="c">C [m, ldc], updated in place.</param>
+    /// <param name="ldc">Row stride of C, at least n.</param>
     public static void Sgemm(
         bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
     {
-        // Placeholder reference loop; replaced by the packed, blocked kernel.
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            if (k == 0 || alpha == 0)
+            {
+                ScaleC(m, n, beta, pc, ldc);
+            }
+            else if (m == 1 || n == 1)
+            {
+                Gemv(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            }
+            else
+            {
+                Blocked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            }
+        }
+    }
+
+    private static void Validate(
+        bool transA, bool transB, int m, int n, int k,
+        int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        const string Op = "Gemm.Sgemm";
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                m < 0 ? nameof(m) : n < 0 ? nameof(n) : nameof(k),
+                $"{Op}: sizes must be ≥ 0, got m={m}, n={n}, k={k}.");
+        }
+
+        CheckOperand(Op, "a", "lda", transA ? k : m, transA ? m : k, aLength, lda, "op(A)", m, k);
+        CheckOperand(Op, "b", "ldb", transB ? n : k, transB ? k : n, bLength, ldb, "op(B)", k, n);
+        CheckOperand(Op, "c", "ldc", m, n, cLength, ldc, "C", m, n);
+    }
+
+    private static void CheckOperand(
+        string op, string name, string ldName, int rows, int cols, int length, int ld, string what, int r, int cl)
+    {
+        if (ld < cols || ld < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                ldName, $"{op}: {ldName} must be ≥ max(1, {cols}) (the stored row width of {what} [{r}, {cl}]), got {ld}.");
+        }
+
+        long needed = rows == 0 || cols == 0 ? 0 : ((long)(rows - 1) * ld) + cols;
+        if (length < needed)
+        {
+            throw new ArgumentException(
+                $"{op}: {name} holds {length} elements, expected at least {needed} for {what} [{r}, {cl}] "
+                + $"stored as {rows} rows with {ldName}={ld}.",
+                name);
+        }
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, nint ldc)
+    {
         for (int i = 0; i < m; i++)
         {
-            for (int j = 0; j < n; j++)
+            var row = new Span<float>(c + (i * ldc), n);
+            if (beta == 0)
             {
-                float s = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    float av = transA ? a[(p * lda) + i] : a[(i * lda) + p];
-                    float bv = transB ? b[(j * ldb) + p] : b[(p * ldb) + j];
-                    s += av * bv;
-                }
-
-                ref float cij = ref c[(i * ldc) + j];
-                cij = beta == 0 ? alpha * s : (alpha * s) + (beta * cij);
+                row.Clear();
             }
+            else if (beta != 1)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- blocked GEMM
+
+    private static void Blocked(
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        var job = new BlockedJob
+        {
+            TransA = transA, TransB = transB, M = m, N = n, K = k,
+            Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
+        };
+        WorkerPool pool = WorkerPool.Shared;
+        int threads = (long)m * n * k < ParallelMinMacs ? 1 : pool.ThreadCount;
+        ChooseGrid(m, n, threads, out job.TasksM, out job.RowsPerTask, out job.TasksN, out job.ColsPerTask);
+        if (job.TasksM * job.TasksN == 1)
+        {
+            job.Execute(0);
+        }
+        else
+        {
+            pool.For(job.TasksM * job.TasksN, job);
+        }
+    }
+
+    /// <summary>
+    /// Cuts C into tasksM × tasksN rectangles (multiples of MR rows and NR columns) for the
+    /// given thread count. Splitting columns repacks A once per column strip and splitting rows
+    /// repacks B once per row strip, so the cut follows the longer side.
+    /// </summary>
+    internal static void ChooseGrid(int m, int n, int threads, out int tasksM, out int rowsPerTask, out int tasksN, out int colsPerTask)
+    {
+        int rowPanels = (m + MR - 1) / MR;
+        int colPanels = (n + NR - 1) / NR;
+        int wanted = Math.Min(threads, rowPanels * colPanels);
+        tasksM = 1;
+        tasksN = 1;
+        while (tasksM * tasksN < wanted)
+        {
+            // Give the next cut to the side whose pieces are larger (in elements of C).
+            bool cutColumns = tasksN < colPanels && (tasksM >= rowPanels || (double)n / tasksN >= (double)m / tasksM);
+            if (cutColumns)
+            {
+                tasksN++;
+            }
+            else
+            {
+                tasksM++;
+            }
+        }
+
+        rowsPerTask = (rowPanels + tasksM - 1) / tasksM * MR;
+        colsPerTask = (colPanels + tasksN - 1) / tasksN * NR;
+        tasksM = (m + rowsPerTask - 1) / rowsPerTask;
+        tasksN = (n + colsPerTask - 1) / colsPerTask;
+    }
+
+    private struct BlockedJob : IParallelJob
+    {
+        public bool TransA, TransB;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public float Alpha, Beta;
+        public float* A, B, C;
+        public int TasksM, RowsPerTask, TasksN, ColsPerTask;
+
+        public readonly void Execute(int index)
+        {
+            int i0 = index / TasksN * RowsPerTask;
+            int j0 = index % TasksN * ColsPerTask;
+            Rectangle(i0, Math.Min(M, i0 + RowsPerTask), j0, Math.Min(N, j0 + ColsPerTask));
+        }
+
+        private readonly void Rectangle(int i0, int i1, int j0, int j1)
+        {
+            PackBuffers buffers = PackBuffers.ForCurrentThread();
+            float* packA = buffers.A;
+            float* packB = buffers.B;
+            int mr = MR, nr = NR, mcMax = MC;
+            var kernel = Kernel;
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                for (int pc = 0; pc < K; pc += KC)
+                {
+                    int kc = Math.Min(KC, K - pc);
+                    float beta = pc == 0 ? Beta : 1f;
+                    GemmPacking.PackB(TransB, B, Ldb, pc, kc, jc, nc, nr, packB);
+                    for (int ic = i0; ic < i1; ic += mcMax)
+                    {
+                        int mc = Math.Min(mcMax, i1 - ic);
+                        GemmPacking.PackA(TransA, A, Lda, ic, mc, pc, kc, mr, packA);
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* panelA = packA + (ir * kc);
+                            float* cRow = C + ((nint)(ic + ir) * Ldc) + jc;
+                            for (int jr = 0; jr < nc; jr += nr)
+                            {
+                                kernel(kc, panelA, packB + (jr * kc), cRow + jr, Ldc, rows, Math.Min(nr, nc - jr), Alpha, beta);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>One thread's pack buffers, 64-byte aligned, allocated once on the pinned heap.</summary>
+    private sealed class PackBuffers
+    {
+        [ThreadStatic]
+        private static PackBuffers? t_current;
+
+        private readonly float[] _storage;
+
+        private PackBuffers()
+        {
+            int aSize = (MC + MR) * KC;
+            int bSize = (NC + NR) * KC;
+            _storage = GC.AllocateUninitializedArray<float>(aSize + bSize + 32, pinned: true);
+            float* start = (float*)Unsafe.AsPointer(ref _storage[0]);
+            A = (float*)(((nint)start + 63) & ~(nint)63);
+            B = A + ((aSize + 15) & ~15);
+        }
+
+        public float* A { get; }
+
+        public float* B { get; }
+
+        public static PackBuffers ForCurrentThread() => t_current ??= new PackBuffers();
+    }
+
+    // ---------------------------------------------------------------- GEMV (m = 1 or n = 1)
+
+    private static void Gemv(
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        // Reduce both cases to y[j] = Σ_p x[p]·W(p, j) for j < outputs, stored at c[j·incC],
+        // with W either "rows" (W(p, j) = w[p·ldw + j], streamed row by row) or "dots"
+        // (W(p, j) = w[j·ldw + p], one dot product per output).
+        float* x;
+        nint incX;
+        float* w;
+        nint ldw;
+        bool dots;
+        int outputs;
+        nint incC;
+        if (m == 1)
+        {
+            x = a;
+            incX = transA ? lda : 1;
+            w = b;
+            ldw = ldb;
+            dots = transB;
+            outputs = n;
+            incC = 1;
+        }
+        else
+        {
+            x = b;
+            incX = transB ? 1 : ldb;
+            w = a;
+            ldw = lda;
+            dots = !transA;
+            outputs = m;
+            incC = ldc;
+        }
+
+        if (incX != 1)
+        {
+            float* gathered = GemvScratch.ForCurrentThread(k);
+            for (int p = 0; p < k; p++)
+            {
+                gathered[p] = x[p * incX];
+            }
+
+            x = gathered;
+        }
+
+        var job = new GemvJob
+        {
+            X = x, K = k, W = w, Ldw = ldw, Dots = dots, Outputs = outputs,
+            C = c, IncC = incC, Alpha = alpha, Beta = beta,
+        };
+        WorkerPool pool = WorkerPool.Shared;
+        int threads = (long)k * outputs < GemvParallelMinElements ? 1 : pool.ThreadCount;
+        int chunks = Math.Min(threads * 4, (outputs + 127) / 128);
+        if (chunks <= 1)
+        {
+            GemvRange(job, 0, outputs);
+            return;
+        }
+
+        // Chunk edges on multiples of 16 keep every output in the same vector lane arithmetic.
+        job.PerChunk = (((outputs + chunks - 1) / chunks) + 15) & ~15;
+        pool.For((outputs + job.PerChunk - 1) / job.PerChunk, job);
+    }
+
+    private struct GemvJob : IParallelJob
+    {
+        public float* X, W, C;
+        public int K, Outputs, PerChunk;
+        public nint Ldw, IncC;
+        public bool Dots;
+        public float Alpha, Beta;
+
+        public readonly void Execute(int index)
+        {
+            int j0 = index * PerChunk;
+            GemvRange(this, j0, Math.Min(Outputs, j0 + PerChunk));
+        }
+    }
+
+    private static void GemvRange(in GemvJob job, int j0, int j1)
+    {
+        if (job.Dots)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                float sum = Dot(job.X, job.W + (j * job.Ldw), job.K);
+                float* cj = job.C + (j * job.IncC);
+                *cj = GemmMicroKernels.Finish(sum, job.Alpha, job.Beta, cj);
+            }
+
+            return;
+        }
+
+        if (Path == Isa.Avx512)
+        {
+            GemvRows512(job, j0, j1);
+        }
+        else
+        {
+            GemvRowsScalar(job, j0, j1);
+        }
+    }
+
+    /// <summary>
+    /// y[j0..j1) from row-streamed W: 8 vectors (128 outputs) at a time so each row segment is
+    /// read once, then one vector at a time, the last one masked.
+    /// </summary>
+    private static void GemvRows512(in GemvJob job, int j0, int j1)
+    {
+        float* x = job.X;
+        int k = job.K;
+        nint ldw = job.Ldw;
+        float* acc = stackalloc float[128];
+        int j = j0;
+        for (; j + 128 <= j1; j += 128)
+        {
+            Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            Vector512<float> y4 = default, y5 = default, y6 = default, y7 = default;
+            float* w = job.W + j;
+            for (int p = 0; p < k; p++, w += ldw)
+            {
+                Vector512<float> xp = Vector512.Create(x[p]);
+                y0 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w), y0);
+                y1 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 16), y1);
+                y2 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 32), y2);
+                y3 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 48), y3);
+                y4 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 64), y4);
+                y5 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 80), y5);
+                y6 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 96), y6);
+                y7 = Vector512.FusedMultiplyAdd(xp, Vector512.Load(w + 112), y7);
+            }
+
+            y0.Store(acc);
+            y1.Store(acc + 16);
+            y2.Store(acc + 32);
+            y3.Store(acc + 48);
+            y4.Store(acc + 64);
+            y5.Store(acc + 80);
+            y6.Store(acc + 96);
+            y7.Store(acc + 112);
+            FinishOutputs(job, acc, j, 128);
+        }
+
+        for (; j < j1; j += 16)
+        {
+            int width = Math.Min(16, j1 - j);
+            Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(width)).AsSingle();
+            Vector512<float> y = default;
+            float* w = job.W + j;
+            for (int p = 0; p < k; p++, w += ldw)
+            {
+                y = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Avx512F.MaskLoad(w, mask, Vector512<float>.Zero), y);
+            }
+
+            y.Store(acc);
+            FinishOutputs(job, acc, j, width);
+        }
+    }
+
+    private static void GemvRowsScalar(in GemvJob job, int j0, int j1)
+    {
+        float* acc = stackalloc float[64];
+        for (int j = j0; j < j1; j += 64)
+        {
+            int width = Math.Min(64, j1 - j);
+            for (int t = 0; t < width; t++)
+            {
+                acc[t] = 0;
+            }
+
+            float* w = job.W + j;
+            for (int p = 0; p < job.K; p++, w += job.Ldw)
+            {
+                float xp = job.X[p];
+                for (int t = 0; t < width; t++)
+                {
+                    acc[t] = MathF.FusedMultiplyAdd(xp, w[t], acc[t]);
+                }
+            }
+
+            FinishOutputs(job, acc, j, width);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishOutputs(in GemvJob job, float* acc, int j, int count)
+    {
+        float* cj = job.C + (j * job.IncC);
+        if (job.IncC == 1 && Path == Isa.Avx512 && count == 128 && job.Beta == 0)
+        {
+            var alpha = Vector512.Create(job.Alpha);
+            for (int t = 0; t < 128; t += 16)
+            {
+                (Vector512.Load(acc + t) * alpha).Store(cj + t);
+            }
+
+            return;
+        }
+
+        for (int t = 0; t < count; t++, cj += job.IncC)
+        {
+            *cj = GemmMicroKernels.Finish(acc[t], job.Alpha, job.Beta, cj);
+        }
+    }
+
+    /// <summary>Σ x[p]·w[p] with two vector accumulators (even and odd blocks), then a scalar tail.</summary>
+    private static float Dot(float* x, float* w, int k)
+    {
+        int p = 0;
+        float sum = 0;
+        if (Path == Isa.Avx512)
+        {
+            Vector512<float> s0 = default, s1 = default;
+            for (; p + 32 <= k; p += 32)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + p), Vector512.Load(w + p), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + p + 16), Vector512.Load(w + p + 16), s1);
+            }
+
+            if (p + 16 <= k)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + p), Vector512.Load(w + p), s0);
+                p += 16;
+            }
+
+            sum = Vector512.Sum(s0 + s1);
+        }
+        else if (Path == Isa.Avx2)
+        {
+            Vector256<float> s0 = default, s1 = default;
+            for (; p + 16 <= k; p += 16)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(w + p), s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 8), Vector256.Load(w + p + 8), s1);
+            }
+
+            if (p + 8 <= k)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(w + p), s0);
+                p += 8;
+            }
+
+            sum = Vector256.Sum(s0 + s1);
+        }
+
+        for (; p < k; p++)
+        {
+            sum = MathF.FusedMultiplyAdd(x[p], w[p], sum);
+        }
+
+        return sum;
+    }
+
+    /// <summary>Per-thread buffer for gathering a strided GEMV vector.</summary>
+    private static class GemvScratch
+    {
+        [ThreadStatic]
+        private static float[]? t_buffer;
+
+        public static float* ForCurrentThread(int length)
+        {
+            if (t_buffer is null || t_buffer.Length < length)
+            {
+                t_buffer = GC.AllocateUninitializedArray<float>(Math.Max(length, 256), pinned: true);
+            }
+
+            return (float*)Unsafe.AsPointer(ref t_buffer[0]);
         }
     }
 }

@@ -1,0 +1,362 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LstmSharp.Kernels;
+
+/// <summary>
+/// Register-tiled micro-kernels of <see cref="Gemm"/>: C[mr, nr] = alpha·Ã·B̃ + beta·C for one
+/// tile, where Ã is a packed MR×kc panel (kc groups of MR values of one column of op(A)) and
+/// B̃ a packed kc×NR panel (kc rows of NR values of op(B)), both zero-padded to full size.
+/// </summary>
+/// <remarks>
+/// Every element of C is accumulated over p = 0..kc−1 in order with one fused multiply-add
+/// per step, then finished with one fused multiply-add <c>acc·alpha + beta·c</c>: the same
+/// arithmetic in every path and at every tile position, so results do not depend on how the
+/// matrix is split between threads. Edge tiles compute the full tile and mask the stores.
+/// </remarks>
+internal static unsafe class GemmMicroKernels
+{
+    /// <summary>12×32 tile: 24 zmm accumulators, B row loaded as 2 vectors, A broadcast per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512x12(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    {
+        Vector512<float> c0L = default, c0H = default;
+        Vector512<float> c1L = default, c1H = default;
+        Vector512<float> c2L = default, c2H = default;
+        Vector512<float> c3L = default, c3H = default;
+        Vector512<float> c4L = default, c4H = default;
+        Vector512<float> c5L = default, c5H = default;
+        Vector512<float> c6L = default, c6H = default;
+        Vector512<float> c7L = default, c7H = default;
+        Vector512<float> c8L = default, c8H = default;
+        Vector512<float> c9L = default, c9H = default;
+        Vector512<float> c10L = default, c10H = default;
+        Vector512<float> c11L = default, c11H = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> a0 = Vector512.Create(a[0]);
+            c0L = Vector512.FusedMultiplyAdd(a0, b0, c0L);
+            c0H = Vector512.FusedMultiplyAdd(a0, b1, c0H);
+            Vector512<float> a1 = Vector512.Create(a[1]);
+            c1L = Vector512.FusedMultiplyAdd(a1, b0, c1L);
+            c1H = Vector512.FusedMultiplyAdd(a1, b1, c1H);
+            Vector512<float> a2 = Vector512.Create(a[2]);
+            c2L = Vector512.FusedMultiplyAdd(a2, b0, c2L);
+            c2H = Vector512.FusedMultiplyAdd(a2, b1, c2H);
+            Vector512<float> a3 = Vector512.Create(a[3]);
+            c3L = Vector512.FusedMultiplyAdd(a3, b0, c3L);
+            c3H = Vector512.FusedMultiplyAdd(a3, b1, c3H);
+            Vector512<float> a4 = Vector512.Create(a[4]);
+            c4L = Vector512.FusedMultiplyAdd(a4, b0, c4L);
+            c4H = Vector512.FusedMultiplyAdd(a4, b1, c4H);
+            Vector512<float> a5 = Vector512.Create(a[5]);
+            c5L = Vector512.FusedMultiplyAdd(a5, b0, c5L);
+            c5H = Vector512.FusedMultiplyAdd(a5, b1, c5H);
+            Vector512<float> a6 = Vector512.Create(a[6]);
+            c6L = Vector512.FusedMultiplyAdd(a6, b0, c6L);
+            c6H = Vector512.FusedMultiplyAdd(a6, b1, c6H);
+            Vector512<float> a7 = Vector512.Create(a[7]);
+            c7L = Vector512.FusedMultiplyAdd(a7, b0, c7L);
+            c7H = Vector512.FusedMultiplyAdd(a7, b1, c7H);
+            Vector512<float> a8 = Vector512.Create(a[8]);
+            c8L = Vector512.FusedMultiplyAdd(a8, b0, c8L);
+            c8H = Vector512.FusedMultiplyAdd(a8, b1, c8H);
+            Vector512<float> a9 = Vector512.Create(a[9]);
+            c9L = Vector512.FusedMultiplyAdd(a9, b0, c9L);
+            c9H = Vector512.FusedMultiplyAdd(a9, b1, c9H);
+            Vector512<float> a10 = Vector512.Create(a[10]);
+            c10L = Vector512.FusedMultiplyAdd(a10, b0, c10L);
+            c10H = Vector512.FusedMultiplyAdd(a10, b1, c10H);
+            Vector512<float> a11 = Vector512.Create(a[11]);
+            c11L = Vector512.FusedMultiplyAdd(a11, b0, c11L);
+            c11H = Vector512.FusedMultiplyAdd(a11, b1, c11H);
+            a += 12;
+            b += 32;
+        }
+
+        var epilogue = new Epilogue512(alpha, beta, nr);
+        epilogue.Store(c + (0 * ldc), c0L, c0H);
+        if (mr == 1)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (1 * ldc), c1L, c1H);
+        if (mr == 2)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (2 * ldc), c2L, c2H);
+        if (mr == 3)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (3 * ldc), c3L, c3H);
+        if (mr == 4)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (4 * ldc), c4L, c4H);
+        if (mr == 5)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (5 * ldc), c5L, c5H);
+        if (mr == 6)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (6 * ldc), c6L, c6H);
+        if (mr == 7)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (7 * ldc), c7L, c7H);
+        if (mr == 8)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (8 * ldc), c8L, c8H);
+        if (mr == 9)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (9 * ldc), c9L, c9H);
+        if (mr == 10)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (10 * ldc), c10L, c10H);
+        if (mr == 11)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (11 * ldc), c11L, c11H);
+    }
+
+    /// <summary>6×16 tile: 12 ymm accumulators (16 ymm registers without AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel256x6(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    {
+        Vector256<float> c0L = default, c0H = default;
+        Vector256<float> c1L = default, c1H = default;
+        Vector256<float> c2L = default, c2H = default;
+        Vector256<float> c3L = default, c3H = default;
+        Vector256<float> c4L = default, c4H = default;
+        Vector256<float> c5L = default, c5H = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(a[0]);
+            c0L = Vector256.FusedMultiplyAdd(a0, b0, c0L);
+            c0H = Vector256.FusedMultiplyAdd(a0, b1, c0H);
+            Vector256<float> a1 = Vector256.Create(a[1]);
+            c1L = Vector256.FusedMultiplyAdd(a1, b0, c1L);
+            c1H = Vector256.FusedMultiplyAdd(a1, b1, c1H);
+            Vector256<float> a2 = Vector256.Create(a[2]);
+            c2L = Vector256.FusedMultiplyAdd(a2, b0, c2L);
+            c2H = Vector256.FusedMultiplyAdd(a2, b1, c2H);
+            Vector256<float> a3 = Vector256.Create(a[3]);
+            c3L = Vector256.FusedMultiplyAdd(a3, b0, c3L);
+            c3H = Vector256.FusedMultiplyAdd(a3, b1, c3H);
+            Vector256<float> a4 = Vector256.Create(a[4]);
+            c4L = Vector256.FusedMultiplyAdd(a4, b0, c4L);
+            c4H = Vector256.FusedMultiplyAdd(a4, b1, c4H);
+            Vector256<float> a5 = Vector256.Create(a[5]);
+            c5L = Vector256.FusedMultiplyAdd(a5, b0, c5L);
+            c5H = Vector256.FusedMultiplyAdd(a5, b1, c5H);
+            a += 6;
+            b += 16;
+        }
+
+        var epilogue = new Epilogue256(alpha, beta, nr);
+        epilogue.Store(c + (0 * ldc), c0L, c0H);
+        if (mr == 1)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (1 * ldc), c1L, c1H);
+        if (mr == 2)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (2 * ldc), c2L, c2H);
+        if (mr == 3)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (3 * ldc), c3L, c3H);
+        if (mr == 4)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (4 * ldc), c4L, c4H);
+        if (mr == 5)
+        {
+            return;
+        }
+
+        epilogue.Store(c + (5 * ldc), c5L, c5H);
+    }
+
+    /// <summary>Portable 4×4 tile for machines without SIMD; same accumulation order as the vector kernels.</summary>
+    internal static void KernelScalar4x4(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    {
+        float* acc = stackalloc float[16];
+        for (int i = 0; i < 16; i++)
+        {
+            acc[i] = 0;
+        }
+
+        for (int p = 0; p < kc; p++)
+        {
+            for (int r = 0; r < 4; r++)
+            {
+                float ar = a[r];
+                acc[(r * 4) + 0] = MathF.FusedMultiplyAdd(ar, b[0], acc[(r * 4) + 0]);
+                acc[(r * 4) + 1] = MathF.FusedMultiplyAdd(ar, b[1], acc[(r * 4) + 1]);
+                acc[(r * 4) + 2] = MathF.FusedMultiplyAdd(ar, b[2], acc[(r * 4) + 2]);
+                acc[(r * 4) + 3] = MathF.FusedMultiplyAdd(ar, b[3], acc[(r * 4) + 3]);
+            }
+
+            a += 4;
+            b += 4;
+        }
+
+        for (int r = 0; r < mr; r++)
+        {
+            float* cr = c + (r * ldc);
+            for (int j = 0; j < nr; j++)
+            {
+                cr[j] = Finish(acc[(r * 4) + j], alpha, beta, cr + j);
+            }
+        }
+    }
+
+    /// <summary>The scalar form of the tile's last step; beta = 0 never reads C (NaN-safe).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Finish(float acc, float alpha, float beta, float* c)
+        => beta == 0 ? acc * alpha : MathF.FusedMultiplyAdd(acc, alpha, beta * *c);
+
+    /// <summary>Stores one 32-wide row of a tile: full stores, or masked ones at the right edge.</summary>
+    private readonly struct Epilogue512
+    {
+        private readonly Vector512<float> _alpha;
+        private readonly Vector512<float> _beta;
+        private readonly Vector512<float> _maskL;
+        private readonly Vector512<float> _maskH;
+        private readonly bool _betaZero;
+        private readonly bool _full;
+
+        public Epilogue512(float alpha, float beta, int nr)
+        {
+            _alpha = Vector512.Create(alpha);
+            _beta = Vector512.Create(beta);
+            _betaZero = beta == 0;
+            _full = nr == 32;
+            Vector512<int> lane = Vector512<int>.Indices;
+            _maskL = Vector512.LessThan(lane, Vector512.Create(nr)).AsSingle();
+            _maskH = Vector512.LessThan(lane, Vector512.Create(nr - 16)).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(float* c, Vector512<float> accL, Vector512<float> accH)
+        {
+            if (_full)
+            {
+                if (_betaZero)
+                {
+                    Vector512.Store(accL * _alpha, c);
+                    Vector512.Store(accH * _alpha, c + 16);
+                }
+                else
+                {
+                    Vector512.Store(Vector512.FusedMultiplyAdd(accL, _alpha, _beta * Vector512.Load(c)), c);
+                    Vector512.Store(Vector512.FusedMultiplyAdd(accH, _alpha, _beta * Vector512.Load(c + 16)), c + 16);
+                }
+            }
+            else if (_betaZero)
+            {
+                Avx512F.MaskStore(c, _maskL, accL * _alpha);
+                Avx512F.MaskStore(c + 16, _maskH, accH * _alpha);
+            }
+            else
+            {
+                Vector512<float> oldL = Avx512F.MaskLoad(c, _maskL, Vector512<float>.Zero);
+                Vector512<float> oldH = Avx512F.MaskLoad(c + 16, _maskH, Vector512<float>.Zero);
+                Avx512F.MaskStore(c, _maskL, Vector512.FusedMultiplyAdd(accL, _alpha, _beta * oldL));
+                Avx512F.MaskStore(c + 16, _maskH, Vector512.FusedMultiplyAdd(accH, _alpha, _beta * oldH));
+            }
+        }
+    }
+
+    /// <summary>Stores one 16-wide row of a tile: full stores, or masked ones at the right edge.</summary>
+    private readonly struct Epilogue256
+    {
+        private readonly Vector256<float> _alpha;
+        private readonly Vector256<float> _beta;
+        private readonly Vector256<float> _maskL;
+        private readonly Vector256<float> _maskH;
+        private readonly bool _betaZero;
+        private readonly bool _full;
+
+        public Epilogue256(float alpha, float beta, int nr)
+        {
+            _alpha = Vector256.Create(alpha);
+            _beta = Vector256.Create(beta);
+            _betaZero = beta == 0;
+            _full = nr == 16;
+            Vector256<int> lane = Vector256<int>.Indices;
+            _maskL = Vector256.LessThan(lane, Vector256.Create(nr)).AsSingle();
+            _maskH = Vector256.LessThan(lane, Vector256.Create(nr - 8)).AsSingle();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(float* c, Vector256<float> accL, Vector256<float> accH)
+        {
+            if (_full)
+            {
+                if (_betaZero)
+                {
+                    Vector256.Store(accL * _alpha, c);
+                    Vector256.Store(accH * _alpha, c + 8);
+                }
+                else
+                {
+                    Vector256.Store(Vector256.FusedMultiplyAdd(accL, _alpha, _beta * Vector256.Load(c)), c);
+                    Vector256.Store(Vector256.FusedMultiplyAdd(accH, _alpha, _beta * Vector256.Load(c + 8)), c + 8);
+                }
+            }
+            else if (_betaZero)
+            {
+                Avx.MaskStore(c, _maskL, accL * _alpha);
+                Avx.MaskStore(c + 8, _maskH, accH * _alpha);
+            }
+            else
+            {
+                Vector256<float> oldL = Avx.MaskLoad(c, _maskL);
+                Vector256<float> oldH = Avx.MaskLoad(c + 8, _maskH);
+                Avx.MaskStore(c, _maskL, Vector256.FusedMultiplyAdd(accL, _alpha, _beta * oldL));
+                Avx.MaskStore(c + 8, _maskH, Vector256.FusedMultiplyAdd(accH, _alpha, _beta * oldH));
+            }
+        }
+    }
+}

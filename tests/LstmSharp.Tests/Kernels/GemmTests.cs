@@ -1,0 +1,174 @@
+using LstmSharp.Kernels;
+
+namespace LstmSharp.Tests.Kernels;
+
+[Collection(WorkerPoolCollection.Name)]
+public class GemmTests
+{
+    [Fact]
+    public void CoreSampleMatchesDoublePrecisionReference()
+    {
+        List<string> failures = GemmReference.RunCore(reduced: false);
+        Assert.True(failures.Count == 0, $"{failures.Count} failing cases:\n{string.Join('\n', failures.Take(20))}");
+    }
+
+    public static TheoryData<int> SizeData() => new(GemmReference.Sizes);
+
+    [Theory]
+    [MemberData(nameof(SizeData))]
+    public void EverySizeInEveryDimensionAndTransposeCombination(int size)
+    {
+        // Each size in each dimension, the other two drawn from sizes that cross MR/NR edges.
+        (int M, int N, int K)[] shapes = [(size, 17, 33), (31, size, 7), (15, 33, size), (size, size, 3)];
+        var failures = new List<string>();
+        foreach (var (m, n, k) in shapes)
+        {
+            foreach (bool ta in new[] { false, true })
+            {
+                foreach (bool tb in new[] { false, true })
+                {
+                    string? failure = GemmReference.Check(ta, tb, m, n, k, 1.25f, 0.5f, padA: 1, padB: 2, padC: 3);
+                    if (failure is not null)
+                    {
+                        failures.Add(failure);
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void BetaZeroIgnoresNaNInC(bool transA, bool transB)
+    {
+        foreach (var (m, n, k) in new[] { (1, 129, 17), (129, 1, 17), (33, 65, 300), (7, 7, 7) })
+        {
+            Assert.Null(GemmReference.Check(transA, transB, m, n, k, 2f, 0f, padC: 1, nanInC: true));
+        }
+    }
+
+    [Fact]
+    public void ZeroDepthOrZeroAlphaOnlyScalesC()
+    {
+        float[] c = [1, 2, 3, 4, float.NaN, 5];
+        Gemm.Sgemm(false, false, 2, 3, 0, 1f, [], 1, [], 3, 2f, c, 3);
+        Assert.Equal(new float[] { 2, 4, 6, 8, float.NaN, 10 }, c);
+
+        float[] a = [float.NaN, 1, 2, 3];
+        float[] b = [1, 2, 3, 4];
+        float[] c2 = [float.NaN, float.NaN, float.NaN, float.NaN];
+        Gemm.Sgemm(false, false, 2, 2, 2, 0f, a, 2, b, 2, 0f, c2, 2);
+        Assert.Equal(new float[] { 0, 0, 0, 0 }, c2);
+    }
+
+    [Fact]
+    public void EmptyOutputsAreNoOps()
+    {
+        float[] c = [7];
+        Gemm.Sgemm(false, false, 0, 5, 3, 1f, [], 3, new float[15], 5, 0f, [], 5);
+        Gemm.Sgemm(true, true, 4, 0, 3, 1f, new float[12], 4, [], 3, 0f, c, 1);
+        Assert.Equal(7, c[0]);
+    }
+
+    [Fact]
+    public void BadArgumentsNameTheArgumentAndTheSizes()
+    {
+        var a = new float[6];
+        var b = new float[6];
+        var c = new float[4];
+        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, false, 2, 2, 3, 1f, a, 2, b, 2, 0f, c, 2));
+        Assert.Contains("Gemm.Sgemm", e1.Message);
+        Assert.Contains("lda", e1.Message);
+        Assert.Contains("got 2", e1.Message);
+
+        var e2 = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 2, 2, 3, 1f, a, 3, b, 2, 0f, new float[3], 2));
+        Assert.Contains("c holds 3 elements, expected at least 4", e2.Message);
+
+        var e3 = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, true, 2, 2, 4, 1f, new float[8], 4, b, 4, 0f, c, 2));
+        Assert.Contains("b holds 6 elements, expected at least 8", e3.Message);
+
+        var e4 = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, false, -1, 2, 3, 1f, a, 3, b, 2, 0f, c, 2));
+        Assert.Contains("m=-1", e4.Message);
+    }
+
+    [Theory]
+    [InlineData(false, false, 257, 513, 129)]
+    [InlineData(true, true, 200, 300, 600)]
+    [InlineData(false, true, 1, 2000, 700)]
+    [InlineData(true, false, 1500, 1, 300)]
+    public void ResultsAreBitIdenticalForAnyThreadCount(bool transA, bool transB, int m, int n, int k)
+    {
+        var rng = new Random(42);
+        float[] a = Random(rng, m * k);
+        float[] b = Random(rng, k * n);
+        float[] c0 = Random(rng, m * n);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+
+        WorkerPool pool = WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        var results = new List<float[]>();
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                pool.ThreadCount = threads;
+                float[] c = (float[])c0.Clone();
+                Gemm.Sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, c, n);
+                results.Add(c);
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+
+        for (int t = 1; t < results.Count; t++)
+        {
+            for (int i = 0; i < results[0].Length; i++)
+            {
+                Assert.True(
+                    BitConverter.SingleToInt32Bits(results[0][i]) == BitConverter.SingleToInt32Bits(results[t][i]),
+                    $"element {i}: 1 thread gave {results[0][i]:R}, {t + 1} threads gave {results[t][i]:R}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Avx2", "DOTNET_EnableAVX512F", "DOTNET_EnableAVX512")] // .NET 8/9 name, .NET 10 name
+    [InlineData("Scalar", "DOTNET_EnableHWIntrinsic")]
+    public void CoreSamplePassesWithNarrowerInstructionSets(string expectedIsa, params string[] switchedOff)
+    {
+        var (exitCode, output) = ChildProcess.Run("gemm-core", switchedOff.Select(v => (v, "0")).ToArray());
+        string what = string.Join(", ", switchedOff.Select(v => v + "=0"));
+        Assert.True(exitCode == 0, $"child with {what} exited {exitCode}:\n{output}");
+        Assert.Contains("failures=0", output);
+
+        // On a machine without AVX2 the first case also falls back to scalar; both are legitimate.
+        Assert.True(
+            output.Contains($"isa={expectedIsa}") || output.Contains("isa=Scalar"),
+            $"child with {what} should run {expectedIsa}:\n{output}");
+    }
+
+    private static float[] Random(Random rng, int length)
+    {
+        var x = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            x[i] = (float)((rng.NextDouble() * 2) - 1);
+        }
+
+        return x;
+    }
+}
+
+/// <summary>Tests that change <see cref="WorkerPool.ThreadCount"/> run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class WorkerPoolCollection
+{
+    public const string Name = "WorkerPool";
+}
