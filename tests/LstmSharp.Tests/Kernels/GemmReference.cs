@@ -1,4 +1,3 @@
-using System.Text;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Tests.Kernels;
@@ -146,22 +145,6 @@ internal static class GemmReference
         }
 
         return failures;
-    }
-
-    /// <summary>Child-process entry: prints the instruction set and any failures; exit code 1 on failure.</summary>
-    public static int ChildMain()
-    {
-        var output = new StringBuilder();
-        output.Append("isa=").AppendLine(Gemm.InstructionSet);
-        List<string> failures = RunCore(reduced: true);
-        foreach (string f in failures.Take(20))
-        {
-            output.AppendLine(f);
-        }
-
-        output.Append("failures=").Append(failures.Count).AppendLine();
-        Console.Out.Write(output.ToString());
-        return failures.Count == 0 ? 0 : 1;
     }
 
     /// <summary>A [rows, ld] matrix: uniform values in [−1, 1) in the first cols of each row, NaN in the padding.</summary>
