@@ -1,0 +1,184 @@
+using System.Globalization;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Autograd;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Embedding lookup: y[..., :] = table[indices[...], :]. <paramref name="indices"/> holds
+    /// integer values stored as floats (as Keras accepts), any shape; <paramref name="table"/>
+    /// is <c>[input_dim, output_dim]</c>; y is indices' shape + <c>[output_dim]</c>.
+    /// The gradient is sparse: only the rows that were looked up receive dy (summed over
+    /// repeats); every other row of table.Grad is left untouched.
+    /// </summary>
+    public static Tensor Embedding(Tensor indices, Tensor table)
+    {
+        const string op = "embedding";
+        NotNull(indices, op, nameof(indices));
+        NotNull(table, op, nameof(table));
+        if (table.Rank != 2)
+        {
+            throw ShapeError(op, "table as [input_dim, output_dim]", table.Shape, "table");
+        }
+
+        int inputDim = table.Dim(0);
+        int d = table.Dim(1);
+        var rows = new int[indices.Length];
+        var iv = indices.Span;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float v = iv[i];
+            if (!(v >= 0 && v < inputDim) || v != MathF.Floor(v))
+            {
+                string what = float.IsFinite(v) && v == MathF.Floor(v) ? "is out of range" : "is not an integer index";
+                throw new ArgumentOutOfRangeException(
+                    nameof(indices),
+                    $"{Where(op)}: index {v.ToString(CultureInfo.InvariantCulture)} at position {Position(indices.Shape, i)} {what} for input_dim {inputDim} (valid: 0..{inputDim - 1}).");
+            }
+
+            rows[i] = (int)v;
+        }
+
+        var y = new Tensor([.. indices.Shape, d]);
+        var tv = table.Span;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            tv.Slice(rows[i] * d, d).CopyTo(y.Span.Slice(i * d, d));
+        }
+
+        Tape.Track(op, y, table, () =>
+        {
+            if (!table.RequiresGrad)
+            {
+                return;
+            }
+
+            var dt = table.EnsureGrad().Span;
+            var dy = y.Grad!.Span;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                AddInto(dt.Slice(rows[i] * d, d), dy.Slice(i * d, d));
+            }
+        });
+        return y;
+    }
+
+    /// <summary>
+    /// Inverted dropout: when <paramref name="training"/>, each element is zeroed with
+    /// probability <paramref name="rate"/> and the survivors are scaled by 1/(1 − rate), so
+    /// inference is the identity (returns <paramref name="x"/> itself). The mask comes from
+    /// <paramref name="random"/>, so a seeded generator repeats it.
+    /// </summary>
+    public static Tensor Dropout(Tensor x, float rate, Random random, bool training)
+    {
+        const string op = "dropout";
+        NotNull(x, op, nameof(x));
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), $"{Where(op)}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (!training || rate == 0f)
+        {
+            return x;
+        }
+
+        // mask[i] is 0 or 1/(1 - rate); y = x ⊙ mask, dx = dy ⊙ mask.
+        float keep = 1f / (1f - rate);
+        var mask = new float[x.Length];
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] = random.NextSingle() >= rate ? keep : 0f;
+        }
+
+        var y = new Tensor(x.ShapeArray);
+        TensorPrimitives.Multiply(x.Span, mask, y.Span);
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var dx = x.EnsureGrad().Span;
+                TensorPrimitives.MultiplyAdd(y.Grad!.Span, mask, dx, dx);
+            }
+        });
+        return y;
+    }
+
+    /// <summary>Σ x as a scalar (rank 0). Backward: dx += dy.</summary>
+    public static Tensor Sum(Tensor x) => Reduce("sum", x, 1f);
+
+    /// <summary>(1/n) Σ x as a scalar (rank 0). Backward: dx += dy / n.</summary>
+    public static Tensor Mean(Tensor x)
+    {
+        NotNull(x, "mean", nameof(x));
+        if (x.Length == 0)
+        {
+            throw ShapeError("mean", "a non-empty tensor", x.Shape);
+        }
+
+        return Reduce("mean", x, 1f / x.Length);
+    }
+
+    /// <summary>
+    /// A weight or activity penalty as a differentiable scalar: y = scale · R(x), with
+    /// dx += dy · scale · ∇R(x). Keras divides activity penalties by the batch size through
+    /// <paramref name="scale"/>.
+    /// </summary>
+    public static Tensor Penalty(Tensor x, IRegularizer regularizer, float scale = 1f)
+    {
+        const string op = "penalty";
+        NotNull(x, op, nameof(x));
+        ArgumentNullException.ThrowIfNull(regularizer);
+        var y = Tensor.Scalar((float)(scale * regularizer.Penalty(x.Span)));
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var g = new float[x.Length];
+                regularizer.AddGradient(x.Span, g);
+                var dx = x.EnsureGrad().Span;
+                TensorPrimitives.MultiplyAdd(g, y.Grad!.Span[0] * scale, dx, dx);
+            }
+        });
+        return y;
+    }
+
+    private static Tensor Reduce(string op, Tensor x, float factor)
+    {
+        NotNull(x, op, nameof(x));
+
+        // Accumulate in double: a loss over a large batch should not lose digits.
+        double s = 0;
+        foreach (float v in x.Span)
+        {
+            s += v;
+        }
+
+        var y = Tensor.Scalar((float)(s * factor));
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var dx = x.EnsureGrad().Span;
+                TensorPrimitives.Add(dx, y.Grad!.Span[0] * factor, dx);
+            }
+        });
+        return y;
+    }
+
+    private static string Position(ReadOnlySpan<int> shape, int flat)
+    {
+        var idx = new int[shape.Length];
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            idx[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+
+        return "[" + string.Join(", ", idx) + "]";
+    }
+}

@@ -1,0 +1,79 @@
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Autograd;
+
+/// <summary>
+/// Differentiable ops. Each op computes its output, then hands the tape a closure with its
+/// gradient rule right beside the forward code (<see cref="Tape.Track(string, Tensor, Tensor, Action)"/>).
+/// Without a recording tape the closure is never stored, so inference keeps no activations.
+/// Inputs are validated up front; messages read <c>op 'matmul' in layer 'dense': expected [*, 128], got [32, 64]</c>.
+/// </summary>
+/// <remarks>
+/// Writing a new op:
+/// <code>
+/// public static Tensor Square(Tensor x)
+/// {
+///     var y = new Tensor(x.ShapeArray);
+///     TensorPrimitives.Multiply(x.Span, x.Span, y.Span);
+///     Tape.Track("square", y, x, () =>
+///     {
+///         if (x.RequiresGrad)
+///         {
+///             // dx += 2 x dy
+///             var dx = x.EnsureGrad().Span;
+///             var dy = y.Grad!.Span;
+///             for (int i = 0; i &lt; dx.Length; i++) dx[i] += 2 * x.Span[i] * dy[i];
+///         }
+///     });
+///     return y;
+/// }
+/// </code>
+/// </remarks>
+public static partial class Ops
+{
+    /// <summary>"op 'name'" or "op 'name' in layer 'dense_1'", the prefix of every op error.</summary>
+    internal static string Where(string op) => Tape.CurrentLayer is { } layer ? $"op '{op}' in layer '{layer}'" : $"op '{op}'";
+
+    internal static ArgumentException ShapeError(string op, string expected, ReadOnlySpan<int> actual, string? argument = null)
+    {
+        string arg = argument is null ? string.Empty : $" ({argument})";
+        return new ArgumentException($"{Where(op)}: expected {expected}{arg}, got {Tensor.FormatShape(actual)}.");
+    }
+
+    internal static string Shape(ReadOnlySpan<int> shape) => Tensor.FormatShape(shape);
+
+    /// <summary>Normalises a possibly negative axis against a rank, with an op-named error.</summary>
+    internal static int Axis(string op, int axis, int rank)
+    {
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank)
+        {
+            throw new ArgumentOutOfRangeException(nameof(axis), $"{Where(op)}: axis {axis} is out of range for rank {rank}.");
+        }
+
+        return a;
+    }
+
+    /// <summary>Product of <paramref name="shape"/>[from..to).</summary>
+    internal static int Prod(ReadOnlySpan<int> shape, int from, int to)
+    {
+        int p = 1;
+        for (int i = from; i < to; i++)
+        {
+            p *= shape[i];
+        }
+
+        return p;
+    }
+
+    /// <summary>dst += src (same length).</summary>
+    internal static void AddInto(Span<float> dst, ReadOnlySpan<float> src) => System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+
+    private static void NotNull(Tensor? t, string op, string argument)
+    {
+        if (t is null)
+        {
+            throw new ArgumentNullException(argument, $"{Where(op)}: {argument} is null.");
+        }
+    }
+}

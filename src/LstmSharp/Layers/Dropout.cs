@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// Inverted dropout: in training each input unit is zeroed with probability <see cref="Rate"/>
+/// and survivors are scaled by 1/(1 − rate); at inference the layer is the identity. With a
+/// <see cref="Seed"/> the sequence of masks is reproducible.
+/// </summary>
+public sealed class Dropout : Layer
+{
+    private readonly Random random;
+
+    /// <param name="rate">Fraction of units to drop, in [0, 1). Out-of-range values throw (no silent clamping).</param>
+    /// <param name="seed">Seed of the mask generator; null draws one from the layer random seed (<see cref="Layer.SetRandomSeed"/>).</param>
+    /// <param name="name">Layer name; null = automatic.</param>
+    /// <param name="inputShape">Per-sample input shape (batch excluded), for the first layer of a model.</param>
+    public Dropout(float rate, int? seed = null, string? name = null, int[]? inputShape = null)
+        : base(name, inputShape)
+    {
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), $"{Describe()}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        Rate = rate;
+        Seed = seed;
+        random = new Random(seed ?? InitRandom.Next());
+        SupportsMasking = true;
+    }
+
+    public float Rate { get; }
+
+    public int? Seed { get; }
+
+    public static Dropout FromConfig(JsonObject c)
+    {
+        var b = c.GetBase();
+        return new Dropout(c.GetFloat("rate"), c.GetIntOrNull("seed"), b.Name, b.InputShape).WithBase(c);
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["rate"] = Rate;
+        c["seed"] = Seed;
+        return c;
+    }
+
+    protected override Tensor Call(Tensor input, Tensor? mask, bool training) => Ops.Dropout(input, Rate, random, training);
+}

@@ -1,0 +1,35 @@
+using LstmSharp.Autograd;
+
+namespace LstmSharp.Layers;
+
+/// <summary>Constructor argument checks shared by the layers; messages name the layer and argument.</summary>
+internal static class LayerChecks
+{
+    /// <summary>The canonical Keras activation name ("linear" for null), or an error listing the valid ones.</summary>
+    public static string ActivationName(string? activation, string owner)
+    {
+        string name = string.IsNullOrEmpty(activation) ? "linear" : activation.ToLowerInvariant();
+        if (name == "hardsigmoid")
+        {
+            name = "hard_sigmoid";
+        }
+
+        if (!Ops.SupportedActivations.Contains(name))
+        {
+            throw new ArgumentException($"{owner}: unknown activation '{activation}'; expected one of {string.Join(", ", Ops.SupportedActivations)}.", nameof(activation));
+        }
+
+        return name;
+    }
+
+    public static string Initializer(string? initializer, string owner, string argument)
+    {
+        string name = (initializer ?? string.Empty).ToLowerInvariant();
+        if (!WeightInitializers.Names.Contains(name))
+        {
+            throw new ArgumentException($"{owner}: unknown {argument} '{initializer}'; expected one of {string.Join(", ", WeightInitializers.Names)}.", argument);
+        }
+
+        return name;
+    }
+}
