@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -51,64 +53,38 @@ namespace LstmSharp.Recurrent;
 public static class LstmCell
 {
     /// <summary>
-    /// Forward of one row, scalar reference of the fast path. <paramref name="z"/> [G·units]
-    /// holds the pre-activations (x W + h U + b + FGR term) and receives the activations
-    /// i, f, c~, o in place; <paramref name="c"/> holds c_{t−1} and receives c_t; <paramref name="h"/>
-    /// receives h_t; <paramref name="gates"/> [S·units] (FGR only) receives the activations of the
-    /// gates with weights.
+    /// Forward of one row: <paramref name="z"/> [G·units] holds the pre-activations
+    /// (x W + h U + b + FGR term) and receives the activations i, f, c~, o in place;
+    /// <paramref name="c"/> [units] holds c_{t−1} and receives c_t; <paramref name="h"/> [units]
+    /// receives h_t; <paramref name="peephole"/> is P [S·units] (empty without peepholes);
+    /// <paramref name="gates"/> [S·units] (FGR only, else empty) receives the activations of the
+    /// gates with weights. Vectorised (Vector512, else Vector256, scalar tail).
     /// </summary>
-    public static void ForwardRowScalar(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
+    public static void ForwardRow(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
     {
-        var v = layout.Variant;
-        int units = layout.Units;
-        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
-        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
-        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
-        bool cifg = v.CoupledInputForget, forget = v.ForgetGate;
-        var rec = v.RecurrentActivation;
-        var act = v.Activation;
-        for (int j = 0; j < units; j++)
+        CheckRow(layout, z, c, h, peephole, gates);
+        int j = 0;
+        if (RowSimd512.IsSupported)
         {
-            float cPrev = c[j];
-            float i = 1f;
-            if (oi >= 0)
-            {
-                float zi = z[oi + j] + (pi >= 0 ? peephole[pi + j] * cPrev : 0f);
-                i = Activate(rec, zi);
-                z[oi + j] = i;
-            }
-
-            float f = 1f;
-            if (of >= 0)
-            {
-                float zf = z[of + j] + (pf >= 0 ? peephole[pf + j] * cPrev : 0f);
-                f = Activate(rec, zf);
-                z[of + j] = f;
-            }
-            else if (cifg)
-            {
-                f = 1f - i;
-            }
-            else if (!forget)
-            {
-                f = 1f;
-            }
-
-            float g = v.InputActivation ? Activate(act, z[oc + j]) : z[oc + j];
-            z[oc + j] = g;
-            float cNew = (f * cPrev) + (i * g);
-            c[j] = cNew;
-            float o = 1f;
-            if (oo >= 0)
-            {
-                float zo = z[oo + j] + (po >= 0 ? peephole[po + j] * cNew : 0f);
-                o = Activate(rec, zo);
-                z[oo + j] = o;
-            }
-
-            h[j] = o * (v.OutputActivation ? Activate(act, cNew) : cNew);
+            j = ForwardVector<RowSimd512, Vector512<float>>(layout, z, c, h, peephole);
+        }
+        else if (RowSimd256.IsSupported)
+        {
+            j = ForwardVector<RowSimd256, Vector256<float>>(layout, z, c, h, peephole);
         }
 
+        ForwardScalar(layout, z, c, h, peephole, j);
+        if (!gates.IsEmpty)
+        {
+            CopyWeightedGates(layout, z, gates);
+        }
+    }
+
+    /// <summary>Scalar twin of <see cref="ForwardRow"/>: the same arithmetic one element at a time.</summary>
+    public static void ForwardRowScalar(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
+    {
+        CheckRow(layout, z, c, h, peephole, gates);
+        ForwardScalar(layout, z, c, h, peephole, 0);
         if (!gates.IsEmpty)
         {
             CopyWeightedGates(layout, z, gates);
@@ -116,13 +92,151 @@ public static class LstmCell
     }
 
     /// <summary>
-    /// Backward of one row, scalar reference of the fast path. <paramref name="a"/> [G·units]
-    /// holds the activations saved by the forward and receives the pre-activation gradients dz
-    /// in place; <paramref name="dh"/> is ∂L/∂h_t; <paramref name="dc"/> holds ∂L/∂c_t (from
-    /// later steps) and receives ∂L/∂c_{t−1}; <paramref name="dGates"/> [S·units] (FGR only) is
-    /// the gradient reaching this step's gate activations through the next step's R.
+    /// Backward of one row: <paramref name="a"/> [G·units] holds the activations saved by the
+    /// forward and receives the pre-activation gradients dz in place; <paramref name="dh"/> is
+    /// ∂L/∂h_t; <paramref name="dc"/> holds ∂L/∂c_t (from later steps) and receives ∂L/∂c_{t−1};
+    /// <paramref name="cT"/>, <paramref name="cPrev"/> are c_t and c_{t−1}; <paramref name="dGates"/>
+    /// [S·units] (FGR only, else empty) is the gradient reaching this step's gate activations
+    /// through the next step's R. Vectorised (Vector512, else Vector256, scalar tail).
     /// </summary>
+    public static void BackwardRow(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+    {
+        CheckBackwardRow(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+        int j = 0;
+        if (RowSimd512.IsSupported)
+        {
+            j = BackwardVector<RowSimd512, Vector512<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+        }
+        else if (RowSimd256.IsSupported)
+        {
+            j = BackwardVector<RowSimd256, Vector256<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+        }
+
+        BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+    }
+
+    /// <summary>Scalar twin of <see cref="BackwardRow"/>.</summary>
     public static void BackwardRowScalar(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+    {
+        CheckBackwardRow(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+        BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, 0);
+    }
+
+    private static void ForwardScalar(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
+    {
+        var v = layout.Variant;
+        int units = layout.Units;
+        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
+        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
+        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
+        bool cifg = v.CoupledInputForget;
+        var rec = v.RecurrentActivation;
+        var act = v.Activation;
+        for (int j = start; j < units; j++)
+        {
+            float cPrev = c[j];
+            float i = 1f;
+            if (oi >= 0)
+            {
+                float zi = z[oi + j];
+                if (pi >= 0) zi += peephole[pi + j] * cPrev;
+                i = VecMath.Activate(rec, zi);
+                z[oi + j] = i;
+            }
+
+            float f = 1f;
+            if (of >= 0)
+            {
+                float zf = z[of + j];
+                if (pf >= 0) zf += peephole[pf + j] * cPrev;
+                f = VecMath.Activate(rec, zf);
+                z[of + j] = f;
+            }
+            else if (cifg)
+            {
+                f = 1f - i;
+            }
+
+            float g = v.InputActivation ? VecMath.Activate(act, z[oc + j]) : z[oc + j];
+            z[oc + j] = g;
+            float cNew = (f * cPrev) + (i * g);
+            c[j] = cNew;
+            float o = 1f;
+            if (oo >= 0)
+            {
+                float zo = z[oo + j];
+                if (po >= 0) zo += peephole[po + j] * cNew;
+                o = VecMath.Activate(rec, zo);
+                z[oo + j] = o;
+            }
+
+            h[j] = o * (v.OutputActivation ? VecMath.Activate(act, cNew) : cNew);
+        }
+    }
+
+    private static int ForwardVector<TS, TV>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+    {
+        var v = layout.Variant;
+        int units = layout.Units;
+        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
+        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
+        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
+        bool cifg = v.CoupledInputForget, inAct = v.InputActivation, outAct = v.OutputActivation;
+        var rec = v.RecurrentActivation;
+        var act = v.Activation;
+        ref float zr = ref MemoryMarshal.GetReference(z);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float hr = ref MemoryMarshal.GetReference(h);
+        ref float pr = ref MemoryMarshal.GetReference(peephole);
+        int end = units - (units % TS.Count);
+        for (int j = 0; j < end; j += TS.Count)
+        {
+            TV cPrev = TS.Load(ref cr, j);
+            TV i = TS.One;
+            if (oi >= 0)
+            {
+                TV zi = TS.Load(ref zr, oi + j);
+                if (pi >= 0) zi = TS.Add(zi, TS.Mul(TS.Load(ref pr, pi + j), cPrev));
+                i = TS.Activate(rec, zi);
+                TS.Store(i, ref zr, oi + j);
+            }
+
+            TV f = TS.One;
+            if (of >= 0)
+            {
+                TV zf = TS.Load(ref zr, of + j);
+                if (pf >= 0) zf = TS.Add(zf, TS.Mul(TS.Load(ref pr, pf + j), cPrev));
+                f = TS.Activate(rec, zf);
+                TS.Store(f, ref zr, of + j);
+            }
+            else if (cifg)
+            {
+                f = TS.Sub(TS.One, i);
+            }
+
+            TV g = TS.Load(ref zr, oc + j);
+            if (inAct) g = TS.Activate(act, g);
+            TS.Store(g, ref zr, oc + j);
+            TV cNew = TS.Add(TS.Mul(f, cPrev), TS.Mul(i, g));
+            TS.Store(cNew, ref cr, j);
+            TV o = TS.One;
+            if (oo >= 0)
+            {
+                TV zo = TS.Load(ref zr, oo + j);
+                if (po >= 0) zo = TS.Add(zo, TS.Mul(TS.Load(ref pr, po + j), cNew));
+                o = TS.Activate(rec, zo);
+                TS.Store(o, ref zr, oo + j);
+            }
+
+            TS.Store(TS.Mul(o, outAct ? TS.Activate(act, cNew) : cNew), ref hr, j);
+        }
+
+        return end;
+    }
+
+    private static void BackwardScalar(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
     {
         var v = layout.Variant;
         int units = layout.Units;
@@ -133,50 +247,144 @@ public static class LstmCell
         bool cifg = v.CoupledInputForget;
         var rec = v.RecurrentActivation;
         var act = v.Activation;
-        for (int j = 0; j < units; j++)
+        for (int j = start; j < units; j++)
         {
             float i = oi >= 0 ? a[oi + j] : 1f;
             float f = of >= 0 ? a[of + j] : cifg ? 1f - i : 1f;
             float g = a[oc + j];
             float o = oo >= 0 ? a[oo + j] : 1f;
             float c = cT[j], cp = cPrev[j];
-            float tc = v.OutputActivation ? Activate(act, c) : c;
-            float dct = dc[j] + (dh[j] * o * (v.OutputActivation ? DerivativeFromOutput(act, tc) : 1f));
+            float tc = v.OutputActivation ? VecMath.Activate(act, c) : c;
+            float dhj = dh[j];
+            float dct = dhj * o;
+            if (v.OutputActivation) dct *= VecMath.DerivativeFromOutput(act, tc);
+            dct = dc[j] + dct;
             if (oo >= 0)
             {
-                float dzo = ((dh[j] * tc) + (go >= 0 ? dGates[go + j] : 0f)) * DerivativeFromOutput(rec, o);
+                float dao = dhj * tc;
+                if (go >= 0) dao += dGates[go + j];
+                float dzo = dao * VecMath.DerivativeFromOutput(rec, o);
                 a[oo + j] = dzo;
-                if (po >= 0)
-                {
-                    dct += peephole[po + j] * dzo;
-                }
+                if (po >= 0) dct += peephole[po + j] * dzo;
             }
 
             float dcp = dct * f;
             if (of >= 0)
             {
-                float dzf = ((dct * cp) + (gf >= 0 ? dGates[gf + j] : 0f)) * DerivativeFromOutput(rec, f);
+                float daf = dct * cp;
+                if (gf >= 0) daf += dGates[gf + j];
+                float dzf = daf * VecMath.DerivativeFromOutput(rec, f);
                 a[of + j] = dzf;
-                if (pf >= 0)
-                {
-                    dcp += peephole[pf + j] * dzf;
-                }
+                if (pf >= 0) dcp += peephole[pf + j] * dzf;
             }
 
             if (oi >= 0)
             {
-                float dai = (dct * (cifg ? g - cp : g)) + (gi >= 0 ? dGates[gi + j] : 0f);
-                float dzi = dai * DerivativeFromOutput(rec, i);
+                float dai = dct * (cifg ? g - cp : g);
+                if (gi >= 0) dai += dGates[gi + j];
+                float dzi = dai * VecMath.DerivativeFromOutput(rec, i);
                 a[oi + j] = dzi;
-                if (pi >= 0)
-                {
-                    dcp += peephole[pi + j] * dzi;
-                }
+                if (pi >= 0) dcp += peephole[pi + j] * dzi;
             }
 
-            a[oc + j] = dct * i * (v.InputActivation ? DerivativeFromOutput(act, g) : 1f);
+            float dg = dct * i;
+            if (v.InputActivation) dg *= VecMath.DerivativeFromOutput(act, g);
+            a[oc + j] = dg;
             dc[j] = dcp;
         }
+    }
+
+    private static int BackwardVector<TS, TV>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+    {
+        var v = layout.Variant;
+        int units = layout.Units;
+        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
+        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
+        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
+        int gi = GateRow(layout, dGates, LstmGate.Input), gf = GateRow(layout, dGates, LstmGate.Forget), go = GateRow(layout, dGates, LstmGate.Output);
+        bool cifg = v.CoupledInputForget, inAct = v.InputActivation, outAct = v.OutputActivation;
+        var rec = v.RecurrentActivation;
+        var act = v.Activation;
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float dhr = ref MemoryMarshal.GetReference(dh);
+        ref float dcr = ref MemoryMarshal.GetReference(dc);
+        ref float ctr = ref MemoryMarshal.GetReference(cT);
+        ref float cpr = ref MemoryMarshal.GetReference(cPrev);
+        ref float pr = ref MemoryMarshal.GetReference(peephole);
+        ref float dgr = ref MemoryMarshal.GetReference(dGates);
+        int end = units - (units % TS.Count);
+        for (int j = 0; j < end; j += TS.Count)
+        {
+            TV i = oi >= 0 ? TS.Load(ref ar, oi + j) : TS.One;
+            TV f = of >= 0 ? TS.Load(ref ar, of + j) : cifg ? TS.Sub(TS.One, i) : TS.One;
+            TV g = TS.Load(ref ar, oc + j);
+            TV o = oo >= 0 ? TS.Load(ref ar, oo + j) : TS.One;
+            TV c = TS.Load(ref ctr, j), cp = TS.Load(ref cpr, j);
+            TV tc = outAct ? TS.Activate(act, c) : c;
+            TV dhj = TS.Load(ref dhr, j);
+            TV dct = TS.Mul(dhj, o);
+            if (outAct) dct = TS.Mul(dct, TS.DerivativeFromOutput(act, tc));
+            dct = TS.Add(TS.Load(ref dcr, j), dct);
+            if (oo >= 0)
+            {
+                TV dao = TS.Mul(dhj, tc);
+                if (go >= 0) dao = TS.Add(dao, TS.Load(ref dgr, go + j));
+                TV dzo = TS.Mul(dao, TS.DerivativeFromOutput(rec, o));
+                TS.Store(dzo, ref ar, oo + j);
+                if (po >= 0) dct = TS.Add(dct, TS.Mul(TS.Load(ref pr, po + j), dzo));
+            }
+
+            TV dcp = TS.Mul(dct, f);
+            if (of >= 0)
+            {
+                TV daf = TS.Mul(dct, cp);
+                if (gf >= 0) daf = TS.Add(daf, TS.Load(ref dgr, gf + j));
+                TV dzf = TS.Mul(daf, TS.DerivativeFromOutput(rec, f));
+                TS.Store(dzf, ref ar, of + j);
+                if (pf >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pf + j), dzf));
+            }
+
+            if (oi >= 0)
+            {
+                TV dai = TS.Mul(dct, cifg ? TS.Sub(g, cp) : g);
+                if (gi >= 0) dai = TS.Add(dai, TS.Load(ref dgr, gi + j));
+                TV dzi = TS.Mul(dai, TS.DerivativeFromOutput(rec, i));
+                TS.Store(dzi, ref ar, oi + j);
+                if (pi >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pi + j), dzi));
+            }
+
+            TV dg = TS.Mul(dct, i);
+            if (inAct) dg = TS.Mul(dg, TS.DerivativeFromOutput(act, g));
+            TS.Store(dg, ref ar, oc + j);
+            TS.Store(dcp, ref dcr, j);
+        }
+
+        return end;
+    }
+
+    private static void CheckRow(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
+    {
+        int n = layout.Units, su = layout.WeightedGateCount * n;
+        SequenceRun.CheckLength("LstmCell.ForwardRow", "z", z.Length, false, layout.GateWidth);
+        SequenceRun.CheckLength("LstmCell.ForwardRow", "c", c.Length, false, n);
+        SequenceRun.CheckLength("LstmCell.ForwardRow", "h", h.Length, false, n);
+        SequenceRun.CheckLength("LstmCell.ForwardRow", "peephole", peephole.Length, false, layout.HasPeepholes ? su : 0);
+        SequenceRun.CheckLength("LstmCell.ForwardRow", "gates", gates.Length, true, layout.HasGateRecurrence ? su : 0);
+    }
+
+    private static void CheckBackwardRow(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+    {
+        int n = layout.Units, su = layout.WeightedGateCount * n;
+        const string Op = "LstmCell.BackwardRow";
+        SequenceRun.CheckLength(Op, "a", a.Length, false, layout.GateWidth);
+        SequenceRun.CheckLength(Op, "dh", dh.Length, false, n);
+        SequenceRun.CheckLength(Op, "dc", dc.Length, false, n);
+        SequenceRun.CheckLength(Op, "cT", cT.Length, false, n);
+        SequenceRun.CheckLength(Op, "cPrev", cPrev.Length, false, n);
+        SequenceRun.CheckLength(Op, "peephole", peephole.Length, false, layout.HasPeepholes ? su : 0);
+        SequenceRun.CheckLength(Op, "dGates", dGates.Length, true, layout.HasGateRecurrence ? su : 0);
     }
 
     /// <summary>Copies the activations of the gates with weights (S-order i, f, o) from a row of gate blocks.</summary>
@@ -201,24 +409,4 @@ public static class LstmCell
 
     private static int GateRow(LstmLayout layout, ReadOnlySpan<float> dGates, LstmGate gate) =>
         !dGates.IsEmpty && layout.WeightedGateIndex(gate) >= 0 ? layout.WeightedGateIndex(gate) * layout.Units : -1;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Activate(ActivationKind kind, float x) => kind switch
-    {
-        ActivationKind.Sigmoid => 1f / (1f + MathF.Exp(-x)),
-        ActivationKind.Tanh => MathF.Tanh(x),
-        ActivationKind.HardSigmoid => Math.Clamp((x * (1f / 6f)) + 0.5f, 0f, 1f),
-        ActivationKind.Relu => x > 0f ? x : 0f,
-        _ => x,
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float DerivativeFromOutput(ActivationKind kind, float y) => kind switch
-    {
-        ActivationKind.Sigmoid => y * (1f - y),
-        ActivationKind.Tanh => 1f - (y * y),
-        ActivationKind.HardSigmoid => y > 0f && y < 1f ? 1f / 6f : 0f,
-        ActivationKind.Relu => y > 0f ? 1f : 0f,
-        _ => 1f,
-    };
 }

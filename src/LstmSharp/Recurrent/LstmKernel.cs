@@ -250,7 +250,7 @@ public sealed class LstmKernel
                 if (run.IsValid(b, t))
                 {
                     var hb = h.Slice(b * units, units);
-                    LstmCell.ForwardRowScalar(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? g.Slice(b * su, su) : []);
+                    LstmCell.ForwardRow(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? g.Slice(b * su, su) : []);
                     hb.CopyTo(yb);
                 }
                 else if (run.ZeroOutputForMask)
@@ -342,7 +342,7 @@ public sealed class LstmKernel
                     TensorPrimitives.Add(dh.Slice(b * units, units), carryB, dht);
                     carryB.Clear();
                     var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cell0.Slice(b * units, units);
-                    LstmCell.BackwardRowScalar(layout, dz.Slice(r * gw, gw), dht, dc.Slice(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dg.Slice(b * su, su) : []);
+                    LstmCell.BackwardRow(layout, dz.Slice(r * gw, gw), dht, dc.Slice(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dg.Slice(b * su, su) : []);
                 }
                 else
                 {

@@ -31,18 +31,33 @@ public class LstmKernelTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardAndGradientsMatchTheDoubleReference(string variantName, string options)
+    public void ForwardAndGradientsMatchTheDoubleReference(string variantName, string options) =>
+        CheckAgainstReference(variantName, options, Batch, Time, InputSize, Units);
+
+    /// <summary>Units wide enough for the Vector512 and Vector256 paths plus a scalar tail.</summary>
+    internal static void WideUnitsMatchTheDoubleReference()
+    {
+        foreach (var (variant, options) in new[] { ("standard", "all"), ("vanilla", "plain"), ("FGR", "all"), ("CIFG", "mask-post"), ("hard_sigmoid+relu", "dropout") })
+        {
+            CheckAgainstReference(variant, options, batch: 2, time: 3, inputSize: 2, units: 19);
+        }
+    }
+
+    [Fact]
+    public void WideUnits() => WideUnitsMatchTheDoubleReference();
+
+    internal static void CheckAgainstReference(string variantName, string options, int batch, int time, int inputSize, int units)
     {
         var (variant, useBias) = Variant(variantName);
-        var layout = new LstmLayout(variant, InputSize, Units, useBias);
-        var rng = new Random(HashCode.Combine(variantName.Length, options.Length, 17));
+        var layout = new LstmLayout(variant, inputSize, units, useBias);
+        var rng = new Random(HashCode.Combine(variantName.Length, options.Length, units));
         var p = RandomParams(layout, rng);
-        var q = Problem(options, rng);
+        var q = Problem(options, rng, batch, time, inputSize, units);
         bool seq = options is not ("last-only" or "state-only");
-        var wSeq = seq ? RandomArray(rng, Batch * Time * Units, 1.0) : null;
-        var wLast = options is "state-only" ? null : RandomArray(rng, Batch * Units, 1.0);
-        var wH = options is "plain" or "state-only" or "all" or "initial-state" ? RandomArray(rng, Batch * Units, 1.0) : null;
-        var wC = options is "plain" or "state-only" or "all" or "mask-post" ? RandomArray(rng, Batch * Units, 1.0) : null;
+        var wSeq = seq ? RandomArray(rng, batch * time * units, 1.0) : null;
+        var wLast = options is "state-only" ? null : RandomArray(rng, batch * units, 1.0);
+        var wH = options is "plain" or "state-only" or "all" or "initial-state" ? RandomArray(rng, batch * units, 1.0) : null;
+        var wC = options is "plain" or "state-only" or "all" or "mask-post" ? RandomArray(rng, batch * units, 1.0) : null;
 
         var expected = LstmReference.Forward(p, q);
         var k = new KernelRun(layout, p, q);
