@@ -126,12 +126,16 @@ public sealed class LstmKernel
     private float[] dgRec = [];
     private float[] dyCarry = [];
     private float[] dhTotal = [];
+    private readonly string forwardOwner;
+    private readonly string backwardOwner;
 
     public LstmKernel(LstmLayout layout, string name = "lstm")
     {
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
         Name = name;
+        forwardOwner = $"LSTM '{name}'";
+        backwardOwner = $"LSTM '{name}' backward";
     }
 
     public LstmLayout Layout { get; }
@@ -147,7 +151,7 @@ public sealed class LstmKernel
     public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs, LstmCache? cache)
     {
         var layout = Layout;
-        string owner = $"LSTM '{Name}'";
+        string owner = forwardOwner;
         int units = layout.Units;
         run.Validate(owner, layout.InputSize, units);
         weights.Validate(owner, layout);
@@ -288,7 +292,7 @@ public sealed class LstmKernel
     {
         ArgumentNullException.ThrowIfNull(cache);
         var layout = Layout;
-        string owner = $"LSTM '{Name}' backward";
+        string owner = backwardOwner;
         int units = layout.Units;
         run.Validate(owner, layout.InputSize, units);
         weights.Validate(owner, layout);

@@ -84,7 +84,7 @@ public readonly ref struct SequenceRun
     }
 
     /// <summary>Throws unless <paramref name="actual"/> equals the product of <paramref name="shape"/> (or is 0 when optional).</summary>
-    public static void CheckLength(string owner, string argument, int actual, bool optional, params int[] shape)
+    public static void CheckLength(string owner, string argument, int actual, bool optional, params ReadOnlySpan<int> shape)
     {
         long expected = 1;
         foreach (int d in shape)

@@ -184,6 +184,7 @@ internal sealed class KernelRun
     public KernelRun(LstmLayout layout, LstmParams p, LstmProblem q, LstmKernel? kernel = null, LstmCache? cache = null)
     {
         this.p = p;
+        Params = p;
         this.q = q;
         Kernel = kernel ?? new LstmKernel(layout, "test");
         Cache = cache ?? new LstmCache();
@@ -214,6 +215,8 @@ internal sealed class KernelRun
     }
 
     public LstmKernel Kernel { get; }
+
+    public LstmParams Params { get; }
 
     public LstmCache Cache { get; }
 
@@ -257,9 +260,14 @@ internal sealed class KernelRun
         Kernel.Forward(Run, Weights, h0, c0, new LstmOutputs { Sequence = sequence ? Sequence : default, Last = Last, H = H, C = C }, training ? Cache : null);
     }
 
-    public void Backward(double[]? dSeq, double[]? dLast, double[]? dH, double[]? dC)
+    public void Backward(double[]? dSeq, double[]? dLast, double[]? dH, double[]? dC) =>
+        BackwardCore(new LstmOutputGradients { Sequence = F(dSeq), Last = F(dLast), H = F(dH), C = F(dC) });
+
+    /// <summary>Backward from float output gradients (allocates nothing).</summary>
+    public void BackwardFloat(float[] dSeq, float[] dLast) => BackwardCore(new LstmOutputGradients { Sequence = dSeq, Last = dLast });
+
+    private void BackwardCore(in LstmOutputGradients dOut)
     {
-        var dOut = new LstmOutputGradients { Sequence = F(dSeq), Last = F(dLast), H = F(dH), C = F(dC) };
         Kernel.Backward(Run, Weights, Cache, dOut, new LstmGradients
         {
             Kernel = DW,
