@@ -9,10 +9,37 @@ internal static class Config
         o[key]?.GetValue<string>() ?? throw new ArgumentException($"{who}: config has no string '{key}': {o.ToJsonString()}.");
 
     internal static double Number(JsonObject o, string key, double fallback) =>
-        o[key] is JsonNode n ? n.GetValue<double>() : fallback;
+        o[key] is JsonNode n ? ToDouble(n, key) : fallback;
 
     internal static double? NullableNumber(JsonObject o, string key) =>
-        o[key] is JsonNode n ? n.GetValue<double>() : null;
+        o[key] is JsonNode n ? ToDouble(n, key) : null;
+
+    /// <summary>A number whatever its stored type (an in-memory node keeps its CLR type; a parsed one is a JSON number).</summary>
+    internal static double ToDouble(JsonNode n, string key)
+    {
+        var v = n.AsValue();
+        if (v.TryGetValue(out double d))
+        {
+            return d;
+        }
+
+        if (v.TryGetValue(out long l))
+        {
+            return l;
+        }
+
+        if (v.TryGetValue(out int i))
+        {
+            return i;
+        }
+
+        if (v.TryGetValue(out float f))
+        {
+            return f;
+        }
+
+        throw new ArgumentException($"Config: '{key}' must be a number, got {n.ToJsonString()}.");
+    }
 
     internal static bool Bool(JsonObject o, string key, bool fallback) =>
         o[key] is JsonNode n ? n.GetValue<bool>() : fallback;

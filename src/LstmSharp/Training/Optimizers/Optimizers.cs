@@ -1,0 +1,409 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+
+namespace LstmSharp.Training;
+
+/// <summary>
+/// Keras <c>SGD</c>. Without momentum <c>w ← w − lr·g</c>; with momentum μ
+/// <c>m ← μ·m − lr·g</c>, then <c>w ← w + m</c>, or with Nesterov <c>w ← w + μ·m − lr·g</c>.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    private static readonly string[] NoSlots = [];
+    private static readonly string[] MomentumSlot = ["momentum"];
+
+    public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false)
+        : base("SGD", learningRate)
+    {
+        CheckRange(momentum, nameof(momentum), 0, 1);
+        Momentum = momentum;
+        Nesterov = nesterov;
+    }
+
+    public override string ClassName => "SGD";
+
+    public double Momentum { get; }
+
+    public bool Nesterov { get; }
+
+    protected override IReadOnlyList<string> SlotNames => Momentum > 0 ? MomentumSlot : NoSlots;
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, float[][] slotValues, double lr, long iteration)
+    {
+        var k = new Kernel
+        {
+            W = ref MemoryMarshal.GetReference(w),
+            G = ref MemoryMarshal.GetReference(g),
+            M = ref Momentum > 0 ? ref MemoryMarshal.GetArrayDataReference(slotValues[0]) : ref MemoryMarshal.GetReference(w),
+            Lr = (float)lr,
+            Mu = (float)Momentum,
+            HasMomentum = Momentum > 0,
+            Nesterov = Nesterov,
+        };
+        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+    }
+
+    protected override void AddConfig(JsonObject config)
+    {
+        config["momentum"] = Momentum;
+        config["nesterov"] = Nesterov;
+    }
+
+    private ref struct Kernel : IUpdateKernel
+    {
+        public ref float W;
+        public ref float G;
+        public ref float M;
+        public float Lr;
+        public float Mu;
+        public bool HasMomentum;
+        public bool Nesterov;
+
+        public readonly void Apply<TV>(int i)
+            where TV : struct, IVec<TV>
+        {
+            var g = TV.Load(ref G, i);
+            var w = TV.Load(ref W, i);
+            var lrG = g * TV.Splat(Lr);
+            if (!HasMomentum)
+            {
+                TV.Store(w - lrG, ref W, i);
+                return;
+            }
+
+            var m = (TV.Load(ref M, i) * TV.Splat(Mu)) - lrG;
+            TV.Store(m, ref M, i);
+            TV.Store(Nesterov ? w + ((m * TV.Splat(Mu)) - lrG) : w + m, ref W, i);
+        }
+    }
+}
+
+/// <summary>
+/// Keras <c>Adam</c> (Keras 3 form, ε outside the square root): at step <c>t</c> (1-based)
+/// <code>
+/// α_t = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
+/// m ← m + (g − m)(1 − β₁)          (= β₁m + (1 − β₁)g)
+/// v ← v + (g² − v)(1 − β₂)         (= β₂v + (1 − β₂)g²)
+/// v̂ ← max(v̂, v), used instead of v   (amsgrad only)
+/// w ← w − α_t · m / (√v + ε)
+/// </code>
+/// </summary>
+public sealed class Adam : Optimizer
+{
+    private static readonly string[] Slots = ["momentum", "velocity"];
+    private static readonly string[] AmsgradSlots = ["momentum", "velocity", "velocity_hat"];
+
+    public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, bool amsgrad = false)
+        : base("adam", learningRate)
+    {
+        CheckRange(beta1, nameof(beta1), 0, 1, maxInclusive: false);
+        CheckRange(beta2, nameof(beta2), 0, 1, maxInclusive: false);
+        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        Amsgrad = amsgrad;
+    }
+
+    public override string ClassName => "Adam";
+
+    public double Beta1 { get; }
+
+    public double Beta2 { get; }
+
+    public double Epsilon { get; }
+
+    public bool Amsgrad { get; }
+
+    protected override IReadOnlyList<string> SlotNames => Amsgrad ? AmsgradSlots : Slots;
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, float[][] slotValues, double lr, long iteration)
+    {
+        double t = iteration + 1;
+        double alpha = lr * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t));
+        var k = new Kernel
+        {
+            W = ref MemoryMarshal.GetReference(w),
+            G = ref MemoryMarshal.GetReference(g),
+            M = ref MemoryMarshal.GetArrayDataReference(slotValues[0]),
+            V = ref MemoryMarshal.GetArrayDataReference(slotValues[1]),
+            VHat = ref MemoryMarshal.GetArrayDataReference(slotValues[Amsgrad ? 2 : 1]),
+            Alpha = (float)alpha,
+            OneMinusBeta1 = (float)(1 - Beta1),
+            OneMinusBeta2 = (float)(1 - Beta2),
+            Eps = (float)Epsilon,
+            Amsgrad = Amsgrad,
+        };
+        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+    }
+
+    protected override void AddConfig(JsonObject config)
+    {
+        config["beta_1"] = Beta1;
+        config["beta_2"] = Beta2;
+        config["epsilon"] = Epsilon;
+        config["amsgrad"] = Amsgrad;
+    }
+
+    private ref struct Kernel : IUpdateKernel
+    {
+        public ref float W;
+        public ref float G;
+        public ref float M;
+        public ref float V;
+        public ref float VHat;
+        public float Alpha;
+        public float OneMinusBeta1;
+        public float OneMinusBeta2;
+        public float Eps;
+        public bool Amsgrad;
+
+        public readonly void Apply<TV>(int i)
+            where TV : struct, IVec<TV>
+        {
+            var g = TV.Load(ref G, i);
+            var m = TV.Load(ref M, i);
+            var v = TV.Load(ref V, i);
+            m += (g - m) * TV.Splat(OneMinusBeta1);
+            v += ((g * g) - v) * TV.Splat(OneMinusBeta2);
+            TV.Store(m, ref M, i);
+            TV.Store(v, ref V, i);
+            if (Amsgrad)
+            {
+                v = TV.Max(TV.Load(ref VHat, i), v);
+                TV.Store(v, ref VHat, i);
+            }
+
+            var w = TV.Load(ref W, i);
+            TV.Store(w - ((m * TV.Splat(Alpha)) / (TV.Sqrt(v) + TV.Splat(Eps))), ref W, i);
+        }
+    }
+}
+
+/// <summary>
+/// Keras <c>RMSprop</c> (ε inside the square root):
+/// <code>
+/// v ← ρv + (1 − ρ)g²
+/// a ← ρa + (1 − ρ)g,  d = v − a² + ε      (centered)      else d = v + ε
+/// Δ = lr · g / √d
+/// mom ← μ·mom + Δ, w ← w − mom           (momentum > 0)  else w ← w − Δ
+/// </code>
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    public RmsProp(double learningRate = 0.001, double rho = 0.9, double momentum = 0, double epsilon = 1e-7, bool centered = false)
+        : base("rmsprop", learningRate)
+    {
+        CheckRange(rho, nameof(rho), 0, 1);
+        CheckRange(momentum, nameof(momentum), 0, 1);
+        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
+        Rho = rho;
+        Momentum = momentum;
+        Epsilon = epsilon;
+        Centered = centered;
+        var names = new List<string> { "velocity" };
+        if (momentum > 0)
+        {
+            names.Add("momentum");
+        }
+
+        if (centered)
+        {
+            names.Add("average_gradient");
+        }
+
+        SlotNames = names;
+    }
+
+    public override string ClassName => "RMSprop";
+
+    public double Rho { get; }
+
+    public double Momentum { get; }
+
+    public double Epsilon { get; }
+
+    public bool Centered { get; }
+
+    protected override IReadOnlyList<string> SlotNames { get; }
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, float[][] slotValues, double lr, long iteration)
+    {
+        int s = 1;
+        ref float v = ref MemoryMarshal.GetArrayDataReference(slotValues[0]);
+        var k = new Kernel
+        {
+            W = ref MemoryMarshal.GetReference(w),
+            G = ref MemoryMarshal.GetReference(g),
+            V = ref v,
+            Mom = ref Momentum > 0 ? ref MemoryMarshal.GetArrayDataReference(slotValues[s++]) : ref v,
+            Avg = ref Centered ? ref MemoryMarshal.GetArrayDataReference(slotValues[s]) : ref v,
+            Lr = (float)lr,
+            Rho = (float)Rho,
+            OneMinusRho = (float)(1 - Rho),
+            Mu = (float)Momentum,
+            Eps = (float)Epsilon,
+            HasMomentum = Momentum > 0,
+            Centered = Centered,
+        };
+        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+    }
+
+    protected override void AddConfig(JsonObject config)
+    {
+        config["rho"] = Rho;
+        config["momentum"] = Momentum;
+        config["epsilon"] = Epsilon;
+        config["centered"] = Centered;
+    }
+
+    private ref struct Kernel : IUpdateKernel
+    {
+        public ref float W;
+        public ref float G;
+        public ref float V;
+        public ref float Mom;
+        public ref float Avg;
+        public float Lr;
+        public float Rho;
+        public float OneMinusRho;
+        public float Mu;
+        public float Eps;
+        public bool HasMomentum;
+        public bool Centered;
+
+        public readonly void Apply<TV>(int i)
+            where TV : struct, IVec<TV>
+        {
+            var g = TV.Load(ref G, i);
+            var v = (TV.Splat(Rho) * TV.Load(ref V, i)) + (TV.Splat(OneMinusRho) * (g * g));
+            TV.Store(v, ref V, i);
+            TV denominator;
+            if (Centered)
+            {
+                var a = (TV.Splat(Rho) * TV.Load(ref Avg, i)) + (TV.Splat(OneMinusRho) * g);
+                TV.Store(a, ref Avg, i);
+                denominator = (v - (a * a)) + TV.Splat(Eps);
+            }
+            else
+            {
+                denominator = v + TV.Splat(Eps);
+            }
+
+            var increment = (TV.Splat(Lr) * g) / TV.Sqrt(denominator);
+            if (HasMomentum)
+            {
+                increment = (TV.Splat(Mu) * TV.Load(ref Mom, i)) + increment;
+                TV.Store(increment, ref Mom, i);
+            }
+
+            TV.Store(TV.Load(ref W, i) - increment, ref W, i);
+        }
+    }
+}
+
+/// <summary>
+/// Keras <c>Adagrad</c>: the accumulator starts at <c>initialAccumulatorValue</c>;
+/// <c>acc ← acc + g²</c>, <c>w ← w − lr·g / √(acc + ε)</c>.
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    private static readonly string[] Slots = ["accumulator"];
+
+    public Adagrad(double learningRate = 0.001, double initialAccumulatorValue = 0.1, double epsilon = 1e-7)
+        : base("adagrad", learningRate)
+    {
+        CheckRange(initialAccumulatorValue, nameof(initialAccumulatorValue), 0, double.MaxValue);
+        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
+        InitialAccumulatorValue = initialAccumulatorValue;
+        Epsilon = epsilon;
+    }
+
+    public override string ClassName => "Adagrad";
+
+    public double InitialAccumulatorValue { get; }
+
+    public double Epsilon { get; }
+
+    protected override IReadOnlyList<string> SlotNames => Slots;
+
+    protected override float SlotInitialValue(int slot) => (float)InitialAccumulatorValue;
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, float[][] slotValues, double lr, long iteration)
+    {
+        var k = new Kernel
+        {
+            W = ref MemoryMarshal.GetReference(w),
+            G = ref MemoryMarshal.GetReference(g),
+            Acc = ref MemoryMarshal.GetArrayDataReference(slotValues[0]),
+            Lr = (float)lr,
+            Eps = (float)Epsilon,
+        };
+        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+    }
+
+    protected override void AddConfig(JsonObject config)
+    {
+        config["initial_accumulator_value"] = InitialAccumulatorValue;
+        config["epsilon"] = Epsilon;
+    }
+
+    private ref struct Kernel : IUpdateKernel
+    {
+        public ref float W;
+        public ref float G;
+        public ref float Acc;
+        public float Lr;
+        public float Eps;
+
+        public readonly void Apply<TV>(int i)
+            where TV : struct, IVec<TV>
+        {
+            var g = TV.Load(ref G, i);
+            var acc = TV.Load(ref Acc, i) + (g * g);
+            TV.Store(acc, ref Acc, i);
+            TV.Store(TV.Load(ref W, i) - ((TV.Splat(Lr) * g) / TV.Sqrt(acc + TV.Splat(Eps))), ref W, i);
+        }
+    }
+}
+
+/// <summary>Optimizers by Keras name and from configs.</summary>
+public static class Optimizers
+{
+    /// <summary>An optimizer with Keras defaults by name: <c>sgd</c>, <c>adam</c>, <c>rmsprop</c>, <c>adagrad</c>.</summary>
+    public static Optimizer Get(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.ToLowerInvariant() switch
+        {
+            "sgd" => new Sgd(),
+            "adam" => new Adam(),
+            "rmsprop" => new RmsProp(),
+            "adagrad" => new Adagrad(),
+            _ => throw new ArgumentException($"Optimizers.Get: unknown optimizer '{name}'; valid names: sgd, adam, rmsprop, adagrad.", nameof(name)),
+        };
+    }
+
+    /// <summary>Rebuilds an optimizer (without its state) from <see cref="Optimizer.GetConfig"/>'s output.</summary>
+    public static Optimizer FromConfig(JsonObject config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        const string who = "Optimizers.FromConfig";
+        string className = Config.String(config, "class_name", who);
+        var c = Config.Inner(config, who);
+        var lrNode = c["learning_rate"];
+        LearningRateSchedule? schedule = lrNode is JsonObject o ? LearningRateSchedule.FromConfig(o) : null;
+        double Lr(double fallback) => lrNode is JsonValue v ? Config.ToDouble(v, "learning_rate") : fallback;
+        double Num(string key, double fallback) => Config.Number(c, key, fallback);
+        bool Flag(string key) => Config.Bool(c, key, false);
+        double? Opt(string key) => Config.NullableNumber(c, key);
+        return className.ToLowerInvariant() switch
+        {
+            "sgd" => new Sgd(Lr(0.01), Num("momentum", 0), Flag("nesterov")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
+            "adam" => new Adam(Lr(0.001), Num("beta_1", 0.9), Num("beta_2", 0.999), Num("epsilon", 1e-7), Flag("amsgrad")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
+            "rmsprop" => new RmsProp(Lr(0.001), Num("rho", 0.9), Num("momentum", 0), Num("epsilon", 1e-7), Flag("centered")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
+            "adagrad" => new Adagrad(Lr(0.001), Num("initial_accumulator_value", 0.1), Num("epsilon", 1e-7)) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
+            _ => throw new ArgumentException($"{who}: unknown optimizer class '{className}'; valid: SGD, Adam, RMSprop, Adagrad."),
+        };
+    }
+}
