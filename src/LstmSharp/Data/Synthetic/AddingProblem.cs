@@ -26,14 +26,14 @@ public static class AddingProblem
     public const double ConstantPredictorMse = 1.0 / 6.0;
 
     /// <summary>Draws <paramref name="samples"/> sequences of <paramref name="timeSteps"/> steps.</summary>
-    public static SyntheticData Generate(int samples, int timeSteps, ulong seed)
+    public static SyntheticData Generate(int samples, int timeSteps, long seed)
     {
         const string task = "AddingProblem.Generate";
         SyntheticChecks.Positive(task, nameof(samples), samples, 1);
         SyntheticChecks.Positive(task, nameof(timeSteps), timeSteps, 2);
         SyntheticChecks.FitsInTensor(task, (long)samples * timeSteps * Features);
 
-        var rng = new SyntheticRng(seed);
+        var rng = new Rng(seed);
         var x = new Tensor(samples, timeSteps, Features);
         var y = new Tensor(samples, 1);
         var xs = x.Span;
@@ -43,7 +43,7 @@ public static class AddingProblem
             var row = xs.Slice(i * timeSteps * Features, timeSteps * Features);
             for (int t = 0; t < timeSteps; t++)
             {
-                row[t * Features] = rng.NextSingle();
+                row[t * Features] = rng.NextFloat();
             }
 
             int first = rng.NextInt(half);

@@ -52,7 +52,7 @@ public static class CopyTask
     /// <param name="delay">T: the sequence has <c>T + 20</c> steps; at least 1.</param>
     /// <param name="seed">Same seed, same data on every machine.</param>
     /// <param name="oneHotTargets">Return <c>Y</c> one-hot <c>[samples, T + 20, 10]</c> instead of class indices <c>[samples, T + 20]</c>.</param>
-    public static SyntheticData Generate(int samples, int delay, ulong seed, bool oneHotTargets = false)
+    public static SyntheticData Generate(int samples, int delay, long seed, bool oneHotTargets = false)
     {
         const string task = "CopyTask.Generate";
         SyntheticChecks.Positive(task, nameof(samples), samples, 1);
@@ -60,7 +60,7 @@ public static class CopyTask
         int length = SequenceLength(delay);
         SyntheticChecks.FitsInTensor(task, (long)samples * length * Categories);
 
-        var rng = new SyntheticRng(seed);
+        var rng = new Rng(seed);
         var x = new Tensor(samples, length, Categories);
         var y = oneHotTargets ? new Tensor(samples, length, Categories) : new Tensor(samples, length);
         Span<int> symbols = stackalloc int[CopyLength];

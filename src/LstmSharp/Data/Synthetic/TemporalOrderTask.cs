@@ -49,7 +49,7 @@ public static class TemporalOrderTask
     }
 
     /// <summary>Draws <paramref name="samples"/> sequences of <paramref name="timeSteps"/> steps (at least <see cref="MinTimeSteps"/>).</summary>
-    public static SyntheticData Generate(int samples, int timeSteps, ulong seed)
+    public static SyntheticData Generate(int samples, int timeSteps, long seed)
     {
         const string task = "TemporalOrderTask.Generate";
         SyntheticChecks.Positive(task, nameof(samples), samples, 1);
@@ -57,13 +57,13 @@ public static class TemporalOrderTask
         SyntheticChecks.FitsInTensor(task, (long)samples * timeSteps * Symbols);
 
         var (w1, w2) = Windows(timeSteps);
-        var rng = new SyntheticRng(seed);
+        var rng = new Rng(seed);
         var x = new Tensor(samples, timeSteps, Symbols);
         var y = new Tensor(samples, Classes);
         for (int i = 0; i < samples; i++)
         {
-            int t1 = rng.NextInclusive(w1.Min, w1.Max);
-            int t2 = rng.NextInclusive(w2.Min, w2.Max);
+            int t1 = rng.NextInt(w1.Min, w1.Max + 1);
+            int t2 = rng.NextInt(w2.Min, w2.Max + 1);
             int first = rng.NextInt(2);
             int second = rng.NextInt(2);
             for (int t = 0; t < timeSteps; t++)
