@@ -9,8 +9,11 @@ internal static class Program
             case "gemm":
                 GemmBenchmark.Run();
                 return 0;
+            case "lstm-kernel":
+                LstmKernelBenchmark.Run(args[1..]);
+                return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | rnn");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | lstm-kernel [variant] | rnn");
                 return 2;
         }
     }

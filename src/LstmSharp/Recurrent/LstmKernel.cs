@@ -111,6 +111,9 @@ public readonly ref struct LstmGradients
 /// </remarks>
 public sealed class LstmKernel
 {
+    /// <summary>Below this many gate values per step (batch · G·units) the row work stays on the calling thread.</summary>
+    internal static int ParallelRowMinFloats = 8192;
+
     private float[] zScratch = [];
     private float[] xScratch = [];
     private float[] hState = [];
@@ -126,6 +129,8 @@ public sealed class LstmKernel
     private float[] dgRec = [];
     private float[] dyCarry = [];
     private float[] dhTotal = [];
+    private float[] uTransposed = [];
+    private float[] wTransposed = [];
     private readonly string forwardOwner;
     private readonly string backwardOwner;
 
@@ -212,30 +217,17 @@ public sealed class LstmKernel
 
         var hp = training ? cache!.HPrev.AsSpan(0, bt * units) : Scratch(ref hpScratch, bu);
         var gp = !layout.HasGateRecurrence ? [] : training ? cache!.GatesPrev.AsSpan(0, bt * su) : Scratch(ref gpScratch, batch * su);
+        PlaceRecurrentInputs(run, cache, run.TimeIndex(0), 0, batch);
+        int chunks = RowChunks(batch, gw);
+        var job = new ForwardRowsJob(this, run, weights, outputs, cache, (batch + chunks - 1) / chunks);
         for (int s = 0; s < time; s++)
         {
             int t = run.TimeIndex(s);
-
-            // h_{t-1} ⊙ m_h, placed where the backward's dU product will read it.
             int hpOff = training ? t * units : 0, hpLd = training ? time * units : units;
-            for (int b = 0; b < batch; b++)
-            {
-                var src = h.Slice(b * units, units);
-                var dst = hp.Slice(hpOff + (b * hpLd), units);
-                if (run.RecurrentDropoutMask.IsEmpty) src.CopyTo(dst);
-                else TensorPrimitives.Multiply(src, run.RecurrentDropoutMask.Slice(b * units, units), dst);
-            }
-
             Gemm.Sgemm(false, false, batch, gw, units, 1f, hp[hpOff..], hpLd, weights.RecurrentKernel, gw, 1f, z[(t * gw)..], time * gw);
-
             if (layout.HasGateRecurrence)
             {
                 int gpOff = training ? t * su : 0, gpLd = training ? time * su : su;
-                for (int b = 0; b < batch; b++)
-                {
-                    g.Slice(b * su, su).CopyTo(gp.Slice(gpOff + (b * gpLd), su));
-                }
-
                 foreach (var gate in LstmCell.WeightedGates)
                 {
                     int k = layout.WeightedGateIndex(gate);
@@ -246,32 +238,9 @@ public sealed class LstmKernel
                 }
             }
 
-            for (int b = 0; b < batch; b++)
-            {
-                int r = (b * time) + t;
-                var yb = y.Slice(b * units, units);
-                var cb = c.Slice(b * units, units);
-                if (run.IsValid(b, t))
-                {
-                    var hb = h.Slice(b * units, units);
-                    LstmCell.ForwardRow(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? g.Slice(b * su, su) : []);
-                    hb.CopyTo(yb);
-                }
-                else if (run.ZeroOutputForMask)
-                {
-                    yb.Clear();
-                }
-
-                if (!outputs.Sequence.IsEmpty)
-                {
-                    yb.CopyTo(outputs.Sequence.Slice(((b * time) + s) * units, units));
-                }
-
-                if (training)
-                {
-                    cb.CopyTo(cache!.Cell.AsSpan(r * units, units));
-                }
-            }
+            job.Step = s;
+            if (chunks == 1) job.Execute(0);
+            else WorkerPool.Shared.For(chunks, job);
         }
 
         if (!outputs.Last.IsEmpty) y.CopyTo(outputs.Last);
@@ -322,43 +291,25 @@ public sealed class LstmKernel
         var dhr = Scratch(ref dhRec, bu);
         var dgr = layout.HasGateRecurrence ? Scratch(ref dgRec, batch * su) : [];
         var carry = Scratch(ref dyCarry, bu);
-        var dht = Scratch(ref dhTotal, units);
+        Scratch(ref dhTotal, bu);
         if (dOut.H.IsEmpty) dh.Clear(); else dOut.H.CopyTo(dh);
         if (dOut.C.IsEmpty) dc.Clear(); else dOut.C.CopyTo(dc);
         dg.Clear();
         carry.Clear();
 
+        // Uᵀ once, so each step's dz·Uᵀ is a plain product.
+        var ut = Scratch(ref uTransposed, gw * units);
+        Transpose(weights.RecurrentKernel, units, gw, ut);
+        int chunks = RowChunks(batch, gw);
+        var job = new BackwardRowsJob(this, run, weights, dOut, cache, (batch + chunks - 1) / chunks);
         for (int s = time - 1; s >= 0; s--)
         {
             int t = run.TimeIndex(s);
-            int tPrev = s > 0 ? run.TimeIndex(s - 1) : -1;
-            for (int b = 0; b < batch; b++)
-            {
-                int r = (b * time) + t;
-                var carryB = carry.Slice(b * units, units);
+            job.Step = s;
+            if (chunks == 1) job.Execute(0);
+            else WorkerPool.Shared.For(chunks, job);
 
-                // ∂L/∂y_s: the output sequence, the last output, and what masked later steps passed back.
-                if (!dOut.Sequence.IsEmpty) TensorPrimitives.Add(carryB, dOut.Sequence.Slice(((b * time) + s) * units, units), carryB);
-                if (s == time - 1 && !dOut.Last.IsEmpty) TensorPrimitives.Add(carryB, dOut.Last.Slice(b * units, units), carryB);
-
-                if (run.IsValid(b, t))
-                {
-                    TensorPrimitives.Add(dh.Slice(b * units, units), carryB, dht);
-                    carryB.Clear();
-                    var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cell0.Slice(b * units, units);
-                    LstmCell.BackwardRow(layout, dz.Slice(r * gw, gw), dht, dc.Slice(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dg.Slice(b * su, su) : []);
-                }
-                else
-                {
-                    dz.Slice(r * gw, gw).Clear();
-                    if (run.ZeroOutputForMask)
-                    {
-                        carryB.Clear();
-                    }
-                }
-            }
-
-            Gemm.Sgemm(false, true, batch, units, gw, 1f, dz[(t * gw)..], time * gw, weights.RecurrentKernel, gw, 0f, dhr, units);
+            Gemm.Sgemm(false, false, batch, units, gw, 1f, dz[(t * gw)..], time * gw, ut, units, 0f, dhr, units);
             if (layout.HasGateRecurrence)
             {
                 bool first = true;
@@ -372,23 +323,9 @@ public sealed class LstmKernel
                     }
                 }
             }
-
-            for (int b = 0; b < batch; b++)
-            {
-                if (!run.IsValid(b, t))
-                {
-                    continue;
-                }
-
-                var dhb = dh.Slice(b * units, units);
-                if (run.RecurrentDropoutMask.IsEmpty) dhr.Slice(b * units, units).CopyTo(dhb);
-                else TensorPrimitives.Multiply(dhr.Slice(b * units, units), run.RecurrentDropoutMask.Slice(b * units, units), dhb);
-                if (layout.HasGateRecurrence)
-                {
-                    dgr.Slice(b * su, su).CopyTo(dg.Slice(b * su, su));
-                }
-            }
         }
+
+        TakeRecurrentGradients(run, run.TimeIndex(0), 0, batch);
 
         if (!grads.InitialH.IsEmpty) dh.CopyTo(grads.InitialH);
         if (!grads.InitialC.IsEmpty) dc.CopyTo(grads.InitialC);
@@ -425,7 +362,9 @@ public sealed class LstmKernel
 
         if (!grads.Input.IsEmpty)
         {
-            Gemm.Sgemm(false, true, bt, inputSize, gw, 1f, dz, gw, weights.Kernel, gw, 0f, grads.Input, inputSize);
+            var wt = Scratch(ref wTransposed, gw * inputSize);
+            Transpose(weights.Kernel, inputSize, gw, wt);
+            Gemm.Sgemm(false, false, bt, inputSize, gw, 1f, dz, gw, wt, inputSize, 0f, grads.Input, inputSize);
             if (!run.InputDropoutMask.IsEmpty)
             {
                 for (int b = 0; b < batch; b++)
@@ -441,6 +380,172 @@ public sealed class LstmKernel
         }
 
         cache.IsReady = false;
+    }
+
+    /// <summary>
+    /// The cell of processing step <paramref name="s"/> for rows [b0, b1): gates, states,
+    /// outputs, saved cell, and the next step's recurrent inputs. Rows are independent, so
+    /// any split over threads gives the same bits.
+    /// </summary>
+    private void ForwardRows(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int s, int b0, int b1)
+    {
+        var layout = Layout;
+        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        int t = run.TimeIndex(s);
+        bool training = cache is not null;
+        var z = training ? cache!.Gates.AsSpan() : zScratch.AsSpan();
+        for (int b = b0; b < b1; b++)
+        {
+            int r = (b * time) + t;
+            var yb = yState.AsSpan(b * units, units);
+            var cb = cState.AsSpan(b * units, units);
+            if (run.IsValid(b, t))
+            {
+                var hb = hState.AsSpan(b * units, units);
+                LstmCell.ForwardRow(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? gState.AsSpan(b * su, su) : []);
+                hb.CopyTo(yb);
+            }
+            else if (run.ZeroOutputForMask)
+            {
+                yb.Clear();
+            }
+
+            if (!outputs.Sequence.IsEmpty)
+            {
+                yb.CopyTo(outputs.Sequence.Slice(((b * time) + s) * units, units));
+            }
+
+            if (training)
+            {
+                cb.CopyTo(cache!.Cell.AsSpan(r * units, units));
+            }
+        }
+
+        if (s + 1 < time)
+        {
+            PlaceRecurrentInputs(run, cache, run.TimeIndex(s + 1), b0, b1);
+        }
+    }
+
+    /// <summary>
+    /// Writes h ⊙ m_h (and the FGR gate state) of rows [b0, b1) where the recurrent product of
+    /// time index <paramref name="t"/> reads them: the cache's row (b, t) when training (the
+    /// backward's dU product needs them all), a [batch, units] scratch otherwise.
+    /// </summary>
+    private void PlaceRecurrentInputs(in SequenceRun run, LstmCache? cache, int t, int b0, int b1)
+    {
+        int units = Layout.Units, time = run.Time, su = Layout.WeightedGateCount * units;
+        bool training = cache is not null;
+        var hp = training ? cache!.HPrev.AsSpan() : hpScratch.AsSpan();
+        for (int b = b0; b < b1; b++)
+        {
+            var src = hState.AsSpan(b * units, units);
+            var dst = hp.Slice(training ? ((b * time) + t) * units : b * units, units);
+            if (run.RecurrentDropoutMask.IsEmpty) src.CopyTo(dst);
+            else TensorPrimitives.Multiply(src, run.RecurrentDropoutMask.Slice(b * units, units), dst);
+            if (Layout.HasGateRecurrence)
+            {
+                var gp = training ? cache!.GatesPrev.AsSpan() : gpScratch.AsSpan();
+                gState.AsSpan(b * su, su).CopyTo(gp.Slice(training ? ((b * time) + t) * su : b * su, su));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Backward cell of processing step <paramref name="s"/> for rows [b0, b1); first turns the
+    /// previous iteration's recurrent product (step s+1) into ∂L/∂h_s and the FGR state gradient.
+    /// </summary>
+    private void BackwardRows(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int s, int b0, int b1)
+    {
+        var layout = Layout;
+        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        if (s + 1 < time)
+        {
+            TakeRecurrentGradients(run, run.TimeIndex(s + 1), b0, b1);
+        }
+
+        int t = run.TimeIndex(s);
+        int tPrev = s > 0 ? run.TimeIndex(s - 1) : -1;
+        var dz = cache.Gates.AsSpan();
+        var cell = cache.Cell.AsSpan();
+        for (int b = b0; b < b1; b++)
+        {
+            int r = (b * time) + t;
+            var carryB = dyCarry.AsSpan(b * units, units);
+
+            // ∂L/∂y_s: the output sequence, the last output, and what masked later steps passed back.
+            if (!dOut.Sequence.IsEmpty) TensorPrimitives.Add(carryB, dOut.Sequence.Slice(((b * time) + s) * units, units), carryB);
+            if (s == time - 1 && !dOut.Last.IsEmpty) TensorPrimitives.Add(carryB, dOut.Last.Slice(b * units, units), carryB);
+
+            if (run.IsValid(b, t))
+            {
+                var dht = dhTotal.AsSpan(b * units, units);
+                TensorPrimitives.Add(dhState.AsSpan(b * units, units), carryB, dht);
+                carryB.Clear();
+                var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cache.Cell0.AsSpan(b * units, units);
+                LstmCell.BackwardRow(layout, dz.Slice(r * gw, gw), dht, dcState.AsSpan(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dgState.AsSpan(b * su, su) : []);
+            }
+            else
+            {
+                dz.Slice(r * gw, gw).Clear();
+                if (run.ZeroOutputForMask)
+                {
+                    carryB.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>∂L/∂h and the FGR state gradient before time index t, for rows valid at t (masked rows carry theirs).</summary>
+    private void TakeRecurrentGradients(in SequenceRun run, int t, int b0, int b1)
+    {
+        int units = Layout.Units, su = Layout.WeightedGateCount * units;
+        for (int b = b0; b < b1; b++)
+        {
+            if (!run.IsValid(b, t))
+            {
+                continue;
+            }
+
+            var dhb = dhState.AsSpan(b * units, units);
+            if (run.RecurrentDropoutMask.IsEmpty) dhRec.AsSpan(b * units, units).CopyTo(dhb);
+            else TensorPrimitives.Multiply(dhRec.AsSpan(b * units, units), run.RecurrentDropoutMask.Slice(b * units, units), dhb);
+            if (Layout.HasGateRecurrence)
+            {
+                dgRec.AsSpan(b * su, su).CopyTo(dgState.AsSpan(b * su, su));
+            }
+        }
+    }
+
+    /// <summary>How many pieces the per-step row work is cut into: one per thread once a step has enough work to pay for the fork-join.</summary>
+    private static int RowChunks(int batch, int gateWidth)
+    {
+        int threads = WorkerPool.Shared.ThreadCount;
+        return threads > 1 && (long)batch * gateWidth >= ParallelRowMinFloats ? Math.Min(batch, threads) : 1;
+    }
+
+    private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunk) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly LstmWeights weights = weights;
+        private readonly LstmOutputs outputs = outputs;
+
+        public int Step;
+
+        public readonly void Execute(int index) =>
+            kernel.ForwardRows(run, weights, outputs, cache, Step, index * chunk, Math.Min(run.Batch, (index + 1) * chunk));
+    }
+
+    private ref struct BackwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunk) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly LstmWeights weights = weights;
+        private readonly LstmOutputGradients dOut = dOut;
+
+        public int Step;
+
+        public readonly void Execute(int index) =>
+            kernel.BackwardRows(run, weights, dOut, cache, Step, index * chunk, Math.Min(run.Batch, (index + 1) * chunk));
     }
 
     /// <summary>dp_i += Σ dz_i ⊙ c_{t−1}, dp_f += Σ dz_f ⊙ c_{t−1}, dp_o += Σ dz_o ⊙ c_t over all rows.</summary>
@@ -469,6 +574,19 @@ public sealed class LstmKernel
                     else c = cell0.Slice(b * units, units);
                     TensorPrimitives.FusedMultiplyAdd(dz.Slice((r * gw) + off, units), c, dp, dp);
                 }
+            }
+        }
+    }
+
+    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols].</summary>
+    private static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            var row = src.Slice(i * cols, cols);
+            for (int j = 0; j < cols; j++)
+            {
+                dst[(j * rows) + i] = row[j];
             }
         }
     }

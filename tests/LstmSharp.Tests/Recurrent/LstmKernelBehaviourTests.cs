@@ -136,6 +136,22 @@ public class LstmKernelBehaviourTests
     }
 
     [Fact]
+    public void RowsSplitOverThreadsMatchTheReference()
+    {
+        int keep = LstmKernel.ParallelRowMinFloats;
+        LstmKernel.ParallelRowMinFloats = 0;
+        try
+        {
+            LstmKernelTests.CheckAgainstReference("FGR", "all", batch: 3, time: 4, inputSize: 3, units: 5);
+            LstmKernelTests.CheckAgainstReference("standard", "mask-post", batch: 5, time: 3, inputSize: 2, units: 17);
+        }
+        finally
+        {
+            LstmKernel.ParallelRowMinFloats = keep;
+        }
+    }
+
+    [Fact]
     public void ParameterGradientsAccumulate()
     {
         var (run, _) = Setup("vanilla", "plain", batch: 2, units: 5);
