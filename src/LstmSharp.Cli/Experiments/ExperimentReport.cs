@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using LstmSharp.Models;
+
+namespace LstmSharp.Cli.Experiments;
+
+/// <summary>The outcome of training one model in an experiment.</summary>
+public sealed record ModelResult(
+    string Model, long Params, History History, double TestLoss, double TestAccuracy, double SecondsPerEpoch, double? ArticleAccuracy);
+
+/// <summary>Writes an experiment's results folder: results.md, history.csv and PNG charts.</summary>
+public static class ExperimentReport
+{
+    public static string Table(IReadOnlyList<ModelResult> results)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| model | params | test loss | test accuracy | article accuracy | s/epoch |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in results)
+        {
+            sb.Append("| ").Append(r.Model)
+              .Append(" | ").Append(r.Params.ToString("N0", CultureInfo.InvariantCulture))
+              .Append(" | ").Append(r.TestLoss.ToString("0.0000", CultureInfo.InvariantCulture))
+              .Append(" | ").Append((r.TestAccuracy * 100).ToString("0.00", CultureInfo.InvariantCulture)).Append(" %")
+              .Append(" | ").Append(r.ArticleAccuracy is { } a ? (a * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %" : "—")
+              .Append(" | ").Append(r.SecondsPerEpoch.ToString("0.0", CultureInfo.InvariantCulture))
+              .AppendLine(" |");
+        }
+
+        return sb.ToString();
+    }
+
+    public static void Write(string folder, string title, string command, IReadOnlyList<ModelResult> results)
+    {
+        Directory.CreateDirectory(folder);
+        var md = new StringBuilder();
+        md.Append("# ").AppendLine(title).AppendLine();
+        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        md.AppendLine(Table(results));
+        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        File.WriteAllText(Path.Combine(folder, "results.md"), md.ToString());
+
+        var csv = new StringBuilder("model,epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+        foreach (var r in results)
+        {
+            var h = r.History;
+            for (int i = 0; i < h.Epochs.Count; i++)
+            {
+                csv.Append(r.Model).Append(',').Append(h.Epochs[i] + 1)
+                   .Append(',').Append(Get(h, "loss", i)).Append(',').Append(Get(h, "accuracy", i))
+                   .Append(',').Append(Get(h, "val_loss", i)).Append(',').Append(Get(h, "val_accuracy", i))
+                   .Append(',').Append(h.Seconds[i].ToString("0.###", CultureInfo.InvariantCulture)).Append('\n');
+            }
+        }
+
+        File.WriteAllText(Path.Combine(folder, "history.csv"), csv.ToString());
+        Chart(Path.Combine(folder, "accuracy.png"), title + ": accuracy", "accuracy", results, "accuracy", "val_accuracy");
+        Chart(Path.Combine(folder, "loss.png"), title + ": loss", "loss", results, "loss", "val_loss");
+    }
+
+    private static string Get(History h, string key, int i) =>
+        h.Contains(key) && i < h[key].Count ? h[key][i].ToString("R", CultureInfo.InvariantCulture) : string.Empty;
+
+    private static void Chart(string path, string title, string yLabel, IReadOnlyList<ModelResult> results, string trainKey, string valKey)
+    {
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int m = 0; m < results.Count; m++)
+        {
+            var r = results[m];
+            var color = palette.GetColor(m);
+            double[] epochs = r.History.Epochs.Select(e => (double)(e + 1)).ToArray();
+            if (r.History.Contains(trainKey))
+            {
+                var s = plot.Add.Scatter(epochs, r.History[trainKey].ToArray());
+                s.LegendText = $"{r.Model} train";
+                s.Color = color;
+                s.LinePattern = ScottPlot.LinePattern.Dashed;
+            }
+
+            if (r.History.Contains(valKey))
+            {
+                var s = plot.Add.Scatter(epochs, r.History[valKey].ToArray());
+                s.LegendText = $"{r.Model} test";
+                s.Color = color;
+            }
+        }
+
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
+        plot.SavePng(path, 900, 560);
+    }
+}
