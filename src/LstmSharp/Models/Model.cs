@@ -1,0 +1,621 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+using LstmSharp.Training.Callbacks;
+
+namespace LstmSharp.Models;
+
+/// <summary>
+/// Keras's <c>Model</c>: layers wired into a graph, compiled with an optimizer, a loss and
+/// metrics, then trained with <see cref="Fit(Tensor, Tensor, int, int, int, double, ValueTuple{Tensor, Tensor}?, bool, int, IReadOnlyDictionary{int, float}?, IReadOnlyList{Callback}?, int?)"/>,
+/// measured with <see cref="Evaluate(Tensor, Tensor, int, int)"/> and used with
+/// <see cref="Predict(Tensor, int)"/>. Subclasses: <see cref="Sequential"/> and the functional
+/// <see cref="Functional"/>.
+/// </summary>
+public abstract partial class Model
+{
+    private Rng? shuffleRng;
+
+    protected Model(string? name)
+    {
+        Name = string.IsNullOrEmpty(name) ? LayerNames.Unique(DefaultNamePrefix) : name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The layers in the order they run (input layers excluded).</summary>
+    public abstract IReadOnlyList<Layer> Layers { get; }
+
+    /// <summary>Number of input tensors the model takes.</summary>
+    public abstract int InputCount { get; }
+
+    public Optimizer? Optimizer { get; private set; }
+
+    public Loss? Loss { get; private set; }
+
+    /// <summary>Metric names given to <see cref="Compile(Optimizer, string, IEnumerable{string}?, bool)"/> (Keras spelling).</summary>
+    public IReadOnlyList<string> MetricNames { get; private set; } = [];
+
+    /// <summary>Set by a callback (EarlyStopping, TerminateOnNaN) to end <c>Fit</c> after the current batch or epoch.</summary>
+    public bool StopTraining { get; set; }
+
+    /// <summary>Whether <see cref="Compile(Optimizer, string, IEnumerable{string}?, bool)"/> has been called.</summary>
+    public bool Compiled => Optimizer is not null && Loss is not null;
+
+    /// <summary>Every weight, each once, in layer order.</summary>
+    public IReadOnlyList<Parameter> Parameters
+    {
+        get
+        {
+            EnsureBuilt();
+            var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+            return Layers.SelectMany(l => l.Parameters).Where(seen.Add).ToArray();
+        }
+    }
+
+    public IReadOnlyList<Parameter> TrainableParameters
+    {
+        get
+        {
+            EnsureBuilt();
+            var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+            return Layers.SelectMany(l => l.TrainableParameters).Where(seen.Add).ToArray();
+        }
+    }
+
+    protected virtual string DefaultNamePrefix => "model";
+
+    /// <summary>Total number of weights (Keras <c>count_params()</c>).</summary>
+    public long CountParams() => Parameters.Sum(p => (long)p.Count);
+
+    /// <summary>Configures training (Keras <c>compile</c>).</summary>
+    /// <param name="optimizer">The optimizer, e.g. <c>new Adam(0.001)</c>.</param>
+    /// <param name="loss">A Keras loss name: categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mse, mae.</param>
+    /// <param name="metrics">Keras metric names, e.g. <c>["accuracy"]</c>.</param>
+    /// <param name="fromLogits">The model outputs logits rather than probabilities.</param>
+    public void Compile(Optimizer optimizer, string loss, IEnumerable<string>? metrics = null, bool fromLogits = false) =>
+        Compile(optimizer, Losses.Get(loss, fromLogits), metrics);
+
+    /// <summary>Configures training with an optimizer given by name ("adam", "sgd", "rmsprop", "adagrad").</summary>
+    public void Compile(string optimizer, string loss, IEnumerable<string>? metrics = null, bool fromLogits = false) =>
+        Compile(Optimizers.Get(optimizer), Losses.Get(loss, fromLogits), metrics);
+
+    public void Compile(Optimizer optimizer, Loss loss, IEnumerable<string>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        var names = (metrics ?? []).ToArray();
+        foreach (var m in names)
+        {
+            _ = Metrics.Get(m, loss.Name); // validates the name now, not at the first batch
+        }
+
+        Optimizer = optimizer;
+        Loss = loss;
+        MetricNames = names;
+    }
+
+    /// <summary>Runs the model on a batch. With <paramref name="training"/> dropout is active; under a recording tape the ops are recorded.</summary>
+    public Tensor Call(Tensor input, bool training = false) => Call([input], training)[0];
+
+    /// <summary>Runs the model on a batch of several inputs; returns every output.</summary>
+    public IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count != InputCount)
+        {
+            throw new ArgumentException($"Model '{Name}': expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {inputs.Count}.");
+        }
+
+        return Forward(inputs, training);
+    }
+
+    /// <summary>The forward pass over the graph.</summary>
+    protected abstract IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs, bool training);
+
+    /// <summary>Builds every layer from the declared input shapes (throws when they are unknown).</summary>
+    protected abstract void EnsureBuilt();
+
+    /// <summary>Rows of the summary table.</summary>
+    protected abstract IReadOnlyList<SummaryRow> SummaryRows();
+
+    protected virtual bool IsFunctional => false;
+
+    /// <summary>Keras's summary table as text.</summary>
+    public string SummaryText()
+    {
+        EnsureBuilt();
+        long trainable = TrainableParameters.Sum(p => (long)p.Count);
+        long total = CountParams();
+        return SummaryTable.Render(Name, SummaryRows(), trainable, total - trainable, IsFunctional);
+    }
+
+    /// <summary>Prints Keras's summary table (Keras <c>model.summary()</c>).</summary>
+    public void Summary(TextWriter? writer = null) => (writer ?? Console.Out).Write(SummaryText());
+
+    /// <summary>Copies of all weights in <see cref="Parameters"/> order (Keras <c>get_weights</c>).</summary>
+    public float[][] GetWeights() => Parameters.Select(p => p.Value.ToArray()).ToArray();
+
+    /// <summary>Overwrites all weights in <see cref="Parameters"/> order; sizes must match.</summary>
+    public void SetWeights(IReadOnlyList<float[]> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var ps = Parameters;
+        if (weights.Count != ps.Count)
+        {
+            throw new ArgumentException($"Model '{Name}': expected {ps.Count} weight arrays, got {weights.Count}.");
+        }
+
+        for (int i = 0; i < ps.Count; i++)
+        {
+            if (weights[i].Length != ps[i].Count)
+            {
+                throw new ArgumentException($"Model '{Name}': weight '{ps[i].Path}' expects {ps[i].Count} values {Tensor.FormatShape(ps[i].Value.Shape)}, got {weights[i].Length}.");
+            }
+        }
+
+        for (int i = 0; i < ps.Count; i++)
+        {
+            weights[i].CopyTo(ps[i].Value.Span);
+        }
+    }
+
+    /// <summary>Clears the state of every stateful layer.</summary>
+    public void ResetStates()
+    {
+        foreach (var l in Layers)
+        {
+            l.ResetStates();
+        }
+    }
+
+    /// <summary>Trains on (x, y) — Keras <c>fit</c>. See the multi-input overload for the arguments.</summary>
+    public History Fit(
+        Tensor x, Tensor y, int batchSize = 32, int epochs = 1, int verbose = 1, double validationSplit = 0,
+        (Tensor X, Tensor Y)? validationData = null, bool shuffle = true, int initialEpoch = 0,
+        IReadOnlyDictionary<int, float>? classWeight = null, IReadOnlyList<Callback>? callbacks = null, int? seed = null) =>
+        Fit([x], y, batchSize, epochs, verbose, validationSplit, validationData is { } v ? ([v.X], v.Y) : null, shuffle, initialEpoch, classWeight, callbacks, seed);
+
+    /// <summary>
+    /// Trains the model (Keras <c>fit</c>). <paramref name="validationSplit"/> takes the LAST
+    /// fraction of the samples, before any shuffling, as Keras does; <paramref name="shuffle"/>
+    /// reorders the training samples every epoch (seeded by <paramref name="seed"/>, else by the
+    /// global seed). Labels may be one-hot or class indices (then a categorical loss is applied
+    /// in its sparse form). Returns the per-epoch <see cref="History"/>.
+    /// </summary>
+    public History Fit(
+        IReadOnlyList<Tensor> x, Tensor y, int batchSize = 32, int epochs = 1, int verbose = 1, double validationSplit = 0,
+        (IReadOnlyList<Tensor> X, Tensor Y)? validationData = null, bool shuffle = true, int initialEpoch = 0,
+        IReadOnlyDictionary<int, float>? classWeight = null, IReadOnlyList<Callback>? callbacks = null, int? seed = null)
+    {
+        RequireCompiled(nameof(Fit));
+        CheckData(nameof(Fit), x, y);
+        if (batchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Model '{Name}' Fit: batchSize must be positive, got {batchSize}.");
+        }
+
+        if (epochs < 0 || initialEpoch < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(epochs), $"Model '{Name}' Fit: epochs and initialEpoch must be >= 0, got {epochs} and {initialEpoch}.");
+        }
+
+        if (!(validationSplit >= 0 && validationSplit < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSplit), $"Model '{Name}' Fit: validationSplit must be in [0, 1), got {validationSplit}.");
+        }
+
+        if (verbose is < 0 or > 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(verbose), $"Model '{Name}' Fit: verbose must be 0, 1 or 2, got {verbose}.");
+        }
+
+        int n = y.Dim(0);
+        var trainX = x;
+        var trainY = y;
+        (IReadOnlyList<Tensor> X, Tensor Y)? val = validationData;
+        if (validationData is { } vd)
+        {
+            CheckData("Fit validationData", vd.X, vd.Y);
+        }
+        else if (validationSplit > 0)
+        {
+            // Keras: split_at = floor(n * (1 - validation_split)); validation is the tail.
+            int splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
+            if (splitAt <= 0 || splitAt >= n)
+            {
+                throw new ArgumentException($"Model '{Name}' Fit: validationSplit {validationSplit} of {n} samples leaves an empty training or validation set.");
+            }
+
+            trainX = x.Select(t => t.Slice(0, splitAt)).ToArray();
+            trainY = y.Slice(0, splitAt);
+            val = (x.Select(t => t.Slice(splitAt, n - splitAt)).ToArray(), y.Slice(splitAt, n - splitAt));
+        }
+
+        int trainCount = trainY.Dim(0);
+        int steps = (trainCount + batchSize - 1) / batchSize;
+        var loss = ResolveLoss(trainY);
+        var metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+        var lossMean = new Mean("loss");
+        var history = new History();
+        var cbs = (callbacks ?? []).ToList();
+        foreach (var cb in cbs)
+        {
+            cb.Model = this;
+            if (cb is ProgressCallback pc)
+            {
+                pc.Epochs = epochs;
+                pc.Steps = steps;
+            }
+        }
+
+        shuffleRng ??= seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+        var order = new int[trainCount];
+        var parameters = TrainableParameters;
+        StopTraining = false;
+        foreach (var cb in cbs)
+        {
+            cb.OnTrainBegin();
+        }
+
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
+        {
+            foreach (var cb in cbs)
+            {
+                cb.OnEpochBegin(epoch);
+            }
+
+            if (verbose > 0)
+            {
+                Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
+            }
+
+            var progress = new ProgressLine(Console.Out, steps, verbose);
+            var started = Stopwatch.GetTimestamp();
+            for (int i = 0; i < trainCount; i++)
+            {
+                order[i] = i;
+            }
+
+            if (shuffle)
+            {
+                shuffleRng.Shuffle(order);
+            }
+
+            lossMean.Reset();
+            foreach (var (_, m) in metrics)
+            {
+                m.Reset();
+            }
+
+            for (int step = 0; step < steps && !StopTraining; step++)
+            {
+                int start = step * batchSize;
+                int count = Math.Min(batchSize, trainCount - start);
+                var rows = order.AsSpan(start, count);
+                var xb = trainX.Select(t => Gather(t, rows)).ToArray();
+                var yb = Gather(trainY, rows);
+                float[]? weights = classWeight is null ? null : new float[count];
+                if (weights is not null)
+                {
+                    Losses.ClassWeightsToSampleWeights(yb, classWeight!, weights);
+                }
+
+                double batchLoss = TrainStep(xb, yb, loss, weights, parameters, metrics);
+                lossMean.Update(batchLoss, count);
+                var logs = Logs(lossMean, metrics, null);
+                foreach (var cb in cbs)
+                {
+                    cb.OnBatchEnd(step, logs);
+                }
+
+                progress.Update(step + 1, logs.ToList());
+            }
+
+            Dictionary<string, double> epochLogs = Logs(lossMean, metrics, null);
+            if (val is { } v)
+            {
+                var valResult = EvaluateCore(v.X, v.Y, batchSize, loss);
+                foreach (var (k, value) in valResult)
+                {
+                    epochLogs["val_" + k] = value;
+                }
+            }
+
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            progress.Finish(epochLogs.ToList());
+            history.Add(epoch, seconds, epochLogs.ToList());
+            foreach (var cb in cbs)
+            {
+                cb.OnEpochEnd(epoch, epochLogs);
+            }
+        }
+
+        foreach (var cb in cbs)
+        {
+            cb.OnTrainEnd();
+        }
+
+        return history;
+    }
+
+    /// <summary>Loss and metrics on (x, y), in inference mode (Keras <c>evaluate</c>).</summary>
+    public EvaluationResult Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 0) => Evaluate([x], y, batchSize, verbose);
+
+    public EvaluationResult Evaluate(IReadOnlyList<Tensor> x, Tensor y, int batchSize = 32, int verbose = 0)
+    {
+        RequireCompiled(nameof(Evaluate));
+        CheckData(nameof(Evaluate), x, y);
+        if (batchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Model '{Name}' Evaluate: batchSize must be positive, got {batchSize}.");
+        }
+
+        var values = EvaluateCore(x, y, batchSize, ResolveLoss(y));
+        if (verbose > 0)
+        {
+            Console.WriteLine(string.Join(" - ", values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}")));
+        }
+
+        return new EvaluationResult(values);
+    }
+
+    /// <summary>Outputs for every sample, computed in batches without a tape (Keras <c>predict</c>).</summary>
+    public Tensor Predict(Tensor x, int batchSize = 32) => Predict([x], batchSize);
+
+    public Tensor Predict(IReadOnlyList<Tensor> x, int batchSize = 32) => PredictAll(x, batchSize)[0];
+
+    /// <summary>All outputs of a multi-output model for every sample.</summary>
+    public IReadOnlyList<Tensor> PredictAll(IReadOnlyList<Tensor> x, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (batchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Model '{Name}' Predict: batchSize must be positive, got {batchSize}.");
+        }
+
+        if (x.Count != InputCount)
+        {
+            throw new ArgumentException($"Model '{Name}' Predict: expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {x.Count}.");
+        }
+
+        int n = x[0].Dim(0);
+        CheckSameCount("Predict", x, n);
+        Tensor[]? results = null;
+        using var noGrad = Tape.NoGrad();
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
+            results ??= outputs.Select(o => new Tensor([n, .. o.ShapeArray[1..]])).ToArray();
+            for (int k = 0; k < outputs.Count; k++)
+            {
+                int row = outputs[k].Length / count;
+                outputs[k].Span.CopyTo(results[k].Span.Slice(start * row, count * row));
+            }
+        }
+
+        return results ?? throw new ArgumentException($"Model '{Name}' Predict: no samples.");
+    }
+
+    /// <summary>One optimisation step on one batch (Keras <c>train_on_batch</c>); returns the batch loss.</summary>
+    public double TrainOnBatch(Tensor x, Tensor y)
+    {
+        RequireCompiled(nameof(TrainOnBatch));
+        CheckData(nameof(TrainOnBatch), [x], y);
+        var loss = ResolveLoss(y);
+        return TrainStep([x], y, loss, null, TrainableParameters, []);
+    }
+
+    private double TrainStep(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
+    {
+        foreach (var p in parameters)
+        {
+            p.Grad.Clear();
+        }
+
+        foreach (var l in Layers)
+        {
+            l.ClearLosses();
+        }
+
+        double value;
+        Tensor pred;
+        using (var tape = Tape.Record())
+        {
+            var outputs = Forward(xb, true);
+            if (outputs.Count != 1)
+            {
+                throw new NotSupportedException($"Model '{Name}': Fit trains single-output models; this one has {outputs.Count} outputs.");
+            }
+
+            pred = outputs[0];
+            CheckPrediction(pred, yb, loss);
+            var dPred = new Tensor(pred.ShapeArray);
+            value = loss.Compute(pred, yb, dPred, sampleWeights);
+
+            // Activity penalties were recorded on the tape; weight penalties are added below without it.
+            var penalties = Layers.SelectMany(l => l.ActivityLosses).ToArray();
+            foreach (var pen in penalties)
+            {
+                value += pen.Span[0];
+            }
+
+            if (penalties.Length > 0)
+            {
+                var sum = penalties.Aggregate(LossNode(pred, dPred, value), Ops.Add);
+                tape.Backward(sum);
+            }
+            else if (pred.RequiresGrad)
+            {
+                tape.Backward(pred, dPred);
+            }
+        }
+
+        value += Regularization.AddPenaltiesAndGradients(parameters);
+        Optimizer!.Step(parameters);
+        foreach (var (_, m) in metrics)
+        {
+            m.Update(pred, yb, sampleWeights);
+        }
+
+        return value;
+    }
+
+    private static Tensor LossNode(Tensor pred, Tensor dPred, double value)
+    {
+        var node = Tensor.Scalar((float)value);
+        Tape.Track("loss", node, pred, () =>
+        {
+            float g = node.Grad!.Span[0];
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(dPred.Span, g, pred.EnsureGrad().Span, pred.Grad!.Span);
+        });
+        return node;
+    }
+
+    private Dictionary<string, double> EvaluateCore(IReadOnlyList<Tensor> x, Tensor y, int batchSize, Loss loss)
+    {
+        int n = y.Dim(0);
+        var metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+        var lossMean = new Mean("loss");
+        using var noGrad = Tape.NoGrad();
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
+            var pred = outputs[0];
+            var yb = y.Slice(start, count);
+            CheckPrediction(pred, yb, loss);
+            lossMean.Update(loss.Compute(pred, yb), count);
+            foreach (var (_, m) in metrics)
+            {
+                m.Update(pred, yb);
+            }
+        }
+
+        return Logs(lossMean, metrics, null);
+    }
+
+    private static Dictionary<string, double> Logs(Mean lossMean, (string Name, PredictionMetric Metric)[] metrics, string? prefix)
+    {
+        var logs = new Dictionary<string, double> { [prefix + "loss"] = lossMean.Result() };
+        foreach (var (name, m) in metrics)
+        {
+            logs[prefix + name] = m.Result();
+        }
+
+        return logs;
+    }
+
+    /// <summary>Class-index labels with a categorical loss: use its sparse form (Keras users pass either).</summary>
+    private Loss ResolveLoss(Tensor y)
+    {
+        var loss = Loss!;
+        bool indexLabels = y.Rank == 1 || (y.Rank == 2 && y.Dim(1) == 1);
+        if (indexLabels && loss.Name == "categorical_crossentropy")
+        {
+            return Losses.Get("sparse_categorical_crossentropy", loss.FromLogits);
+        }
+
+        return loss;
+    }
+
+    private void CheckPrediction(Tensor pred, Tensor y, Loss loss)
+    {
+        bool sparse = loss.Name == "sparse_categorical_crossentropy";
+        bool ok = sparse
+            ? y.Length == pred.Length / Math.Max(1, pred.Dim(-1))
+            : y.Length == pred.Length;
+        if (!ok)
+        {
+            throw new ArgumentException($"Model '{Name}': loss '{loss.Name}' got predictions {Tensor.FormatShape(pred.Shape)} and targets {Tensor.FormatShape(y.Shape)}; {(sparse ? "expected one class index per prediction row" : "expected targets of the prediction's shape")}.");
+        }
+    }
+
+    private void RequireCompiled(string method)
+    {
+        if (!Compiled)
+        {
+            throw new InvalidOperationException($"Model '{Name}': call Compile(optimizer, loss, metrics) before {method}.");
+        }
+    }
+
+    private void CheckData(string method, IReadOnlyList<Tensor> x, Tensor y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != InputCount)
+        {
+            throw new ArgumentException($"Model '{Name}' {method}: expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {x.Count}.");
+        }
+
+        if (y.Rank == 0 || y.Dim(0) == 0)
+        {
+            throw new ArgumentException($"Model '{Name}' {method}: targets must be a non-empty batch [samples, ...], got {Tensor.FormatShape(y.Shape)}.");
+        }
+
+        CheckSameCount(method, x, y.Dim(0));
+        foreach (var t in x.Append(y))
+        {
+            foreach (float v in t.Span)
+            {
+                if (!float.IsFinite(v))
+                {
+                    throw new ArgumentException($"Model '{Name}' {method}: data contains {v.ToString(CultureInfo.InvariantCulture)} (NaN or infinity) in a tensor of shape {Tensor.FormatShape(t.Shape)}.");
+                }
+            }
+        }
+    }
+
+    private void CheckSameCount(string method, IReadOnlyList<Tensor> x, int n)
+    {
+        for (int i = 0; i < x.Count; i++)
+        {
+            if (x[i].Rank == 0 || x[i].Dim(0) != n)
+            {
+                throw new ArgumentException($"Model '{Name}' {method}: input {i} has shape {Tensor.FormatShape(x[i].Shape)}; expected {n} samples on its first axis.");
+            }
+        }
+    }
+
+    /// <summary>Copies rows <paramref name="rows"/> of <paramref name="t"/> into a new batch tensor.</summary>
+    private static Tensor Gather(Tensor t, ReadOnlySpan<int> rows)
+    {
+        var shape = t.ShapeArray;
+        int row = shape[0] == 0 ? 0 : t.Length / shape[0];
+        shape[0] = rows.Length;
+        var batch = new Tensor(shape);
+        var src = t.Span;
+        var dst = batch.Span;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
+        }
+
+        return batch;
+    }
+}
+
+/// <summary>What <c>Evaluate</c> returns: the loss and every metric by name; deconstructs as (loss, first metric).</summary>
+public sealed class EvaluationResult(IReadOnlyDictionary<string, double> values)
+{
+    public IReadOnlyDictionary<string, double> Values { get; } = values;
+
+    public double Loss => Values["loss"];
+
+    public double this[string name] => Values.TryGetValue(name, out double v)
+        ? v
+        : throw new KeyNotFoundException($"Evaluate: no metric '{name}'; available: {string.Join(", ", Values.Keys)}.");
+
+    public void Deconstruct(out double loss, out double metric)
+    {
+        loss = Loss;
+        metric = Values.Where(kv => kv.Key != "loss").Select(kv => kv.Value).DefaultIfEmpty(double.NaN).First();
+    }
+
+    public override string ToString() => string.Join(" - ", Values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}"));
+}

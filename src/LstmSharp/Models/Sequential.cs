@@ -1,0 +1,135 @@
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Models;
+
+/// <summary>
+/// A linear stack of layers (Keras <c>Sequential</c>). The first layer's <c>inputShape</c>
+/// (batch excluded) fixes the shapes of the rest, so <see cref="Model.Summary"/> and
+/// <see cref="Model.CountParams"/> work before any data is seen. Masks flow from one layer to
+/// the next (e.g. from <c>Embedding(maskZero: true)</c> into an LSTM).
+/// </summary>
+public sealed class Sequential : Model
+{
+    private readonly List<Layer> layers = [];
+
+    public Sequential(string? name = null)
+        : base(name)
+    {
+    }
+
+    public Sequential(IEnumerable<Layer> layers, string? name = null)
+        : base(name)
+    {
+        foreach (var l in layers)
+        {
+            Add(l);
+        }
+    }
+
+    public override IReadOnlyList<Layer> Layers => layers;
+
+    public override int InputCount => 1;
+
+    protected override string DefaultNamePrefix => "sequential";
+
+    /// <summary>Appends a layer (Keras <c>model.add</c>).</summary>
+    public void Add(Layer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layers.Contains(layer))
+        {
+            throw new ArgumentException($"Sequential '{Name}': {layer} was already added.");
+        }
+
+        if (layers.Count > 0 && layer.InputShape is not null && layer is not InputLayer)
+        {
+            // Keras ignores input_shape on later layers; a mismatch would be a silent bug, so check it.
+            var expected = OutputShapeOf(layers.Count);
+            if (expected is not null && !layer.InputShape.SequenceEqual(expected))
+            {
+                throw new ArgumentException($"Sequential '{Name}': {layer} declares inputShape {Tensor.FormatShape(layer.InputShape)}, but the previous layer outputs {Tensor.FormatShape(expected)}.");
+            }
+        }
+
+        layers.Add(layer);
+    }
+
+    protected override IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs, bool training)
+    {
+        if (layers.Count == 0)
+        {
+            throw new InvalidOperationException($"Sequential '{Name}': no layers; Add some first.");
+        }
+
+        var x = inputs[0];
+        Tensor? mask = null;
+        foreach (var layer in layers)
+        {
+            var outputs = layer.Apply([x], [mask], training, out var masks);
+            if (outputs.Count != 1)
+            {
+                throw new InvalidOperationException($"Sequential '{Name}': {layer} returns {outputs.Count} tensors (return_state?); a Sequential model needs one output per layer — use a functional model.");
+            }
+
+            x = outputs[0];
+            mask = masks[0];
+        }
+
+        return [x];
+    }
+
+    protected override void EnsureBuilt()
+    {
+        if (layers.Count == 0 || layers.All(l => l.Built))
+        {
+            return;
+        }
+
+        var shape = layers[0].InputShape ?? layers[0].BuiltInputShapes?[0]
+            ?? throw new InvalidOperationException($"Sequential '{Name}': the first layer has no inputShape, so the model cannot be built before it sees data; give {layers[0]} an inputShape or call the model once.");
+        foreach (var layer in layers)
+        {
+            if (!layer.Built)
+            {
+                layer.Build(shape);
+            }
+
+            shape = layer.ComputeOutputShape(shape);
+        }
+    }
+
+    protected override IReadOnlyList<SummaryRow> SummaryRows()
+    {
+        var rows = new List<SummaryRow>();
+        var shape = layers[0].InputShape ?? layers[0].BuiltInputShapes![0];
+        foreach (var layer in layers)
+        {
+            shape = layer.ComputeOutputShape(shape);
+            if (layer is InputLayer)
+            {
+                continue;
+            }
+
+            rows.Add(new SummaryRow(layer.Name, layer.ClassName, SummaryTable.FormatShape([null, .. shape.Select(d => d < 0 ? (int?)null : d)]), layer.CountParams()));
+        }
+
+        return rows;
+    }
+
+    private int[]? OutputShapeOf(int count)
+    {
+        var shape = layers[0].InputShape;
+        if (shape is null)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            shape = layers[i].ComputeOutputShape(shape);
+        }
+
+        return shape;
+    }
+}

@@ -1,0 +1,260 @@
+using System.Text.Json.Nodes;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// Long Short-Term Memory layer (Hochreiter &amp; Schmidhuber 1997), Keras semantics and
+/// weight layout, with every variant of <see cref="LstmVariant"/> (equations in <see cref="LstmCell"/>).
+/// Standard cell: i = σ(xWi + hUi + bi), f = σ(xWf + hUf + bf), c~ = tanh(xWc + hUc + bc),
+/// o = σ(xWo + hUo + bo), c_t = f·c_{t−1} + i·c~, h_t = o·tanh(c_t).
+/// </summary>
+/// <remarks>
+/// Input <c>[batch, time, features]</c>; output <c>[batch, units]</c> or, with
+/// <c>returnSequences</c>, <c>[batch, time, units]</c>; with <c>returnState</c> followed by
+/// h_T and c_T. Weights: <c>kernel [features, G·units]</c>, <c>recurrent_kernel [units, G·units]</c>,
+/// <c>bias [G·units]</c> in gate order i, f, c, o (G = 4 for the standard cell; gates a variant
+/// lacks have no block), plus <c>peephole [S, units]</c> and <c>gate_recurrence</c> for the
+/// variants that have them. LSTM(128) on 28 features has 80,384 weights.
+/// </remarks>
+public sealed class LSTM : RecurrentLayer
+{
+    private LstmKernel? kernel;
+
+    /// <param name="units">Size of h and c; a positive integer.</param>
+    /// <param name="activation">Applied to c~ and to c_t before the output gate (default tanh).</param>
+    /// <param name="recurrentActivation">Applied to the gates (default sigmoid).</param>
+    /// <param name="useBias">Adds the bias vector.</param>
+    /// <param name="kernelInitializer">Initializer of W (default glorot_uniform).</param>
+    /// <param name="recurrentInitializer">Initializer of U (default orthogonal).</param>
+    /// <param name="biasInitializer">Initializer of b (default zeros).</param>
+    /// <param name="unitForgetBias">Adds 1 to the forget gate's bias at initialisation (Jozefowicz et al. 2015; Keras default).</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="activityRegularizer">Penalty on the output.</param>
+    /// <param name="kernelConstraint">Projection of W after each step.</param>
+    /// <param name="recurrentConstraint">Projection of U after each step.</param>
+    /// <param name="biasConstraint">Projection of b after each step.</param>
+    /// <param name="dropout">Fraction of input units dropped, one mask per sequence, in [0, 1).</param>
+    /// <param name="recurrentDropout">Fraction of recurrent units dropped, one mask per sequence, in [0, 1).</param>
+    /// <param name="returnSequences">Return the output of every step.</param>
+    /// <param name="returnState">Also return h_T and c_T.</param>
+    /// <param name="goBackwards">Read the sequence from its end; outputs come in processing order.</param>
+    /// <param name="stateful">Carry the final states of batch k into batch k+1 (fixed batch size).</param>
+    /// <param name="variant">The cell variant (default <see cref="LstmVariant.Standard"/>); its activations are overridden by <paramref name="activation"/> and <paramref name="recurrentActivation"/>.</param>
+    /// <param name="zeroOutputForMask">Masked steps output zeros instead of the previous output.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
+    /// <param name="name">Layer name; null = automatic (lstm, lstm_1, ...).</param>
+    /// <param name="inputShape">Per-sample input shape <c>[time, features]</c> (time may be -1).</param>
+    public LSTM(
+        int units,
+        string activation = "tanh",
+        string recurrentActivation = "sigmoid",
+        bool useBias = true,
+        string kernelInitializer = "glorot_uniform",
+        string recurrentInitializer = "orthogonal",
+        string biasInitializer = "zeros",
+        bool unitForgetBias = true,
+        IRegularizer? kernelRegularizer = null,
+        IRegularizer? recurrentRegularizer = null,
+        IRegularizer? biasRegularizer = null,
+        IRegularizer? activityRegularizer = null,
+        IConstraint? kernelConstraint = null,
+        IConstraint? recurrentConstraint = null,
+        IConstraint? biasConstraint = null,
+        float dropout = 0f,
+        float recurrentDropout = 0f,
+        bool returnSequences = false,
+        bool returnState = false,
+        bool goBackwards = false,
+        bool stateful = false,
+        LstmVariant? variant = null,
+        bool zeroOutputForMask = false,
+        int? seed = null,
+        string? name = null,
+        int[]? inputShape = null)
+        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
+            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+    {
+        Variant = (variant ?? LstmVariant.Standard) with { Activation = Activation, RecurrentActivation = RecurrentActivation };
+        try
+        {
+            Variant.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{Describe()}: {e.Message}", nameof(variant), e);
+        }
+
+        UnitForgetBias = unitForgetBias;
+    }
+
+    public override string ClassName => "LSTM";
+
+    public LstmVariant Variant { get; }
+
+    public bool UnitForgetBias { get; }
+
+    public override int StateCount => 2;
+
+    /// <summary>The weight layout (null before building).</summary>
+    public LstmLayout? Layout => kernel?.Layout;
+
+    public Parameter? Kernel { get; private set; }
+
+    public Parameter? RecurrentKernel { get; private set; }
+
+    public Parameter? Bias { get; private set; }
+
+    public Parameter? Peephole { get; private set; }
+
+    public Parameter? GateRecurrence { get; private set; }
+
+    public static LSTM FromConfig(JsonObject c)
+    {
+        var o = ReadOptions(c);
+        var variant = c["variant"] is JsonObject v ? VariantFromJson(v) : null;
+        return new LSTM(
+            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
+            c.GetBool("unit_forget_bias", true), o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.ActivityRegularizer,
+            o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint, o.Dropout, o.RecurrentDropout, o.ReturnSequences, o.ReturnState,
+            o.GoBackwards, o.Stateful, variant, o.ZeroOutputForMask, o.Seed, o.Name, o.InputShape).WithBase(c);
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["unit_forget_bias"] = UnitForgetBias;
+        c["variant"] = new JsonObject
+        {
+            ["input_gate"] = Variant.InputGate,
+            ["forget_gate"] = Variant.ForgetGate,
+            ["output_gate"] = Variant.OutputGate,
+            ["peepholes"] = Variant.Peepholes,
+            ["coupled_input_forget"] = Variant.CoupledInputForget,
+            ["full_gate_recurrence"] = Variant.FullGateRecurrence,
+            ["input_activation"] = Variant.InputActivation,
+            ["output_activation"] = Variant.OutputActivation,
+        };
+        return c;
+    }
+
+    protected override void BuildCell(int inputSize)
+    {
+        var layout = new LstmLayout(Variant, inputSize, Units, UseBias);
+        kernel = new LstmKernel(layout, Name);
+        Kernel = AddWeight("kernel", layout.KernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
+        RecurrentKernel = AddWeight("recurrent_kernel", layout.RecurrentKernelShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
+        if (layout.BiasShape is { } biasShape)
+        {
+            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
+            int f = layout.BlockOffset(LstmGate.Forget);
+            if (UnitForgetBias && f >= 0)
+            {
+                Bias.Value.Span.Slice(f, Units).Fill(1f);
+            }
+        }
+
+        if (layout.PeepholeShape is { } peepShape)
+        {
+            // Diagonal weights, one vector per gate: initialised like a [units] kernel (as TensorFlow's peephole cell).
+            Peephole = AddWeight("peephole", peepShape, "zeros");
+            var rows = new Tensor(Units);
+            for (int s = 0; s < peepShape[0]; s++)
+            {
+                WeightInitializers.Fill(KernelInitializer, rows, InitRandom, $"{Describe()} weight 'peephole'");
+                rows.Span.CopyTo(Peephole.Value.Span.Slice(s * Units, Units));
+            }
+        }
+
+        if (layout.GateRecurrenceShape is { } fgrShape)
+        {
+            GateRecurrence = AddWeight("gate_recurrence", fgrShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
+        }
+    }
+
+    protected override object CreateCache() => new LstmCache();
+
+    protected override Tensor[] WeightTensors()
+    {
+        var list = new List<Tensor> { Kernel!.Value, RecurrentKernel!.Value };
+        if (Bias is not null)
+        {
+            list.Add(Bias.Value);
+        }
+
+        if (Peephole is not null)
+        {
+            list.Add(Peephole.Value);
+        }
+
+        if (GateRecurrence is not null)
+        {
+            list.Add(GateRecurrence.Value);
+        }
+
+        return list.ToArray();
+    }
+
+    protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache)
+    {
+        kernel!.Forward(
+            run,
+            Weights(),
+            initialStates[0] is { } h0 ? h0.Span : default,
+            initialStates[1] is { } c0 ? c0.Span : default,
+            new LstmOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
+            (LstmCache?)cache);
+    }
+
+    protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates)
+    {
+        kernel!.Backward(
+            run,
+            Weights(),
+            (LstmCache)cache,
+            new LstmOutputGradients
+            {
+                Sequence = dSequence is null ? default : dSequence.Span,
+                Last = dLast is null ? default : dLast.Span,
+                H = dFinalStates[0] is { } dh ? dh.Span : default,
+                C = dFinalStates[1] is { } dc ? dc.Span : default,
+            },
+            new LstmGradients
+            {
+                Kernel = Kernel!.Grad.Span,
+                RecurrentKernel = RecurrentKernel!.Grad.Span,
+                Bias = Bias is null ? default : Bias.Grad.Span,
+                Peephole = Peephole is null ? default : Peephole.Grad.Span,
+                GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Grad.Span,
+                Input = dx is null ? default : dx.Span,
+                InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
+                InitialC = dInitialStates[1] is { } dc0 ? dc0.Span : default,
+            });
+    }
+
+    private LstmWeights Weights() => new()
+    {
+        Kernel = Kernel!.Value.Span,
+        RecurrentKernel = RecurrentKernel!.Value.Span,
+        Bias = Bias is null ? default : Bias.Value.Span,
+        Peephole = Peephole is null ? default : Peephole.Value.Span,
+        GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Value.Span,
+    };
+
+    private static LstmVariant VariantFromJson(JsonObject v) => new()
+    {
+        InputGate = v.GetBool("input_gate", true),
+        ForgetGate = v.GetBool("forget_gate", true),
+        OutputGate = v.GetBool("output_gate", true),
+        Peepholes = v.GetBool("peepholes", false),
+        CoupledInputForget = v.GetBool("coupled_input_forget", false),
+        FullGateRecurrence = v.GetBool("full_gate_recurrence", false),
+        InputActivation = v.GetBool("input_activation", true),
+        OutputActivation = v.GetBool("output_activation", true),
+    };
+}

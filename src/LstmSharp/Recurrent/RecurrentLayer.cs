@@ -1,0 +1,497 @@
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Kernels;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// What SimpleRNN, LSTM and GRU share as Keras layers: time, masks, states, directions.
+/// The math of one step lives in the cell kernels (<see cref="LstmKernel"/>, ...); this class
+/// turns a kernel into a layer: it validates options, draws the dropout masks (one per
+/// sequence, reused at every step), carries state across batches when <see cref="Stateful"/>,
+/// and records the whole sequence as ONE op on the tape whose backward is the kernel's BPTT.
+/// </summary>
+/// <remarks>
+/// <para>Call inputs: <c>x [batch, time, features]</c>, then optionally the initial states
+/// (Keras <c>initial_state</c>: <c>[h]</c> for SimpleRNN/GRU, <c>[h, c]</c> for LSTM, each
+/// <c>[batch, units]</c>). A mask <c>[batch, time]</c> (from <c>Embedding(maskZero)</c> or
+/// <c>Masking</c>) makes padded steps carry the state through unchanged.</para>
+/// <para>Outputs: <c>[batch, time, units]</c> with <see cref="ReturnSequences"/>, else the last
+/// output <c>[batch, units]</c>; with <see cref="ReturnState"/> followed by the final states.</para>
+/// </remarks>
+public abstract class RecurrentLayer : Layer
+{
+    private readonly Stack<object> freeCaches = new();
+    private Rng? dropoutRng;
+    private Tensor[]? states;
+
+    protected RecurrentLayer(
+        int units, string activation, string recurrentActivation, bool useBias,
+        string kernelInitializer, string recurrentInitializer, string biasInitializer,
+        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer, IRegularizer? activityRegularizer,
+        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
+        float dropout, float recurrentDropout, bool returnSequences, bool returnState, bool goBackwards, bool stateful,
+        bool zeroOutputForMask, int? seed, string? name, int[]? inputShape)
+        : base(name, inputShape)
+    {
+        if (units <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(units), $"{Describe()}: units must be a positive integer, got {units}.");
+        }
+
+        CheckRate(dropout, nameof(dropout));
+        CheckRate(recurrentDropout, nameof(recurrentDropout));
+        Units = units;
+        Activation = ActivationNames.Parse(activation, $"{Describe()} activation");
+        RecurrentActivation = ActivationNames.Parse(recurrentActivation, $"{Describe()} recurrent_activation");
+        UseBias = useBias;
+        KernelInitializer = CheckInitializer(kernelInitializer, nameof(kernelInitializer));
+        RecurrentInitializer = CheckInitializer(recurrentInitializer, nameof(recurrentInitializer));
+        BiasInitializer = CheckInitializer(biasInitializer, nameof(biasInitializer));
+        KernelRegularizer = kernelRegularizer;
+        RecurrentRegularizer = recurrentRegularizer;
+        BiasRegularizer = biasRegularizer;
+        ActivityRegularizer = activityRegularizer;
+        KernelConstraint = kernelConstraint;
+        RecurrentConstraint = recurrentConstraint;
+        BiasConstraint = biasConstraint;
+        Dropout = dropout;
+        RecurrentDropout = recurrentDropout;
+        ReturnSequences = returnSequences;
+        ReturnState = returnState;
+        GoBackwards = goBackwards;
+        IsStateful = stateful;
+        ZeroOutputForMask = zeroOutputForMask;
+        Seed = seed;
+        SupportsMasking = true;
+    }
+
+    public int Units { get; }
+
+    public ActivationKind Activation { get; }
+
+    public ActivationKind RecurrentActivation { get; }
+
+    public bool UseBias { get; }
+
+    public string KernelInitializer { get; }
+
+    public string RecurrentInitializer { get; }
+
+    public string BiasInitializer { get; }
+
+    public IRegularizer? KernelRegularizer { get; }
+
+    public IRegularizer? RecurrentRegularizer { get; }
+
+    public IRegularizer? BiasRegularizer { get; }
+
+    public IConstraint? KernelConstraint { get; }
+
+    public IConstraint? RecurrentConstraint { get; }
+
+    public IConstraint? BiasConstraint { get; }
+
+    /// <summary>Fraction of the input units dropped (one mask per sequence), in [0, 1).</summary>
+    public float Dropout { get; }
+
+    /// <summary>Fraction of the recurrent state units dropped (one mask per sequence), in [0, 1).</summary>
+    public float RecurrentDropout { get; }
+
+    public bool ReturnSequences { get; }
+
+    public bool ReturnState { get; }
+
+    public bool GoBackwards { get; }
+
+    public bool IsStateful { get; }
+
+    public override bool Stateful => IsStateful;
+
+    /// <summary>At masked steps the output sequence holds zeros instead of the previous output.</summary>
+    public bool ZeroOutputForMask { get; }
+
+    /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
+    public int? Seed { get; }
+
+    /// <summary>Number of state tensors: 1 (h) for SimpleRNN and GRU, 2 (h, c) for LSTM.</summary>
+    public abstract int StateCount { get; }
+
+    /// <summary>The states carried between batches by a stateful layer (null until the first call).</summary>
+    public IReadOnlyList<Tensor>? States => states;
+
+    public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
+
+    public override IReadOnlyList<int[]> ComputeOutputShapes(IReadOnlyList<int[]> inputShapes)
+    {
+        var x = inputShapes[0];
+        if (x.Length != 2)
+        {
+            throw ShapeError("input [batch, time, features]", [-1, .. x]);
+        }
+
+        var output = ReturnSequences ? new[] { x[0], Units } : new[] { Units };
+        var list = new List<int[]> { output };
+        if (ReturnState)
+        {
+            for (int s = 0; s < StateCount; s++)
+            {
+                list.Add([Units]);
+            }
+        }
+
+        return list;
+    }
+
+    public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks)
+    {
+        var result = new Tensor?[ReturnState ? 1 + StateCount : 1];
+        result[0] = ReturnSequences ? masks[0] : null;
+        return result;
+    }
+
+    /// <summary>Zeroes the carried states of a stateful layer (Keras <c>reset_states()</c>).</summary>
+    public override void ResetStates()
+    {
+        if (states is null)
+        {
+            return;
+        }
+
+        foreach (var s in states)
+        {
+            s.Clear();
+        }
+    }
+
+    /// <summary>Zeroes the carried states of the given samples only (rows of the batch).</summary>
+    public void ResetStates(IReadOnlyList<int> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (states is null)
+        {
+            return;
+        }
+
+        int batch = states[0].Dim(0);
+        foreach (int b in samples)
+        {
+            if ((uint)b >= (uint)batch)
+            {
+                throw new ArgumentOutOfRangeException(nameof(samples), $"{Describe()}: sample {b} outside the stateful batch of {batch}.");
+            }
+
+            foreach (var s in states)
+            {
+                s.Span.Slice(b * Units, Units).Clear();
+            }
+        }
+    }
+
+    /// <summary>Sets the carried states of a stateful layer (Keras <c>reset_states(states)</c>), each [batch, units].</summary>
+    public void SetStates(IReadOnlyList<Tensor> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != StateCount)
+        {
+            throw new ArgumentException($"{Describe()}: expected {StateCount} state tensors, got {values.Count}.");
+        }
+
+        int batch = values[0].Dim(0);
+        states = new Tensor[StateCount];
+        for (int s = 0; s < StateCount; s++)
+        {
+            if (values[s].Rank != 2 || values[s].Dim(0) != batch || values[s].Dim(1) != Units)
+            {
+                throw ShapeError($"state [{batch}, {Units}]", values[s].Shape, $"state {s}");
+            }
+
+            states[s] = values[s].Clone();
+        }
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["units"] = Units;
+        c["activation"] = Activation.ToName();
+        c["recurrent_activation"] = RecurrentActivation.ToName();
+        c["use_bias"] = UseBias;
+        c["kernel_initializer"] = KernelInitializer;
+        c["recurrent_initializer"] = RecurrentInitializer;
+        c["bias_initializer"] = BiasInitializer;
+        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
+        c["recurrent_regularizer"] = LayerConfig.ObjectToJson(RecurrentRegularizer);
+        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
+        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
+        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
+        c["recurrent_constraint"] = LayerConfig.ObjectToJson(RecurrentConstraint);
+        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
+        c["dropout"] = Dropout;
+        c["recurrent_dropout"] = RecurrentDropout;
+        c["return_sequences"] = ReturnSequences;
+        c["return_state"] = ReturnState;
+        c["go_backwards"] = GoBackwards;
+        c["stateful"] = IsStateful;
+        c["zero_output_for_mask"] = ZeroOutputForMask;
+        c["seed"] = Seed;
+        return c;
+    }
+
+    /// <summary>Reads the options every recurrent layer shares from a config (for FromConfig).</summary>
+    protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") => new(
+        c.GetInt("units"),
+        c.GetStringOrNull("activation") ?? "tanh",
+        c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
+        c.GetBool("use_bias", true),
+        c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
+        c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
+        c.GetStringOrNull("bias_initializer") ?? "zeros",
+        c.GetRegularizer("kernel_regularizer"),
+        c.GetRegularizer("recurrent_regularizer"),
+        c.GetRegularizer("bias_regularizer"),
+        c.GetRegularizer("activity_regularizer"),
+        c.GetConstraint("kernel_constraint"),
+        c.GetConstraint("recurrent_constraint"),
+        c.GetConstraint("bias_constraint"),
+        c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+        c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
+        c.GetBool("return_sequences", false),
+        c.GetBool("return_state", false),
+        c.GetBool("go_backwards", false),
+        c.GetBool("stateful", false),
+        c.GetBool("zero_output_for_mask", false),
+        c.GetIntOrNull("seed"),
+        c.GetBase().Name,
+        c.GetBase().InputShape);
+
+    protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
+    {
+        var x = inputShapes[0];
+        if (x.Length != 2 || x[1] <= 0)
+        {
+            throw ShapeError("input [batch, time, features] with known features", [-1, .. x]);
+        }
+
+        BuildCell(x[1]);
+    }
+
+    /// <summary>Creates the cell's weights for <paramref name="inputSize"/> features.</summary>
+    protected abstract void BuildCell(int inputSize);
+
+    /// <summary>A new, empty cache for the buffers BPTT needs.</summary>
+    protected abstract object CreateCache();
+
+    /// <summary>The parameters the op reads (their gradients are accumulated by <see cref="BackwardKernel"/>).</summary>
+    protected abstract Tensor[] WeightTensors();
+
+    /// <summary>
+    /// Runs the kernel. <paramref name="initialStates"/> has <see cref="StateCount"/> entries
+    /// (null = zeros); <paramref name="sequence"/> is null unless the whole sequence is wanted;
+    /// <paramref name="cache"/> is null in inference.
+    /// </summary>
+    protected abstract void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache);
+
+    /// <summary>
+    /// BPTT: accumulates the weight gradients, writes <paramref name="dx"/> and
+    /// <paramref name="dInitialStates"/> when not null. Null output gradients are zero.
+    /// </summary>
+    protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates);
+
+    protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
+    {
+        var x = inputs[0];
+        int features = BuiltInputShapes![0][1];
+        if (x.Rank != 3 || x.Dim(2) != features)
+        {
+            throw ShapeError($"input [batch, time, {features}]", x.Shape);
+        }
+
+        int batch = x.Dim(0), time = x.Dim(1);
+        if (batch == 0 || time == 0)
+        {
+            throw ShapeError($"input with at least one sample and one step [batch, time, {features}]", x.Shape);
+        }
+
+        var initial = InitialStates(inputs, batch);
+        var mask = masks.Count > 0 ? masks[0] : null;
+        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != time))
+        {
+            throw ShapeError($"mask [{batch}, {time}]", mask.Shape, "mask");
+        }
+
+        float[]? inputDrop = null, recurrentDrop = null;
+        if (training && Dropout > 0)
+        {
+            inputDrop = new float[batch * features];
+            DropoutRandom.DropoutMask(inputDrop, Dropout);
+        }
+
+        if (training && RecurrentDropout > 0)
+        {
+            recurrentDrop = new float[batch * Units];
+            DropoutRandom.DropoutMask(recurrentDrop, RecurrentDropout);
+        }
+
+        var sequence = ReturnSequences ? new Tensor(batch, time, Units) : null;
+        var last = new Tensor(batch, Units);
+        var finals = new Tensor[StateCount];
+        for (int s = 0; s < StateCount; s++)
+        {
+            finals[s] = new Tensor(batch, Units);
+        }
+
+        var weights = WeightTensors();
+        var opInputs = new List<Tensor> { x };
+        opInputs.AddRange(initial.Where(t => t is not null)!);
+        opInputs.AddRange(weights);
+        bool record = Tape.ShouldRecord(opInputs);
+        object? cache = record ? (freeCaches.Count > 0 ? freeCaches.Pop() : CreateCache()) : null;
+
+        var run = MakeRun(x, mask, inputDrop, recurrentDrop);
+        ForwardKernel(run, initial, sequence, last, finals, cache);
+
+        if (IsStateful)
+        {
+            for (int s = 0; s < StateCount; s++)
+            {
+                finals[s].Span.CopyTo(states![s].Span);
+            }
+        }
+
+        var outputs = new List<Tensor> { sequence ?? last };
+        if (ReturnState)
+        {
+            outputs.AddRange(finals);
+        }
+
+        // With return_sequences the last output is not an output of the op; its gradient is zero.
+        var tracked = outputs.ToArray();
+        Tape.Track(ClassName.ToLowerInvariant(), tracked, opInputs.ToArray(), () =>
+        {
+            var backRun = MakeRun(x, mask, inputDrop, recurrentDrop);
+            var dFinals = new Tensor?[StateCount];
+            if (ReturnState)
+            {
+                for (int s = 0; s < StateCount; s++)
+                {
+                    dFinals[s] = finals[s].Grad;
+                }
+            }
+
+            Tensor? dx = x.RequiresGrad ? new Tensor(x.ShapeArray) : null;
+            var dInitial = new Tensor?[StateCount];
+            for (int s = 0; s < StateCount; s++)
+            {
+                if (initial[s] is { RequiresGrad: true } init)
+                {
+                    dInitial[s] = new Tensor(init.ShapeArray);
+                }
+            }
+
+            BackwardKernel(backRun, cache!, sequence?.Grad, sequence is null ? last.Grad : null, dFinals, dx, dInitial);
+            if (dx is not null)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(x.EnsureGrad().Span, dx.Span, x.Grad!.Span);
+            }
+
+            for (int s = 0; s < StateCount; s++)
+            {
+                if (dInitial[s] is { } d)
+                {
+                    var init = initial[s]!;
+                    System.Numerics.Tensors.TensorPrimitives.Add(init.EnsureGrad().Span, d.Span, init.Grad!.Span);
+                }
+            }
+
+            freeCaches.Push(cache!);
+        });
+
+        return outputs;
+    }
+
+    private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+
+    private SequenceRun MakeRun(Tensor x, Tensor? mask, float[]? inputDrop, float[]? recurrentDrop) =>
+        new(x.Span, x.Dim(0), x.Dim(1), x.Dim(2))
+        {
+            GoBackwards = GoBackwards,
+            ZeroOutputForMask = ZeroOutputForMask,
+            Mask = mask is null ? default : mask.Span,
+            InputDropoutMask = inputDrop,
+            RecurrentDropoutMask = recurrentDrop,
+        };
+
+    private Tensor?[] InitialStates(IReadOnlyList<Tensor> inputs, int batch)
+    {
+        var initial = new Tensor?[StateCount];
+        if (inputs.Count > 1)
+        {
+            if (inputs.Count != 1 + StateCount)
+            {
+                throw new ArgumentException($"{Describe()}: initial_state must hold {StateCount} tensor{(StateCount == 1 ? string.Empty : "s")} ({(StateCount == 1 ? "h" : "h, c")}), got {inputs.Count - 1}.");
+            }
+
+            for (int s = 0; s < StateCount; s++)
+            {
+                var t = inputs[1 + s];
+                if (t.Rank != 2 || t.Dim(0) != batch || t.Dim(1) != Units)
+                {
+                    throw ShapeError($"initial state [{batch}, {Units}]", t.Shape, $"initial state {s}");
+                }
+
+                initial[s] = t;
+            }
+
+            return initial;
+        }
+
+        if (!IsStateful)
+        {
+            return initial;
+        }
+
+        if (states is null)
+        {
+            states = new Tensor[StateCount];
+            for (int s = 0; s < StateCount; s++)
+            {
+                states[s] = new Tensor(batch, Units);
+            }
+        }
+        else if (states[0].Dim(0) != batch)
+        {
+            throw new ArgumentException($"{Describe()}: stateful layer was used with batch size {states[0].Dim(0)}, got a batch of {batch}; stateful layers need a fixed batch size (call ResetStates after changing it is not enough: rebuild the layer or use batches of {states[0].Dim(0)}).");
+        }
+
+        // The carried states are constants to this batch's graph (Keras: no gradient across batches).
+        for (int s = 0; s < StateCount; s++)
+        {
+            initial[s] = states[s].Clone();
+        }
+
+        return initial;
+    }
+
+    private string CheckInitializer(string name, string argument) => LayerChecks.Initializer(name, Describe(), argument);
+
+    private void CheckRate(float rate, string argument)
+    {
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be in [0, 1), got {rate}.");
+        }
+    }
+}
+
+/// <summary>The options every recurrent layer shares, as read from a config.</summary>
+public sealed record RecurrentOptions(
+    int Units, string Activation, string RecurrentActivation, bool UseBias,
+    string KernelInitializer, string RecurrentInitializer, string BiasInitializer,
+    IRegularizer? KernelRegularizer, IRegularizer? RecurrentRegularizer, IRegularizer? BiasRegularizer, IRegularizer? ActivityRegularizer,
+    IConstraint? KernelConstraint, IConstraint? RecurrentConstraint, IConstraint? BiasConstraint,
+    float Dropout, float RecurrentDropout, bool ReturnSequences, bool ReturnState, bool GoBackwards, bool Stateful,
+    bool ZeroOutputForMask, int? Seed, string? Name, int[]? InputShape);
