@@ -18,6 +18,7 @@ public static class LayerRegistry
         ["Embedding"] = Embedding.FromConfig,
         ["Flatten"] = Flatten.FromConfig,
         ["Reshape"] = Reshape.FromConfig,
+        ["LSTM"] = LstmSharp.Recurrent.LSTM.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>

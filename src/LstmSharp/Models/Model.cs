@@ -296,7 +296,7 @@ public abstract partial class Model
             {
                 int start = step * batchSize;
                 int count = Math.Min(batchSize, trainCount - start);
-                var rows = order.AsSpan(start, count);
+                var rows = new ArraySegment<int>(order, start, count);
                 var xb = trainX.Select(t => Gather(t, rows)).ToArray();
                 var yb = Gather(trainY, rows);
                 float[]? weights = classWeight is null ? null : new float[count];
@@ -582,9 +582,10 @@ public abstract partial class Model
         }
     }
 
-    /// <summary>Copies rows <paramref name="rows"/> of <paramref name="t"/> into a new batch tensor.</summary>
-    private static Tensor Gather(Tensor t, ReadOnlySpan<int> rows)
+    /// <summary>Copies rows <paramref name="rowSegment"/> of <paramref name="t"/> into a new batch tensor.</summary>
+    private static Tensor Gather(Tensor t, ArraySegment<int> rowSegment)
     {
+        ReadOnlySpan<int> rows = rowSegment;
         var shape = t.ShapeArray;
         int row = shape[0] == 0 ? 0 : t.Length / shape[0];
         shape[0] = rows.Length;

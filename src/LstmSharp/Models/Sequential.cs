@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 
@@ -115,6 +116,28 @@ public sealed class Sequential : Model
         }
 
         return rows;
+    }
+
+    public override JsonObject GetConfig() => new()
+    {
+        ["class_name"] = "Sequential",
+        ["config"] = new JsonObject
+        {
+            ["name"] = Name,
+            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerEntry(l)).ToArray()),
+        },
+    };
+
+    internal static new Sequential FromConfig(JsonObject config)
+    {
+        var model = new Sequential(config["name"]?.GetValue<string>());
+        var list = config["layers"] as JsonArray ?? throw new ArgumentException("Sequential config: missing 'layers' array.");
+        foreach (var entry in list)
+        {
+            model.Add(LayerFromEntry(entry));
+        }
+
+        return model;
     }
 
     private int[]? OutputShapeOf(int count)
