@@ -94,9 +94,9 @@ public class SequentialTests
             var (x, y) = MarkedComparison(300, 6, seed: 5);
             Sequential Build()
             {
+                Layer.ClearSession();
                 Rng.SetGlobalSeed(11);
                 Layer.SetRandomSeed(11);
-                Layer.ClearSession();
                 var m = new Sequential();
                 m.Add(new LSTM(8, inputShape: [6, 2], returnSequences: true));
                 m.Add(new LSTM(4));
