@@ -1,0 +1,153 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>Which SIMD width the fused step kernels use (tests pin <see cref="Scalar"/> to compare).</summary>
+internal enum LaneWidth
+{
+    /// <summary>The widest the hardware accelerates: Vector512, else Vector256, else scalar.</summary>
+    Auto,
+    Scalar,
+    Vector256,
+    Vector512,
+}
+
+/// <summary>
+/// The parts of a sequence run that GRU and SimpleRNN share: argument checks, the time-major
+/// copy of the (dropped-out) input, the per-step keep/output masks, scattering dx back to
+/// batch-major order and column sums for the bias gradients.
+/// </summary>
+internal static class RnnRun
+{
+    public static LaneWidth Resolve(LaneWidth w) => w switch
+    {
+        LaneWidth.Auto when Vector512.IsHardwareAccelerated => LaneWidth.Vector512,
+        LaneWidth.Auto when Vector256.IsHardwareAccelerated => LaneWidth.Vector256,
+        LaneWidth.Auto => LaneWidth.Scalar,
+        LaneWidth.Vector512 when !Vector512.IsHardwareAccelerated => throw new PlatformNotSupportedException("Vector512 is not accelerated on this machine."),
+        LaneWidth.Vector256 when !Vector256.IsHardwareAccelerated => throw new PlatformNotSupportedException("Vector256 is not accelerated on this machine."),
+        _ => w,
+    };
+
+    /// <summary>Grows <paramref name="buffer"/> to at least <paramref name="length"/> (contents not kept).</summary>
+    public static void Ensure(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+    }
+
+    public static void CheckLength(string op, string argument, ReadOnlySpan<float> span, int expected, string shape, bool optional)
+    {
+        if (optional && span.IsEmpty)
+        {
+            return;
+        }
+
+        if (span.Length != expected)
+        {
+            throw new ArgumentException($"{op}: expected {argument} {shape} ({expected} values){(optional ? " or empty" : string.Empty)}, got {span.Length} values.", argument);
+        }
+    }
+
+    public static string Shape(params int[] dims) => LstmSharp.Tensors.Tensor.FormatShape(dims);
+
+    /// <summary>Maps processing step s to true time t (go_backwards walks t = T-1 .. 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TimeOf(int s, int time, bool goBackwards) => goBackwards ? time - 1 - s : s;
+
+    /// <summary>
+    /// keep[s, b] = 1 where step s updates the state (mask[b, t(s)] ≠ 0), and
+    /// emit[s, b] = 1 where output s equals h_s: kept steps, and (Keras: a masked step repeats the
+    /// previous output) masked steps after the first kept one, unless zero_output_for_mask.
+    /// Before a row's first kept step the output is zero even when h0 is not. Both [time, batch].
+    /// </summary>
+    public static void BuildStepMasks(ReadOnlySpan<float> mask, int batch, int time, bool goBackwards, bool zeroOutputForMask, Span<float> keep, Span<float> emit)
+    {
+        if (mask.IsEmpty)
+        {
+            keep[..(batch * time)].Fill(1f);
+            emit[..(batch * time)].Fill(1f);
+            return;
+        }
+
+        for (int b = 0; b < batch; b++)
+        {
+            bool seen = false;
+            for (int s = 0; s < time; s++)
+            {
+                bool k = mask[(b * time) + TimeOf(s, time, goBackwards)] != 0f;
+                seen |= k;
+                keep[(s * batch) + b] = k ? 1f : 0f;
+                emit[(s * batch) + b] = k || (seen && !zeroOutputForMask) ? 1f : 0f;
+            }
+        }
+    }
+
+    /// <summary>xm[s, b, :] = x[b, t(s), :] ∘ m_x[b, :]: time-major, in processing order.</summary>
+    public static void GatherInput(ReadOnlySpan<float> x, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> xm)
+    {
+        for (int s = 0; s < time; s++)
+        {
+            int t = TimeOf(s, time, goBackwards);
+            for (int b = 0; b < batch; b++)
+            {
+                var src = x.Slice(((b * time) + t) * input, input);
+                var dst = xm.Slice(((s * batch) + b) * input, input);
+                if (inputDropMask.IsEmpty)
+                {
+                    src.CopyTo(dst);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(src, inputDropMask.Slice(b * input, input), dst);
+                }
+            }
+        }
+    }
+
+    /// <summary>dx[b, t(s), :] = dxm[s, b, :] ∘ m_x[b, :] (the inverse of <see cref="GatherInput"/>).</summary>
+    public static void ScatterInputGrad(ReadOnlySpan<float> dxm, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> dx)
+    {
+        for (int s = 0; s < time; s++)
+        {
+            int t = TimeOf(s, time, goBackwards);
+            for (int b = 0; b < batch; b++)
+            {
+                var src = dxm.Slice(((s * batch) + b) * input, input);
+                var dst = dx.Slice(((b * time) + t) * input, input);
+                if (inputDropMask.IsEmpty)
+                {
+                    src.CopyTo(dst);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(src, inputDropMask.Slice(b * input, input), dst);
+                }
+            }
+        }
+    }
+
+    /// <summary>acc[j] += Σ_rows m[row, offset + j] for j &lt; acc.Length, rows of stride <paramref name="ld"/>.</summary>
+    public static void AddColumnSums(ReadOnlySpan<float> m, int rows, int ld, int offset, Span<float> acc)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            TensorPrimitives.Add(acc, m.Slice((r * ld) + offset, acc.Length), acc);
+        }
+    }
+
+    /// <summary>h ∘ m row by row: dst[b, :] = h[b, :] ∘ m[b, :] over [batch, units].</summary>
+    public static void MultiplyRows(ReadOnlySpan<float> h, ReadOnlySpan<float> m, Span<float> dst, int count) =>
+        TensorPrimitives.Multiply(h[..count], m[..count], dst[..count]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref float At(Span<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref float At(ReadOnlySpan<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);
+}

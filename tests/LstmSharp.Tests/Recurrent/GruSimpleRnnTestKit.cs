@@ -1,0 +1,353 @@
+using LstmSharp.Kernels;
+using LstmSharp.Recurrent;
+using LstmSharp.Tests.Recurrent.Reference;
+using Xunit.Sdk;
+
+namespace LstmSharp.Tests.Recurrent;
+
+/// <summary>A GRU or SimpleRNN sequence kernel seen through one signature, with its double reference.</summary>
+internal interface ISeqKernelUnderTest
+{
+    int GateWidth { get; }
+
+    int BiasLength { get; }
+
+    void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final);
+
+    void Backward(
+        in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal,
+        Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0);
+
+    RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b);
+}
+
+internal sealed class GruUnderTest(GruKernel k) : ISeqKernelUnderTest
+{
+    public GruKernel Kernel => k;
+
+    public int GateWidth => 3 * k.Units;
+
+    public int BiasLength => !k.UseBias ? 0 : k.ResetAfter ? 6 * k.Units : 3 * k.Units;
+
+    public void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final) =>
+        k.Forward(run, w, u, b, h0, training, seq, last, final);
+
+    public void Backward(in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
+        k.Backward(run, w, u, dSeq, dLast, dFinal, dx, dW, dU, dB, dh0);
+
+    public RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b) =>
+        GruReference.Forward(s, w, u, b, k.ResetAfter, k.Activation, k.RecurrentActivation);
+}
+
+internal sealed class SimpleRnnUnderTest(SimpleRnnKernel k) : ISeqKernelUnderTest
+{
+    public int GateWidth => k.Units;
+
+    public int BiasLength => k.UseBias ? k.Units : 0;
+
+    public void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final) =>
+        k.Forward(run, w, u, b, h0, training, seq, last, final);
+
+    public void Backward(in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
+        k.Backward(run, w, u, dSeq, dLast, dFinal, dx, dW, dU, dB, dh0);
+
+    public RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b) =>
+        SimpleRnnReference.Forward(s, w, u, b, k.Activation);
+}
+
+/// <summary>Which options a test case turns on.</summary>
+internal sealed record SeqOptions
+{
+    public int Batch { get; init; } = 3;
+
+    public int Time { get; init; } = 4;
+
+    public int Input { get; init; } = 3;
+
+    public int Units { get; init; } = 4;
+
+    public bool InitialState { get; init; }
+
+    /// <summary>"right" (trailing padding), "left" (leading padding), "middle", "allmasked-row" or null.</summary>
+    public string? Mask { get; init; }
+
+    public bool GoBackwards { get; init; }
+
+    public bool ZeroOutputForMask { get; init; }
+
+    public bool InputDropout { get; init; }
+
+    public bool RecurrentDropout { get; init; }
+
+    /// <summary>Gradient arrives on the whole sequence (return_sequences) besides the final state.</summary>
+    public bool SequenceGrad { get; init; } = true;
+
+    public bool LastGrad { get; init; }
+
+    public bool FinalGrad { get; init; } = true;
+
+    public int Seed { get; init; } = 1;
+
+    public override string ToString() =>
+        $"B{Batch}T{Time}I{Input}U{Units}{(InitialState ? " h0" : "")}{(Mask is null ? "" : " mask=" + Mask)}{(GoBackwards ? " back" : "")}{(ZeroOutputForMask ? " zeroOut" : "")}{(InputDropout ? " inDrop" : "")}{(RecurrentDropout ? " recDrop" : "")}{(SequenceGrad ? " dSeq" : "")}{(LastGrad ? " dLast" : "")}{(FinalGrad ? " dFinal" : "")}";
+}
+
+/// <summary>Random data for one case, in float (what the kernel sees) and double (the same values).</summary>
+internal sealed class SeqCase
+{
+    public SeqCase(SeqOptions o, int gateWidth, int biasLength)
+    {
+        O = o;
+        var rng = new Random(o.Seed);
+        int b = o.Batch, t = o.Time, n = o.Input, u = o.Units;
+        X = Uniform(rng, b * t * n, 1f);
+        W = Uniform(rng, n * gateWidth, 0.6f);
+        U = Uniform(rng, u * gateWidth, 0.6f);
+        B = Uniform(rng, biasLength, 0.4f);
+        H0 = o.InitialState ? Uniform(rng, b * u, 0.8f) : null;
+        Mask = o.Mask is null ? null : MakeMask(o.Mask, b, t);
+        InDrop = o.InputDropout ? DropMask(rng, b * n, 0.3f) : null;
+        RecDrop = o.RecurrentDropout ? DropMask(rng, b * u, 0.3f) : null;
+        GSeq = o.SequenceGrad ? Uniform(rng, b * t * u, 1f) : null;
+        GLast = o.LastGrad ? Uniform(rng, b * u, 1f) : null;
+        GFinal = o.FinalGrad ? Uniform(rng, b * u, 1f) : null;
+    }
+
+    public SeqOptions O { get; }
+
+    public float[] X { get; }
+
+    public float[] W { get; }
+
+    public float[] U { get; }
+
+    public float[] B { get; }
+
+    public float[]? H0 { get; }
+
+    public float[]? Mask { get; }
+
+    public float[]? InDrop { get; }
+
+    public float[]? RecDrop { get; }
+
+    public float[]? GSeq { get; }
+
+    public float[]? GLast { get; }
+
+    public float[]? GFinal { get; }
+
+    public SequenceRun Run() => new(X, O.Batch, O.Time, O.Input)
+    {
+        Mask = Mask,
+        InputDropoutMask = InDrop,
+        RecurrentDropoutMask = RecDrop,
+        GoBackwards = O.GoBackwards,
+        ZeroOutputForMask = O.ZeroOutputForMask,
+    };
+
+    public RefSequence Ref(double[] x, double[]? h0) => new()
+    {
+        Batch = O.Batch,
+        Time = O.Time,
+        Input = O.Input,
+        Units = O.Units,
+        X = x,
+        H0 = h0,
+        Mask = D(Mask),
+        InputDropMask = D(InDrop),
+        RecurrentDropMask = D(RecDrop),
+        GoBackwards = O.GoBackwards,
+        ZeroOutputForMask = O.ZeroOutputForMask,
+    };
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(a))]
+    public static double[]? D(float[]? a) => a is null ? null : Array.ConvertAll(a, v => (double)v);
+
+    public static float[] Uniform(Random rng, int count, float scale)
+    {
+        var a = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            a[i] = (float)(((rng.NextDouble() * 2) - 1) * scale);
+        }
+
+        return a;
+    }
+
+    private static float[] DropMask(Random rng, int count, float rate)
+    {
+        var a = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            a[i] = rng.NextDouble() < rate ? 0f : 1f / (1f - rate);
+        }
+
+        return a;
+    }
+
+    private static float[] MakeMask(string kind, int b, int t)
+    {
+        var m = new float[b * t];
+        for (int r = 0; r < b; r++)
+        {
+            for (int s = 0; s < t; s++)
+            {
+                bool valid = kind switch
+                {
+                    // Row r has r steps of padding at the end / start (row 0 none).
+                    "right" => s < t - r,
+                    "left" => s >= r,
+                    "middle" => !(r > 0 && (s == 1 || (r == 2 && s == 2))),
+                    "allmasked-row" => r != 1 && s != t - 1,
+                    _ => throw new ArgumentException(kind),
+                };
+                m[(r * t) + s] = valid ? 1f : 0f;
+            }
+        }
+
+        return m;
+    }
+}
+
+internal static class SeqCheck
+{
+    /// <summary>
+    /// |a − e| ≤ rel · max(|e|, floor · max|e|) element-wise; on failure reports the worst element.
+    /// The floor keeps elements that cancel to ~0 from demanding a relative accuracy no float
+    /// computation has; it is small (1e-2 of the array's largest value).
+    /// </summary>
+    public static double Close(string label, ReadOnlySpan<float> actual, double[] expected, double rel = 1e-4, double floor = 1e-2)
+    {
+        if (actual.Length != expected.Length)
+        {
+            throw new XunitException($"{label}: length {actual.Length}, expected {expected.Length}.");
+        }
+
+        double scale = 0;
+        foreach (double e in expected)
+        {
+            scale = Math.Max(scale, Math.Abs(e));
+        }
+
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double denom = Math.Max(Math.Abs(expected[i]), Math.Max(floor * scale, 1e-30));
+            double err = Math.Abs(actual[i] - expected[i]) / denom;
+            if (!(err <= worst))
+            {
+                worst = err;
+                at = i;
+            }
+        }
+
+        if (!(worst <= rel))
+        {
+            throw new XunitException($"{label}: worst relative error {worst:E3} > {rel:E1} at [{at}]: actual {actual[at]:R}, expected {expected[at]:R} (max |expected| {scale:G4}).");
+        }
+
+        return worst;
+    }
+
+    public static double Close(string label, ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double rel) =>
+        Close(label, actual, Array.ConvertAll(expected.ToArray(), v => (double)v), rel);
+
+    /// <summary>
+    /// Forward against the double reference, then backward against central finite differences
+    /// of the reference (x, W, U, b, h0), with the kernel's gradient buffers pre-filled to check
+    /// that dW, dU, db accumulate. Returns the worst relative error seen.
+    /// </summary>
+    public static double ForwardAndGradients(ISeqKernelUnderTest k, SeqOptions o, double rel = 1e-4)
+    {
+        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
+        int b = o.Batch, t = o.Time, u = o.Units;
+        var seq = new float[b * t * u];
+        var last = new float[b * u];
+        var final = new float[b * u];
+        k.Forward(c.Run(), c.W, c.U, c.B, c.H0, training: true, seq, last, final);
+
+        var x = SeqCase.D(c.X);
+        var w = SeqCase.D(c.W);
+        var uu = SeqCase.D(c.U);
+        var bias = k.BiasLength == 0 ? null : SeqCase.D(c.B);
+        var h0 = c.H0 is null ? null : SeqCase.D(c.H0);
+        var s = c.Ref(x, h0);
+        var expected = k.Reference(s, w, uu, bias);
+        double worst = 0;
+        worst = Math.Max(worst, Close($"{o} sequence", seq, expected.Sequence, rel));
+        worst = Math.Max(worst, Close($"{o} lastOutput", last, expected.LastOutput, rel));
+        worst = Math.Max(worst, Close($"{o} finalState", final, expected.FinalState, rel));
+
+        var wrt = new List<double[]> { x, w, uu };
+        if (bias is not null)
+        {
+            wrt.Add(bias);
+        }
+
+        if (h0 is not null)
+        {
+            wrt.Add(h0);
+        }
+
+        var fd = RefDriver.Gradients(() => k.Reference(s, w, uu, bias), wrt.ToArray(), SeqCase.D(c.GSeq), SeqCase.D(c.GLast), SeqCase.D(c.GFinal));
+
+        var rng = new Random(99);
+        var dx = new float[c.X.Length];
+        var dW0 = SeqCase.Uniform(rng, c.W.Length, 1f);
+        var dU0 = SeqCase.Uniform(rng, c.U.Length, 1f);
+        var dB0 = SeqCase.Uniform(rng, c.B.Length, 1f);
+        var dW = (float[])dW0.Clone();
+        var dU = (float[])dU0.Clone();
+        var dB = (float[])dB0.Clone();
+        var dh0 = c.H0 is null ? null : new float[b * u];
+        k.Backward(c.Run(), c.W, c.U, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
+
+        worst = Math.Max(worst, Close($"{o} dx", dx, fd[0], rel));
+        worst = Math.Max(worst, Close($"{o} dKernel", Minus(dW, dW0), fd[1], rel));
+        worst = Math.Max(worst, Close($"{o} dRecurrentKernel", Minus(dU, dU0), fd[2], rel));
+        int next = 3;
+        if (bias is not null)
+        {
+            worst = Math.Max(worst, Close($"{o} dBias", Minus(dB, dB0), fd[next++], rel));
+        }
+
+        if (dh0 is not null)
+        {
+            worst = Math.Max(worst, Close($"{o} dInitialState", dh0, fd[next], rel));
+        }
+
+        return worst;
+    }
+
+    // The accumulated gradient minus what was there before, in double so the check sees the
+    // float kernel's result, not a second float rounding.
+    private static float[] Minus(float[] a, float[] before)
+    {
+        var r = new float[a.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            r[i] = (float)((double)a[i] - before[i]);
+        }
+
+        return r;
+    }
+
+    /// <summary>The option sets that change the math, each checked for every cell.</summary>
+    public static IEnumerable<SeqOptions> OptionMatrix() =>
+    [
+        new SeqOptions(),
+        new SeqOptions { InitialState = true, Seed = 2 },
+        new SeqOptions { SequenceGrad = false, LastGrad = true, FinalGrad = false, Seed = 3 },
+        new SeqOptions { Mask = "right", InitialState = true, SequenceGrad = true, LastGrad = true, Seed = 4 },
+        new SeqOptions { Mask = "left", Seed = 5, Time = 5, LastGrad = true },
+        new SeqOptions { Mask = "middle", ZeroOutputForMask = true, LastGrad = true, InitialState = true, Seed = 6 },
+        new SeqOptions { Mask = "allmasked-row", InitialState = true, LastGrad = true, Seed = 7 },
+        new SeqOptions { GoBackwards = true, Seed = 8, Batch = 2, Time = 5 },
+        new SeqOptions { GoBackwards = true, Mask = "right", InitialState = true, LastGrad = true, Seed = 9 },
+        new SeqOptions { GoBackwards = true, Mask = "left", ZeroOutputForMask = true, Seed = 10 },
+        new SeqOptions { InputDropout = true, RecurrentDropout = true, InitialState = true, Seed = 11 },
+        new SeqOptions { InputDropout = true, RecurrentDropout = true, Mask = "middle", GoBackwards = true, InitialState = true, LastGrad = true, Seed = 12 },
+    ];
+}
