@@ -9,22 +9,22 @@ namespace LstmSharp.Recurrent;
 /// </summary>
 /// <remarks>
 /// <para><b>Equations</b> (per step, σ = recurrent activation, default sigmoid; act = activation,
-/// default tanh; xd = x_t ∘ m_x and hd = h_{t-1} ∘ m_h with the fixed dropout masks, or x_t and
+/// default tanh; xd = x_t ⊙ m_x and hd = h_{t-1} ⊙ m_h with the fixed dropout masks, or x_t and
 /// h_{t-1} without):</para>
 /// <code>
 /// z  = σ(xd Wz + hd Uz + bz)                 update gate
 /// r  = σ(xd Wr + hd Ur + br)                 reset gate
 /// resetAfter = false (Keras 2 default, the papers' form):
-///     h~ = act(xd Wh + (r ∘ hd) Uh + bh)
+///     h~ = act(xd Wh + (r ⊙ hd) Uh + bh)
 /// resetAfter = true  (Keras 3 default, cuDNN / PyTorch form):
-///     h~ = act(xd Wh + bh_in + r ∘ (hd Uh + bh_rec))
-/// h_t = z ∘ h_{t-1} + (1 − z) ∘ h~           Keras convention: z gates the OLD state
+///     h~ = act(xd Wh + bh_in + r ⊙ (hd Uh + bh_rec))
+/// h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h~           Keras convention: z gates the OLD state
 /// </code>
-/// <para><b>Layout</b>: kernel W [input, 3·units] and recurrent kernel U [units, 3·units] hold the
-/// column blocks z, r, h in that order. Bias: [3·units] when resetAfter = false; [2, 3·units] when
-/// resetAfter = true (row 0 the input bias b_in, row 1 the recurrent bias b_rec, each z, r, h);
-/// empty when the layer has no bias. GRU(128) on 28 inputs: 60,288 parameters (resetAfter = false),
-/// 60,672 (true).</para>
+/// <para><b>Layout</b> (<see cref="GruLayout"/>): kernel W [input, 3·units] and recurrent kernel
+/// U [units, 3·units] hold the column blocks z, r, h in that order. Bias: [3·units] when
+/// resetAfter = false; [2, 3·units] when resetAfter = true (row 0 the input bias b_in, row 1 the
+/// recurrent bias b_rec, each z, r, h); empty without bias. GRU(128) on 28 inputs: 60,288
+/// parameters (resetAfter = false), 60,672 (true).</para>
 /// <para><b>Shapes</b>: x [batch, time, input]; initial state h0 [batch, units] (empty = zeros);
 /// sequence output [batch, time, units] in processing order; last output and final state
 /// [batch, units]. The last output differs from the final state only under masks: it is zero
@@ -34,31 +34,26 @@ namespace LstmSharp.Recurrent;
 /// vectorised pass over the gates (two for resetAfter = false, whose h-block product needs r
 /// first). Backward: per step one fused gate-gradient pass and the GEMM(s) for dh_{t-1}; then dW,
 /// dU and dx are single large GEMMs over all steps, as the saved buffers are time-major.</para>
-/// <para><b>Saved for BPTT</b> (training forward, time-major, reused across calls): xm (the
-/// dropped input), hs (h_0..h_T), hd (h ∘ m_h, only with recurrent dropout), gates (z, r, h~),
-/// aux (q = hd Uh + bh_rec for resetAfter = true; r ∘ hd for false), keep/emit step masks.
-/// An inference forward keeps only per-step scratch and invalidates them.</para>
+/// <para><b>Saved for BPTT</b> in a caller-owned <see cref="GruCache"/> (time-major, reused across
+/// calls): the dropped input, h_0..h_T, h ⊙ m_h (only with recurrent dropout), the gates z, r, h~,
+/// and q = hd Uh + bh_rec (resetAfter = true) or r ⊙ hd (false). An inference forward
+/// (cache = null) keeps only one step of scratch. An instance is not thread-safe: a layer owns
+/// one per direction.</para>
 /// </remarks>
 public sealed class GruKernel
 {
-    private const string Owner = "GruKernel";
-
     private readonly int n;
     private readonly int u;
     private readonly int g;
     private readonly LaneWidth width;
+    private readonly string ownerForward;
+    private readonly string ownerBackward;
 
-    // Saved by a training forward (see remarks); sizes grow, never shrink.
-    private float[] xm = [];
+    // An inference forward runs in this private cache's buffers (one step of them), so the
+    // caller's caches are untouched and no activations are kept.
+    private readonly GruCache scratch = new();
+
     private float[] xp = [];
-    private float[] hs = [];
-    private float[] hd = [];
-    private float[] gates = [];
-    private float[] aux = [];
-    private float[] keep = [];
-    private float[] emit = [];
-
-    // Scratch.
     private float[] rec = [];
     private float[] biasX = [];
     private float[] biasQ = [];
@@ -70,44 +65,23 @@ public sealed class GruKernel
     private float[] dhRec = [];
     private float[] dxm = [];
 
-    private int savedBatch = -1;
-    private int savedTime = -1;
-
-    /// <param name="inputSize">Features per step of x.</param>
-    /// <param name="units">State size.</param>
-    /// <param name="resetAfter">Where r applies (see remarks); Keras 3 default true.</param>
-    /// <param name="activation">act of h~ (Keras <c>activation</c>).</param>
-    /// <param name="recurrentActivation">σ of z and r (Keras <c>recurrent_activation</c>).</param>
-    /// <param name="useBias">Whether a bias is given to <see cref="Forward"/>.</param>
-    public GruKernel(int inputSize, int units, bool resetAfter = true, ActivationKind activation = ActivationKind.Tanh, ActivationKind recurrentActivation = ActivationKind.Sigmoid, bool useBias = true)
-        : this(inputSize, units, resetAfter, activation, recurrentActivation, useBias, LaneWidth.Auto)
+    public GruKernel(GruLayout layout, string name = "gru")
+        : this(layout, name, LaneWidth.Auto)
     {
     }
 
-    internal GruKernel(int inputSize, int units, bool resetAfter, ActivationKind activation, ActivationKind recurrentActivation, bool useBias, LaneWidth width)
+    internal GruKernel(GruLayout layout, string name, LaneWidth width)
     {
-        if (inputSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), $"{Owner}: inputSize must be a positive integer, got {inputSize}.");
-        }
-
-        if (units <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(units), $"{Owner}: units must be a positive integer, got {units}.");
-        }
-
-        if (!Enum.IsDefined(activation) || !Enum.IsDefined(recurrentActivation))
-        {
-            throw new ArgumentException($"{Owner}: activation={(int)activation}, recurrentActivation={(int)recurrentActivation}: not an ActivationKind.");
-        }
-
-        n = inputSize;
-        u = units;
-        g = 3 * units;
-        ResetAfter = resetAfter;
-        Activation = activation;
-        RecurrentActivation = recurrentActivation;
-        UseBias = useBias;
+        ArgumentNullException.ThrowIfNull(layout);
+        Layout = layout;
+        Name = name;
+        ownerForward = $"GRU '{name}'";
+        ownerBackward = $"GRU '{name}' backward";
+        n = layout.InputSize;
+        u = layout.Units;
+        g = layout.GateWidth;
+        Activation = layout.Activation;
+        RecurrentActivation = layout.RecurrentActivation;
         this.width = RnnRun.Resolve(width);
         RnnRun.Ensure(ref biasX, g);
         RnnRun.Ensure(ref biasQ, u);
@@ -116,99 +90,80 @@ public sealed class GruKernel
         ones.AsSpan().Fill(1f);
     }
 
-    public int InputSize => n;
+    public GruLayout Layout { get; }
 
-    public int Units => u;
+    /// <summary>Used in error messages, e.g. the layer's name.</summary>
+    public string Name { get; }
 
-    public bool ResetAfter { get; }
+    private bool ResetAfter => Layout.ResetAfter;
 
-    public ActivationKind Activation { get; }
+    private bool UseBias => Layout.UseBias;
 
-    public ActivationKind RecurrentActivation { get; }
+    private ActivationKind Activation { get; }
 
-    public bool UseBias { get; }
-
-    /// <summary>[input, 3·units].</summary>
-    public int[] KernelShape => [n, g];
-
-    /// <summary>[units, 3·units].</summary>
-    public int[] RecurrentKernelShape => [u, g];
-
-    /// <summary>[3·units], [2, 3·units] (resetAfter) or [] without bias.</summary>
-    public int[] BiasShape => !UseBias ? [] : ResetAfter ? [2, g] : [g];
-
-    /// <summary>Weights of a GRU: 3u(input + units) + 3u bias (6u with resetAfter).</summary>
-    public static long ParameterCount(int inputSize, int units, bool resetAfter = true, bool useBias = true) =>
-        (3L * units * (inputSize + units)) + (useBias ? (resetAfter ? 6L : 3L) * units : 0);
+    private ActivationKind RecurrentActivation { get; }
 
     /// <summary>
-    /// Runs the sequence. <paramref name="sequence"/> [batch, time, units] and
-    /// <paramref name="lastOutput"/> [batch, units] may be empty (not wanted);
-    /// <paramref name="finalState"/> [batch, units] may be empty too.
-    /// With <paramref name="training"/>, keeps what <see cref="Backward"/> needs.
+    /// Runs the GRU over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
+    /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
+    /// <see cref="Backward"/> needs; with null (inference) it keeps nothing.
     /// </summary>
-    public void Forward(
-        in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> initialState, bool training,
-        Span<float> sequence, Span<float> lastOutput, Span<float> finalState)
+    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, GruCache? cache)
     {
-        run.Validate(Owner, n, u);
+        string owner = ownerForward;
+        run.Validate(owner, n, u);
         int bt = run.Batch, tt = run.Time;
-        CheckWeights(kernel, recurrentKernel, bias);
-        SequenceRun.CheckLength(Owner, "initialState", initialState.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "sequence", sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(Owner, "lastOutput", lastOutput.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "finalState", finalState.Length, true, bt, u);
+        CheckWeights(owner, weights);
+        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
 
+        bool training = cache is not null;
+        var c = cache ?? scratch;
+        c.Prepare(Layout, run, training);
         int rows = bt * tt;
-        int stateSlots = training ? tt + 1 : 2;
-        int stepSlots = training ? tt : 1;
-        bool recDrop = !run.RecurrentDropoutMask.IsEmpty;
-        RnnRun.Ensure(ref xm, rows * n);
         RnnRun.Ensure(ref xp, rows * g);
-        RnnRun.Ensure(ref hs, stateSlots * bt * u);
-        RnnRun.Ensure(ref hd, recDrop ? stepSlots * bt * u : 0);
-        RnnRun.Ensure(ref gates, stepSlots * bt * g);
-        RnnRun.Ensure(ref aux, stepSlots * bt * u);
-        RnnRun.Ensure(ref keep, rows);
-        RnnRun.Ensure(ref emit, rows);
         RnnRun.Ensure(ref rec, bt * g);
-        savedBatch = -1;
+        var recurrentKernel = weights.RecurrentKernel;
 
-        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, keep, emit);
-        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, xm);
-        Gemm.Sgemm(false, false, rows, g, n, 1f, xm, n, kernel, g, 0f, xp, g);
-        PrepareBias(bias);
+        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
+        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
 
-        var h0 = hs.AsSpan(0, bt * u);
-        if (initialState.IsEmpty)
+        // Input projection of every step at once (biases are added in the step passes).
+        Gemm.Sgemm(false, false, rows, g, n, 1f, c.XDropped, n, weights.Kernel, g, 0f, xp, g);
+        PrepareBias(weights.Bias);
+
+        var hStart = c.States.AsSpan(0, bt * u);
+        if (h0.IsEmpty)
         {
-            h0.Clear();
+            hStart.Clear();
         }
         else
         {
-            initialState.CopyTo(h0);
+            h0.CopyTo(hStart);
         }
 
         var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
         for (int s = 0; s < tt; s++)
         {
             int prevSlot = training ? s : s & 1;
             int curSlot = training ? s + 1 : (s + 1) & 1;
             int stepSlot = training ? s : 0;
-            var hPrev = hs.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = hs.AsSpan(curSlot * bt * u, bt * u);
+            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
+            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
             var hdS = hPrev;
             if (recDrop)
             {
-                hdS = hd.AsSpan(stepSlot * bt * u, bt * u);
+                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
                 RnnRun.MultiplyRows(hPrev, mh, hdS, bt * u);
             }
 
             var xpS = xp.AsSpan(s * bt * g, bt * g);
-            var gS = gates.AsSpan(stepSlot * bt * g, bt * g);
-            var auxS = aux.AsSpan(stepSlot * bt * u, bt * u);
-            var keepS = keep.AsSpan(s * bt, bt);
+            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
+            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
+            var keepS = c.Keep.AsSpan(s * bt, bt);
             if (ResetAfter)
             {
                 // One recurrent GEMM over all three blocks; r applies to its h block afterwards.
@@ -217,121 +172,77 @@ public sealed class GruKernel
             }
             else
             {
-                // r must exist before the h-block product (r ∘ hd) Uh: two GEMMs and two passes.
+                // r must exist before the h-block product (r ⊙ hd) Uh: two GEMMs and two passes.
                 Gemm.Sgemm(false, false, bt, 2 * u, u, 1f, hdS, u, recurrentKernel, g, 0f, rec, g);
                 StepGates(bt, xpS, hdS, gS, auxS);
                 Gemm.Sgemm(false, false, bt, u, u, 1f, auxS, u, recurrentKernel[(2 * u)..], g, 0f, rec.AsSpan(2 * u), g);
                 StepCandidate(bt, xpS, hPrev, keepS, gS, hCur);
             }
 
-            if (!sequence.IsEmpty)
+            if (!outputs.Sequence.IsEmpty)
             {
-                WriteOutput(hCur, emit.AsSpan(s * bt, bt), sequence, bt, tt, s);
+                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, bt, tt, u, s);
             }
         }
 
-        var hT = hs.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
-        if (!finalState.IsEmpty)
-        {
-            hT.CopyTo(finalState);
-        }
-
-        if (!lastOutput.IsEmpty)
-        {
-            var emitLast = emit.AsSpan((tt - 1) * bt, bt);
-            for (int b = 0; b < bt; b++)
-            {
-                var dst = lastOutput.Slice(b * u, u);
-                if (emitLast[b] != 0f)
-                {
-                    hT.Slice(b * u, u).CopyTo(dst);
-                }
-                else
-                {
-                    dst.Clear();
-                }
-            }
-        }
-
+        var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
+        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
         if (training)
         {
-            savedBatch = bt;
-            savedTime = tt;
+            cache!.IsReady = true;
         }
     }
 
     /// <summary>
-    /// BPTT through the last training <see cref="Forward"/>, which must have had the same
-    /// <paramref name="run"/> and weights. Incoming gradients (each may be empty = zero):
-    /// <paramref name="dSequence"/> [batch, time, units], <paramref name="dLastOutput"/> and
-    /// <paramref name="dFinalState"/> [batch, units]. Writes <paramref name="dx"/> [batch, time, input]
-    /// and <paramref name="dInitialState"/> [batch, units] (each may be empty = not wanted) and
-    /// ADDS into <paramref name="dKernel"/>, <paramref name="dRecurrentKernel"/> and <paramref name="dBias"/>.
+    /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
+    /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
+    /// the parameter gradients and writing dx and dh_0. Consumes the cache.
     /// </summary>
-    public void Backward(
-        in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> recurrentKernel,
-        ReadOnlySpan<float> dSequence, ReadOnlySpan<float> dLastOutput, ReadOnlySpan<float> dFinalState,
-        Span<float> dx, Span<float> dKernel, Span<float> dRecurrentKernel, Span<float> dBias, Span<float> dInitialState)
+    public void Backward(in SequenceRun run, in RnnWeights weights, GruCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
     {
-        run.Validate(Owner, n, u);
+        ArgumentNullException.ThrowIfNull(cache);
+        string owner = ownerBackward;
+        run.Validate(owner, n, u);
+        CheckWeights(owner, weights);
+        cache.Signature.CheckMatches(owner, cache.IsReady, Layout, run);
         int bt = run.Batch, tt = run.Time;
-        if (savedBatch != bt || savedTime != tt)
-        {
-            throw new InvalidOperationException(savedBatch < 0
-                ? $"{Owner}.Backward: no training forward to differentiate (call Forward with training: true first)."
-                : $"{Owner}.Backward: the last training forward had batch={savedBatch}, time={savedTime}, got batch={bt}, time={tt}.");
-        }
-
-        SequenceRun.CheckLength(Owner, "kernel", kernel.Length, false, n, g);
-        SequenceRun.CheckLength(Owner, "recurrentKernel", recurrentKernel.Length, false, u, g);
-        SequenceRun.CheckLength(Owner, "dSequence", dSequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(Owner, "dLastOutput", dLastOutput.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "dFinalState", dFinalState.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "dx", dx.Length, true, bt, tt, n);
-        SequenceRun.CheckLength(Owner, "dKernel", dKernel.Length, false, n, g);
-        SequenceRun.CheckLength(Owner, "dRecurrentKernel", dRecurrentKernel.Length, false, u, g);
-        CheckBias("dBias", dBias);
-        SequenceRun.CheckLength(Owner, "dInitialState", dInitialState.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, n, g);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, g);
+        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, Layout.BiasLength);
+        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, n);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, u);
+        cache.IsReady = false;
 
         int rows = bt * tt;
         RnnRun.Ensure(ref dRec, rows * g);
         RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
         RnnRun.Ensure(ref dhCarry, bt * u);
         RnnRun.Ensure(ref dhRec, bt * u);
-        RnnRun.Ensure(ref dxm, dx.IsEmpty ? 0 : rows * n);
+        RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
+        var kernel = weights.Kernel;
+        var recurrentKernel = weights.RecurrentKernel;
+        var dSequence = dOut.Sequence;
 
-        // dh_T = dFinal + emit_{T-1} ∘ dLast; the per-step dSequence terms are added in the loop.
+        // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
         var carry = dhCarry.AsSpan(0, bt * u);
         var dhr = dhRec.AsSpan(0, bt * u);
-        carry.Clear();
         dhr.Clear();
-        if (!dFinalState.IsEmpty)
-        {
-            dFinalState.CopyTo(carry);
-        }
-
-        if (!dLastOutput.IsEmpty)
-        {
-            for (int b = 0; b < bt; b++)
-            {
-                if (emit[((tt - 1) * bt) + b] != 0f)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(carry.Slice(b * u, u), dLastOutput.Slice(b * u, u), carry.Slice(b * u, u));
-                }
-            }
-        }
+        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
 
         var mh = run.RecurrentDropoutMask;
         bool recDrop = !mh.IsEmpty;
         for (int s = tt - 1; s >= 0; s--)
         {
-            var hPrev = hs.AsSpan(s * bt * u, bt * u);
-            var hdS = recDrop ? hd.AsSpan(s * bt * u, bt * u) : hPrev;
-            var gS = gates.AsSpan(s * bt * g, bt * g);
-            var auxS = aux.AsSpan(s * bt * u, bt * u);
+            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
+            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
+            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
+            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
             var dRecS = dRec.AsSpan(s * bt * g, bt * g);
-            var keepS = keep.AsSpan(s * bt, bt);
-            var emitS = emit.AsSpan(s * bt, bt);
+            var keepS = cache.Keep.AsSpan(s * bt, bt);
+            var emitS = cache.Emit.AsSpan(s * bt, bt);
             if (ResetAfter)
             {
                 BackStepResetAfter(bt, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
@@ -343,32 +254,29 @@ public sealed class GruKernel
             {
                 BackStepCandidate(bt, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
 
-                // d(r ∘ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
+                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
                 Gemm.Sgemm(false, true, bt, u, u, 1f, dRecS[(2 * u)..], g, recurrentKernel[(2 * u)..], g, 0f, dhr, u);
                 BackStepReset(bt, hdS, gS, mh, dRecS);
                 Gemm.Sgemm(false, true, bt, u, 2 * u, 1f, dRecS, g, recurrentKernel, g, 0f, dhr, u);
             }
         }
 
-        if (!dInitialState.IsEmpty)
+        if (!grads.InitialH.IsEmpty)
         {
-            // dh_0 = carry + dhd ∘ m_h, the same combination the step kernels make.
-            if (recDrop)
-            {
-                System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhr, mh, carry, dInitialState);
-            }
-            else
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(dhr, carry, dInitialState);
-            }
+            // dh_0 = carry + dhd ⊙ m_h, the same combination the step passes make.
+            RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
         }
 
         // Whole-sequence GEMMs over the time-major buffers.
-        var hdAll = recDrop ? hd.AsSpan(0, rows * u) : hs.AsSpan(0, rows * u);
-        var xmAll = xm.AsSpan(0, rows * n);
+        var hdAll = recDrop ? cache.HDropped.AsSpan(0, rows * u) : cache.States.AsSpan(0, rows * u);
+        var xmAll = cache.XDropped.AsSpan(0, rows * n);
         var dRecAll = dRec.AsSpan(0, rows * g);
+        var dKernel = grads.Kernel;
+        var dRecurrentKernel = grads.RecurrentKernel;
+        var dBias = grads.Bias;
         if (ResetAfter)
         {
+            // dRec = [dz~, dr~, dq] feeds U and the recurrent bias; [dz~, dr~, dAh] feeds W and the input bias.
             var dAhAll = dAh.AsSpan(0, rows * u);
             Gemm.Sgemm(true, false, u, g, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
             Gemm.Sgemm(true, false, n, 2 * u, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
@@ -380,7 +288,7 @@ public sealed class GruKernel
                 RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias.Slice(g, g));
             }
 
-            if (!dx.IsEmpty)
+            if (!grads.Input.IsEmpty)
             {
                 Gemm.Sgemm(false, true, rows, n, 2 * u, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
                 Gemm.Sgemm(false, true, rows, n, u, 1f, dAhAll, u, kernel[(2 * u)..], g, 1f, dxm, n);
@@ -389,7 +297,7 @@ public sealed class GruKernel
         else
         {
             // Here dRec holds [dz~, dr~, dh~], the gradients of all three pre-activations.
-            var rhAll = aux.AsSpan(0, rows * u);
+            var rhAll = cache.Aux.AsSpan(0, rows * u);
             Gemm.Sgemm(true, false, u, 2 * u, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
             Gemm.Sgemm(true, false, u, u, rows, 1f, rhAll, u, dRecAll[(2 * u)..], g, 1f, dRecurrentKernel[(2 * u)..], g);
             Gemm.Sgemm(true, false, n, g, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
@@ -398,38 +306,29 @@ public sealed class GruKernel
                 RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias);
             }
 
-            if (!dx.IsEmpty)
+            if (!grads.Input.IsEmpty)
             {
                 Gemm.Sgemm(false, true, rows, n, g, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
             }
         }
 
-        if (!dx.IsEmpty)
+        if (!grads.Input.IsEmpty)
         {
-            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, dx);
+            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
         }
     }
 
-    private void CheckWeights(ReadOnlySpan<float> kernel, ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> bias)
+    private void CheckWeights(string owner, in RnnWeights weights)
     {
-        SequenceRun.CheckLength(Owner, "kernel", kernel.Length, false, n, g);
-        SequenceRun.CheckLength(Owner, "recurrentKernel", recurrentKernel.Length, false, u, g);
-        CheckBias("bias", bias);
-    }
-
-    private void CheckBias(string name, ReadOnlySpan<float> bias)
-    {
-        if (!UseBias)
+        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, g);
+        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, u, g);
+        if (ResetAfter && UseBias)
         {
-            SequenceRun.CheckLength(Owner, name + " (useBias: false)", bias.Length, false, 0);
-        }
-        else if (ResetAfter)
-        {
-            SequenceRun.CheckLength(Owner, name, bias.Length, false, 2, g);
+            SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, 2, g);
         }
         else
         {
-            SequenceRun.CheckLength(Owner, name, bias.Length, false, g);
+            SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, Layout.BiasLength);
         }
     }
 
@@ -453,22 +352,6 @@ public sealed class GruKernel
             System.Numerics.Tensors.TensorPrimitives.Add(bias[..(2 * u)], bias.Slice(g, 2 * u), bx[..(2 * u)]);
             bias.Slice(2 * u, u).CopyTo(bx[(2 * u)..]);
             bias.Slice(g + (2 * u), u).CopyTo(bq);
-        }
-    }
-
-    private void WriteOutput(ReadOnlySpan<float> h, ReadOnlySpan<float> emitS, Span<float> sequence, int bt, int tt, int s)
-    {
-        for (int b = 0; b < bt; b++)
-        {
-            var dst = sequence.Slice(((b * tt) + s) * u, u);
-            if (emitS[b] != 0f)
-            {
-                h.Slice(b * u, u).CopyTo(dst);
-            }
-            else
-            {
-                dst.Clear();
-            }
         }
     }
 
@@ -516,7 +399,7 @@ public sealed class GruKernel
             var c = TL.Activate(Activation, TL.Fma(r, q, TL.Add(TL.Load(ref Unsafe.Add(ref xr, jh)), TL.Load(ref Unsafe.Add(ref bx, jh)))));
             var hPrev = TL.Load(ref Unsafe.Add(ref hp, j));
 
-            // z ∘ h_{t-1} + (1 − z) ∘ h~ = h~ + z ∘ (h_{t-1} − h~)
+            // z ⊙ h_{t-1} + (1 − z) ⊙ h~ = h~ + z ⊙ (h_{t-1} − h~)
             var h = TL.Fma(z, TL.Sub(hPrev, c), c);
             TL.Store(z, ref Unsafe.Add(ref gr, j));
             TL.Store(r, ref Unsafe.Add(ref gr, jr));
@@ -528,7 +411,7 @@ public sealed class GruKernel
         return j;
     }
 
-    /// <summary>resetAfter = false, first pass: z, r and r ∘ hd (the h-block GEMM's input) for every row.</summary>
+    /// <summary>resetAfter = false, first pass: z, r and r ⊙ hd (the h-block GEMM's input) for every row.</summary>
     private void StepGates(int bt, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
     {
         for (int b = 0; b < bt; b++)
@@ -611,10 +494,10 @@ public sealed class GruKernel
     }
 
     // ------------------------------------------------------------------ backward step kernels
-    // Each starts from dh_t = carry + dhd ∘ m_h + emit ∘ dY_t (carry = the direct path dh ∘ z of the
+    // Each starts from dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t (carry = the direct path dh ⊙ z of the
     // step after, dhd = its recurrent GEMM output) and leaves the new carry in dhCarry.
 
-    /// <summary>resetAfter = true: dRec = [dz~, dr~, dq], dAh = dh~ (pre-activation), carry = dh ∘ z.</summary>
+    /// <summary>resetAfter = true: dRec = [dz~, dr~, dq], dAh = dh~ (pre-activation), carry = dh ⊙ z.</summary>
     private void BackStepResetAfter(
         int bt, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS, ReadOnlySpan<float> qS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq,
@@ -691,7 +574,7 @@ public sealed class GruKernel
         return j;
     }
 
-    /// <summary>resetAfter = false, first pass: dRec z and h blocks = dz~, dh~; carry = dh ∘ z.</summary>
+    /// <summary>resetAfter = false, first pass: dRec z and h blocks = dz~, dh~; carry = dh ⊙ z.</summary>
     private void BackStepCandidate(
         int bt, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dRecS)
@@ -748,8 +631,8 @@ public sealed class GruKernel
     }
 
     /// <summary>
-    /// resetAfter = false, second pass, from drh = d(r ∘ hd) in dhRec: dr~ = drh ∘ hd ∘ σ'(r) into
-    /// dRec's r block, and carry += drh ∘ r ∘ m_h (the path of h_{t-1} through r ∘ hd).
+    /// resetAfter = false, second pass, from drh = d(r ⊙ hd) in dhRec: dr~ = drh ⊙ hd ⊙ σ'(r) into
+    /// dRec's r block, and carry += drh ⊙ r ⊙ m_h (the path of h_{t-1} through r ⊙ hd).
     /// </summary>
     private void BackStepReset(int bt, ReadOnlySpan<float> hdS, ReadOnlySpan<float> gS, ReadOnlySpan<float> mh, Span<float> dRecS)
     {

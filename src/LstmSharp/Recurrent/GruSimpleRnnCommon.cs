@@ -145,9 +145,109 @@ internal static class RnnRun
     public static void MultiplyRows(ReadOnlySpan<float> h, ReadOnlySpan<float> m, Span<float> dst, int count) =>
         TensorPrimitives.Multiply(h[..count], m[..count], dst[..count]);
 
+    /// <summary>sequence[b, s, :] = emit[b] ? h[b, :] : 0.</summary>
+    public static void WriteOutput(ReadOnlySpan<float> h, ReadOnlySpan<float> emitS, Span<float> sequence, int batch, int time, int units, int s)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            var dst = sequence.Slice(((b * time) + s) * units, units);
+            if (emitS[b] != 0f)
+            {
+                h.Slice(b * units, units).CopyTo(dst);
+            }
+            else
+            {
+                dst.Clear();
+            }
+        }
+    }
+
+    /// <summary>Final state h_T and the last output (h_T where the last step emits, else 0); each optional.</summary>
+    public static void WriteFinal(ReadOnlySpan<float> hT, ReadOnlySpan<float> emitLast, Span<float> last, Span<float> h, int batch, int units)
+    {
+        if (!h.IsEmpty)
+        {
+            hT.CopyTo(h);
+        }
+
+        if (!last.IsEmpty)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var dst = last.Slice(b * units, units);
+                if (emitLast[b] != 0f)
+                {
+                    hT.Slice(b * units, units).CopyTo(dst);
+                }
+                else
+                {
+                    dst.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>carry = dh_T = d(final h) + emit_{T-1} ⊙ d(last output) (either may be empty = 0).</summary>
+    public static void StartCarry(ReadOnlySpan<float> dH, ReadOnlySpan<float> dLast, ReadOnlySpan<float> emitLast, Span<float> carry, int batch, int units)
+    {
+        if (dH.IsEmpty)
+        {
+            carry.Clear();
+        }
+        else
+        {
+            dH.CopyTo(carry);
+        }
+
+        if (!dLast.IsEmpty)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                if (emitLast[b] != 0f)
+                {
+                    var cb = carry.Slice(b * units, units);
+                    TensorPrimitives.Add(cb, dLast.Slice(b * units, units), cb);
+                }
+            }
+        }
+    }
+
+    /// <summary>dh_0 = carry + dhd ⊙ m_h (m_h empty = 1): what the first step leaves for h_0.</summary>
+    public static void FinishCarry(ReadOnlySpan<float> carry, ReadOnlySpan<float> dhd, ReadOnlySpan<float> mh, Span<float> dh0)
+    {
+        if (mh.IsEmpty)
+        {
+            TensorPrimitives.Add(dhd, carry, dh0);
+        }
+        else
+        {
+            TensorPrimitives.FusedMultiplyAdd(dhd, mh, carry, dh0);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(Span<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(ReadOnlySpan<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);
+}
+
+/// <summary>What a cache remembers of the forward's run, to refuse a backward with another one.</summary>
+internal readonly record struct RnnRunSignature(object Layout, int Batch, int Time, bool GoBackwards, bool HasMask, bool HasInputDropout, bool HasRecurrentDropout, bool ZeroOutputForMask)
+{
+    public static RnnRunSignature Of(object layout, in SequenceRun run) =>
+        new(layout, run.Batch, run.Time, run.GoBackwards, run.HasMask, !run.InputDropoutMask.IsEmpty, !run.RecurrentDropoutMask.IsEmpty, run.ZeroOutputForMask);
+
+    public void CheckMatches(string owner, bool isReady, object layout, in SequenceRun run)
+    {
+        if (!isReady)
+        {
+            throw new InvalidOperationException($"{owner}: backward needs a training-mode forward first (the cache is empty or was already consumed by a backward).");
+        }
+
+        if (this != Of(layout, run))
+        {
+            throw new ArgumentException($"{owner}: backward run does not match the cached forward (cached batch={Batch}, time={Time}, go_backwards={GoBackwards}, mask={HasMask}; got batch={run.Batch}, time={run.Time}, go_backwards={run.GoBackwards}, mask={run.HasMask}).");
+        }
+    }
 }

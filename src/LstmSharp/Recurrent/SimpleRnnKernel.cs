@@ -8,36 +8,32 @@ namespace LstmSharp.Recurrent;
 /// (BPTT), with Keras's weight layout. The layer (options, initializers, autograd) sits on top.
 /// </summary>
 /// <remarks>
-/// <para><b>Equation</b> (act = activation, default tanh; xd = x_t ∘ m_x and hd = h_{t-1} ∘ m_h
+/// <para><b>Equation</b> (act = activation, default tanh; xd = x_t ⊙ m_x and hd = h_{t-1} ⊙ m_h
 /// with the fixed dropout masks, or x_t and h_{t-1} without):</para>
 /// <code>
 /// h_t = act(xd W + hd U + b)
 /// </code>
-/// <para><b>Layout</b>: kernel W [input, units], recurrent kernel U [units, units], bias b [units]
-/// (empty without bias). SimpleRNN(128) on 28 inputs: 20,096 parameters.</para>
+/// <para><b>Layout</b> (<see cref="SimpleRnnLayout"/>): kernel W [input, units], recurrent kernel
+/// U [units, units], bias b [units] (empty without bias). SimpleRNN(128) on 28 inputs: 20,096
+/// parameters.</para>
 /// <para><b>Shapes</b>, masks, dropout masks and go_backwards: as <see cref="GruKernel"/>.</para>
 /// <para><b>Speed</b>: x W for all steps is one GEMM before the loop, into a time-major buffer;
 /// each step's recurrent GEMM accumulates straight into its slice (beta = 1), then one fused pass
-/// adds b and applies act. Backward: per step one fused pass (dh → da = dh ∘ act'(h_t)) and one
+/// adds b and applies act. Backward: per step one fused pass (dh → da = dh ⊙ act'(h_t)) and one
 /// GEMM (dhd = da Uᵀ); dW, dU and dx are single GEMMs over all steps.</para>
-/// <para><b>Saved for BPTT</b>: xm (dropped input, time-major), hs (h_0..h_T), hd (h ∘ m_h, only
-/// with recurrent dropout), keep/emit step masks. act' is taken from h_t itself.</para>
+/// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
+/// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
 public sealed class SimpleRnnKernel
 {
-    private const string Owner = "SimpleRnnKernel";
-
     private readonly int n;
     private readonly int u;
     private readonly LaneWidth width;
+    private readonly string ownerForward;
+    private readonly string ownerBackward;
+    private readonly SimpleRnnCache scratch = new();
 
-    private float[] xm = [];
     private float[] xp = [];
-    private float[] hs = [];
-    private float[] hd = [];
-    private float[] keep = [];
-    private float[] emit = [];
-
     private float[] biasX = [];
     private float[] ones = [];
     private float[] zeros = [];
@@ -46,35 +42,21 @@ public sealed class SimpleRnnKernel
     private float[] dhRec = [];
     private float[] dxm = [];
 
-    private int savedBatch = -1;
-    private int savedTime = -1;
-
-    public SimpleRnnKernel(int inputSize, int units, ActivationKind activation = ActivationKind.Tanh, bool useBias = true)
-        : this(inputSize, units, activation, useBias, LaneWidth.Auto)
+    public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn")
+        : this(layout, name, LaneWidth.Auto)
     {
     }
 
-    internal SimpleRnnKernel(int inputSize, int units, ActivationKind activation, bool useBias, LaneWidth width)
+    internal SimpleRnnKernel(SimpleRnnLayout layout, string name, LaneWidth width)
     {
-        if (inputSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), $"{Owner}: inputSize must be a positive integer, got {inputSize}.");
-        }
-
-        if (units <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(units), $"{Owner}: units must be a positive integer, got {units}.");
-        }
-
-        if (!Enum.IsDefined(activation))
-        {
-            throw new ArgumentException($"{Owner}: activation={(int)activation} is not an ActivationKind.", nameof(activation));
-        }
-
-        n = inputSize;
-        u = units;
-        Activation = activation;
-        UseBias = useBias;
+        ArgumentNullException.ThrowIfNull(layout);
+        Layout = layout;
+        Name = name;
+        ownerForward = $"SimpleRNN '{name}'";
+        ownerBackward = $"SimpleRNN '{name}' backward";
+        n = layout.InputSize;
+        u = layout.Units;
+        Activation = layout.Activation;
         this.width = RnnRun.Resolve(width);
         RnnRun.Ensure(ref biasX, u);
         RnnRun.Ensure(ref ones, u);
@@ -82,77 +64,51 @@ public sealed class SimpleRnnKernel
         ones.AsSpan().Fill(1f);
     }
 
-    public int InputSize => n;
+    public SimpleRnnLayout Layout { get; }
 
-    public int Units => u;
+    /// <summary>Used in error messages, e.g. the layer's name.</summary>
+    public string Name { get; }
 
-    public ActivationKind Activation { get; }
+    private ActivationKind Activation { get; }
 
-    public bool UseBias { get; }
-
-    /// <summary>[input, units].</summary>
-    public int[] KernelShape => [n, u];
-
-    /// <summary>[units, units].</summary>
-    public int[] RecurrentKernelShape => [u, u];
-
-    /// <summary>[units], or [] without bias.</summary>
-    public int[] BiasShape => UseBias ? [u] : [];
-
-    /// <summary>Weights of a SimpleRNN: units·(input + units) + units bias.</summary>
-    public static long ParameterCount(int inputSize, int units, bool useBias = true) =>
-        ((long)units * (inputSize + units)) + (useBias ? units : 0);
-
-    /// <summary>
-    /// Runs the sequence; arguments as <see cref="GruKernel.Forward"/> (bias [units] or empty
-    /// without bias).
-    /// </summary>
-    public void Forward(
-        in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> initialState, bool training,
-        Span<float> sequence, Span<float> lastOutput, Span<float> finalState)
+    /// <summary>Runs the SimpleRNN over <paramref name="run"/>; arguments as <see cref="GruKernel.Forward"/>.</summary>
+    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SimpleRnnCache? cache)
     {
-        run.Validate(Owner, n, u);
+        string owner = ownerForward;
+        run.Validate(owner, n, u);
         int bt = run.Batch, tt = run.Time;
-        SequenceRun.CheckLength(Owner, "kernel", kernel.Length, false, n, u);
-        SequenceRun.CheckLength(Owner, "recurrentKernel", recurrentKernel.Length, false, u, u);
-        CheckBias("bias", bias.Length);
-        SequenceRun.CheckLength(Owner, "initialState", initialState.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "sequence", sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(Owner, "lastOutput", lastOutput.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "finalState", finalState.Length, true, bt, u);
+        CheckWeights(owner, weights);
+        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
 
+        bool training = cache is not null;
+        var c = cache ?? scratch;
+        c.Prepare(Layout, run, training);
         int rows = bt * tt;
-        int stateSlots = training ? tt + 1 : 2;
-        bool recDrop = !run.RecurrentDropoutMask.IsEmpty;
-        RnnRun.Ensure(ref xm, rows * n);
         RnnRun.Ensure(ref xp, rows * u);
-        RnnRun.Ensure(ref hs, stateSlots * bt * u);
-        RnnRun.Ensure(ref hd, recDrop ? (training ? tt : 1) * bt * u : 0);
-        RnnRun.Ensure(ref keep, rows);
-        RnnRun.Ensure(ref emit, rows);
-        savedBatch = -1;
 
-        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, keep, emit);
-        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, xm);
-        Gemm.Sgemm(false, false, rows, u, n, 1f, xm, n, kernel, u, 0f, xp, u);
-        if (UseBias)
+        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
+        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
+        Gemm.Sgemm(false, false, rows, u, n, 1f, c.XDropped, n, weights.Kernel, u, 0f, xp, u);
+        if (Layout.UseBias)
         {
-            bias.CopyTo(biasX);
+            weights.Bias.CopyTo(biasX);
         }
         else
         {
             biasX.AsSpan().Clear();
         }
 
-        var h0 = hs.AsSpan(0, bt * u);
-        if (initialState.IsEmpty)
+        var hStart = c.States.AsSpan(0, bt * u);
+        if (h0.IsEmpty)
         {
-            h0.Clear();
+            hStart.Clear();
         }
         else
         {
-            initialState.CopyTo(h0);
+            h0.CopyTo(hStart);
         }
 
         var mh = run.RecurrentDropoutMask;
@@ -160,165 +116,97 @@ public sealed class SimpleRnnKernel
         {
             int prevSlot = training ? s : s & 1;
             int curSlot = training ? s + 1 : (s + 1) & 1;
-            var hPrev = hs.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = hs.AsSpan(curSlot * bt * u, bt * u);
+            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
+            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
             var hdS = hPrev;
-            if (recDrop)
+            if (!mh.IsEmpty)
             {
-                hdS = hd.AsSpan((training ? s : 0) * bt * u, bt * u);
+                hdS = c.HDropped.AsSpan((training ? s : 0) * bt * u, bt * u);
                 RnnRun.MultiplyRows(hPrev, mh, hdS, bt * u);
             }
 
             // The recurrent product lands on top of this step's input projection.
             var aS = xp.AsSpan(s * bt * u, bt * u);
-            Gemm.Sgemm(false, false, bt, u, u, 1f, hdS, u, recurrentKernel, u, 1f, aS, u);
-            Step(bt, aS, hPrev, keep.AsSpan(s * bt, bt), hCur);
-            if (!sequence.IsEmpty)
+            Gemm.Sgemm(false, false, bt, u, u, 1f, hdS, u, weights.RecurrentKernel, u, 1f, aS, u);
+            Step(bt, aS, hPrev, c.Keep.AsSpan(s * bt, bt), hCur);
+            if (!outputs.Sequence.IsEmpty)
             {
-                var emitS = emit.AsSpan(s * bt, bt);
-                for (int b = 0; b < bt; b++)
-                {
-                    var dst = sequence.Slice(((b * tt) + s) * u, u);
-                    if (emitS[b] != 0f)
-                    {
-                        hCur.Slice(b * u, u).CopyTo(dst);
-                    }
-                    else
-                    {
-                        dst.Clear();
-                    }
-                }
+                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, bt, tt, u, s);
             }
         }
 
-        var hT = hs.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
-        if (!finalState.IsEmpty)
-        {
-            hT.CopyTo(finalState);
-        }
-
-        if (!lastOutput.IsEmpty)
-        {
-            for (int b = 0; b < bt; b++)
-            {
-                var dst = lastOutput.Slice(b * u, u);
-                if (emit[((tt - 1) * bt) + b] != 0f)
-                {
-                    hT.Slice(b * u, u).CopyTo(dst);
-                }
-                else
-                {
-                    dst.Clear();
-                }
-            }
-        }
-
+        var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
+        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
         if (training)
         {
-            savedBatch = bt;
-            savedTime = tt;
+            cache!.IsReady = true;
         }
     }
 
-    /// <summary>BPTT through the last training <see cref="Forward"/>; arguments as <see cref="GruKernel.Backward"/>.</summary>
-    public void Backward(
-        in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> recurrentKernel,
-        ReadOnlySpan<float> dSequence, ReadOnlySpan<float> dLastOutput, ReadOnlySpan<float> dFinalState,
-        Span<float> dx, Span<float> dKernel, Span<float> dRecurrentKernel, Span<float> dBias, Span<float> dInitialState)
+    /// <summary>BPTT through the forward saved in <paramref name="cache"/>; arguments as <see cref="GruKernel.Backward"/>.</summary>
+    public void Backward(in SequenceRun run, in RnnWeights weights, SimpleRnnCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
     {
-        run.Validate(Owner, n, u);
+        ArgumentNullException.ThrowIfNull(cache);
+        string owner = ownerBackward;
+        run.Validate(owner, n, u);
+        CheckWeights(owner, weights);
+        cache.Signature.CheckMatches(owner, cache.IsReady, Layout, run);
         int bt = run.Batch, tt = run.Time;
-        if (savedBatch != bt || savedTime != tt)
-        {
-            throw new InvalidOperationException(savedBatch < 0
-                ? $"{Owner}.Backward: no training forward to differentiate (call Forward with training: true first)."
-                : $"{Owner}.Backward: the last training forward had batch={savedBatch}, time={savedTime}, got batch={bt}, time={tt}.");
-        }
-
-        SequenceRun.CheckLength(Owner, "kernel", kernel.Length, false, n, u);
-        SequenceRun.CheckLength(Owner, "recurrentKernel", recurrentKernel.Length, false, u, u);
-        SequenceRun.CheckLength(Owner, "dSequence", dSequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(Owner, "dLastOutput", dLastOutput.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "dFinalState", dFinalState.Length, true, bt, u);
-        SequenceRun.CheckLength(Owner, "dx", dx.Length, true, bt, tt, n);
-        SequenceRun.CheckLength(Owner, "dKernel", dKernel.Length, false, n, u);
-        SequenceRun.CheckLength(Owner, "dRecurrentKernel", dRecurrentKernel.Length, false, u, u);
-        CheckBias("dBias", dBias.Length);
-        SequenceRun.CheckLength(Owner, "dInitialState", dInitialState.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, n, u);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, u);
+        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, Layout.BiasLength);
+        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, n);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, u);
+        cache.IsReady = false;
 
         int rows = bt * tt;
         RnnRun.Ensure(ref dA, rows * u);
         RnnRun.Ensure(ref dhCarry, bt * u);
         RnnRun.Ensure(ref dhRec, bt * u);
-        RnnRun.Ensure(ref dxm, dx.IsEmpty ? 0 : rows * n);
+        RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
 
         var carry = dhCarry.AsSpan(0, bt * u);
         var dhr = dhRec.AsSpan(0, bt * u);
-        carry.Clear();
         dhr.Clear();
-        if (!dFinalState.IsEmpty)
-        {
-            dFinalState.CopyTo(carry);
-        }
-
-        if (!dLastOutput.IsEmpty)
-        {
-            for (int b = 0; b < bt; b++)
-            {
-                if (emit[((tt - 1) * bt) + b] != 0f)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(carry.Slice(b * u, u), dLastOutput.Slice(b * u, u), carry.Slice(b * u, u));
-                }
-            }
-        }
+        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
 
         var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
         for (int s = tt - 1; s >= 0; s--)
         {
             var dAS = dA.AsSpan(s * bt * u, bt * u);
-            BackStep(bt, tt, s, hs.AsSpan((s + 1) * bt * u, bt * u), keep.AsSpan(s * bt, bt), emit.AsSpan(s * bt, bt), mh, dSequence, dAS);
-            Gemm.Sgemm(false, true, bt, u, u, 1f, dAS, u, recurrentKernel, u, 0f, dhr, u);
+            BackStep(bt, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), mh, dOut.Sequence, dAS);
+            Gemm.Sgemm(false, true, bt, u, u, 1f, dAS, u, weights.RecurrentKernel, u, 0f, dhr, u);
         }
 
-        if (!dInitialState.IsEmpty)
+        if (!grads.InitialH.IsEmpty)
         {
-            if (recDrop)
-            {
-                System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhr, mh, carry, dInitialState);
-            }
-            else
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(dhr, carry, dInitialState);
-            }
+            RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
         }
 
-        var hdAll = recDrop ? hd.AsSpan(0, rows * u) : hs.AsSpan(0, rows * u);
+        var hdAll = mh.IsEmpty ? cache.States.AsSpan(0, rows * u) : cache.HDropped.AsSpan(0, rows * u);
         var dAAll = dA.AsSpan(0, rows * u);
-        Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, dRecurrentKernel, u);
-        Gemm.Sgemm(true, false, n, u, rows, 1f, xm, n, dAAll, u, 1f, dKernel, u);
-        if (UseBias)
+        Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, grads.RecurrentKernel, u);
+        Gemm.Sgemm(true, false, n, u, rows, 1f, cache.XDropped, n, dAAll, u, 1f, grads.Kernel, u);
+        if (Layout.UseBias)
         {
-            RnnRun.AddColumnSums(dAAll, rows, u, 0, dBias);
+            RnnRun.AddColumnSums(dAAll, rows, u, 0, grads.Bias);
         }
 
-        if (!dx.IsEmpty)
+        if (!grads.Input.IsEmpty)
         {
-            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, kernel, u, 0f, dxm, n);
-            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, dx);
+            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, weights.Kernel, u, 0f, dxm, n);
+            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
         }
     }
 
-    private void CheckBias(string name, int length)
+    private void CheckWeights(string owner, in RnnWeights weights)
     {
-        if (UseBias)
-        {
-            SequenceRun.CheckLength(Owner, name, length, false, u);
-        }
-        else
-        {
-            SequenceRun.CheckLength(Owner, name + " (useBias: false)", length, false, 0);
-        }
+        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, u);
+        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, u, u);
+        SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, Layout.BiasLength);
     }
 
     /// <summary>h_t = act(a + b) on kept rows (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
@@ -359,7 +247,7 @@ public sealed class SimpleRnnKernel
     }
 
     /// <summary>
-    /// dh_t = carry + dhd ∘ m_h + emit ∘ dY_t; kept rows: da = dh_t ∘ act'(h_t), carry = 0
+    /// dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t; kept rows: da = dh_t ⊙ act'(h_t), carry = 0
     /// (h_{t-1} reaches h_t only through U); masked rows: da = 0, carry = dh_t.
     /// </summary>
     private void BackStep(int bt, int tt, int s, ReadOnlySpan<float> hCur, ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dAS)

@@ -15,7 +15,7 @@ internal interface ISeqKernelUnderTest
     void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final);
 
     void Backward(
-        in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal,
+        in SequenceRun run, float[] w, float[] u, float[] b, float[]? dSeq, float[]? dLast, float[]? dFinal,
         Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0);
 
     RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b);
@@ -23,36 +23,52 @@ internal interface ISeqKernelUnderTest
 
 internal sealed class GruUnderTest(GruKernel k) : ISeqKernelUnderTest
 {
+    private readonly GruCache cache = new();
+
     public GruKernel Kernel => k;
 
-    public int GateWidth => 3 * k.Units;
+    public int GateWidth => k.Layout.GateWidth;
 
-    public int BiasLength => !k.UseBias ? 0 : k.ResetAfter ? 6 * k.Units : 3 * k.Units;
+    public int BiasLength => k.Layout.BiasLength;
 
     public void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final) =>
-        k.Forward(run, w, u, b, h0, training, seq, last, final);
+        k.Forward(run, new RnnWeights { Kernel = w, RecurrentKernel = u, Bias = b }, h0, new RnnOutputs { Sequence = seq, Last = last, H = final }, training ? cache : null);
 
-    public void Backward(in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
-        k.Backward(run, w, u, dSeq, dLast, dFinal, dx, dW, dU, dB, dh0);
+    public void Backward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
+        k.Backward(
+            run,
+            new RnnWeights { Kernel = w, RecurrentKernel = u, Bias = b },
+            cache,
+            new RnnOutputGradients { Sequence = dSeq, Last = dLast, H = dFinal },
+            new RnnGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Input = dx, InitialH = dh0 });
 
     public RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b) =>
-        GruReference.Forward(s, w, u, b, k.ResetAfter, k.Activation, k.RecurrentActivation);
+        GruReference.Forward(s, w, u, b, k.Layout.ResetAfter, k.Layout.Activation, k.Layout.RecurrentActivation);
 }
 
 internal sealed class SimpleRnnUnderTest(SimpleRnnKernel k) : ISeqKernelUnderTest
 {
-    public int GateWidth => k.Units;
+    private readonly SimpleRnnCache cache = new();
 
-    public int BiasLength => k.UseBias ? k.Units : 0;
+    public SimpleRnnKernel Kernel => k;
+
+    public int GateWidth => k.Layout.Units;
+
+    public int BiasLength => k.Layout.BiasLength;
 
     public void Forward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? h0, bool training, Span<float> seq, Span<float> last, Span<float> final) =>
-        k.Forward(run, w, u, b, h0, training, seq, last, final);
+        k.Forward(run, new RnnWeights { Kernel = w, RecurrentKernel = u, Bias = b }, h0, new RnnOutputs { Sequence = seq, Last = last, H = final }, training ? cache : null);
 
-    public void Backward(in SequenceRun run, float[] w, float[] u, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
-        k.Backward(run, w, u, dSeq, dLast, dFinal, dx, dW, dU, dB, dh0);
+    public void Backward(in SequenceRun run, float[] w, float[] u, float[] b, float[]? dSeq, float[]? dLast, float[]? dFinal, Span<float> dx, Span<float> dW, Span<float> dU, Span<float> dB, Span<float> dh0) =>
+        k.Backward(
+            run,
+            new RnnWeights { Kernel = w, RecurrentKernel = u, Bias = b },
+            cache,
+            new RnnOutputGradients { Sequence = dSeq, Last = dLast, H = dFinal },
+            new RnnGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Input = dx, InitialH = dh0 });
 
     public RefOutputs Reference(RefSequence s, double[] w, double[] u, double[]? b) =>
-        SimpleRnnReference.Forward(s, w, u, b, k.Activation);
+        SimpleRnnReference.Forward(s, w, u, b, k.Layout.Activation);
 }
 
 /// <summary>Which options a test case turns on.</summary>
@@ -254,6 +270,24 @@ internal static class SeqCheck
     public static double Close(string label, ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double rel) =>
         Close(label, actual, Array.ConvertAll(expected.ToArray(), v => (double)v), rel);
 
+    /// <summary>The worst element of two float arrays, for failure messages.</summary>
+    public static string Describe(float[] actual, float[] expected)
+    {
+        int at = 0;
+        double worst = -1;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = Math.Abs((double)actual[i] - expected[i]);
+            if (!(d <= worst))
+            {
+                worst = d;
+                at = i;
+            }
+        }
+
+        return $"worst at [{at}]: {actual[at]:R} vs {expected[at]:R}";
+    }
+
     /// <summary>
     /// Forward against the double reference, then backward against central finite differences
     /// of the reference (x, W, U, b, h0), with the kernel's gradient buffers pre-filled to check
@@ -302,7 +336,7 @@ internal static class SeqCheck
         var dU = (float[])dU0.Clone();
         var dB = (float[])dB0.Clone();
         var dh0 = c.H0 is null ? null : new float[b * u];
-        k.Backward(c.Run(), c.W, c.U, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
+        k.Backward(c.Run(), c.W, c.U, c.B, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
 
         worst = Math.Max(worst, Close($"{o} dx", dx, fd[0], rel));
         worst = Math.Max(worst, Close($"{o} dKernel", Minus(dW, dW0), fd[1], rel));
@@ -350,4 +384,144 @@ internal static class SeqCheck
         new SeqOptions { InputDropout = true, RecurrentDropout = true, InitialState = true, Seed = 11 },
         new SeqOptions { InputDropout = true, RecurrentDropout = true, Mask = "middle", GoBackwards = true, InitialState = true, LastGrad = true, Seed = 12 },
     ];
+}
+
+/// <summary>Checks every single-state sequence kernel must pass, given a factory for it.</summary>
+internal static class SeqContract
+{
+    /// <summary>seq, last, final, dx, dW, dU, dB, dh0 of one training forward + backward.</summary>
+    public static float[][] RunAll(ISeqKernelUnderTest k, SeqOptions o)
+    {
+        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
+        var seq = new float[o.Batch * o.Time * o.Units];
+        var last = new float[o.Batch * o.Units];
+        var final = new float[o.Batch * o.Units];
+        k.Forward(c.Run(), c.W, c.U, c.B, c.H0, true, seq, last, final);
+        var dx = new float[c.X.Length];
+        var dW = new float[c.W.Length];
+        var dU = new float[c.U.Length];
+        var dB = new float[c.B.Length];
+        var dh0 = new float[o.Batch * o.Units];
+        k.Backward(c.Run(), c.W, c.U, c.B, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
+        return [seq, last, final, dx, dW, dU, dB, dh0];
+    }
+
+    /// <summary>
+    /// Each available SIMD width against the scalar twin, all outputs and gradients. The widths
+    /// run the same IEEE operations (VecMath guarantees it for the activations), so the results
+    /// are the same bits.
+    /// </summary>
+    public static void VectorPathsMatchScalar(Func<LaneWidth, ISeqKernelUnderTest> make, SeqOptions o)
+    {
+        var widths = new List<LaneWidth> { LaneWidth.Scalar };
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            widths.Add(LaneWidth.Vector256);
+        }
+
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            widths.Add(LaneWidth.Vector512);
+        }
+
+        var results = widths.Select(w => RunAll(make(w), o)).ToList();
+        string[] names = ["sequence", "last", "final", "dx", "dW", "dU", "db", "dh0"];
+        for (int i = 1; i < results.Count; i++)
+        {
+            for (int a = 0; a < names.Length; a++)
+            {
+                Assert.True(results[0][a].AsSpan().SequenceEqual(results[i][a]), $"{widths[i]} differs from the scalar twin in {names[a]}: {SeqCheck.Describe(results[i][a], results[0][a])}");
+            }
+        }
+    }
+
+    /// <summary>An inference forward gives the same bits as a training forward and leaves nothing to differentiate.</summary>
+    public static void InferenceEqualsTraining(ISeqKernelUnderTest k, SeqOptions o, string owner)
+    {
+        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
+        var outs = new float[2][][];
+        foreach (bool training in new[] { true, false })
+        {
+            var seq = new float[o.Batch * o.Time * o.Units];
+            var last = new float[o.Batch * o.Units];
+            var final = new float[o.Batch * o.Units];
+            k.Forward(c.Run(), c.W, c.U, c.B, c.H0, training, seq, last, final);
+            outs[training ? 0 : 1] = [seq, last, final];
+        }
+
+        for (int a = 0; a < 3; a++)
+        {
+            Assert.Equal(outs[0][a], outs[1][a]);
+        }
+
+        // The training forward's cache is consumed by one backward; a second one is refused.
+        var dh = new float[o.Batch * o.Units];
+        k.Backward(c.Run(), c.W, c.U, c.B, null, null, dh, null, new float[c.W.Length], new float[c.U.Length], new float[c.B.Length], null);
+        var ex = Assert.Throws<InvalidOperationException>(() => k.Backward(c.Run(), c.W, c.U, c.B, null, null, dh, null, new float[c.W.Length], new float[c.U.Length], new float[c.B.Length], null));
+        Assert.Contains(owner, ex.Message);
+        Assert.Contains("training-mode forward", ex.Message);
+    }
+
+    /// <summary>Running each sequence alone (batch 1, the latency path) gives the batch's rows.</summary>
+    public static void BatchOfOneMatchesBatch(Func<ISeqKernelUnderTest> make, SeqOptions o)
+    {
+        var k = make();
+        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
+        var full = RunAll(k, o);
+        int tu = o.Time * o.Units, ti = o.Time * o.Input;
+        for (int r = 0; r < o.Batch; r++)
+        {
+            var x1 = c.X.AsSpan(r * ti, ti).ToArray();
+            var h1 = c.H0?.AsSpan(r * o.Units, o.Units).ToArray();
+            var m1 = c.Mask?.AsSpan(r * o.Time, o.Time).ToArray();
+            var run = new SequenceRun(x1, 1, o.Time, o.Input) { Mask = m1, GoBackwards = o.GoBackwards, ZeroOutputForMask = o.ZeroOutputForMask };
+            var seq = new float[tu];
+            var last = new float[o.Units];
+            var final = new float[o.Units];
+            var k1 = make();
+            k1.Forward(run, c.W, c.U, c.B, h1, true, seq, last, final);
+            var dx = new float[ti];
+            var dW = new float[c.W.Length];
+            var dU = new float[c.U.Length];
+            var dB = new float[c.B.Length];
+            var dh0 = new float[o.Units];
+            k1.Backward(run, c.W, c.U, c.B, c.GSeq?.AsSpan(r * tu, tu).ToArray(), c.GLast?.AsSpan(r * o.Units, o.Units).ToArray(), c.GFinal?.AsSpan(r * o.Units, o.Units).ToArray(), dx, dW, dU, dB, dh0);
+            SeqCheck.Close($"row {r} sequence", seq, full[0].AsSpan(r * tu, tu), 1e-5);
+            SeqCheck.Close($"row {r} last", last, full[1].AsSpan(r * o.Units, o.Units), 1e-5);
+            SeqCheck.Close($"row {r} final", final, full[2].AsSpan(r * o.Units, o.Units), 1e-5);
+            SeqCheck.Close($"row {r} dx", dx, full[3].AsSpan(r * ti, ti), 1e-5);
+            SeqCheck.Close($"row {r} dh0", dh0, full[7].AsSpan(r * o.Units, o.Units), 1e-5);
+        }
+    }
+
+    /// <summary>Once warm, inference forward + training forward + backward allocate nothing.</summary>
+    public static void WarmCallsDoNotAllocate(ISeqKernelUnderTest k, SeqOptions o)
+    {
+        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
+        var seq = new float[o.Batch * o.Time * o.Units];
+        var last = new float[o.Batch * o.Units];
+        var final = new float[o.Batch * o.Units];
+        var dx = new float[c.X.Length];
+        var dW = new float[c.W.Length];
+        var dU = new float[c.U.Length];
+        var dB = new float[c.B.Length];
+        var dh0 = new float[o.Batch * o.Units];
+        void Once()
+        {
+            k.Forward(c.Run(), c.W, c.U, c.B, c.H0, false, seq, last, final);
+            k.Forward(c.Run(), c.W, c.U, c.B, c.H0, true, seq, last, final);
+            k.Backward(c.Run(), c.W, c.U, c.B, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
+        }
+
+        Once();
+        Once();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            Once();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"5 warm forward+forward+backward calls allocated {allocated} bytes");
+    }
 }

@@ -1,0 +1,67 @@
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// The parameters a <see cref="GruKernel"/> or <see cref="SimpleRnnKernel"/> reads (the
+/// single-state cells; the LSTM's are <see cref="LstmWeights"/>). Shapes from
+/// <see cref="GruLayout"/> / <see cref="SimpleRnnLayout"/>.
+/// </summary>
+public readonly ref struct RnnWeights
+{
+    /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
+    public ReadOnlySpan<float> Kernel { get; init; }
+
+    /// <summary>U [units, G·units] (Keras <c>recurrent_kernel</c>).</summary>
+    public ReadOnlySpan<float> RecurrentKernel { get; init; }
+
+    /// <summary>b: [G·units], or [2, 3·units] for a GRU with reset_after; empty without bias.</summary>
+    public ReadOnlySpan<float> Bias { get; init; }
+}
+
+/// <summary>What a GRU / SimpleRNN forward writes; every span is optional (empty = not wanted).</summary>
+public readonly ref struct RnnOutputs
+{
+    /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
+    public Span<float> Sequence { get; init; }
+
+    /// <summary>[batch, units]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
+    public Span<float> Last { get; init; }
+
+    /// <summary>[batch, units]: the final state h_T.</summary>
+    public Span<float> H { get; init; }
+}
+
+/// <summary>Gradients of the loss with respect to a GRU / SimpleRNN forward's outputs; every span is optional (empty = zero).</summary>
+public readonly ref struct RnnOutputGradients
+{
+    /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
+    public ReadOnlySpan<float> Sequence { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂(last output).</summary>
+    public ReadOnlySpan<float> Last { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
+    public ReadOnlySpan<float> H { get; init; }
+}
+
+/// <summary>
+/// Where a GRU / SimpleRNN backward writes. Parameter gradients are ACCUMULATED (+=) and must be
+/// given (bias only when the layout has one); <see cref="Input"/> and <see cref="InitialH"/> are
+/// OVERWRITTEN and optional (empty = not needed).
+/// </summary>
+public readonly ref struct RnnGradients
+{
+    /// <summary>dW, shaped as the kernel, accumulated.</summary>
+    public Span<float> Kernel { get; init; }
+
+    /// <summary>dU, shaped as the recurrent kernel, accumulated.</summary>
+    public Span<float> RecurrentKernel { get; init; }
+
+    /// <summary>db, shaped as the bias, accumulated; empty without bias.</summary>
+    public Span<float> Bias { get; init; }
+
+    /// <summary>dx [batch, time, inputSize], overwritten; empty to skip (saves one matrix product).</summary>
+    public Span<float> Input { get; init; }
+
+    /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
+    public Span<float> InitialH { get; init; }
+}
