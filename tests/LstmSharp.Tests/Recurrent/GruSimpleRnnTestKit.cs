@@ -486,11 +486,11 @@ internal static class SeqContract
             var dB = new float[c.B.Length];
             var dh0 = new float[o.Units];
             k1.Backward(run, c.W, c.U, c.B, c.GSeq?.AsSpan(r * tu, tu).ToArray(), c.GLast?.AsSpan(r * o.Units, o.Units).ToArray(), c.GFinal?.AsSpan(r * o.Units, o.Units).ToArray(), dx, dW, dU, dB, dh0);
-            SeqCheck.Close($"row {r} sequence", seq, full[0].AsSpan(r * tu, tu), 1e-5);
-            SeqCheck.Close($"row {r} last", last, full[1].AsSpan(r * o.Units, o.Units), 1e-5);
-            SeqCheck.Close($"row {r} final", final, full[2].AsSpan(r * o.Units, o.Units), 1e-5);
-            SeqCheck.Close($"row {r} dx", dx, full[3].AsSpan(r * ti, ti), 1e-5);
-            SeqCheck.Close($"row {r} dh0", dh0, full[7].AsSpan(r * o.Units, o.Units), 1e-5);
+            SeqCheck.Close($"row {r} sequence", seq, full[0].AsSpan(r * tu, tu), 1e-4);
+            SeqCheck.Close($"row {r} last", last, full[1].AsSpan(r * o.Units, o.Units), 1e-4);
+            SeqCheck.Close($"row {r} final", final, full[2].AsSpan(r * o.Units, o.Units), 1e-4);
+            SeqCheck.Close($"row {r} dx", dx, full[3].AsSpan(r * ti, ti), 1e-4);
+            SeqCheck.Close($"row {r} dh0", dh0, full[7].AsSpan(r * o.Units, o.Units), 1e-4);
         }
     }
 
