@@ -1,0 +1,628 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace LstmSharp.Data;
+
+/// <summary>
+/// IMDB reviews as Keras's <c>imdb.load_data</c> returns them: each review a sequence of word
+/// indices starting with <c>startChar</c>, labels 1 = positive, 0 = negative.
+/// </summary>
+/// <param name="TrainSequences">The training reviews, shuffled.</param>
+/// <param name="TrainLabels">0 or 1 for each training review.</param>
+/// <param name="TestSequences">The test reviews, shuffled.</param>
+/// <param name="TestLabels">0 or 1 for each test review.</param>
+/// <param name="WordIndex">Word → frequency rank in the training set (1 = most frequent); a word's index in a sequence is rank + indexFrom.</param>
+/// <param name="Vocabulary">Words by rank: <c>Vocabulary[r - 1]</c> has rank r.</param>
+/// <param name="Source">The file or folder the reviews were read from.</param>
+/// <param name="CachePath">The token cache file used or written, or null when caching is off or failed.</param>
+/// <param name="LoadedFromCache">True when the tokens came from <see cref="CachePath"/> rather than from tokenizing.</param>
+public sealed record ImdbDataset(
+    int[][] TrainSequences,
+    int[] TrainLabels,
+    int[][] TestSequences,
+    int[] TestLabels,
+    IReadOnlyDictionary<string, int> WordIndex,
+    IReadOnlyList<string> Vocabulary,
+    string Source,
+    string? CachePath,
+    bool LoadedFromCache);
+
+/// <summary>
+/// The Large Movie Review Dataset (Maas et al., 2011) loaded like Keras's <c>imdb.load_data</c>,
+/// from the raw text: the official <c>aclImdb_v1.tar.gz</c>, its extracted folder, or a JSON-lines
+/// copy (<c>train.jsonl.gz</c>, <c>test.jsonl.gz</c>, one <c>{"label": 0|1, "text": "..."}</c> per line).
+/// </summary>
+/// <remarks>
+/// <para>The word index is built here from the training reviews with <see cref="ImdbTokenizer"/>
+/// (ranks by descending count, ties by ordinal string order); Keras ships a ready-made index
+/// built by a slightly different tokenizer, so indices agree in spirit, not number for number.
+/// A test word that never occurs in training has no rank and becomes <c>oovChar</c> (or is dropped).</para>
+/// <para>Reviews are put in a fixed order before shuffling: the JSON-lines file order, or for the
+/// tarball and folder negative reviews first, then positive, each by the numeric id in the file
+/// name. Then, as Keras: train then test are shuffled with one numpy-compatible
+/// <c>RandomState(seed)</c> stream; <c>[startChar] + [rank + indexFrom …]</c>; with
+/// <c>maxlen</c>, sequences of length ≥ maxlen are dropped; indices outside
+/// <c>[skipTop, numWords)</c> (the start mark included, as in Keras) become <c>oovChar</c>, or
+/// are removed when <c>oovChar</c> is null. Keras's own pre-shuffle order is unknown, so the
+/// shuffled order matches Keras's only when the pre-shuffle orders agree.</para>
+/// </remarks>
+public static class Imdb
+{
+    /// <summary>The official release.</summary>
+    public static readonly Uri TarballUrl = new("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz");
+
+    public const string TarballName = "aclImdb_v1.tar.gz";
+
+    /// <summary>MD5 of <c>aclImdb_v1.tar.gz</c> as published with the torchtext and Paddle loaders.</summary>
+    internal const string TarballMd5 = "7c2ac02c03563afcf9b574c7e56c153a";
+
+    internal const int ReviewsPerFolder = 12500;
+
+    private static readonly string[] Splits = ["train", "test"];
+
+    /// <summary>Number of times the reviews were tokenized in this process (tests check the cache is used).</summary>
+    internal static int TokenizeCount;
+
+    /// <summary>
+    /// Loads the reviews as Keras's <c>imdb.load_data</c>, with the same arguments and defaults.
+    /// </summary>
+    /// <param name="numWords">Keep indices below this (most frequent words); null keeps all.</param>
+    /// <param name="skipTop">Indices below this become <paramref name="oovChar"/>.</param>
+    /// <param name="maxlen">Drop sequences of this length or longer (start mark included); null keeps all.</param>
+    /// <param name="seed">Seed of the shuffle (numpy <c>RandomState</c> compatible).</param>
+    /// <param name="startChar">Index put at the start of each sequence; null: none.</param>
+    /// <param name="oovChar">Index of out-of-vocabulary words; null: such words are removed.</param>
+    /// <param name="indexFrom">Offset added to each word's rank.</param>
+    /// <param name="options">Where the files are, download, cache and progress settings.</param>
+    /// <exception cref="DatasetNotFoundException">No source found and the download failed; the message lists the files and folder.</exception>
+    public static ImdbDataset LoadData(
+        int? numWords = null,
+        int skipTop = 0,
+        int? maxlen = null,
+        int seed = 113,
+        int? startChar = 1,
+        int? oovChar = 2,
+        int indexFrom = 3,
+        DatasetOptions? options = null)
+    {
+        CheckArguments(numWords, skipTop, maxlen, seed, startChar, oovChar, indexFrom);
+        options ??= new DatasetOptions();
+        var (corpus, source, cachePath, fromCache) = LoadCorpus(options);
+
+        var rng = new NumpyRandomState((uint)seed);
+        var (trainSeqs, trainLabels) = Sequence(corpus.Train, rng, startChar, indexFrom);
+        var (testSeqs, testLabels) = Sequence(corpus.Test, rng, startChar, indexFrom);
+
+        if (maxlen is int m)
+        {
+            (trainSeqs, trainLabels) = RemoveLong(trainSeqs, trainLabels, m);
+            (testSeqs, testLabels) = RemoveLong(testSeqs, testLabels, m);
+            if (trainSeqs.Length == 0 || testSeqs.Length == 0)
+            {
+                throw new ArgumentException($"Imdb.LoadData: after dropping sequences of length >= maxlen = {m}, no sequence was left (train {trainSeqs.Length}, test {testSeqs.Length}); increase maxlen.", nameof(maxlen));
+            }
+        }
+
+        int limit = numWords ?? MaxIndex(trainSeqs, testSeqs);
+        FilterWords(trainSeqs, skipTop, limit, oovChar);
+        FilterWords(testSeqs, skipTop, limit, oovChar);
+
+        var wordIndex = new Dictionary<string, int>(corpus.Vocabulary.Length, StringComparer.Ordinal);
+        for (int r = 0; r < corpus.Vocabulary.Length; r++)
+        {
+            wordIndex[corpus.Vocabulary[r]] = r + 1;
+        }
+
+        return new ImdbDataset(trainSeqs, trainLabels, testSeqs, testLabels, wordIndex, corpus.Vocabulary, source, cachePath, fromCache);
+    }
+
+    /// <summary>Marks a word with no rank (a test word unseen in training) while sequences are built.</summary>
+    private const int Unknown = -1;
+
+    private static void CheckArguments(int? numWords, int skipTop, int? maxlen, int seed, int? startChar, int? oovChar, int indexFrom)
+    {
+        if (numWords is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numWords), numWords, $"Imdb.LoadData: numWords must be >= 1 or null, got {numWords}.");
+        }
+
+        if (skipTop < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(skipTop), skipTop, $"Imdb.LoadData: skipTop must be >= 0, got {skipTop}.");
+        }
+
+        if (maxlen is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxlen), maxlen, $"Imdb.LoadData: maxlen must be >= 1 or null, got {maxlen}.");
+        }
+
+        if (seed < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(seed), seed, $"Imdb.LoadData: seed must be >= 0 (numpy's range), got {seed}.");
+        }
+
+        if (startChar is < 0 || oovChar is < 0 || indexFrom < 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                startChar is < 0 ? nameof(startChar) : oovChar is < 0 ? nameof(oovChar) : nameof(indexFrom),
+                $"Imdb.LoadData: startChar, oovChar and indexFrom must be >= 0, got {startChar}, {oovChar}, {indexFrom}.");
+        }
+    }
+
+    private static (int[][] Seqs, int[] Labels) Sequence(ImdbSplit split, NumpyRandomState rng, int? startChar, int indexFrom)
+    {
+        var order = new int[split.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        rng.Shuffle(order);
+        var seqs = new int[order.Length][];
+        var labels = new int[order.Length];
+        int head = startChar is null ? 0 : 1;
+        for (int i = 0; i < order.Length; i++)
+        {
+            var review = split.Review(order[i]);
+            var seq = new int[head + review.Length];
+            if (startChar is int s)
+            {
+                seq[0] = s;
+            }
+
+            for (int t = 0; t < review.Length; t++)
+            {
+                seq[head + t] = review[t] == 0 ? Unknown : review[t] + indexFrom;
+            }
+
+            seqs[i] = seq;
+            labels[i] = split.Labels[order[i]];
+        }
+
+        return (seqs, labels);
+    }
+
+    private static (int[][] Seqs, int[] Labels) RemoveLong(int[][] seqs, int[] labels, int maxlen)
+    {
+        var keptSeqs = new List<int[]>(seqs.Length);
+        var keptLabels = new List<int>(seqs.Length);
+        for (int i = 0; i < seqs.Length; i++)
+        {
+            if (seqs[i].Length < maxlen)
+            {
+                keptSeqs.Add(seqs[i]);
+                keptLabels.Add(labels[i]);
+            }
+        }
+
+        return (keptSeqs.ToArray(), keptLabels.ToArray());
+    }
+
+    private static int MaxIndex(int[][] a, int[][] b)
+    {
+        int max = 0;
+        foreach (var seqs in (int[][][])[a, b])
+        {
+            foreach (var s in seqs)
+            {
+                foreach (int w in s)
+                {
+                    max = Math.Max(max, w);
+                }
+            }
+        }
+
+        return max;
+    }
+
+    private static void FilterWords(int[][] seqs, int skipTop, int numWords, int? oovChar)
+    {
+        for (int i = 0; i < seqs.Length; i++)
+        {
+            var s = seqs[i];
+            if (oovChar is int oov)
+            {
+                for (int t = 0; t < s.Length; t++)
+                {
+                    if (s[t] == Unknown || s[t] < skipTop || s[t] >= numWords)
+                    {
+                        s[t] = oov;
+                    }
+                }
+            }
+            else
+            {
+                int kept = 0;
+                foreach (int w in s)
+                {
+                    if (w != Unknown && w >= skipTop && w < numWords)
+                    {
+                        s[kept++] = w;
+                    }
+                }
+
+                if (kept < s.Length)
+                {
+                    seqs[i] = s[..kept];
+                }
+            }
+        }
+    }
+
+    // ---- Sources, cache and download ----
+
+    private enum SourceKind
+    {
+        JsonLines,
+        Folder,
+        Tarball,
+    }
+
+    private sealed record SourceInfo(SourceKind Kind, string Path, string[] Files);
+
+    private static (ImdbCorpus Corpus, string Source, string? CachePath, bool FromCache) LoadCorpus(DatasetOptions options)
+    {
+        string folder = DataLocation.ResolveDatasetFolder(options.Path, "imdb", ["train.jsonl.gz", "train.jsonl", TarballName, "aclImdb", "train"]);
+        var source = FindSource(folder);
+        if (source is null)
+        {
+            Download(folder, options);
+            source = FindSource(folder) ?? throw new InvalidOperationException($"Imdb: downloaded {TarballName} into '{folder}' but cannot find it there.");
+        }
+
+        string? cachePath = null;
+        byte[] key = CacheKey(source);
+        if (options.UseCache)
+        {
+            string? cacheFolder = options.CacheDirectory ?? (IsWritable(folder) ? folder : Path.Combine(Path.GetDirectoryName(DataLocation.DefaultRoot)!, "cache"));
+            cachePath = Path.Combine(cacheFolder, $"imdb-tokens-{Convert.ToHexStringLower(key)[..16]}.bin");
+            var cached = ImdbCache.TryRead(cachePath, key);
+            if (cached is not null)
+            {
+                return (cached, source.Path, cachePath, true);
+            }
+        }
+
+        var corpus = Tokenize(source, options.LoadProgress);
+        if (cachePath is not null)
+        {
+            try
+            {
+                ImdbCache.Write(cachePath, key, corpus);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Trace.TraceWarning($"Imdb: could not write the token cache '{cachePath}': {e.Message}");
+                cachePath = null;
+            }
+        }
+
+        return (corpus, source.Path, cachePath, false);
+    }
+
+    /// <summary>The first source present in <paramref name="folder"/>: JSON lines, extracted folder, tarball.</summary>
+    private static SourceInfo? FindSource(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return null;
+        }
+
+        foreach (string ext in new[] { ".jsonl.gz", ".jsonl" })
+        {
+            string train = Path.Combine(folder, "train" + ext), test = Path.Combine(folder, "test" + ext);
+            if (File.Exists(train) && File.Exists(test))
+            {
+                return new SourceInfo(SourceKind.JsonLines, folder, [train, test]);
+            }
+        }
+
+        foreach (string root in new[] { Path.Combine(folder, "aclImdb"), folder })
+        {
+            if (Splits.All(s => Directory.Exists(Path.Combine(root, s, "pos")) && Directory.Exists(Path.Combine(root, s, "neg"))))
+            {
+                var files = Splits.SelectMany(s => new[] { "neg", "pos" }.SelectMany(l => Directory.EnumerateFiles(Path.Combine(root, s, l), "*.txt"))).ToArray();
+                return new SourceInfo(SourceKind.Folder, root, files);
+            }
+        }
+
+        string tarball = Path.Combine(folder, TarballName);
+        return File.Exists(tarball) ? new SourceInfo(SourceKind.Tarball, tarball, [tarball]) : null;
+    }
+
+    private static byte[] CacheKey(SourceInfo source)
+    {
+        var sb = new StringBuilder($"imdb tokens; tokenizer v{ImdbTokenizer.Version}; cache v{ImdbCache.FormatVersion}; {source.Kind}; {Path.GetFullPath(source.Path)}\n");
+        if (source.Kind == SourceKind.Folder)
+        {
+            // 50,000 small files: their count, total size and newest time stand for them.
+            long bytes = 0, newest = 0;
+            foreach (string f in source.Files)
+            {
+                var info = new FileInfo(f);
+                bytes += info.Length;
+                newest = Math.Max(newest, info.LastWriteTimeUtc.Ticks);
+            }
+
+            sb.Append($"{source.Files.Length} files, {bytes} bytes, newest {newest}\n");
+        }
+        else
+        {
+            foreach (string f in source.Files)
+            {
+                var info = new FileInfo(f);
+                sb.Append($"{info.Name} {info.Length} {info.LastWriteTimeUtc.Ticks}\n");
+            }
+        }
+
+        return SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    private static bool IsWritable(string folder)
+    {
+        try
+        {
+            string probe = Path.Combine(folder, $".write-probe-{Guid.NewGuid():N}");
+            using (File.Create(probe))
+            {
+            }
+
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static ImdbCorpus Tokenize(SourceInfo source, IProgress<LoadProgress>? progress)
+    {
+        Interlocked.Increment(ref TokenizeCount);
+        var builder = new ImdbCorpusBuilder();
+        switch (source.Kind)
+        {
+            case SourceKind.JsonLines:
+                ReadJsonLines(source.Files[0], 0, builder, progress);
+                ReadJsonLines(source.Files[1], 1, builder, progress);
+                break;
+            case SourceKind.Folder:
+                ReadFolder(source, builder, progress);
+                break;
+            case SourceKind.Tarball:
+                ReadTarball(source.Path, builder, progress);
+                break;
+        }
+
+        for (int split = 0; split < 2; split++)
+        {
+            if (builder.Count(split) == 0)
+            {
+                throw new InvalidDataException($"Imdb: '{source.Path}' holds no {Splits[split]} reviews.");
+            }
+        }
+
+        return builder.Build();
+    }
+
+    private static void ReadJsonLines(string path, int split, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    {
+        byte[] bytes;
+        using (var file = File.OpenRead(path))
+        {
+            bool gz = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
+            file.Position = 0;
+            using var input = gz ? (Stream)new GZipStream(file, CompressionMode.Decompress) : file;
+            using var memory = new MemoryStream();
+            input.CopyTo(memory);
+            bytes = memory.ToArray();
+        }
+
+        string stage = $"tokenize {Splits[split]}";
+        var data = bytes.AsSpan();
+        int pos = 0, line = 0;
+        while (pos < data.Length)
+        {
+            int nl = data[pos..].IndexOf((byte)'\n');
+            var row = nl < 0 ? data[pos..] : data.Slice(pos, nl);
+            pos = nl < 0 ? data.Length : pos + nl + 1;
+            line++;
+            if (row.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            var (label, text) = ParseJsonLine(row, path, line);
+            builder.Add(split, label, (0, line, string.Empty), text);
+            if ((line & 1023) == 0)
+            {
+                progress?.Report(new LoadProgress(stage, pos, data.Length));
+            }
+        }
+
+        progress?.Report(new LoadProgress(stage, data.Length, data.Length));
+    }
+
+    private static (int Label, string Text) ParseJsonLine(ReadOnlySpan<byte> row, string path, int line)
+    {
+        int? label = null;
+        string? text = null;
+        try
+        {
+            var reader = new Utf8JsonReader(row);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new InvalidDataException($"Imdb: '{path}' line {line} is not a JSON object.");
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("label"u8))
+                {
+                    reader.Read();
+                    label = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int l) ? l : -1;
+                }
+                else if (reader.ValueTextEquals("text"u8))
+                {
+                    reader.Read();
+                    text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Imdb: '{path}' line {line} is not valid JSON: {e.Message}", e);
+        }
+
+        if (label is not (0 or 1) || text is null)
+        {
+            throw new InvalidDataException($"Imdb: '{path}' line {line}: expected {{\"label\": 0 or 1, \"text\": \"...\"}}, got label {(label is null ? "missing" : label.ToString())} and {(text is null ? "no text string" : "a text")}.");
+        }
+
+        return (label.Value, text);
+    }
+
+    /// <summary>Split (0 train, 1 test) and label of a review path <c>…/{train|test}/{neg|pos}/{id}_{stars}.txt</c>, or null.</summary>
+    private static (int Split, int Label, long Id, string Name)? Classify(string path)
+    {
+        var parts = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 3 || !parts[^1].EndsWith(".txt", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int split = Array.IndexOf(Splits, parts[^3]);
+        int label = parts[^2] == "neg" ? 0 : parts[^2] == "pos" ? 1 : -1;
+        if (split < 0 || label < 0)
+        {
+            return null;
+        }
+
+        string name = parts[^1];
+        int underscore = name.IndexOf('_');
+        long id = long.TryParse(underscore > 0 ? name.AsSpan(0, underscore) : name.AsSpan(0, name.Length - 4), out long v) ? v : long.MaxValue;
+        return (split, label, id, name);
+    }
+
+    private static void ReadFolder(SourceInfo source, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    {
+        int done = 0;
+        foreach (string file in source.Files)
+        {
+            if (Classify(Path.GetRelativePath(source.Path, file)) is (int split, int label, long id, string name))
+            {
+                builder.Add(split, label, (label, id, name), File.ReadAllText(file, Encoding.UTF8));
+            }
+
+            if ((++done & 1023) == 0)
+            {
+                progress?.Report(new LoadProgress("tokenize", done, source.Files.Length));
+            }
+        }
+
+        progress?.Report(new LoadProgress("tokenize", done, source.Files.Length));
+    }
+
+    private static void ReadTarball(string path, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var gz = new GZipStream(file, CompressionMode.Decompress);
+        using var tar = new TarReader(gz);
+        int seen = 0;
+        TarEntry? entry;
+        try
+        {
+            while ((entry = tar.GetNextEntry()) is not null)
+            {
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
+                {
+                    continue;
+                }
+
+                if (Classify(entry.Name) is (int split, int label, long id, string name))
+                {
+                    using var reader = new StreamReader(entry.DataStream, Encoding.UTF8);
+                    builder.Add(split, label, (label, id, name), reader.ReadToEnd());
+                    if ((++seen & 1023) == 0)
+                    {
+                        progress?.Report(new LoadProgress("tokenize", file.Position, file.Length));
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"Imdb: '{path}' is not a readable .tar.gz ({e.Message}); expected the official {TarballName}.", e);
+        }
+
+        progress?.Report(new LoadProgress("tokenize", file.Length, file.Length));
+    }
+
+    private static void Download(string folder, DatasetOptions options)
+    {
+        var expected = new[] { TarballName, "train.jsonl.gz", "test.jsonl.gz", "aclImdb/" };
+        string hint =
+            $"Put in that folder either {TarballName} (from {TarballUrl}), or its extracted aclImdb folder " +
+            "(aclImdb/train/pos, aclImdb/train/neg, aclImdb/test/pos, aclImdb/test/neg with one .txt per review), " +
+            "or the JSON-lines pair train.jsonl.gz and test.jsonl.gz ({\"label\": 0|1, \"text\": \"...\"} per line).";
+        DatasetDownloads.Fetch("IMDB", folder, [new RemoteFile(TarballName, [TarballUrl], VerifyTarball)], options, hint, expected);
+    }
+
+    /// <summary>
+    /// Checks a downloaded tarball: its published MD5, then its layout (12,500 reviews in each of
+    /// train/pos, train/neg, test/pos, test/neg).
+    /// </summary>
+    internal static void VerifyTarball(string path)
+    {
+        string md5;
+        using (var file = File.OpenRead(path))
+        {
+            md5 = Convert.ToHexStringLower(MD5.HashData(file));
+        }
+
+        if (md5 != TarballMd5)
+        {
+            throw new InvalidDataException($"Imdb: '{path}' is not the official {TarballName}: expected MD5 {TarballMd5}, got {md5}.");
+        }
+
+        VerifyTarballLayout(path);
+    }
+
+    internal static void VerifyTarballLayout(string path, int expectedPerFolder = ReviewsPerFolder)
+    {
+        var counts = new int[2, 2];
+        using (var file = File.OpenRead(path))
+        using (var gz = new GZipStream(file, CompressionMode.Decompress))
+        using (var tar = new TarReader(gz))
+        {
+            TarEntry? entry;
+            while ((entry = tar.GetNextEntry()) is not null)
+            {
+                if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile && Classify(entry.Name) is (int split, int label, _, _))
+                {
+                    counts[split, label]++;
+                }
+            }
+        }
+
+        for (int s = 0; s < 2; s++)
+        {
+            for (int l = 0; l < 2; l++)
+            {
+                if (counts[s, l] != expectedPerFolder)
+                {
+                    throw new InvalidDataException($"Imdb: '{path}' has {counts[s, l]} reviews in {Splits[s]}/{(l == 0 ? "neg" : "pos")}, expected {expectedPerFolder}.");
+                }
+            }
+        }
+    }
+}
