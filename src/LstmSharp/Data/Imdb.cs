@@ -47,7 +47,8 @@ public sealed record ImdbDataset(
 /// <c>RandomState(seed)</c> stream; <c>[startChar] + [rank + indexFrom …]</c>; with
 /// <c>maxlen</c>, sequences of length ≥ maxlen are dropped; indices outside
 /// <c>[skipTop, numWords)</c> (the start mark included, as in Keras) become <c>oovChar</c>, or
-/// are removed when <c>oovChar</c> is null. Keras's own pre-shuffle order is unknown, so the
+/// are removed when <c>oovChar</c> is null; <c>numWords = null</c> keeps every word (Keras's code
+/// would turn the single highest index into <c>oovChar</c>, against its documentation). Keras's own pre-shuffle order is unknown, so the
 /// shuffled order matches Keras's only when the pre-shuffle orders agree.</para>
 /// </remarks>
 public static class Imdb
@@ -107,7 +108,9 @@ public static class Imdb
             }
         }
 
-        int limit = numWords ?? MaxIndex(trainSeqs, testSeqs);
+        // Keras sets numWords to the largest index when it is None and then keeps w < numWords,
+        // which turns the rarest word into oovChar; its documentation says all words are kept, so we keep them.
+        int limit = numWords ?? int.MaxValue;
         FilterWords(trainSeqs, skipTop, limit, oovChar);
         FilterWords(testSeqs, skipTop, limit, oovChar);
 
@@ -200,23 +203,6 @@ public static class Imdb
         }
 
         return (keptSeqs.ToArray(), keptLabels.ToArray());
-    }
-
-    private static int MaxIndex(int[][] a, int[][] b)
-    {
-        int max = 0;
-        foreach (var seqs in (int[][][])[a, b])
-        {
-            foreach (var s in seqs)
-            {
-                foreach (int w in s)
-                {
-                    max = Math.Max(max, w);
-                }
-            }
-        }
-
-        return max;
     }
 
     private static void FilterWords(int[][] seqs, int skipTop, int numWords, int? oovChar)

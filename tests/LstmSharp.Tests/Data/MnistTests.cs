@@ -257,19 +257,6 @@ public class MnistTests
         }
     }
 
-    [Fact]
-    public void ToCategoricalIsOneHot()
-    {
-        var t = Labels.ToCategorical([2, 0, 1, 2], 4);
-        Assert.Equal(new[] { 4, 4 }, t.ShapeArray);
-        Assert.Equal(new float[] { 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 }, t.ToArray());
-        Assert.Equal(new[] { 2, 3 }, Labels.ToCategorical([2, 0]).ShapeArray);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Labels.ToCategorical([1, 5], 3));
-        Assert.Contains("labels[1] = 5, expected 0..2", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Labels.ToCategorical([-1], 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Labels.ToCategorical([0], 0));
-    }
-
     private static int[] Histogram(int[] labels)
     {
         var h = new int[10];
@@ -281,18 +268,13 @@ public class MnistTests
         return h;
     }
 
-    /// <summary>Flips a byte inside the decompressed data, then recompresses, so the gzip stays valid.</summary>
+    /// <summary>A valid gzip of the wrong bytes (what a broken mirror or proxy might serve).</summary>
     private static byte[] Recompressed(byte[] gz)
     {
-        using var input = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress);
-        using var raw = new MemoryStream();
-        input.CopyTo(raw);
-        var bytes = raw.ToArray();
-        bytes[^1] ^= 0x5a;
         using var output = new MemoryStream();
         using (var z = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
-            z.Write(bytes);
+            z.Write(gz.AsSpan(0, Math.Min(gz.Length, 1000)));
         }
 
         return output.ToArray();
