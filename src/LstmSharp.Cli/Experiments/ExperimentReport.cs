@@ -81,7 +81,7 @@ public static class ExperimentReport
             if (r.History.Contains(valKey))
             {
                 var s = plot.Add.Scatter(epochs, r.History[valKey].ToArray());
-                s.LegendText = $"{r.Model} test";
+                s.LegendText = $"{r.Model} validation";
                 s.Color = color;
             }
         }

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using LstmSharp.Data;
+using LstmSharp.Models;
+using LstmSharp.Tensors;
+using LstmSharp.Training.Callbacks;
+
+namespace LstmSharp.Cli.Experiments;
+
+/// <summary>What every experiment shares: data options with progress bars, Ctrl+C handling, training one model.</summary>
+internal static class ExperimentRunner
+{
+    private static volatile bool cancelRequested;
+
+    /// <summary>True after Ctrl+C: the current model stops after its batch, is saved, and the run ends.</summary>
+    public static bool CancelRequested => cancelRequested;
+
+    public static void InstallCancelHandler()
+    {
+        Console.CancelKeyPress += (_, e) =>
+        {
+            if (cancelRequested)
+            {
+                return; // a second Ctrl+C kills the process as usual
+            }
+
+            e.Cancel = true;
+            cancelRequested = true;
+            Console.Error.WriteLine();
+            Console.Error.WriteLine("Ctrl+C: stopping after this batch and saving a checkpoint (press again to abort at once).");
+        };
+    }
+
+    public static DatasetOptions DataOptions(string? path) => new()
+    {
+        Path = path,
+        DownloadProgress = new ConsoleBar<DownloadProgress>(p => (p.FileName, p.Fraction, $"{p.BytesReceived / 1e6:0.0} MB")),
+        LoadProgress = new ConsoleBar<LoadProgress>(p => (p.Stage, p.Fraction, $"{p.Done}/{p.Total}")),
+    };
+
+    /// <summary>Trains <paramref name="model"/> and evaluates it on the test set; saves it to <paramref name="savePath"/>.</summary>
+    public static ModelResult Train(
+        string label, Model model, Tensor xTrain, Tensor yTrain, Tensor xTest, Tensor yTest,
+        int batch, int epochs, double validationSplit, bool testAsValidation, double? articleAccuracy, string savePath, int verbose, int seed)
+    {
+        var stopper = new CancelCallback();
+        var sw = Stopwatch.StartNew();
+        var history = model.Fit(
+            xTrain, yTrain, batchSize: batch, epochs: epochs, verbose: verbose,
+            validationSplit: testAsValidation ? 0 : validationSplit,
+            validationData: testAsValidation ? (xTest, yTest) : null,
+            callbacks: [stopper], seed: seed);
+        sw.Stop();
+        model.Save(savePath, includeOptimizer: true, epoch: history.Epochs.Count == 0 ? 0 : history.Epochs[^1] + 1);
+        var (testLoss, testAcc) = model.Evaluate(xTest, yTest, batchSize: 512);
+        double perEpoch = history.Seconds.Count == 0 ? 0 : history.Seconds.Average();
+        Console.WriteLine($"{label}: test loss {testLoss:0.0000}, test accuracy {testAcc * 100:0.00} %{(articleAccuracy is { } a ? $" (article: {a * 100:0.00} %)" : string.Empty)}, {perEpoch:0.0} s/epoch; saved {savePath}");
+        return new ModelResult(label, model.CountParams(), history, testLoss, testAcc, perEpoch, articleAccuracy);
+    }
+
+    private sealed class CancelCallback : Callback
+    {
+        public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (CancelRequested)
+            {
+                TrainedModel.StopTraining = true;
+            }
+        }
+    }
+
+    /// <summary>A one-line progress bar on stderr for loading stages (silent when redirected).</summary>
+    private sealed class ConsoleBar<T>(Func<T, (string Stage, double? Fraction, string Detail)> describe) : IProgress<T>
+    {
+        private long lastDraw;
+
+        public void Report(T value)
+        {
+            var (stage, fraction, detail) = describe(value);
+            bool done = fraction is >= 1.0;
+            long now = Stopwatch.GetTimestamp();
+            if (!done && Stopwatch.GetElapsedTime(lastDraw, now).TotalMilliseconds < 200)
+            {
+                return;
+            }
+
+            lastDraw = now;
+            if (Console.IsErrorRedirected)
+            {
+                if (done)
+                {
+                    Console.Error.WriteLine($"{stage}: done ({detail})");
+                }
+
+                return;
+            }
+
+            int width = 30;
+            int filled = (int)Math.Round((fraction ?? 0) * width);
+            Console.Error.Write($"\r{stage} [{new string('=', filled)}{new string('.', width - filled)}] {detail}   ");
+            if (done)
+            {
+                Console.Error.WriteLine();
+            }
+        }
+    }
+}
