@@ -19,6 +19,8 @@ public static class LayerRegistry
         ["Flatten"] = Flatten.FromConfig,
         ["Reshape"] = Reshape.FromConfig,
         ["LSTM"] = LstmSharp.Recurrent.LSTM.FromConfig,
+        ["GRU"] = LstmSharp.Recurrent.GRU.FromConfig,
+        ["SimpleRNN"] = LstmSharp.Recurrent.SimpleRNN.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>
