@@ -140,14 +140,14 @@ public class RngTests
 
         foreach (var (name, x) in new[] { ("NextDouble", d), ("NextFloat", f.Select(v => (double)v).ToArray()) })
         {
-            Assert.All(x, v => Assert.InRange(v, 0.0, Math.BitDecrement(1.0)));
+            AssertEvery(x, v => v >= 0.0 && v < 1.0, $"{name}: outside [0, 1)");
             AssertMoments(name, x, mean: 0.5, variance: 1.0 / 12, fourthCentral: 1.0 / 80);
             Assert.True(Math.Abs(Correlation(x[..^1], x[1..])) < 5 / Math.Sqrt(n), $"{name}: consecutive draws correlate");
         }
 
         var u = new float[n];
         rng.FillUniform(u, -0.05f, 0.05f);
-        Assert.All(u, v => Assert.True(v >= -0.05f && v < 0.05f, $"FillUniform gave {v} outside [-0.05, 0.05)"));
+        AssertEvery(u, v => v >= -0.05f && v < 0.05f, "FillUniform: outside [-0.05, 0.05)");
         AssertMoments("FillUniform", u.Select(v => (double)v).ToArray(), mean: 0, variance: 0.01 / 12, fourthCentral: 1e-4 / 80);
         Assert.InRange(rng.Uniform(2f, 3f), 2f, MathF.BitDecrement(3f));
     }
@@ -188,7 +188,7 @@ public class RngTests
         AssertFraction("|z| < 2", z.Count(v => Math.Abs(v) < 2), n, 0.954499736);
 
         rng.FillTruncatedNormal(x, 0f, 0.5f);
-        Assert.All(x, v => Assert.True(Math.Abs(v) <= 1f, $"truncated normal gave {v} beyond 2 stddev"));
+        AssertEvery(x, v => Math.Abs(v) <= 1f, "FillTruncatedNormal: beyond 2 stddev");
 
         // Standard normal truncated to [-2, 2]: variance 1 − 2·2·φ(2)/(Φ(2) − Φ(−2)).
         double phi2 = Math.Exp(-2) / Math.Sqrt(2 * Math.PI);
@@ -232,12 +232,12 @@ public class RngTests
         foreach (float p in new[] { 0f, 0.1f, 0.5f, 0.9f, 1f })
         {
             rng.Bernoulli(mask, p);
-            Assert.All(mask, v => Assert.True(v == 0f || v == 1f));
+            AssertEvery(mask, v => v == 0f || v == 1f, $"Bernoulli({p}): not 0 or 1");
             AssertFraction($"Bernoulli({p})", mask.Count(v => v == 1f), n, p);
         }
 
         rng.DropoutMask(mask, 0.25f);
-        Assert.All(mask, v => Assert.True(v == 0f || v == 1f / 0.75f));
+        AssertEvery(mask, v => v == 0f || v == 1f / 0.75f, "DropoutMask(0.25): not 0 or 1/0.75");
         AssertFraction("DropoutMask(0.25) dropped", mask.Count(v => v == 0f), n, 0.25);
         Assert.InRange(mask.Average(), 1 - (5 * Math.Sqrt(0.25 * 0.75 / n) / 0.75), 1 + (5 * Math.Sqrt(0.25 * 0.75 / n) / 0.75));
     }
@@ -254,6 +254,18 @@ public class RngTests
     }
 
     // ------------------------------------------------------------ helpers
+
+    /// <summary>Asserts <paramref name="ok"/> for every value; the message (with the first offender) is built only on failure.</summary>
+    internal static void AssertEvery<T>(IReadOnlyList<T> values, Func<T, bool> ok, string label)
+    {
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (!ok(values[i]))
+            {
+                Assert.Fail($"{label}: value [{i}] = {values[i]}");
+            }
+        }
+    }
 
     private static double Correlation(double[] a, double[] b)
     {
