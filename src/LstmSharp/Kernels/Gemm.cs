@@ -10,12 +10,13 @@ namespace LstmSharp.Kernels;
 /// Leading dimensions are row strides: A is stored as [m, lda] (or [k, lda] when transposed).
 /// </summary>
 /// <remarks>
-/// <para>Design (after the BLIS/GotoBLAS loop nest): C is cut into rectangles that the
-/// <see cref="WorkerPool"/> runs in parallel; each rectangle walks NC-wide column blocks,
-/// KC-deep slices of k (B's slice packed into kc×NR panels that stay in L2) and MC-tall row
-/// blocks (A's slice packed into MR×kc panels that stay in L1), and a register-tiled
-/// micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4 scalar) multiplies one pair of panels.
-/// Pack buffers belong to each thread and are reused, so a call allocates nothing.</para>
+/// <para>Design (after the BLIS/GotoBLAS loop nest): the product walks NC-wide column
+/// blocks of B, KC-deep slices of k and MC-tall row blocks of A. For each block, the
+/// <see cref="WorkerPool"/> first packs the slice of B into kc×NR panels (kept in L2) and the
+/// block of A into MR×kc panels (one stays in L1 while the kernel sweeps B), both zero-padded;
+/// then it runs a register-tiled micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4
+/// scalar) over groups of tiles. Pack buffers belong to the calling thread and are reused,
+/// so a call allocates nothing.</para>
 /// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once.</para>
 /// <para>Determinism: threads split C by rows and columns only, and every element is summed
 /// over k in the same order whatever the split, so results are bit-identical for any
@@ -165,111 +166,145 @@ public static unsafe class Gemm
 
     // ---------------------------------------------------------------- blocked GEMM
 
+    /// <summary>
+    /// The loop nest. For each (NC column block, KC slice, MC row block): one parallel pass
+    /// packs the panels of A (and of B, once per slice) into the calling thread's buffers,
+    /// a second parallel pass runs the micro-kernels over groups of tiles reading those shared
+    /// panels. Nothing is packed twice, and tasks are small enough (4–8 per thread) that a
+    /// thread the OS takes away for a while delays the call little.
+    /// </summary>
     private static void Blocked(
         bool transA, bool transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
-        var job = new BlockedJob
-        {
-            TransA = transA, TransB = transB, M = m, N = n, K = k,
-            Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
-        };
         WorkerPool pool = WorkerPool.Shared;
         int threads = (long)m * n * k < ParallelMinMacs ? 1 : pool.ThreadCount;
-        ChooseGrid(m, n, threads, out job.TasksM, out job.RowsPerTask, out job.TasksN, out job.ColsPerTask);
-        if (job.TasksM * job.TasksN == 1)
+        PackBuffers buffers = PackBuffers.ForCurrentThread();
+        var job = new BlockedJob
         {
-            job.Execute(0);
-        }
-        else
+            TransA = transA, TransB = transB,
+            Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
+            PackedA = buffers.A, PackedB = buffers.B,
+        };
+        for (int jc = 0; jc < n; jc += NC)
         {
-            pool.For(job.TasksM * job.TasksN, job);
-        }
-    }
-
-    /// <summary>
-    /// Cuts C into tasksM × tasksN rectangles (multiples of MR rows and NR columns) for the
-    /// given thread count. Splitting columns repacks A once per column strip and splitting rows
-    /// repacks B once per row strip, so the cut follows the longer side.
-    /// </summary>
-    internal static void ChooseGrid(int m, int n, int threads, out int tasksM, out int rowsPerTask, out int tasksN, out int colsPerTask)
-    {
-        int rowPanels = (m + MR - 1) / MR;
-        int colPanels = (n + NR - 1) / NR;
-        int wanted = Math.Min(threads, rowPanels * colPanels);
-        tasksM = 1;
-        tasksN = 1;
-        while (tasksM * tasksN < wanted)
-        {
-            // Give the next cut to the side whose pieces are larger (in elements of C).
-            bool cutColumns = tasksN < colPanels && (tasksM >= rowPanels || (double)n / tasksN >= (double)m / tasksM);
-            if (cutColumns)
+            job.Jc = jc;
+            job.Nc = Math.Min(NC, n - jc);
+            int colPanels = (job.Nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC)
             {
-                tasksN++;
-            }
-            else
-            {
-                tasksM++;
-            }
-        }
-
-        rowsPerTask = (rowPanels + tasksM - 1) / tasksM * MR;
-        colsPerTask = (colPanels + tasksN - 1) / tasksN * NR;
-        tasksM = (m + rowsPerTask - 1) / rowsPerTask;
-        tasksN = (n + colsPerTask - 1) / colsPerTask;
-    }
-
-    private struct BlockedJob : IParallelJob
-    {
-        public bool TransA, TransB;
-        public int M, N, K, Lda, Ldb, Ldc;
-        public float Alpha, Beta;
-        public float* A, B, C;
-        public int TasksM, RowsPerTask, TasksN, ColsPerTask;
-
-        public readonly void Execute(int index)
-        {
-            int i0 = index / TasksN * RowsPerTask;
-            int j0 = index % TasksN * ColsPerTask;
-            Rectangle(i0, Math.Min(M, i0 + RowsPerTask), j0, Math.Min(N, j0 + ColsPerTask));
-        }
-
-        private readonly void Rectangle(int i0, int i1, int j0, int j1)
-        {
-            PackBuffers buffers = PackBuffers.ForCurrentThread();
-            float* packA = buffers.A;
-            float* packB = buffers.B;
-            int mr = MR, nr = NR, mcMax = MC;
-            var kernel = Kernel;
-            for (int jc = j0; jc < j1; jc += NC)
-            {
-                int nc = Math.Min(NC, j1 - jc);
-                for (int pc = 0; pc < K; pc += KC)
+                job.Pc = pc;
+                job.Kc = Math.Min(KC, k - pc);
+                job.Beta = pc == 0 ? beta : 1f;
+                for (int ic = 0; ic < m; ic += MC)
                 {
-                    int kc = Math.Min(KC, K - pc);
-                    float beta = pc == 0 ? Beta : 1f;
-                    GemmPacking.PackB(TransB, B, Ldb, pc, kc, jc, nc, nr, packB);
-                    for (int ic = i0; ic < i1; ic += mcMax)
-                    {
-                        int mc = Math.Min(mcMax, i1 - ic);
-                        GemmPacking.PackA(TransA, A, Lda, ic, mc, pc, kc, mr, packA);
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            int rows = Math.Min(mr, mc - ir);
-                            float* panelA = packA + (ir * kc);
-                            float* cRow = C + ((nint)(ic + ir) * Ldc) + jc;
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                kernel(kc, panelA, packB + (jr * kc), cRow + jr, Ldc, rows, Math.Min(nr, nc - jr), Alpha, beta);
-                            }
-                        }
-                    }
+                    job.Ic = ic;
+                    job.Mc = Math.Min(MC, m - ic);
+                    int rowPanels = (job.Mc + MR - 1) / MR;
+
+                    job.Packing = true;
+                    job.PackBPanels = ic == 0 ? colPanels : 0;
+                    job.RowPanels = rowPanels;
+                    Run(pool, threads, rowPanels + job.PackBPanels, job);
+
+                    job.Packing = false;
+                    ChooseTiles(rowPanels, colPanels, job.Kc, threads, out job.RowPanelsPerTask, out job.ColPanelsPerTask);
+                    job.ColTasks = (colPanels + job.ColPanelsPerTask - 1) / job.ColPanelsPerTask;
+                    Run(pool, threads, ((rowPanels + job.RowPanelsPerTask - 1) / job.RowPanelsPerTask) * job.ColTasks, job);
                 }
             }
         }
     }
 
-    /// <summary>One thread's pack buffers, 64-byte aligned, allocated once on the pinned heap.</summary>
+    private static void Run(WorkerPool pool, int threads, int count, in BlockedJob job)
+    {
+        if (threads == 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                job.Execute(i);
+            }
+        }
+        else
+        {
+            pool.For(count, job);
+        }
+    }
+
+    /// <summary>
+    /// Groups the rowPanels × colPanels tiles of a block into tasks: about 6 per thread, each
+    /// at most 16 column panels wide (≤ 512 KiB of packed B at full depth, so it stays in L2).
+    /// </summary>
+    internal static void ChooseTiles(int rowPanels, int colPanels, int kc, int threads, out int rowPanelsPerTask, out int colPanelsPerTask)
+    {
+        if (threads == 1)
+        {
+            rowPanelsPerTask = rowPanels;
+            colPanelsPerTask = colPanels;
+            return;
+        }
+
+        int maxCols = Math.Max(1, (512 * 1024) / (kc * NR * sizeof(float)));
+        int colTasks = (colPanels + maxCols - 1) / maxCols;
+        int wanted = threads * 6;
+        int rowTasks = Math.Clamp(wanted / colTasks, 1, rowPanels);
+        if (rowTasks * colTasks < wanted)
+        {
+            colTasks = Math.Clamp((wanted + rowTasks - 1) / rowTasks, colTasks, colPanels);
+        }
+
+        rowPanelsPerTask = (rowPanels + rowTasks - 1) / rowTasks;
+        colPanelsPerTask = (colPanels + colTasks - 1) / colTasks;
+    }
+
+    private struct BlockedJob : IParallelJob
+    {
+        public bool TransA, TransB, Packing;
+        public int Lda, Ldb, Ldc;
+        public float Alpha, Beta;
+        public float* A, B, C, PackedA, PackedB;
+        public int Jc, Nc, Pc, Kc, Ic, Mc;
+        public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks;
+
+        public readonly void Execute(int index)
+        {
+            int mr = MR, nr = NR;
+            if (Packing)
+            {
+                if (index < RowPanels)
+                {
+                    int i = index * mr;
+                    GemmPacking.PackA(TransA, A, Lda, Ic + i, Math.Min(mr, Mc - i), Pc, Kc, mr, PackedA + (i * Kc));
+                }
+                else
+                {
+                    int j = (index - RowPanels) * nr;
+                    GemmPacking.PackB(TransB, B, Ldb, Pc, Kc, Jc + j, Math.Min(nr, Nc - j), nr, PackedB + (j * Kc));
+                }
+
+                return;
+            }
+
+            int i0 = index / ColTasks * RowPanelsPerTask * mr;
+            int i1 = Math.Min(Mc, i0 + (RowPanelsPerTask * mr));
+            int j0 = index % ColTasks * ColPanelsPerTask * nr;
+            int j1 = Math.Min(Nc, j0 + (ColPanelsPerTask * nr));
+            var kernel = Kernel;
+            int kc = Kc;
+            for (int ir = i0; ir < i1; ir += mr)
+            {
+                int rows = Math.Min(mr, i1 - ir);
+                float* panelA = PackedA + (ir * kc);
+                float* cRow = C + ((nint)(Ic + ir) * Ldc) + Jc;
+                for (int jr = j0; jr < j1; jr += nr)
+                {
+                    kernel(kc, panelA, PackedB + (jr * kc), cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
+                }
+            }
+        }
+    }
+
+    /// <summary>The calling thread's pack buffers, 64-byte aligned, allocated once on the pinned heap.</summary>
     private sealed class PackBuffers
     {
         [ThreadStatic]
