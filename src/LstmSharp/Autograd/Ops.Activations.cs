@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 
@@ -47,69 +46,15 @@ public static partial class Ops
         }
 
         var y = new Tensor(x.ShapeArray);
-        var xs = x.Span;
-        var ys = y.Span;
-        switch (kind)
-        {
-            case ActivationKind.Sigmoid:
-                TensorPrimitives.Sigmoid(xs, ys);
-                break;
-            case ActivationKind.Tanh:
-                TensorPrimitives.Tanh(xs, ys);
-                break;
-            case ActivationKind.Relu:
-                TensorPrimitives.Max(xs, 0f, ys);
-                break;
-            case ActivationKind.HardSigmoid:
-                TensorPrimitives.Multiply(xs, 1f / 6f, ys);
-                TensorPrimitives.Add(ys, 0.5f, ys);
-                TensorPrimitives.Max(ys, 0f, ys);
-                TensorPrimitives.Min(ys, 1f, ys);
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(kind));
-        }
-
+        Elementwise.Activate(kind, x.Span, y.Span);
         Tape.Track(op, y, x, () =>
         {
-            if (!x.RequiresGrad)
+            if (x.RequiresGrad)
             {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
-            var yv = y.Span;
-            switch (kind)
-            {
-                case ActivationKind.Sigmoid:
-                    for (int i = 0; i < dx.Length; i++)
-                    {
-                        dx[i] += dy[i] * yv[i] * (1f - yv[i]);
-                    }
-
-                    break;
-                case ActivationKind.Tanh:
-                    for (int i = 0; i < dx.Length; i++)
-                    {
-                        dx[i] += dy[i] * (1f - (yv[i] * yv[i]));
-                    }
-
-                    break;
-                case ActivationKind.Relu:
-                    for (int i = 0; i < dx.Length; i++)
-                    {
-                        dx[i] += yv[i] > 0f ? dy[i] : 0f;
-                    }
-
-                    break;
-                default:
-                    for (int i = 0; i < dx.Length; i++)
-                    {
-                        dx[i] += yv[i] > 0f && yv[i] < 1f ? dy[i] * (1f / 6f) : 0f;
-                    }
-
-                    break;
+                // dx += dy ⊙ f'(y); dy itself stays intact for anyone inspecting intermediate gradients.
+                var local = y.Grad!.ToArray();
+                Elementwise.MultiplyByDerivativeFromOutput(kind, y.Span, local);
+                AddInto(x.EnsureGrad().Span, local);
             }
         });
         return y;
@@ -139,31 +84,14 @@ public static partial class Ops
         var y = new Tensor(x.ShapeArray);
         int n = x.Dim(-1);
         int rows = n == 0 ? 0 : x.Length / n;
-        for (int r = 0; r < rows; r++)
-        {
-            TensorPrimitives.SoftMax(x.Span.Slice(r * n, n), y.Span.Slice(r * n, n));
-        }
-
+        Rows.Softmax(x.Span, rows, n, y.Span);
         Tape.Track(op, y, x, () =>
         {
-            if (!x.RequiresGrad)
+            if (x.RequiresGrad)
             {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
-            var yv = y.Span;
-            for (int r = 0; r < rows; r++)
-            {
-                var yr = yv.Slice(r * n, n);
-                var dyr = dy.Slice(r * n, n);
-                var dxr = dx.Slice(r * n, n);
-                float dot = TensorPrimitives.Dot(dyr, yr);
-                for (int i = 0; i < n; i++)
-                {
-                    dxr[i] += yr[i] * (dyr[i] - dot);
-                }
+                var local = new float[x.Length];
+                Rows.SoftmaxBackward(y.Span, y.Grad!.Span, rows, n, local);
+                AddInto(x.EnsureGrad().Span, local);
             }
         });
         return y;

@@ -70,13 +70,13 @@ public static partial class Ops
     /// Inverted dropout: when <paramref name="training"/>, each element is zeroed with
     /// probability <paramref name="rate"/> and the survivors are scaled by 1/(1 − rate), so
     /// inference is the identity (returns <paramref name="x"/> itself). The mask comes from
-    /// <paramref name="random"/>, so a seeded generator repeats it.
+    /// <paramref name="rng"/>, so a seeded generator repeats it.
     /// </summary>
-    public static Tensor Dropout(Tensor x, float rate, Random random, bool training)
+    public static Tensor Dropout(Tensor x, float rate, Rng rng, bool training)
     {
         const string op = "dropout";
         NotNull(x, op, nameof(x));
-        ArgumentNullException.ThrowIfNull(random);
+        ArgumentNullException.ThrowIfNull(rng);
         if (!(rate >= 0f && rate < 1f))
         {
             throw new ArgumentOutOfRangeException(nameof(rate), $"{Where(op)}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
@@ -88,12 +88,8 @@ public static partial class Ops
         }
 
         // mask[i] is 0 or 1/(1 - rate); y = x ⊙ mask, dx = dy ⊙ mask.
-        float keep = 1f / (1f - rate);
         var mask = new float[x.Length];
-        for (int i = 0; i < mask.Length; i++)
-        {
-            mask[i] = random.NextSingle() >= rate ? keep : 0f;
-        }
+        rng.DropoutMask(mask, rate);
 
         var y = new Tensor(x.ShapeArray);
         TensorPrimitives.Multiply(x.Span, mask, y.Span);

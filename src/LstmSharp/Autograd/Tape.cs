@@ -258,18 +258,15 @@ public sealed class Tape : IDisposable
 
     private static void CheckFinite(Tensor t, string op, string? layer, string pass, string what)
     {
-        var s = t.Span;
-        for (int i = 0; i < s.Length; i++)
+        int i = Kernels.Reductions.IndexOfNonFinite(t.Span);
+        if (i >= 0)
         {
-            if (!float.IsFinite(s[i]))
-            {
-                string where = layer is null ? $"op '{op}'" : $"op '{op}' in layer '{layer}'";
-                throw new AnomalyException(
-                    $"{where}: {pass} pass produced {s[i]} in its {what} {Tensor.FormatShape(t.Shape)} at flat index {i}.",
-                    op,
-                    layer,
-                    pass == "forward");
-            }
+            string where = layer is null ? $"op '{op}'" : $"op '{op}' in layer '{layer}'";
+            throw new AnomalyException(
+                $"{where}: {pass} pass produced {t.Span[i]} in its {what} {Tensor.FormatShape(t.Shape)} at flat index {i}.",
+                op,
+                layer,
+                pass == "forward");
         }
     }
 

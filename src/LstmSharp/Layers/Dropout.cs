@@ -12,10 +12,10 @@ namespace LstmSharp.Layers;
 /// </summary>
 public sealed class Dropout : Layer
 {
-    private readonly Random random;
+    private readonly Rng rng;
 
     /// <param name="rate">Fraction of units to drop, in [0, 1). Out-of-range values throw (no silent clamping).</param>
-    /// <param name="seed">Seed of the mask generator; null draws one from the layer random seed (<see cref="Layer.SetRandomSeed"/>).</param>
+    /// <param name="seed">Seed of the mask generator; null draws one from the global generator (<see cref="Rng.SetGlobalSeed"/>).</param>
     /// <param name="name">Layer name; null = automatic.</param>
     /// <param name="inputShape">Per-sample input shape (batch excluded), for the first layer of a model.</param>
     public Dropout(float rate, int? seed = null, string? name = null, int[]? inputShape = null)
@@ -28,7 +28,7 @@ public sealed class Dropout : Layer
 
         Rate = rate;
         Seed = seed;
-        random = new Random(seed ?? InitRandom.Next());
+        rng = seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
         SupportsMasking = true;
     }
 
@@ -50,5 +50,5 @@ public sealed class Dropout : Layer
         return c;
     }
 
-    protected override Tensor Call(Tensor input, Tensor? mask, bool training) => Ops.Dropout(input, Rate, random, training);
+    protected override Tensor Call(Tensor input, Tensor? mask, bool training) => Ops.Dropout(input, Rate, rng, training);
 }

@@ -40,9 +40,6 @@ namespace LstmSharp.Layers;
 /// </remarks>
 public abstract class Layer
 {
-    [ThreadStatic]
-    private static Random? initRandom;
-
     private readonly List<Parameter> ownParameters = new();
     private readonly List<Layer> sublayers = new();
     private readonly List<Tensor> activityLosses = new();
@@ -158,18 +155,8 @@ public abstract class Layer
     /// <summary>Activity penalties recorded by calls since the last <see cref="ClearLosses"/> (scalars).</summary>
     public IReadOnlyList<Tensor> ActivityLosses => activityLosses;
 
-    /// <summary>Resets the per-thread name counters and the weight-initialisation generator (Keras <c>clear_session</c>).</summary>
-    public static void ClearSession()
-    {
-        LayerNames.Reset();
-        initRandom = null;
-    }
-
-    /// <summary>Seeds the generator that initialises weights created on this thread (Keras <c>set_random_seed</c>).</summary>
-    public static void SetRandomSeed(int seed) => initRandom = new Random(seed);
-
-    /// <summary>The generator for weight initialisation (per thread; unseeded until <see cref="SetRandomSeed"/>).</summary>
-    internal static Random InitRandom => initRandom ??= new Random();
+    /// <summary>Resets the per-thread automatic-name counters (Keras <c>clear_session</c>). Weights are seeded by <see cref="Rng.SetGlobalSeed"/>.</summary>
+    public static void ClearSession() => LayerNames.Reset();
 
     /// <summary>Total number of weights (trainable and not), as Keras's <c>count_params()</c>.</summary>
     public int CountParams()
@@ -446,12 +433,13 @@ public abstract class Layer
 
     /// <summary>
     /// Creates a weight named <paramref name="name"/> (path <c>layer/name</c>) initialised by the
-    /// Keras initializer <paramref name="initializer"/> ("glorot_uniform", "zeros", "uniform", ...).
+    /// Keras initializer <paramref name="initializer"/> ("glorot_uniform", "zeros", "uniform", ...),
+    /// drawing from a generator seeded by the global one (<see cref="Rng.SetGlobalSeed"/>, Keras's <c>set_random_seed</c>).
     /// </summary>
     protected Parameter AddWeight(string name, int[] shape, string initializer, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
     {
         var value = new Tensor(shape);
-        WeightInitializers.Fill(initializer, value, InitRandom, $"{Describe()} weight '{name}'");
+        WeightInitializers.Fill(initializer, value, Rng.CreateFromGlobal(), $"{Describe()} weight '{name}'");
         return AddWeight(name, value, regularizer, constraint, trainable);
     }
 

@@ -11,7 +11,7 @@ internal static class WeightInitializers
     public static readonly IReadOnlyList<string> Names =
         ["zeros", "ones", "uniform", "random_uniform", "normal", "random_normal", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "orthogonal"];
 
-    public static void Fill(string name, Tensor t, Random rng, string owner)
+    public static void Fill(string name, Tensor t, Rng rng, string owner)
     {
         var s = t.Span;
         (double fanIn, double fanOut) = Fans(t.Shape);
@@ -73,47 +73,16 @@ internal static class WeightInitializers
         return r;
     }
 
-    private static void Uniform(Span<float> s, Random rng, double limit)
-    {
-        for (int i = 0; i < s.Length; i++)
-        {
-            s[i] = (float)(((2 * rng.NextDouble()) - 1) * limit);
-        }
-    }
+    private static void Uniform(Span<float> s, Rng rng, double limit) => rng.FillUniform(s, (float)-limit, (float)limit);
 
-    private static double Gaussian(Random rng)
-    {
-        // Box–Muller; 1 - U keeps the log argument in (0, 1].
-        double u1 = 1.0 - rng.NextDouble();
-        double u2 = rng.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
+    private static double Gaussian(Rng rng) => rng.NextStandardNormal();
 
-    private static void Normal(Span<float> s, Random rng, double std)
-    {
-        for (int i = 0; i < s.Length; i++)
-        {
-            s[i] = (float)(Gaussian(rng) * std);
-        }
-    }
+    private static void Normal(Span<float> s, Rng rng, double std) => rng.FillNormal(s, 0f, (float)std);
 
-    private static void TruncatedNormal(Span<float> s, Random rng, double std)
-    {
-        // Keras's variance-scaling normal: truncated at 2σ, σ corrected by 0.8796 so the variance is std².
-        double sigma = std / 0.87962566103423978;
-        for (int i = 0; i < s.Length; i++)
-        {
-            double g;
-            do
-            {
-                g = Gaussian(rng);
-            }
-            while (Math.Abs(g) > 2);
-            s[i] = (float)(g * sigma);
-        }
-    }
+    // Keras's variance-scaling normal: truncated at 2σ, σ corrected by 0.8796 so the variance is std².
+    private static void TruncatedNormal(Span<float> s, Rng rng, double std) => rng.FillTruncatedNormal(s, 0f, (float)(std / 0.87962566103423978));
 
-    private static void Orthogonal(Tensor t, Random rng)
+    private static void Orthogonal(Tensor t, Rng rng)
     {
         // Gram–Schmidt on the rows (or columns) of a Gaussian matrix [rows, cols], in double.
         int cols = t.Rank == 0 ? 1 : t.Dim(-1);

@@ -335,10 +335,10 @@ public class OpsGradientTests
     {
         // With the generator re-seeded on every evaluation the mask is fixed, so dropout is linear in x.
         var a = Random(19, -1, 1, 4, 5);
-        var maskRun = Ops.Dropout(Tensor.Full(1f, 4, 5), 0.4f, new Random(7), training: true).ToArray();
+        var maskRun = Ops.Dropout(Tensor.Full(1f, 4, 5), 0.4f, new Rng(7), training: true).ToArray();
         CheckAgainstReference(
             "dropout",
-            x => Ops.Dropout(x[0], 0.4f, new Random(7), training: true),
+            x => Ops.Dropout(x[0], 0.4f, new Rng(7), training: true),
             x => x[0].Select((v, i) => v * maskRun[i]).ToArray(),
             [a]);
     }
