@@ -15,7 +15,7 @@ public sealed class Dropout : Layer
     private readonly Rng rng;
 
     /// <param name="rate">Fraction of units to drop, in [0, 1). Out-of-range values throw (no silent clamping).</param>
-    /// <param name="seed">Seed of the mask generator; null draws one from the global generator (<see cref="Rng.SetGlobalSeed"/>).</param>
+    /// <param name="seed">Seed of the mask generator; null forks one from <see cref="Layer.SetRandomSeed"/> or the global generator.</param>
     /// <param name="name">Layer name; null = automatic.</param>
     /// <param name="inputShape">Per-sample input shape (batch excluded), for the first layer of a model.</param>
     public Dropout(float rate, int? seed = null, string? name = null, int[]? inputShape = null)
@@ -28,7 +28,7 @@ public sealed class Dropout : Layer
 
         Rate = rate;
         Seed = seed;
-        rng = seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+        rng = seed is { } s ? new Rng(s) : InitRandom;
         SupportsMasking = true;
     }
 

@@ -40,6 +40,9 @@ namespace LstmSharp.Layers;
 /// </remarks>
 public abstract class Layer
 {
+    [ThreadStatic]
+    private static Rng? threadRandom;
+
     private readonly List<Parameter> ownParameters = new();
     private readonly List<Layer> sublayers = new();
     private readonly List<Tensor> activityLosses = new();
@@ -155,8 +158,22 @@ public abstract class Layer
     /// <summary>Activity penalties recorded by calls since the last <see cref="ClearLosses"/> (scalars).</summary>
     public IReadOnlyList<Tensor> ActivityLosses => activityLosses;
 
-    /// <summary>Resets the per-thread automatic-name counters (Keras <c>clear_session</c>). Weights are seeded by <see cref="Rng.SetGlobalSeed"/>.</summary>
-    public static void ClearSession() => LayerNames.Reset();
+    /// <summary>Resets this thread's automatic-name counters and its <see cref="SetRandomSeed"/> generator (Keras <c>clear_session</c>).</summary>
+    public static void ClearSession()
+    {
+        LayerNames.Reset();
+        threadRandom = null;
+    }
+
+    /// <summary>
+    /// Seeds weight initialisation and unseeded dropout for layers created on this thread
+    /// (Keras <c>set_random_seed</c>), taking precedence over the process-wide
+    /// <see cref="Rng.SetGlobalSeed"/>. Per thread, so models built in parallel (tests) stay reproducible.
+    /// </summary>
+    public static void SetRandomSeed(int seed) => threadRandom = new Rng(seed);
+
+    /// <summary>A fresh generator for initialising one weight: forked from this thread's seed if set, else from the global generator.</summary>
+    internal static Rng InitRandom => threadRandom?.Fork() ?? Rng.CreateFromGlobal();
 
     /// <summary>Total number of weights (trainable and not), as Keras's <c>count_params()</c>.</summary>
     public int CountParams()
@@ -439,7 +456,7 @@ public abstract class Layer
     protected Parameter AddWeight(string name, int[] shape, string initializer, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
     {
         var value = new Tensor(shape);
-        WeightInitializers.Fill(initializer, value, Rng.CreateFromGlobal(), $"{Describe()} weight '{name}'");
+        WeightInitializers.Fill(initializer, value, InitRandom, $"{Describe()} weight '{name}'");
         return AddWeight(name, value, regularizer, constraint, trainable);
     }
 
