@@ -12,8 +12,11 @@ internal static class Program
             case "lstm-kernel":
                 LstmKernelBenchmark.Run(args[1..]);
                 return 0;
+            case "gru-kernel":
+                GruKernelBenchmark.Run(args[1..]);
+                return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | lstm-kernel [variant] | rnn");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | rnn");
                 return 2;
         }
     }
