@@ -32,7 +32,8 @@ namespace LstmSharp.Recurrent;
 /// <para><b>Speed</b> (the cuDNN recipe): the input projection of all steps is one GEMM before
 /// the loop, over a time-major copy of x; each step then does its recurrent GEMM(s) and one fused
 /// vectorised pass over the gates (two for resetAfter = false, whose h-block product needs r
-/// first). Backward: per step one fused gate-gradient pass and the GEMM(s) for dh_{t-1}; then dW,
+/// first). Backward: per step one fused gate-gradient pass and the GEMM(s) for dh_{t-1} (against
+/// Uᵀ, transposed once per call); then dW,
 /// dU and dx are single large GEMMs over all steps, as the saved buffers are time-major.</para>
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="GruCache"/> (time-major, reused across
 /// calls): the dropped input, h_0..h_T, h ⊙ m_h (only with recurrent dropout), the gates z, r, h~,
@@ -64,6 +65,7 @@ public sealed class GruKernel
     private float[] dhCarry = [];
     private float[] dhRec = [];
     private float[] dxm = [];
+    private float[] uT = [];
 
     public GruKernel(GruLayout layout, string name = "gru")
         : this(layout, name, LaneWidth.Auto)
@@ -223,8 +225,12 @@ public sealed class GruKernel
         RnnRun.Ensure(ref dhRec, bt * u);
         RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
         var kernel = weights.Kernel;
-        var recurrentKernel = weights.RecurrentKernel;
         var dSequence = dOut.Sequence;
+
+        // Uᵀ [3·units, units] once, so each step's dhd product reads B row-major (no transB packing).
+        RnnRun.Ensure(ref uT, g * u);
+        RnnRun.Transpose(weights.RecurrentKernel, u, g, uT);
+        var recT = uT.AsSpan(0, g * u);
 
         // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
         var carry = dhCarry.AsSpan(0, bt * u);
@@ -248,16 +254,16 @@ public sealed class GruKernel
                 BackStepResetAfter(bt, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
 
                 // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one GEMM.
-                Gemm.Sgemm(false, true, bt, u, g, 1f, dRecS, g, recurrentKernel, g, 0f, dhr, u);
+                Gemm.Sgemm(false, false, bt, u, g, 1f, dRecS, g, recT, u, 0f, dhr, u);
             }
             else
             {
                 BackStepCandidate(bt, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
 
                 // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
-                Gemm.Sgemm(false, true, bt, u, u, 1f, dRecS[(2 * u)..], g, recurrentKernel[(2 * u)..], g, 0f, dhr, u);
+                Gemm.Sgemm(false, false, bt, u, u, 1f, dRecS[(2 * u)..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
                 BackStepReset(bt, hdS, gS, mh, dRecS);
-                Gemm.Sgemm(false, true, bt, u, 2 * u, 1f, dRecS, g, recurrentKernel, g, 0f, dhr, u);
+                Gemm.Sgemm(false, false, bt, u, 2 * u, 1f, dRecS, g, recT, u, 0f, dhr, u);
             }
         }
 

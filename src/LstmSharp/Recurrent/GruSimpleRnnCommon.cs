@@ -132,6 +132,19 @@ internal static class RnnRun
         }
     }
 
+    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols].</summary>
+    public static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = src.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++)
+            {
+                dst[(c * rows) + r] = row[c];
+            }
+        }
+    }
+
     /// <summary>acc[j] += Σ_rows m[row, offset + j] for j &lt; acc.Length, rows of stride <paramref name="ld"/>.</summary>
     public static void AddColumnSums(ReadOnlySpan<float> m, int rows, int ld, int offset, Span<float> acc)
     {

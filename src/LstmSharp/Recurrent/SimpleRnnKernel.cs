@@ -41,6 +41,7 @@ public sealed class SimpleRnnKernel
     private float[] dhCarry = [];
     private float[] dhRec = [];
     private float[] dxm = [];
+    private float[] uT = [];
 
     public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn")
         : this(layout, name, LaneWidth.Auto)
@@ -173,12 +174,17 @@ public sealed class SimpleRnnKernel
         dhr.Clear();
         RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
 
+        // Uᵀ once, so each step's dhd product reads B row-major (no transB packing).
+        RnnRun.Ensure(ref uT, u * u);
+        RnnRun.Transpose(weights.RecurrentKernel, u, u, uT);
+        var recT = uT.AsSpan(0, u * u);
+
         var mh = run.RecurrentDropoutMask;
         for (int s = tt - 1; s >= 0; s--)
         {
             var dAS = dA.AsSpan(s * bt * u, bt * u);
             BackStep(bt, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), mh, dOut.Sequence, dAS);
-            Gemm.Sgemm(false, true, bt, u, u, 1f, dAS, u, weights.RecurrentKernel, u, 0f, dhr, u);
+            Gemm.Sgemm(false, false, bt, u, u, 1f, dAS, u, recT, u, 0f, dhr, u);
         }
 
         if (!grads.InitialH.IsEmpty)
