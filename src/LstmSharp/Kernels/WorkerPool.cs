@@ -273,9 +273,17 @@ public sealed unsafe class WorkerPool
                     return g;
                 }
 
-                if ((++polls & 63) != 0 || Stopwatch.GetTimestamp() - start < SpinTicks)
+                if ((++polls & 63) != 0)
                 {
                     Thread.SpinWait(8);
+                    continue;
+                }
+
+                if (Stopwatch.GetTimestamp() - start < SpinTicks)
+                {
+                    // Give the core away now and then: on a busy machine the thread we wait for
+                    // may need it; on an idle one this returns at once.
+                    Thread.Yield();
                     continue;
                 }
 
