@@ -8,7 +8,10 @@ namespace LstmSharp.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static int Main(string[] args) => Run(args);
+
+    /// <summary>Parses and runs a command line (in-process entry for tests).</summary>
+    internal static int Run(string[] args)
     {
         var root = new RootCommand("lstmsharp — recurrent neural networks (SimpleRNN, LSTM, GRU) for .NET");
         root.Subcommands.Add(InfoCommand());
@@ -16,6 +19,11 @@ internal static class Program
         experiment.Subcommands.Add(MnistCommand(args));
         experiment.Subcommands.Add(ImdbCommand(args));
         root.Subcommands.Add(experiment);
+        foreach (var command in ModelCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         return root.Parse(args).Invoke();
     }
 
@@ -48,10 +56,10 @@ internal static class Program
             models, epochs, batch, units, limit, common.Out, common.Data, common.Seed, common.Verbose,
         };
         common.Out.DefaultValueFactory = _ => Path.Combine("results", "mnist-rnn");
-        cmd.SetAction(r => MnistRnnExperiment.Run(
+        cmd.SetAction(r => ModelCommands.Run(() => MnistRnnExperiment.Run(
             r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             r.GetValue(epochs), r.GetValue(batch), r.GetValue(units), r.GetValue(common.Out)!, r.GetValue(common.Data),
-            r.GetValue(limit), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args)));
+            r.GetValue(limit), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args))));
         return cmd;
     }
 
@@ -70,9 +78,9 @@ internal static class Program
         {
             epochs, batch, words, maxlen, embedding, units, bidirectional, common.Out, common.Data, common.Seed, common.Verbose,
         };
-        cmd.SetAction(r => ImdbLstmExperiment.Run(
+        cmd.SetAction(r => ModelCommands.Run(() => ImdbLstmExperiment.Run(
             r.GetValue(epochs), r.GetValue(batch), r.GetValue(words), r.GetValue(maxlen), r.GetValue(embedding), r.GetValue(units),
-            r.GetValue(bidirectional), r.GetValue(common.Out)!, r.GetValue(common.Data), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args)));
+            r.GetValue(bidirectional), r.GetValue(common.Out)!, r.GetValue(common.Data), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args))));
         return cmd;
     }
 

@@ -1,0 +1,279 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LstmSharp.Cli.Experiments;
+using LstmSharp.Data;
+using LstmSharp.Models;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Cli;
+
+/// <summary>
+/// <c>summary</c>, <c>train</c>, <c>evaluate</c>, <c>predict</c> for a model described by a JSON
+/// config (the <c>{"class_name", "config"}</c> that <c>Model.GetConfig()</c> writes and that a
+/// saved model carries) or by a saved <c>.lstm</c> file, on MNIST, IMDB or .csv/.npy arrays.
+/// </summary>
+internal static class ModelCommands
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield return Summary();
+        yield return Train();
+        yield return Evaluate();
+        yield return Predict();
+    }
+
+    private static Command Summary()
+    {
+        var model = new Argument<string>("model") { Description = "A model file (.lstm) or a JSON config." };
+        var json = new Option<bool>("--json") { Description = "Print the architecture config as JSON instead of the table." };
+        var cmd = new Command("summary", "Print a model's Keras-style summary (or its JSON config).") { model, json };
+        cmd.SetAction(r => Run(() =>
+        {
+            var m = Open(r.GetValue(model)!, out _);
+            Console.Write(r.GetValue(json) ? m.GetConfig().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n" : m.SummaryText());
+        }));
+        return cmd;
+    }
+
+    private static Command Train()
+    {
+        var model = new Argument<string>("model") { Description = "A JSON config (new model) or a .lstm file (continue training it)." };
+        var data = DataOption();
+        var targets = TargetsOption();
+        var dataDir = DataDirOption();
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 32 };
+        var split = new Option<double>("--validation-split") { Description = "Fraction of the training data (from its end) used for validation.", DefaultValueFactory = _ => 0 };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam, sgd, rmsprop or adagrad (new models or to override).", DefaultValueFactory = _ => "adam" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the optimizer's Keras default)." };
+        var loss = new Option<string?>("--loss") { Description = "Keras loss name (default: from the config's compile section, else categorical_crossentropy)." };
+        var metrics = new Option<string>("--metrics") { Description = "Comma-separated metrics.", DefaultValueFactory = _ => "accuracy" };
+        var output = new Option<string>("--out") { Description = "Where to save the trained model (.lstm).", DefaultValueFactory = _ => "model.lstm" };
+        var seed = new Option<int>("--seed") { Description = "Global seed.", DefaultValueFactory = _ => 42 };
+        var verbose = new Option<int>("--verbose") { Description = "0, 1 or 2.", DefaultValueFactory = _ => 1 };
+        var imdb = ImdbOptions();
+        var cmd = new Command("train", "Train a model on mnist, imdb, or .csv/.npy arrays, and save it.")
+        {
+            model, data, targets, dataDir, epochs, batch, split, optimizer, lr, loss, metrics, output, seed, verbose, imdb.Words, imdb.Maxlen,
+        };
+        cmd.SetAction(r => Run(() =>
+        {
+            Rng.SetGlobalSeed(r.GetValue(seed));
+            var m = Open(r.GetValue(model)!, out int? savedEpoch);
+            var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
+            if (!m.Compiled || r.GetValue(loss) is not null || r.GetResult(optimizer) is { Implicit: false })
+            {
+                var opt = Optimizers.Get(r.GetValue(optimizer)!);
+                if (r.GetValue(lr) is { } rate)
+                {
+                    opt.LearningRate = rate;
+                }
+
+                string lossName = r.GetValue(loss) ?? m.Loss?.Name ?? set.DefaultLoss;
+                m.Compile(opt, lossName, SplitList(r.GetValue(metrics)!));
+            }
+            else if (r.GetValue(lr) is { } rate)
+            {
+                m.Optimizer!.LearningRate = rate;
+            }
+
+            m.Summary();
+            int initial = savedEpoch ?? 0;
+            var history = m.Fit(
+                set.XTrain, set.YTrain, batchSize: r.GetValue(batch), epochs: initial + r.GetValue(epochs), verbose: r.GetValue(verbose),
+                validationSplit: r.GetValue(split), initialEpoch: initial, seed: r.GetValue(seed));
+            string path = r.GetValue(output)!;
+            m.Save(path, includeOptimizer: true, epoch: initial + history.Epochs.Count);
+            Console.WriteLine($"Saved {path} (epoch {initial + history.Epochs.Count}).");
+            if (set.XTest is not null)
+            {
+                Console.WriteLine("test: " + m.Evaluate(set.XTest, set.YTest!, batchSize: 512));
+            }
+        }));
+        return cmd;
+    }
+
+    private static Command Evaluate()
+    {
+        var model = new Argument<string>("model") { Description = "A saved model (.lstm)." };
+        var data = DataOption();
+        var targets = TargetsOption();
+        var dataDir = DataDirOption();
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+        var imdb = ImdbOptions();
+        var cmd = new Command("evaluate", "Loss and metrics of a saved model on the test split of mnist/imdb or on .csv/.npy arrays.")
+        {
+            model, data, targets, dataDir, batch, imdb.Words, imdb.Maxlen,
+        };
+        cmd.SetAction(r => Run(() =>
+        {
+            var m = Open(r.GetValue(model)!, out _);
+            if (!m.Compiled)
+            {
+                throw new InvalidOperationException($"evaluate: '{r.GetValue(model)}' holds no loss (saved without the compile settings); train or save it with includeOptimizer.");
+            }
+
+            var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
+            var x = set.XTest ?? set.XTrain;
+            var y = set.YTest ?? set.YTrain;
+            Console.WriteLine(m.Evaluate(x, y, batchSize: r.GetValue(batch)));
+        }));
+        return cmd;
+    }
+
+    private static Command Predict()
+    {
+        var model = new Argument<string>("model") { Description = "A saved model (.lstm)." };
+        var input = new Option<string>("--input") { Description = "Inputs: a .csv/.npy file (one sample per row), or mnist/imdb (their test split).", Required = true };
+        var dataDir = DataDirOption();
+        var output = new Option<string>("--out") { Description = "Predictions file (.csv or .npy).", DefaultValueFactory = _ => "predictions.csv" };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+        var imdb = ImdbOptions();
+        var cmd = new Command("predict", "Run a saved model on inputs and write its outputs.") { model, input, dataDir, output, batch, imdb.Words, imdb.Maxlen };
+        cmd.SetAction(r => Run(() =>
+        {
+            var m = Open(r.GetValue(model)!, out _);
+            string spec = r.GetValue(input)!;
+            var x = spec is "mnist" or "imdb"
+                ? LoadData(spec, null, r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen)).XTest!
+                : ArrayFiles.Load(spec, InputShape(m));
+            var p = m.Predict(x, r.GetValue(batch));
+            string path = r.GetValue(output)!;
+            if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            {
+                ArrayFiles.SaveNpy(path, p);
+            }
+            else
+            {
+                ArrayFiles.SaveCsv(path, p);
+            }
+
+            Console.WriteLine($"Wrote {p.Dim(0)} predictions of shape {Tensor.FormatShape(p.Shape[1..])} to {path}.");
+        }));
+        return cmd;
+    }
+
+    /// <summary>Opens a .lstm model file, or builds a new model from a JSON config (with an optional "compile" section).</summary>
+    internal static Model Open(string path, out int? epoch)
+    {
+        epoch = null;
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model '{path}' does not exist.");
+        }
+
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            return Model.Load(path, out epoch);
+        }
+
+        JsonObject config;
+        try
+        {
+            config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"config '{path}': not a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"config '{path}': invalid JSON: {e.Message}", e);
+        }
+
+        var model = Model.FromConfig(config);
+        if (config["compile"] is JsonObject compile)
+        {
+            var optimizer = compile["optimizer"] is JsonObject o ? Optimizers.FromConfig(o) : Optimizers.Get("adam");
+            var loss = compile["loss"] switch
+            {
+                JsonObject lo => Losses.FromConfig(lo),
+                JsonValue v => Losses.Get(v.GetValue<string>()),
+                _ => throw new InvalidDataException($"config '{path}': compile.loss is missing."),
+            };
+            var metrics = compile["metrics"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? [];
+            model.Compile(optimizer, loss, metrics);
+        }
+
+        return model;
+    }
+
+    private sealed record DataSet(Tensor XTrain, Tensor YTrain, Tensor? XTest, Tensor? YTest, string DefaultLoss);
+
+    private static DataSet LoadData(string spec, string? targets, string? dataDir, Model model, int numWords, int maxlen)
+    {
+        switch (spec)
+        {
+            case "mnist":
+            {
+                var d = Mnist.LoadData(options: ExperimentRunner.DataOptions(dataDir));
+                return new DataSet(d.TrainImages, Labels.ToCategorical(d.TrainLabels, 10), d.TestImages, Labels.ToCategorical(d.TestLabels, 10), "categorical_crossentropy");
+            }
+
+            case "imdb":
+            {
+                var d = Imdb.LoadData(numWords: numWords, options: ExperimentRunner.DataOptions(dataDir));
+                return new DataSet(
+                    Sequences.PadSequences(d.TrainSequences, maxlen), Column(d.TrainLabels),
+                    Sequences.PadSequences(d.TestSequences, maxlen), Column(d.TestLabels), "binary_crossentropy");
+            }
+
+            default:
+                if (targets is null)
+                {
+                    throw new ArgumentException($"--data '{spec}': a .csv/.npy input needs --targets with the labels (one row per sample).");
+                }
+
+                return new DataSet(ArrayFiles.Load(spec, InputShape(model)), ArrayFiles.Load(targets), null, null, "mse");
+        }
+    }
+
+    private static int[]? InputShape(Model model) => model switch
+    {
+        Sequential s when s.Layers.Count > 0 => s.Layers[0].InputShape ?? s.Layers[0].BuiltInputShapes?[0],
+        Functional f when f.InputShapes.Count == 1 => f.InputShapes[0],
+        _ => null,
+    } is { } shape && shape.All(d => d > 0) ? shape : null;
+
+    private static Tensor Column(int[] labels)
+    {
+        var y = new Tensor(labels.Length, 1);
+        for (int i = 0; i < labels.Length; i++)
+        {
+            y[i, 0] = labels[i];
+        }
+
+        return y;
+    }
+
+    private static string[] SplitList(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static Option<string> DataOption() => new("--data") { Description = "mnist, imdb, or a .csv/.npy file of inputs (one sample per row).", Required = true };
+
+    private static Option<string?> TargetsOption() => new("--targets") { Description = "For .csv/.npy inputs: the targets file (.csv/.npy)." };
+
+    private static Option<string?> DataDirOption() => new("--data-dir") { Description = "Folder of the MNIST/IMDB files (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets)." };
+
+    private static (Option<int> Words, Option<int> Maxlen) ImdbOptions() => (
+        new Option<int>("--num-words") { Description = "IMDB vocabulary size.", DefaultValueFactory = _ => 5000 },
+        new Option<int>("--maxlen") { Description = "IMDB padded length.", DefaultValueFactory = _ => 300 });
+
+    /// <summary>Runs a command body; known user errors print one clear line and exit 1 instead of a stack trace.</summary>
+    internal static int Run(Action body) => Run(() =>
+    {
+        body();
+        return 0;
+    });
+
+    /// <summary>As <see cref="Run(Action)"/> for a body that returns an exit code.</summary>
+    internal static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or NotSupportedException or KeyNotFoundException)
+        {
+            Console.Error.WriteLine($"lstmsharp: {e.Message}");
+            return 1;
+        }
+    }
+}
