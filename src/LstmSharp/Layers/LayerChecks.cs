@@ -22,14 +22,6 @@ internal static class LayerChecks
         return name;
     }
 
-    public static string Initializer(string? initializer, string owner, string argument)
-    {
-        string name = (initializer ?? string.Empty).ToLowerInvariant();
-        if (!WeightInitializers.Names.Contains(name))
-        {
-            throw new ArgumentException($"{owner}: unknown {argument} '{initializer}'; expected one of {string.Join(", ", WeightInitializers.Names)}.", argument);
-        }
-
-        return name;
-    }
+    public static string Initializer(string? initializer, string owner, string argument) =>
+        WeightInitializers.Canonical(initializer, owner, argument);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using LstmSharp.Training;
@@ -11,9 +10,8 @@ namespace LstmSharp.Layers;
 /// and constraints into <c>{"class_name": ..., "config": {...}}</c> objects and back.
 /// </summary>
 /// <remarks>
-/// A regularizer or constraint is written as its type name plus its public scalar properties
-/// in snake_case; it is rebuilt by a factory given to <see cref="RegisterObject"/>, or else by
-/// the public constructor of the LstmSharp type of that name whose parameters match the keys.
+/// Built-in regularizers (L1, L2, L1L2) and constraints (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
+/// use the Training folder's configs; others need a factory given to <see cref="RegisterObject"/>.
 /// </remarks>
 public static class LayerConfig
 {
@@ -73,12 +71,21 @@ public static class LayerConfig
     /// <summary>Registers how to rebuild a regularizer or constraint of class <paramref name="className"/>.</summary>
     public static void RegisterObject(string className, Func<JsonObject, object> factory) => Objects[className] = factory;
 
-    /// <summary><c>{"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01}}</c>, or null.</summary>
+    /// <summary>
+    /// <c>{"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01}}</c>, or null. Built-in
+    /// regularizers and constraints write their own config; any other object is written as its
+    /// type name and public scalar properties (rebuild it through <see cref="RegisterObject"/>).
+    /// </summary>
     public static JsonNode? ObjectToJson(object? obj)
     {
-        if (obj is null)
+        switch (obj)
         {
-            return null;
+            case null:
+                return null;
+            case Regularizer r:
+                return r.GetConfig();
+            case NormConstraint or NonNeg:
+                return Constraints.ToConfig((IConstraint)obj);
         }
 
         var config = new JsonObject();
@@ -89,13 +96,11 @@ public static class LayerConfig
                 object? v = p.GetValue(obj);
                 JsonNode? node = v switch
                 {
-                    null => null,
                     double d => JsonValue.Create(d),
                     float f => JsonValue.Create((double)f),
                     int i => JsonValue.Create(i),
                     bool b => JsonValue.Create(b),
                     string s => JsonValue.Create(s),
-                    int[] arr => new JsonArray(arr.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
                     _ => null,
                 };
                 if (node is not null || v is null)
@@ -124,8 +129,20 @@ public static class LayerConfig
             throw new ArgumentException($"LayerConfig: '{key}' must be null or {{\"class_name\": ..., \"config\": {{...}}}}, got {node.ToJsonString()}.");
         }
 
-        var cfg = o["config"] as JsonObject ?? new JsonObject();
-        object obj = Objects.TryGetValue(className, out var factory) ? factory(cfg) : ByConstructor(className, cfg, expected, key);
+        object obj;
+        if (Objects.TryGetValue(className, out var factory))
+        {
+            obj = factory(o["config"] as JsonObject ?? new JsonObject());
+        }
+        else if (expected == typeof(IRegularizer))
+        {
+            obj = Regularizers.FromConfig(o);
+        }
+        else
+        {
+            obj = Constraints.FromConfig(o);
+        }
+
         if (!expected.IsInstanceOfType(obj))
         {
             throw new ArgumentException($"LayerConfig: '{key}' class '{className}' is not an {expected.Name}.");
@@ -134,61 +151,7 @@ public static class LayerConfig
         return obj;
     }
 
-    private static object ByConstructor(string className, JsonObject cfg, Type expected, string key)
-    {
-        var type = typeof(LayerConfig).Assembly.GetTypes()
-            .FirstOrDefault(t => t.Name == className && expected.IsAssignableFrom(t) && !t.IsAbstract)
-            ?? throw new ArgumentException($"LayerConfig: '{key}' names unknown class '{className}'; register it with LayerConfig.RegisterObject.");
-        static string Norm(string s) => s.Replace("_", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
-        var keys = cfg.Select(kv => Norm(kv.Key)).ToHashSet();
-        foreach (var ctor in type.GetConstructors().OrderByDescending(c => c.GetParameters().Length))
-        {
-            var ps = ctor.GetParameters();
-            if (ps.All(p => keys.Contains(Norm(p.Name!)) || p.HasDefaultValue))
-            {
-                var args = ps.Select(p =>
-                {
-                    var kv = cfg.FirstOrDefault(kv => Norm(kv.Key) == Norm(p.Name!));
-                    if (kv.Key is null)
-                    {
-                        return p.DefaultValue;
-                    }
-
-                    return ConvertArg(kv.Value, p.ParameterType);
-                }).ToArray();
-                return ctor.Invoke(args);
-            }
-        }
-
-        throw new ArgumentException($"LayerConfig: no constructor of '{className}' matches config keys [{string.Join(", ", cfg.Select(kv => kv.Key))}].");
-    }
-
     private static JsonNode Required(JsonObject config, string key) =>
         config[key] ?? throw new ArgumentException($"LayerConfig: missing required key '{key}' in {config.ToJsonString()}.");
 
-    private static object? ConvertArg(JsonNode? value, Type type)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        var t = Nullable.GetUnderlyingType(type) ?? type;
-        if (t == typeof(bool))
-        {
-            return value.GetValue<bool>();
-        }
-
-        if (t == typeof(string))
-        {
-            return value.GetValue<string>();
-        }
-
-        if (t == typeof(int[]))
-        {
-            return value.AsArray().Select(n => n!.GetValue<int>()).ToArray();
-        }
-
-        return Convert.ChangeType(value.GetValue<double>(), t, CultureInfo.InvariantCulture);
-    }
 }

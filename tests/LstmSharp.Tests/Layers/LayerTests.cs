@@ -300,7 +300,8 @@ public class LayerTests
         LayerConfig.RegisterObject(nameof(SumOfSquares), c => new SumOfSquares(c["c"]!.GetValue<double>()));
         var layers = new Layer[]
         {
-            new Dense(7, activation: "relu", useBias: false, kernelInitializer: "he_uniform", kernelRegularizer: new SumOfSquares(0.25), name: "d", inputShape: [-1, 3]),
+            new Dense(7, activation: "relu", useBias: false, kernelInitializer: "he_uniform", kernelRegularizer: new SumOfSquares(0.25), kernelConstraint: new MaxNorm(3), activityRegularizer: new L1L2(0.1, 0.2), name: "d", inputShape: [-1, 3]),
+            new Dense(2, kernelInitializer: "random_normal(stddev=0.1)", biasRegularizer: new L2(0.5), biasConstraint: new NonNeg()),
             new Activation("softmax"),
             new Dropout(0.3f, seed: 9),
             new Embedding(100, 8, maskZero: true, inputLength: 12),
@@ -320,6 +321,9 @@ public class LayerTests
 
         var dense = (Dense)LayerRegistry.FromConfig("Dense", layers[0].GetConfig());
         Assert.Equal(0.25, ((SumOfSquares)dense.KernelRegularizer!).C);
+        Assert.Equal(0.2, ((L1L2)dense.ActivityRegularizer!).L2);
+        Assert.IsType<MaxNorm>(dense.KernelConstraint);
+        Assert.Equal("random_uniform(minval=-0.05, maxval=0.05)", new Embedding(3, 2).EmbeddingsInitializer);
         Assert.Equal(new[] { -1, 3 }, dense.InputShape);
         Assert.Equal("[null,null,3]", layers[0].GetConfig()["batch_input_shape"]!.ToJsonString());
 
@@ -337,7 +341,7 @@ public class LayerTests
         Assert.Equal(new[] { 2.5f, 2.5f }, d.Apply(Tensor.Full(1f, 1, 3)).ToArray());
     }
 
-    /// <summary>A tiny MLP learns XOR with plain gradient descent written here.</summary>
+    /// <summary>A tiny MLP learns XOR with the library's SGD.</summary>
     [Fact]
     public void MlpLearnsXor()
     {
@@ -351,7 +355,8 @@ public class LayerTests
 
         var x = Tensor.FromArray([0f, 0f, 0f, 1f, 1f, 0f, 1f, 1f], 4, 2);
         var target = Tensor.FromArray([0f, 1f, 1f, 0f], 4, 1);
-        var parameters = hidden.Parameters.Concat(output.Parameters).ToArray();
+        var parameters = hidden.TrainableParameters.Concat(output.TrainableParameters).ToArray();
+        var sgd = new Sgd(learningRate: 0.5);
         float loss = float.NaN;
         for (int step = 0; step < 1500; step++)
         {
@@ -364,15 +369,7 @@ public class LayerTests
                 loss = mse.Span[0];
             }
 
-            foreach (var p in parameters)
-            {
-                var v = p.Value.Span;
-                var g = p.Grad.Span;
-                for (int i = 0; i < v.Length; i++)
-                {
-                    v[i] -= 0.5f * g[i];
-                }
-            }
+            sgd.Step(parameters);
         }
 
         var pred = output.Apply(hidden.Apply(x));
