@@ -23,8 +23,9 @@ public static class LayerConfig
     public static int? GetIntOrNull(this JsonObject config, string key) =>
         config[key] is { } n ? n.GetValue<int>() : null;
 
+    /// <summary>A number, whether parsed from text (a double) or put in the object as a float by a GetConfig.</summary>
     public static float GetFloat(this JsonObject config, string key) =>
-        (float)Required(config, key).GetValue<double>();
+        Required(config, key) is JsonValue v && v.TryGetValue(out float f) ? f : (float)Required(config, key).GetValue<double>();
 
     public static bool GetBool(this JsonObject config, string key, bool fallback) =>
         config[key] is { } n ? n.GetValue<bool>() : fallback;

@@ -21,6 +21,12 @@ public static class LayerRegistry
         ["LSTM"] = LstmSharp.Recurrent.LSTM.FromConfig,
         ["GRU"] = LstmSharp.Recurrent.GRU.FromConfig,
         ["SimpleRNN"] = LstmSharp.Recurrent.SimpleRNN.FromConfig,
+        ["Bidirectional"] = LstmSharp.Recurrent.Bidirectional.FromConfig,
+        ["Concatenate"] = Concatenate.FromConfig,
+        ["Add"] = Add.FromConfig,
+        ["RepeatVector"] = RepeatVector.FromConfig,
+        ["TimeDistributed"] = TimeDistributed.FromConfig,
+        ["Masking"] = Masking.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>

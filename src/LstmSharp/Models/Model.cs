@@ -439,7 +439,7 @@ public abstract partial class Model
             value = loss.Compute(pred, yb, dPred, sampleWeights);
 
             // Activity penalties were recorded on the tape; weight penalties are added below without it.
-            var penalties = Layers.SelectMany(l => l.ActivityLosses).ToArray();
+            var penalties = Layers.SelectMany(AllActivityLosses).ToArray();
             foreach (var pen in penalties)
             {
                 value += pen.Span[0];
@@ -465,6 +465,9 @@ public abstract partial class Model
 
         return value;
     }
+
+    /// <summary>A wrapper's sublayers (Bidirectional's directions, TimeDistributed's layer) record their own penalties.</summary>
+    private static IEnumerable<Tensor> AllActivityLosses(Layer layer) => layer.ActivityLosses.Concat(layer.Sublayers.SelectMany(AllActivityLosses));
 
     private static Tensor LossNode(Tensor pred, Tensor dPred, double value)
     {
