@@ -43,6 +43,9 @@ public abstract class Layer
     [ThreadStatic]
     private static Rng? threadRandom;
 
+    [ThreadStatic]
+    private static long? weightBudget;
+
     private readonly List<Parameter> ownParameters = new();
     private readonly List<Layer> sublayers = new();
     private readonly List<Tensor> activityLosses = new();
@@ -157,6 +160,18 @@ public abstract class Layer
 
     /// <summary>Activity penalties recorded by calls since the last <see cref="ClearLosses"/> (scalars).</summary>
     public IReadOnlyList<Tensor> ActivityLosses => activityLosses;
+
+    /// <summary>
+    /// Within the scope, layers built on this thread may create at most <paramref name="values"/>
+    /// weight values in total. Loading a model file sets it to what the file holds, so a hostile
+    /// config (units = 10⁸) fails with a clear error before allocating gigabytes.
+    /// </summary>
+    internal static WeightBudgetScope LimitWeights(long values)
+    {
+        var scope = new WeightBudgetScope(weightBudget);
+        weightBudget = values;
+        return scope;
+    }
 
     /// <summary>Resets this thread's automatic-name counters and its <see cref="SetRandomSeed"/> generator (Keras <c>clear_session</c>).</summary>
     public static void ClearSession()
@@ -455,6 +470,17 @@ public abstract class Layer
     /// </summary>
     protected Parameter AddWeight(string name, int[] shape, string initializer, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
     {
+        if (weightBudget is { } budget)
+        {
+            long count = shape.Aggregate(1L, (a, d) => a * Math.Max(d, 0));
+            if (count > budget)
+            {
+                throw new ArgumentException($"{Describe()}: weight '{name}' {Tensor.FormatShape(shape)} needs {count} values, more than the {budget} the source still holds.");
+            }
+
+            weightBudget = budget - count;
+        }
+
         var value = new Tensor(shape);
         WeightInitializers.Fill(initializer, value, InitRandom, $"{Describe()} weight '{name}'");
         return AddWeight(name, value, regularizer, constraint, trainable);
@@ -560,5 +586,11 @@ public abstract class Layer
         {
             throw ShapeError(WithBatch(declared), input.Shape);
         }
+    }
+
+    /// <summary>Ends a <see cref="LimitWeights"/> scope, restoring the previous limit.</summary>
+    internal readonly struct WeightBudgetScope(long? previous) : IDisposable
+    {
+        public void Dispose() => weightBudget = previous;
     }
 }

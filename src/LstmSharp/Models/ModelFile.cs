@@ -108,10 +108,14 @@ public abstract partial class Model
 
         JsonObject config = ParseObject(path, meta, "config");
         Model model;
+        long stored = file.Tensors.Where(t => !t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Sum(t => (long)t.ElementCount);
         try
         {
-            model = FromConfig(config);
-            model.EnsureBuilt();
+            using (Layer.LimitWeights(stored))
+            {
+                model = FromConfig(config);
+                model.EnsureBuilt();
+            }
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException or InvalidCastException)
         {

@@ -70,9 +70,18 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains("[2, 3]", e.Problem);
         Assert.Contains("[3, 2]", e.Problem);
 
-        // Or the config asks for another size than the file holds.
-        var e2 = Refused(RewriteConfig(c => c["config"]!["layers"]![0]!["config"]!["units"] = 4));
+        // Or the config asks for another size than the file holds (smaller: larger is refused while building).
+        var e2 = Refused(RewriteConfig(c => c["config"]!["layers"]![0]!["config"]!["units"] = 2));
         Assert.Equal("lstm/kernel", e2.TensorName);
+    }
+
+    [Fact]
+    public void AHugeLayerInTheConfigIsRefusedBeforeAllocatingIt()
+    {
+        // 2·10⁸ units would be a 6 GB kernel; the file holds a few dozen values.
+        var e = Refused(RewriteConfig(c => c["config"]!["layers"]![0]!["config"]!["units"] = 200_000_000));
+        Assert.Contains("LSTM 'lstm'", e.Problem);
+        Assert.Contains("more than the", e.Problem);
     }
 
     [Fact]

@@ -111,6 +111,47 @@ public class BidirectionalTests
             [x, .. s, .. bi.Parameters.Select(p => p.Value)]);
     }
 
+    [Theory]
+    [InlineData("GRU")]
+    [InlineData("SimpleRNN")]
+    public void WrapsEveryRecurrentLayerWithItsOwnStateCount(string className)
+    {
+        Layer.ClearSession();
+        Layer.SetRandomSeed(8);
+        RecurrentLayer Make(bool goBackwards) => className == "GRU"
+            ? new GRU(Units, returnSequences: true, returnState: true, goBackwards: goBackwards)
+            : new SimpleRNN(Units, returnSequences: true, returnState: true, goBackwards: goBackwards);
+        var bi = new Bidirectional(Make(false), "concat");
+        bi.Build([Time, Features]);
+        Assert.Equal([[Time, 2 * Units], [Units], [Units]], bi.ComputeOutputShapes([[Time, Features]]));
+        Assert.StartsWith($"bidirectional/forward_{LayerNames.ToSnakeCase(className)}/", bi.Parameters[0].Path);
+
+        var fwd = Make(false);
+        var back = Make(true);
+        fwd.Build([Time, Features]);
+        back.Build([Time, Features]);
+        fwd.SetWeights(bi.Forward.GetWeights());
+        back.SetWeights(bi.Backward.GetWeights());
+        var x = GradientChecker.Random(30, -1, 1, Batch, Time, Features);
+        var h = GradientChecker.Random(31, -0.5f, 0.5f, Batch, Units);
+        var hb = GradientChecker.Random(32, -0.5f, 0.5f, Batch, Units);
+        var outs = bi.Apply([x, h, hb], null, false, out _);
+        var f = fwd.Apply([x, h], null, false, out _);
+        var b = back.Apply([x, hb], null, false, out _);
+        Assert.Equal(Ops.Concatenate([f[0], LstmLayerTests.Reversed(b[0])], -1).ToArray(), outs[0].ToArray());
+        Assert.Equal(f[1].ToArray(), outs[1].ToArray());
+        Assert.Equal(b[1].ToArray(), outs[2].ToArray());
+
+        GradientChecker.CheckFloat(
+            $"Bidirectional({className})",
+            t =>
+            {
+                var o = bi.Apply([t[0], t[1], t[2]], null, false, out _);
+                return Ops.Concatenate([Ops.Reshape(o[0], Batch, -1), o[1], o[2]], -1);
+            },
+            [x, h, hb, .. bi.Parameters.Select(p => p.Value)]);
+    }
+
     [Fact]
     public void ParameterCountAndWeightNamesFollowKeras()
     {
