@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LstmSharp.Data.Synthetic;
+using LstmSharp.Layers;
+using LstmSharp.Models;
+using LstmSharp.Recurrent;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+using LstmSharp.Training.Callbacks;
+
+namespace LstmSharp.Cli.Experiments;
+
+/// <summary>Options of the seq2seq-addition experiment (defaults are the command line's).</summary>
+public sealed record Seq2SeqSettings
+{
+    public int Digits { get; init; } = 3;
+
+    /// <summary>Distinct questions drawn; <see cref="TestFraction"/> of them are held out.</summary>
+    public int Samples { get; init; } = 50_000;
+
+    public double TestFraction { get; init; } = 0.1;
+
+    public int Epochs { get; init; } = 30;
+
+    public int Batch { get; init; } = 128;
+
+    public int Units { get; init; } = 128;
+
+    public double LearningRate { get; init; } = 0.001;
+
+    public bool ReverseSource { get; init; }
+
+    /// <summary>Beam width for a second decoding of the held-out set; 1 = greedy only.</summary>
+    public int BeamWidth { get; init; } = 1;
+
+    /// <summary>Held-out questions decoded by beam search (it decodes one question at a time).</summary>
+    public int BeamSamples { get; init; } = 1000;
+
+    public string Out { get; init; } = Path.Combine("results", "seq2seq-addition");
+
+    public int Seed { get; init; } = 42;
+
+    public int Verbose { get; init; } = 1;
+}
+
+/// <summary>The trained encoder-decoder: the teacher-forcing model and the inference decoder sharing its layers.</summary>
+public sealed record Seq2SeqModels(Functional Training, Functional Encoder, Functional Step, Seq2SeqDecoder Decoder);
+
+/// <summary>Exact-match accuracy per epoch and the final figures.</summary>
+public sealed record Seq2SeqResult(
+    double GreedyExactMatch, double? BeamExactMatch, int TestQuestions, int BeamQuestions, IReadOnlyList<double> ExactMatchPerEpoch,
+    History History, double TrainSeconds, IReadOnlyList<string> Examples);
+
+/// <summary>
+/// Sequence to sequence learning (Sutskever et al. 2014) on addition: an LSTM encoder reads the
+/// question's characters; its final states [h, c] initialise an LSTM decoder that is trained
+/// with teacher forcing (its input is the answer shifted right behind a start token) and a
+/// softmax over characters at every step. At inference the decoder runs one step at a time from
+/// its own predictions (greedy, or beam search). Exact match = every answer character right.
+/// </summary>
+public static class Seq2SeqAdditionExperiment
+{
+    /// <summary>The training model and the two inference models, all sharing one set of layers.</summary>
+    public static Seq2SeqModels Build(int digits, int units)
+    {
+        int v = AdditionTask.Vocabulary;
+        var encoderInput = Input.Create([AdditionTask.SourceLength(digits), v], name: "question");
+        var encoder = new LSTM(units, returnState: true, name: "encoder");
+        var enc = encoder.ApplyAll(encoderInput);
+        var decoderInput = Input.Create([-1, v], name: "answer_shifted");
+        var decoder = new LSTM(units, returnSequences: true, returnState: true, name: "decoder");
+        var dec = decoder.ApplyAll(decoderInput, enc[1], enc[2]);
+        var softmax = new Dense(v, activation: "softmax", name: "char_softmax");
+        var probs = softmax.Apply(dec[0]);
+        var training = new Functional([encoderInput, decoderInput], [probs], "seq2seq");
+
+        var encoderModel = new Functional([encoderInput], [enc[1], enc[2]], "seq2seq_encoder");
+        var stepToken = Input.Create([1, v], name: "token");
+        var stepH = Input.Create([units], name: "h");
+        var stepC = Input.Create([units], name: "c");
+        var step = decoder.ApplyAll(stepToken, stepH, stepC);
+        var stepProbs = softmax.Apply(step[0]);
+        var stepModel = new Functional([stepToken, stepH, stepC], [stepProbs, step[1], step[2]], "seq2seq_step");
+        return new Seq2SeqModels(training, encoderModel, stepModel, new Seq2SeqDecoder(encoderModel, stepModel, v, AdditionTask.StartToken));
+    }
+
+    /// <summary>Fraction of questions whose decoded answer equals the target exactly.</summary>
+    public static double GreedyExactMatch(Seq2SeqDecoder decoder, AdditionData data, int digits)
+    {
+        var decoded = decoder.Greedy(data.Source, AdditionTask.TargetLength(digits));
+        return ExactMatch(decoded, data.Target);
+    }
+
+    /// <summary>Exact match of beam search (best hypothesis) on the first <paramref name="count"/> questions.</summary>
+    public static double BeamExactMatch(Seq2SeqDecoder decoder, AdditionData data, int digits, int beamWidth, int count)
+    {
+        count = Math.Min(count, data.Samples);
+        var decoded = new int[count][];
+        for (int i = 0; i < count; i++)
+        {
+            decoded[i] = decoder.Beam(data.Source.Slice(i, 1), beamWidth, AdditionTask.TargetLength(digits))[0].Tokens;
+        }
+
+        return ExactMatch(decoded, data.Target);
+    }
+
+    public static Seq2SeqResult Train(Seq2SeqSettings s, Seq2SeqModels models, AdditionData train, AdditionData test)
+    {
+        models.Training.Compile(new Adam(s.LearningRate), "sparse_categorical_crossentropy", ["accuracy"]);
+        var exact = new ExactMatchCallback(models.Decoder, test, s.Digits, s.Verbose);
+        var sw = Stopwatch.StartNew();
+        var history = models.Training.Fit(
+            [train.Source, train.DecoderInput], train.Target, batchSize: s.Batch, epochs: s.Epochs, verbose: s.Verbose,
+            validationData: ([test.Source, test.DecoderInput], test.Target), callbacks: [exact, new CancelCallback()], seed: s.Seed);
+        sw.Stop();
+        double greedy = GreedyExactMatch(models.Decoder, test, s.Digits);
+        double? beam = s.BeamWidth > 1 ? BeamExactMatch(models.Decoder, test, s.Digits, s.BeamWidth, s.BeamSamples) : null;
+        var decoded = models.Decoder.Greedy(test.Source.Slice(0, Math.Min(10, test.Samples)), AdditionTask.TargetLength(s.Digits));
+        var examples = new List<string>();
+        for (int i = 0; i < decoded.Length; i++)
+        {
+            string q = SourceText(test.Source, i);
+            string want = AdditionTask.Text(TargetRow(test.Target, i));
+            string got = AdditionTask.Text(decoded[i]);
+            examples.Add($"{(s.ReverseSource ? Reverse(q) : q)} = {want.TrimEnd()}  predicted {got.TrimEnd()} {(got == want ? "✓" : "✗")}");
+        }
+
+        return new Seq2SeqResult(greedy, beam, test.Samples, Math.Min(s.BeamSamples, test.Samples), exact.Values, history, sw.Elapsed.TotalSeconds, examples);
+    }
+
+    public static int Run(Seq2SeqSettings s, string command)
+    {
+        Validate(s);
+        ExperimentRunner.InstallCancelHandler();
+        Directory.CreateDirectory(s.Out);
+        var pairs = AdditionTask.Pairs(s.Samples, s.Digits, s.Seed);
+        int testCount = Math.Max(1, (int)Math.Round(s.Samples * s.TestFraction));
+        var train = AdditionTask.Encode(pairs[..^testCount], s.Digits, s.ReverseSource);
+        var test = AdditionTask.Encode(pairs[^testCount..], s.Digits, s.ReverseSource);
+        Console.WriteLine($"Addition of {s.Digits}-digit numbers: {train.Samples} training and {test.Samples} held-out questions{(s.ReverseSource ? ", source reversed" : string.Empty)}.");
+        Layer.ClearSession();
+        Rng.SetGlobalSeed(s.Seed);
+        Layer.SetRandomSeed(s.Seed);
+        var models = Build(s.Digits, s.Units);
+        models.Training.Summary();
+        var r = Train(s, models, train, test);
+        models.Training.Save(Path.Combine(s.Out, "seq2seq.lstm"), includeOptimizer: false);
+        string summary = Summary(s, r);
+        Console.WriteLine();
+        Console.WriteLine(summary);
+        Write(s, r, command, summary);
+        Console.WriteLine($"Wrote {Path.Combine(s.Out, "results.md")}, history.csv, exact-match.png and seq2seq.lstm.");
+        return ExperimentRunner.CancelRequested ? 130 : 0;
+    }
+
+    private static string Summary(Seq2SeqSettings s, Seq2SeqResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| digits | reversed source | units | epochs run | train s | held-out questions | greedy exact match | beam exact match |");
+        sb.AppendLine("| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        sb.Append("| ").Append(s.Digits).Append(" | ").Append(s.ReverseSource ? "yes" : "no").Append(" | ").Append(s.Units)
+          .Append(" | ").Append(r.History.Epochs.Count).Append(" | ").Append(r.TrainSeconds.ToString("0", CultureInfo.InvariantCulture))
+          .Append(" | ").Append(r.TestQuestions).Append(" | ").Append(Pct(r.GreedyExactMatch))
+          .Append(" | ").Append(r.BeamExactMatch is { } b ? $"{Pct(b)} (width {s.BeamWidth}, first {r.BeamQuestions})" : "—").AppendLine(" |");
+        return sb.ToString();
+    }
+
+    private static void Write(Seq2SeqSettings s, Seq2SeqResult r, string command, string summary)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Sequence to sequence: addition").AppendLine();
+        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        md.AppendLine($"Encoder LSTM({s.Units}) → final [h, c] → decoder LSTM({s.Units}) with teacher forcing → Dense(13, softmax) per step; Adam({s.LearningRate.ToString(CultureInfo.InvariantCulture)}), batch {s.Batch}. Exact match = the whole decoded answer equals the target.").AppendLine();
+        md.AppendLine(summary);
+        md.AppendLine("Greedy exact match on the held-out questions after each epoch:").AppendLine();
+        md.AppendLine(string.Join(", ", r.ExactMatchPerEpoch.Select((v, i) => $"{i + 1}: {Pct(v)}"))).AppendLine();
+        md.AppendLine("Examples (held out, greedy):").AppendLine().AppendLine("```");
+        foreach (var e in r.Examples)
+        {
+            md.AppendLine(e);
+        }
+
+        md.AppendLine("```").AppendLine().AppendLine("![exact match](exact-match.png)").AppendLine();
+        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        File.WriteAllText(Path.Combine(s.Out, "results.md"), md.ToString());
+
+        var csv = new StringBuilder("epoch,loss,accuracy,val_loss,val_accuracy,exact_match,seconds\n");
+        var h = r.History;
+        for (int i = 0; i < h.Epochs.Count; i++)
+        {
+            csv.Append(h.Epochs[i] + 1).Append(',').Append(Get(h, "loss", i)).Append(',').Append(Get(h, "accuracy", i))
+               .Append(',').Append(Get(h, "val_loss", i)).Append(',').Append(Get(h, "val_accuracy", i))
+               .Append(',').Append(i < r.ExactMatchPerEpoch.Count ? r.ExactMatchPerEpoch[i].ToString("R", CultureInfo.InvariantCulture) : string.Empty)
+               .Append(',').Append(h.Seconds[i].ToString("0.###", CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        File.WriteAllText(Path.Combine(s.Out, "history.csv"), csv.ToString());
+
+        var plot = new ScottPlot.Plot();
+        double[] epochs = Enumerable.Range(1, r.ExactMatchPerEpoch.Count).Select(e => (double)e).ToArray();
+        var em = plot.Add.Scatter(epochs, r.ExactMatchPerEpoch.ToArray());
+        em.LegendText = "held-out exact match (greedy)";
+        if (h.Contains("val_accuracy"))
+        {
+            var va = plot.Add.Scatter(epochs, h["val_accuracy"].Take(epochs.Length).ToArray());
+            va.LegendText = "held-out per-character accuracy (teacher forced)";
+        }
+
+        plot.Title($"seq2seq addition, {s.Digits} digits{(s.ReverseSource ? ", reversed source" : string.Empty)}");
+        plot.XLabel("epoch");
+        plot.YLabel("accuracy");
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.ShowLegend();
+        plot.SavePng(Path.Combine(s.Out, "exact-match.png"), 900, 560);
+    }
+
+    private static double ExactMatch(int[][] decoded, Tensor target)
+    {
+        int right = 0, tl = target.Dim(1);
+        for (int i = 0; i < decoded.Length; i++)
+        {
+            bool ok = decoded[i].Length == tl;
+            for (int t = 0; ok && t < tl; t++)
+            {
+                ok = decoded[i][t] == (int)target[i, t];
+            }
+
+            right += ok ? 1 : 0;
+        }
+
+        return decoded.Length == 0 ? 0 : (double)right / decoded.Length;
+    }
+
+    private static IEnumerable<int> TargetRow(Tensor target, int i) => Enumerable.Range(0, target.Dim(1)).Select(t => (int)target[i, t]);
+
+    private static string SourceText(Tensor source, int i)
+    {
+        var tokens = new List<int>();
+        for (int t = 0; t < source.Dim(1); t++)
+        {
+            for (int k = 0; k < source.Dim(2); k++)
+            {
+                if (source[i, t, k] == 1f)
+                {
+                    tokens.Add(k);
+                }
+            }
+        }
+
+        return AdditionTask.Text(tokens);
+    }
+
+    private static string Reverse(string s)
+    {
+        var c = s.ToCharArray();
+        Array.Reverse(c);
+        return new string(c);
+    }
+
+    private static string Pct(double v) => (v * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %";
+
+    private static string Get(History h, string key, int i) =>
+        h.Contains(key) && i < h[key].Count ? h[key][i].ToString("R", CultureInfo.InvariantCulture) : string.Empty;
+
+    private static void Validate(Seq2SeqSettings s)
+    {
+        if (s.Digits is < 1 or > 8)
+        {
+            throw new ArgumentOutOfRangeException("--digits", $"seq2seq-addition: --digits must be in [1, 8], got {s.Digits}.");
+        }
+
+        if (s.Epochs < 0 || s.Batch <= 0 || s.Units <= 0 || s.BeamWidth <= 0 || s.BeamSamples <= 0)
+        {
+            throw new ArgumentOutOfRangeException("--epochs", $"seq2seq-addition: --epochs >= 0 and --batch, --units, --beam-width, --beam-samples > 0 expected, got {s.Epochs}, {s.Batch}, {s.Units}, {s.BeamWidth}, {s.BeamSamples}.");
+        }
+
+        if (!(s.TestFraction > 0 && s.TestFraction < 1))
+        {
+            throw new ArgumentOutOfRangeException("--test-fraction", $"seq2seq-addition: --test-fraction must be in (0, 1), got {s.TestFraction}.");
+        }
+
+        long distinct = AdditionTask.DistinctQuestions(s.Digits);
+        if (s.Samples < 2 || s.Samples > distinct)
+        {
+            throw new ArgumentOutOfRangeException("--samples", $"seq2seq-addition: --samples must be in [2, {distinct}] for {s.Digits} digit(s), got {s.Samples}.");
+        }
+    }
+
+    private sealed class ExactMatchCallback(Seq2SeqDecoder decoder, AdditionData test, int digits, int verbose) : Callback
+    {
+        public List<double> Values { get; } = [];
+
+        public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+        {
+            double v = GreedyExactMatch(decoder, test, digits);
+            Values.Add(v);
+            if (verbose > 0)
+            {
+                Console.WriteLine($"  held-out exact match (greedy): {Pct(v)}");
+            }
+        }
+    }
+
+    private sealed class CancelCallback : Callback
+    {
+        public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (ExperimentRunner.CancelRequested)
+            {
+                TrainedModel.StopTraining = true;
+            }
+        }
+    }
+}
