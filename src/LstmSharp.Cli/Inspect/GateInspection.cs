@@ -193,7 +193,8 @@ public static class GateInspection
         {
             for (int j = 0; j < units; j++)
             {
-                data[j, t] = values[t, j];
+                // ScottPlot draws row 0 at the top; the y axis counts up, so unit j goes in row units-1-j.
+                data[units - 1 - j, t] = values[t, j];
             }
         }
 
