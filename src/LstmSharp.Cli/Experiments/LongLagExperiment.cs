@@ -18,13 +18,13 @@ public sealed record LongLagSettings
     public string[] Models { get; init; } = ["srn", "lstm", "gru"];
 
     /// <summary>Optimizer steps per (model, T), each on a freshly drawn batch.</summary>
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 3000;
 
     public int Batch { get; init; } = 32;
 
     public int Units { get; init; } = 32;
 
-    public double LearningRate { get; init; } = 0.003;
+    public double LearningRate { get; init; } = 0.01;
 
     /// <summary>Keras <c>clipnorm</c> of Adam (per-parameter gradient norm); 0 = no clipping.</summary>
     public double ClipNorm { get; init; } = 1.0;
