@@ -18,10 +18,8 @@ namespace LstmSharp.Recurrent;
 /// Input <c>[batch, time, features]</c>; output <c>[batch, units]</c> or <c>[batch, time, units]</c>
 /// (<c>returnSequences</c>); with <c>returnState</c> followed by h_T. Blocks in order z, r, h.
 /// </remarks>
-public sealed class GRU : RecurrentLayer
+public sealed class GRU : SingleStateLayer<GruKernel, GruCache>
 {
-    private GruKernel? kernel;
-
     /// <param name="units">Size of h; a positive integer.</param>
     /// <param name="activation">Applied to h~ (default tanh).</param>
     /// <param name="recurrentActivation">Applied to z and r (default sigmoid).</param>
@@ -84,15 +82,7 @@ public sealed class GRU : RecurrentLayer
 
     public bool ResetAfter { get; }
 
-    public override int StateCount => 1;
-
-    public GruLayout? Layout => kernel?.Layout;
-
-    public Parameter? Kernel { get; private set; }
-
-    public Parameter? RecurrentKernel { get; private set; }
-
-    public Parameter? Bias { get; private set; }
+    public GruLayout? Layout { get; private set; }
 
     public static GRU FromConfig(JsonObject c)
     {
@@ -111,56 +101,10 @@ public sealed class GRU : RecurrentLayer
         return c;
     }
 
-    protected override void BuildCell(int inputSize)
+    protected override (GruKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize)
     {
         var layout = new GruLayout(inputSize, Units, ResetAfter, UseBias, Activation, RecurrentActivation);
-        kernel = new GruKernel(layout, Name);
-        Kernel = AddWeight("kernel", layout.KernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
-        RecurrentKernel = AddWeight("recurrent_kernel", layout.RecurrentKernelShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
-        if (layout.BiasShape is { } biasShape)
-        {
-            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
-        }
+        Layout = layout;
+        return (new GruKernel(layout, Name), layout.KernelShape, layout.RecurrentKernelShape, layout.BiasShape);
     }
-
-    protected override object CreateCache() => new GruCache();
-
-    protected override Tensor[] WeightTensors() => Bias is null
-        ? [Kernel!.Value, RecurrentKernel!.Value]
-        : [Kernel!.Value, RecurrentKernel!.Value, Bias.Value];
-
-    protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
-        kernel!.Forward(
-            run,
-            Weights(),
-            initialStates[0] is { } h0 ? h0.Span : default,
-            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span },
-            (GruCache?)cache);
-
-    protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates) =>
-        kernel!.Backward(
-            run,
-            Weights(),
-            (GruCache)cache,
-            new RnnOutputGradients
-            {
-                Sequence = dSequence is null ? default : dSequence.Span,
-                Last = dLast is null ? default : dLast.Span,
-                H = dFinalStates[0] is { } dh ? dh.Span : default,
-            },
-            new RnnGradients
-            {
-                Kernel = Kernel!.Grad.Span,
-                RecurrentKernel = RecurrentKernel!.Grad.Span,
-                Bias = Bias is null ? default : Bias.Grad.Span,
-                Input = dx is null ? default : dx.Span,
-                InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
-            });
-
-    private RnnWeights Weights() => new()
-    {
-        Kernel = Kernel!.Value.Span,
-        RecurrentKernel = RecurrentKernel!.Value.Span,
-        Bias = Bias is null ? default : Bias.Value.Span,
-    };
 }

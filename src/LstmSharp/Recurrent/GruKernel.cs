@@ -41,7 +41,7 @@ namespace LstmSharp.Recurrent;
 /// (cache = null) keeps only one step of scratch. An instance is not thread-safe: a layer owns
 /// one per direction.</para>
 /// </remarks>
-public sealed class GruKernel
+public sealed class GruKernel : ISingleStateKernel<GruCache>
 {
     private readonly int n;
     private readonly int u;

@@ -24,7 +24,7 @@ namespace LstmSharp.Recurrent;
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
 /// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
-public sealed class SimpleRnnKernel
+public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
 {
     private readonly int n;
     private readonly int u;

@@ -1,0 +1,105 @@
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>The sequence kernels with one state h (GRU, SimpleRNN) share this calling convention.</summary>
+/// <typeparam name="TCache">The kernel's BPTT cache.</typeparam>
+public interface ISingleStateKernel<TCache>
+    where TCache : class
+{
+    /// <summary>Runs the cell over <paramref name="run"/>; a null cache means inference.</summary>
+    void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, TCache? cache);
+
+    /// <summary>BPTT: accumulates the weight gradients, overwrites dx and dh0 when given.</summary>
+    void Backward(in SequenceRun run, in RnnWeights weights, TCache cache, in RnnOutputGradients dOut, in RnnGradients grads);
+}
+
+/// <summary>
+/// The layer side of a cell with one state and weights kernel / recurrent_kernel / bias
+/// (GRU, SimpleRNN): the subclass only chooses the kernel and the weight shapes.
+/// </summary>
+public abstract class SingleStateLayer<TKernel, TCache> : RecurrentLayer
+    where TKernel : class, ISingleStateKernel<TCache>
+    where TCache : class, new()
+{
+    private TKernel? kernel;
+
+    protected SingleStateLayer(
+        int units, string activation, string recurrentActivation, bool useBias,
+        string kernelInitializer, string recurrentInitializer, string biasInitializer,
+        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer, IRegularizer? activityRegularizer,
+        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
+        float dropout, float recurrentDropout, bool returnSequences, bool returnState, bool goBackwards, bool stateful,
+        bool zeroOutputForMask, int? seed, string? name, int[]? inputShape)
+        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
+            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+    {
+    }
+
+    public override int StateCount => 1;
+
+    public Parameter? Kernel { get; private set; }
+
+    public Parameter? RecurrentKernel { get; private set; }
+
+    public Parameter? Bias { get; private set; }
+
+    /// <summary>The kernel and the shapes of W, U and b (null: no bias) for <paramref name="inputSize"/> features.</summary>
+    protected abstract (TKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize);
+
+    protected sealed override void BuildCell(int inputSize)
+    {
+        var (k, kernelShape, recurrentShape, biasShape) = CreateKernel(inputSize);
+        kernel = k;
+        Kernel = AddWeight("kernel", kernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
+        RecurrentKernel = AddWeight("recurrent_kernel", recurrentShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
+        if (biasShape is not null)
+        {
+            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
+        }
+    }
+
+    protected sealed override object CreateCache() => new TCache();
+
+    protected sealed override Tensor[] WeightTensors() => Bias is null
+        ? [Kernel!.Value, RecurrentKernel!.Value]
+        : [Kernel!.Value, RecurrentKernel!.Value, Bias.Value];
+
+    protected sealed override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
+        kernel!.Forward(
+            run,
+            Weights(),
+            initialStates[0] is { } h0 ? h0.Span : default,
+            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span },
+            (TCache?)cache);
+
+    protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates) =>
+        kernel!.Backward(
+            run,
+            Weights(),
+            (TCache)cache,
+            new RnnOutputGradients
+            {
+                Sequence = dSequence is null ? default : dSequence.Span,
+                Last = dLast is null ? default : dLast.Span,
+                H = dFinalStates[0] is { } dh ? dh.Span : default,
+            },
+            new RnnGradients
+            {
+                Kernel = Kernel!.Grad.Span,
+                RecurrentKernel = RecurrentKernel!.Grad.Span,
+                Bias = Bias is null ? default : Bias.Grad.Span,
+                Input = dx is null ? default : dx.Span,
+                InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
+            });
+
+    private RnnWeights Weights() => new()
+    {
+        Kernel = Kernel!.Value.Span,
+        RecurrentKernel = RecurrentKernel!.Value.Span,
+        Bias = Bias is null ? default : Bias.Value.Span,
+    };
+}
