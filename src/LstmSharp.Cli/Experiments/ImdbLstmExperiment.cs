@@ -20,7 +20,7 @@ internal static class ImdbLstmExperiment
     {
         var model = new Sequential();
         model.Add(new Embedding(numWords, embedding, inputShape: [maxlen]));
-        model.Add(bidirectional ? BidirectionalLstm(units) : new LSTM(units));
+        model.Add(bidirectional ? new Bidirectional(new LSTM(units)) : new LSTM(units));
         model.Add(new Dense(1, activation: "sigmoid"));
         return model;
     }
@@ -51,10 +51,6 @@ internal static class ImdbLstmExperiment
         Console.WriteLine($"Wrote {Path.Combine(outDir, "results.md")}, history.csv, accuracy.png, loss.png and the model.");
         return ExperimentRunner.CancelRequested ? 130 : 0;
     }
-
-    // Bidirectional arrives with the layers2 work; until then the flag is refused clearly.
-    private static LstmSharp.Layers.Layer BidirectionalLstm(int units) =>
-        throw new NotSupportedException($"imdb-lstm --bidirectional: Bidirectional is not available in this build (LSTM({units})).");
 
     private static Tensor Labels(int[] labels)
     {
