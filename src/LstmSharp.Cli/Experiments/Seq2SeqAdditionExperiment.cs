@@ -23,11 +23,12 @@ public sealed record Seq2SeqSettings
 
     public int Epochs { get; init; } = 30;
 
-    public int Batch { get; init; } = 128;
+    public int Batch { get; init; } = 64;
 
     public int Units { get; init; } = 128;
 
-    public double LearningRate { get; init; } = 0.001;
+    /// <summary>Adam's rate; 0.002 reached 99% on 3 digits in 30 epochs (0.005 plateaued near 90%).</summary>
+    public double LearningRate { get; init; } = 0.002;
 
     public bool ReverseSource { get; init; }
 
