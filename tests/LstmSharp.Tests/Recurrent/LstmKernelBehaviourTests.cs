@@ -143,6 +143,8 @@ public class LstmKernelBehaviourTests
         try
         {
             LstmKernelTests.CheckAgainstReference("FGR", "all", batch: 3, time: 4, inputSize: 3, units: 5);
+            LstmKernelTests.CheckAgainstReference("FGR", "mask-holes", batch: 3, time: 4, inputSize: 3, units: 5);
+            LstmKernelTests.CheckAgainstReference("vanilla", "mask-holes", batch: 3, time: 4, inputSize: 3, units: 5);
             LstmKernelTests.CheckAgainstReference("standard", "mask-post", batch: 5, time: 3, inputSize: 2, units: 17);
         }
         finally
