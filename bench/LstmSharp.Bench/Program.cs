@@ -15,8 +15,11 @@ internal static class Program
             case "gru-kernel":
                 GruKernelBenchmark.Run(args[1..]);
                 return 0;
+            case "rnn":
+                RnnBenchmark.Run(args[1..]);
+                return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | rnn");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
                 return 2;
         }
     }
