@@ -201,12 +201,8 @@ internal static class RnnBenchmark
     private static Layer OurRecurrent(Cell cell, int[] inputShape) => cell switch
     {
         Cell.Lstm => new LSTM(Units, inputShape: inputShape),
-#if HAVE_GRU
         Cell.Gru => new GRU(Units, inputShape: inputShape),
         _ => new SimpleRNN(Units, inputShape: inputShape),
-#else
-        _ => throw new NotSupportedException("GRU/SimpleRNN not on main yet"),
-#endif
     };
 
     private static Sequential OurClassifier(Cell cell)
