@@ -564,12 +564,10 @@ public abstract partial class Model
         CheckSameCount(method, x, y.Dim(0));
         foreach (var t in x.Append(y))
         {
-            foreach (float v in t.Span)
+            int bad = Kernels.Reductions.IndexOfNonFinite(t.Span);
+            if (bad >= 0)
             {
-                if (!float.IsFinite(v))
-                {
-                    throw new ArgumentException($"Model '{Name}' {method}: data contains {v.ToString(CultureInfo.InvariantCulture)} (NaN or infinity) in a tensor of shape {Tensor.FormatShape(t.Shape)}.");
-                }
+                throw new ArgumentException($"Model '{Name}' {method}: data contains {t.Span[bad].ToString(CultureInfo.InvariantCulture)} (NaN or infinity) in a tensor of shape {Tensor.FormatShape(t.Shape)}.");
             }
         }
     }

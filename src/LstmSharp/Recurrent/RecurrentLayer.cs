@@ -382,7 +382,10 @@ public abstract class RecurrentLayer : Layer
                 }
             }
 
-            Tensor? dx = x.RequiresGrad ? new Tensor(x.ShapeArray) : null;
+            // The kernel writes dx whole; when x has no gradient yet it can write straight into
+            // x's (zeroed) gradient instead of a temporary that is then added.
+            bool dxInPlace = x.RequiresGrad && x.Grad is null;
+            Tensor? dx = !x.RequiresGrad ? null : dxInPlace ? x.EnsureGrad() : new Tensor(x.ShapeArray);
             var dInitial = new Tensor?[StateCount];
             for (int s = 0; s < StateCount; s++)
             {
@@ -393,9 +396,9 @@ public abstract class RecurrentLayer : Layer
             }
 
             BackwardKernel(backRun, cache!, sequence?.Grad, sequence is null ? last.Grad : null, dFinals, dx, dInitial);
-            if (dx is not null)
+            if (dx is not null && !dxInPlace)
             {
-                System.Numerics.Tensors.TensorPrimitives.Add(x.EnsureGrad().Span, dx.Span, x.Grad!.Span);
+                System.Numerics.Tensors.TensorPrimitives.Add(x.Grad!.Span, dx.Span, x.Grad.Span);
             }
 
             for (int s = 0; s < StateCount; s++)
