@@ -71,7 +71,7 @@ internal static class RnnBenchmark
         torch.set_num_threads(threads);
         BenchHarness.Header($"rnn: threads LstmSharp {WorkerPool.Shared.ThreadCount}, libtorch {torch.get_num_threads()} (cores {Environment.ProcessorCount}); GEMM ISA {Gemm.InstructionSet}");
         BenchHarness.Header($"each figure: median over {rounds} interleaved rounds x {stepsPerRound} timed calls per implementation, after warm-up; min/max on stderr");
-        BenchHarness.Header("ratio lines: metric 'speedup' = libtorch time / lstmsharp time (> 1 means LstmSharp is faster); 'time-min'/'speedup-min' use the fastest call");
+        BenchHarness.Header("ratio lines: metric 'speedup' = libtorch time / lstmsharp time (> 1 means LstmSharp is faster); 'time-min'/'speedup-min' use the fastest call; 'cpu-time'/'cpu-ratio' use process CPU time per call");
         BenchHarness.Diagnostic("speedup = libtorch median time / lstmsharp median time; > 1 means LstmSharp is faster.");
 
         var workloads = new List<(string Name, Func<Side> Ours, Func<Side> Theirs)>
@@ -119,10 +119,21 @@ internal static class RnnBenchmark
         var theirsTimes = new List<double>();
         Warm(ours);
         Warm(theirs);
+        var oursCpu = TimeSpan.Zero;
+        var theirsCpu = TimeSpan.Zero;
+        int oursCalls = 0, theirsCalls = 0;
+        var process = Process.GetCurrentProcess();
         for (int r = 0; r < rounds; r++)
         {
-            oursTimes.AddRange(TimeEach(ours.Step, stepsPerRound));
-            theirsTimes.AddRange(TimeEach(theirs.Step, stepsPerRound));
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
+            oursTimes.AddRange(TimeEach(ours.Step, stepsPerRound, ref oursCalls));
+            process.Refresh();
+            var cpu1 = process.TotalProcessorTime;
+            theirsTimes.AddRange(TimeEach(theirs.Step, stepsPerRound, ref theirsCalls));
+            process.Refresh();
+            oursCpu += cpu1 - cpu0;
+            theirsCpu += process.TotalProcessorTime - cpu1;
         }
 
         var o = Summarise(oursTimes);
@@ -138,6 +149,13 @@ internal static class RnnBenchmark
         BenchHarness.Figure(workload, "lstmsharp", "time-min", o.Min * scale, unit);
         BenchHarness.Figure(workload, "libtorch", "time-min", t.Min * scale, unit);
         BenchHarness.Figure(workload, "libtorch/lstmsharp", "speedup-min", t.Min / o.Min, "x");
+
+        // CPU time of the whole process (all threads, spinning included) per call: the work
+        // done, which preemption by other processes does not inflate the way it does wall time.
+        double oc = oursCpu.TotalSeconds / oursCalls, tc = theirsCpu.TotalSeconds / theirsCalls;
+        BenchHarness.Figure(workload, "lstmsharp", "cpu-time", oc * scale, unit);
+        BenchHarness.Figure(workload, "libtorch", "cpu-time", tc * scale, unit);
+        BenchHarness.Figure(workload, "libtorch/lstmsharp", "cpu-ratio", tc / oc, "x");
         BenchHarness.Diagnostic($"{workload} lstmsharp: {ours.Description}; {Spread(o, scale, unit)}");
         BenchHarness.Diagnostic($"{workload} libtorch: {theirs.Description}; {Spread(t, scale, unit)}");
     }
@@ -153,6 +171,12 @@ internal static class RnnBenchmark
     }
 
     private static double[] TimeEach(Action step, int count)
+    {
+        int calls = 0;
+        return TimeEach(step, count, ref calls);
+    }
+
+    private static double[] TimeEach(Action step, int count, ref int calls)
     {
         var times = new double[count];
 
@@ -171,6 +195,8 @@ internal static class RnnBenchmark
 
             times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds / group;
         }
+
+        calls += 1 + (count * group);
 
         return times;
     }
