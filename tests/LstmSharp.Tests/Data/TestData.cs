@@ -39,7 +39,15 @@ internal static class TestData
     private static string? Sub(string name)
     {
         string? root = DatasetsRoot;
-        return root is not null && Directory.Exists(Path.Combine(root, name)) ? Path.Combine(root, name) : null;
+        string? folder = root is not null && Directory.Exists(Path.Combine(root, name)) ? Path.Combine(root, name) : null;
+
+        // CI always has ../shared/datasets beside the clone: there, a missing folder is a failure, not a quiet pass.
+        if (folder is null && Environment.GetEnvironmentVariable("CI") == "true")
+        {
+            throw new InvalidOperationException($"CI=true but the shared '{name}' data set was not found (looked for shared/datasets/{name} beside the repository, or $LSTMSHARP_DATA).");
+        }
+
+        return folder;
     }
 
     private static string? FindRoot()

@@ -8,6 +8,7 @@ using LstmSharp.Training;
 
 namespace LstmSharp.Tests.EndToEnd;
 
+[Collection(LstmSharp.Tests.Tensors.GlobalRngCollection.Name)]
 public class MnistEndToEndTests
 {
     [Fact]
@@ -15,9 +16,7 @@ public class MnistEndToEndTests
     {
         if (TestData.MnistFolder is not string folder)
         {
-            // CI always has ../shared/datasets; elsewhere the real files may be absent.
-            Assert.NotEqual("true", Environment.GetEnvironmentVariable("CI"));
-            return;
+            return; // no shared data on this machine (TestData throws instead when CI=true)
         }
 
         var data = Mnist.LoadData(options: new DatasetOptions { Path = folder, AllowDownload = false });

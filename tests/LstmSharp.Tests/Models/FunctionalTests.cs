@@ -6,6 +6,7 @@ using LstmSharp.Training;
 
 namespace LstmSharp.Tests.Models;
 
+[Collection(LstmSharp.Tests.Tensors.GlobalRngCollection.Name)]
 public sealed class FunctionalTests : IDisposable
 {
     private readonly string dir = Path.Combine(Path.GetTempPath(), "lstmsharp-tests", Guid.NewGuid().ToString("N"));

@@ -6,6 +6,7 @@ using LstmSharp.Training;
 
 namespace LstmSharp.Tests.Models;
 
+[Collection(LstmSharp.Tests.Tensors.GlobalRngCollection.Name)]
 public class SequentialTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using LstmSharp.Training;
 
 namespace LstmSharp.Tests.Recurrent;
 
+[Collection(LstmSharp.Tests.Tensors.GlobalRngCollection.Name)]
 public class BidirectionalTests
 {
     private const int Batch = 2, Time = 4, Features = 3, Units = 3;
