@@ -58,19 +58,31 @@ public static class LstmCell
     /// <paramref name="c"/> [units] holds c_{t−1} and receives c_t; <paramref name="h"/> [units]
     /// receives h_t; <paramref name="peephole"/> is P [S·units] (empty without peepholes);
     /// <paramref name="gates"/> [S·units] (FGR only, else empty) receives the activations of the
-    /// gates with weights. Vectorised (Vector512, else Vector256, scalar tail).
+    /// gates with weights. Vectorised (Vector512, then Vector256 on the rest, scalar tail).
     /// </summary>
     public static void ForwardRow(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
     {
         CheckRow(layout, z, c, h, peephole, gates);
+        ForwardRowUnchecked(layout, z, c, h, peephole, gates);
+    }
+
+    /// <summary>
+    /// <see cref="ForwardRow"/> without the argument checks, for kernels that validated the
+    /// shapes once per call (the row runs batch · time times per call).
+    /// </summary>
+    internal static void ForwardRowUnchecked(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
+    {
+        // Widest vectors first, then narrower ones on what is left: with 10 units the 512-bit
+        // loop runs no iteration and the 256-bit one takes 8 of the 10.
         int j = 0;
         if (RowSimd512.IsSupported)
         {
-            j = ForwardVector<RowSimd512, Vector512<float>>(layout, z, c, h, peephole);
+            j = ForwardVector<RowSimd512, Vector512<float>>(layout, z, c, h, peephole, j);
         }
-        else if (RowSimd256.IsSupported)
+
+        if (RowSimd256.IsSupported)
         {
-            j = ForwardVector<RowSimd256, Vector256<float>>(layout, z, c, h, peephole);
+            j = ForwardVector<RowSimd256, Vector256<float>>(layout, z, c, h, peephole, j);
         }
 
         ForwardScalar(layout, z, c, h, peephole, j);
@@ -97,19 +109,26 @@ public static class LstmCell
     /// ∂L/∂h_t; <paramref name="dc"/> holds ∂L/∂c_t (from later steps) and receives ∂L/∂c_{t−1};
     /// <paramref name="cT"/>, <paramref name="cPrev"/> are c_t and c_{t−1}; <paramref name="dGates"/>
     /// [S·units] (FGR only, else empty) is the gradient reaching this step's gate activations
-    /// through the next step's R. Vectorised (Vector512, else Vector256, scalar tail).
+    /// through the next step's R. Vectorised (Vector512, then Vector256 on the rest, scalar tail).
     /// </summary>
     public static void BackwardRow(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
     {
         CheckBackwardRow(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+        BackwardRowUnchecked(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+    }
+
+    /// <summary><see cref="BackwardRow"/> without the argument checks, for kernels that validated the shapes once per call.</summary>
+    internal static void BackwardRowUnchecked(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+    {
         int j = 0;
         if (RowSimd512.IsSupported)
         {
-            j = BackwardVector<RowSimd512, Vector512<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+            j = BackwardVector<RowSimd512, Vector512<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
         }
-        else if (RowSimd256.IsSupported)
+
+        if (RowSimd256.IsSupported)
         {
-            j = BackwardVector<RowSimd256, Vector256<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates);
+            j = BackwardVector<RowSimd256, Vector256<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
         }
 
         BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
@@ -174,7 +193,7 @@ public static class LstmCell
         }
     }
 
-    private static int ForwardVector<TS, TV>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole)
+    private static int ForwardVector<TS, TV>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
         where TS : struct, IRowSimd<TV>
         where TV : struct
     {
@@ -190,8 +209,8 @@ public static class LstmCell
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float hr = ref MemoryMarshal.GetReference(h);
         ref float pr = ref MemoryMarshal.GetReference(peephole);
-        int end = units - (units % TS.Count);
-        for (int j = 0; j < end; j += TS.Count)
+        int end = start + ((units - start) / TS.Count * TS.Count);
+        for (int j = start; j < end; j += TS.Count)
         {
             TV cPrev = TS.Load(ref cr, j);
             TV i = TS.One;
@@ -294,7 +313,7 @@ public static class LstmCell
         }
     }
 
-    private static int BackwardVector<TS, TV>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
+    private static int BackwardVector<TS, TV>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
         where TS : struct, IRowSimd<TV>
         where TV : struct
     {
@@ -314,8 +333,8 @@ public static class LstmCell
         ref float cpr = ref MemoryMarshal.GetReference(cPrev);
         ref float pr = ref MemoryMarshal.GetReference(peephole);
         ref float dgr = ref MemoryMarshal.GetReference(dGates);
-        int end = units - (units % TS.Count);
-        for (int j = 0; j < end; j += TS.Count)
+        int end = start + ((units - start) / TS.Count * TS.Count);
+        for (int j = start; j < end; j += TS.Count)
         {
             TV i = oi >= 0 ? TS.Load(ref ar, oi + j) : TS.One;
             TV f = of >= 0 ? TS.Load(ref ar, of + j) : cifg ? TS.Sub(TS.One, i) : TS.One;

@@ -402,7 +402,7 @@ public sealed class LstmKernel
             if (run.IsValid(b, t))
             {
                 var hb = hState.AsSpan(b * units, units);
-                LstmCell.ForwardRow(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? gState.AsSpan(b * su, su) : []);
+                LstmCell.ForwardRowUnchecked(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? gState.AsSpan(b * su, su) : []);
                 hb.CopyTo(yb);
             }
             else if (run.ZeroOutputForMask)
@@ -483,7 +483,7 @@ public sealed class LstmKernel
                 TensorPrimitives.Add(dhState.AsSpan(b * units, units), carryB, dht);
                 carryB.Clear();
                 var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cache.Cell0.AsSpan(b * units, units);
-                LstmCell.BackwardRow(layout, dz.Slice(r * gw, gw), dht, dcState.AsSpan(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dgState.AsSpan(b * su, su) : []);
+                LstmCell.BackwardRowUnchecked(layout, dz.Slice(r * gw, gw), dht, dcState.AsSpan(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dgState.AsSpan(b * su, su) : []);
             }
             else
             {
