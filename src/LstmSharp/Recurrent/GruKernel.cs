@@ -382,7 +382,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float hr = ref RnnRun.At(hCur, b * u);
             int j = width switch
             {
-                LaneWidth.Vector512 => ResetAfterCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr),
+                LaneWidth.Vector512 => ResetAfterCols<Lanes256>(ResetAfterCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr), ref xr, ref rr, ref hp, ref gr, ref qr, ref hr),
                 LaneWidth.Vector256 => ResetAfterCols<Lanes256>(0, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr),
                 _ => 0,
             };
@@ -429,7 +429,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float rhr = ref RnnRun.At(rhS, b * u);
             int j = width switch
             {
-                LaneWidth.Vector512 => GatesCols<Lanes512>(0, ref xr, ref rr, ref hdr, ref gr, ref rhr),
+                LaneWidth.Vector512 => GatesCols<Lanes256>(GatesCols<Lanes512>(0, ref xr, ref rr, ref hdr, ref gr, ref rhr), ref xr, ref rr, ref hdr, ref gr, ref rhr),
                 LaneWidth.Vector256 => GatesCols<Lanes256>(0, ref xr, ref rr, ref hdr, ref gr, ref rhr),
                 _ => 0,
             };
@@ -473,7 +473,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float hr = ref RnnRun.At(hCur, b * u);
             int j = width switch
             {
-                LaneWidth.Vector512 => CandidateCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref hr),
+                LaneWidth.Vector512 => CandidateCols<Lanes256>(CandidateCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref hr), ref xr, ref rr, ref hp, ref gr, ref hr),
                 LaneWidth.Vector256 => CandidateCols<Lanes256>(0, ref xr, ref rr, ref hp, ref gr, ref hr),
                 _ => 0,
             };
@@ -518,7 +518,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
             if (keepS[b] == 0f)
             {
-                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
+                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes256>(PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
                 PassCols<Lanes1>(k, ref carry, ref dhd, ref mhr, ref dy);
                 dRecS.Slice(b * g, g).Clear();
                 dAhS.Slice(b * u, u).Clear();
@@ -532,7 +532,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dah = ref RnnRun.At(dAhS, b * u);
             int j = width switch
             {
-                LaneWidth.Vector512 => BackResetAfterCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
+                LaneWidth.Vector512 => BackResetAfterCols<Lanes256>(BackResetAfterCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
                 LaneWidth.Vector256 => BackResetAfterCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
                 _ => 0,
             };
@@ -594,7 +594,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
             if (keepS[b] == 0f)
             {
-                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
+                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes256>(PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
                 PassCols<Lanes1>(k, ref carry, ref dhd, ref mhr, ref dy);
 
                 // Zero z and h blocks make the r pass and both GEMMs add nothing for this row.
@@ -607,7 +607,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dr = ref RnnRun.At(dRecS, b * g);
             int j = width switch
             {
-                LaneWidth.Vector512 => BackCandidateCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
+                LaneWidth.Vector512 => BackCandidateCols<Lanes256>(BackCandidateCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
                 LaneWidth.Vector256 => BackCandidateCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
                 _ => 0,
             };
@@ -652,7 +652,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dr = ref RnnRun.At(dRecS, b * g);
             int j = width switch
             {
-                LaneWidth.Vector512 => BackResetCols<Lanes512>(0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
+                LaneWidth.Vector512 => BackResetCols<Lanes256>(BackResetCols<Lanes512>(0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr), ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
                 LaneWidth.Vector256 => BackResetCols<Lanes256>(0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
                 _ => 0,
             };

@@ -12,6 +12,8 @@ internal enum LaneWidth
     Auto,
     Scalar,
     Vector256,
+
+    /// <summary>Vector512, then Vector256 on the columns left (10 units: none, then 8), then scalar.</summary>
     Vector512,
 }
 

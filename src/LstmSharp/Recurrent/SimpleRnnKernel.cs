@@ -230,7 +230,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
             ref float hr = ref RnnRun.At(hCur, b * u);
             int j = width switch
             {
-                LaneWidth.Vector512 => StepCols<Lanes512>(0, ref ar, ref hr),
+                LaneWidth.Vector512 => StepCols<Lanes256>(StepCols<Lanes512>(0, ref ar, ref hr), ref ar, ref hr),
                 LaneWidth.Vector256 => StepCols<Lanes256>(0, ref ar, ref hr),
                 _ => 0,
             };
@@ -270,7 +270,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
             bool kept = keepS[b] != 0f;
             int j = width switch
             {
-                LaneWidth.Vector512 => BackCols<Lanes512>(0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
+                LaneWidth.Vector512 => BackCols<Lanes256>(BackCols<Lanes512>(0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar), kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
                 LaneWidth.Vector256 => BackCols<Lanes256>(0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
                 _ => 0,
             };
