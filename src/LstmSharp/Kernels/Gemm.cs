@@ -17,7 +17,9 @@ namespace LstmSharp.Kernels;
 /// then it runs a register-tiled micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4
 /// scalar) over groups of tiles. Pack buffers belong to the calling thread and are reused,
 /// so a call allocates nothing.</para>
-/// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once.</para>
+/// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once; narrow
+/// products (n ≤ 64 with k ≤ 512, or m·n ≤ 4096 with a long k) take the unpacked paths of
+/// <see cref="GemmSmall"/>.</para>
 /// <para>Determinism: threads split C by rows and columns only, and every element is summed
 /// over k in the same order whatever the split, so results are bit-identical for any
 /// <see cref="WorkerPool.ThreadCount"/>.</para>
@@ -104,6 +106,14 @@ public static unsafe class Gemm
             else if (m == 1 || n == 1)
             {
                 Gemv(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            }
+            else if (GemmSmall.UseDirect(m, n, k))
+            {
+                GemmSmall.Direct(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            }
+            else if (GemmSmall.UseSplit(m, n, k))
+            {
+                GemmSmall.Split(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             }
             else
             {

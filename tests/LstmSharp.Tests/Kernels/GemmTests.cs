@@ -53,6 +53,43 @@ public class GemmTests
         }
     }
 
+    public static TheoryData<int, int, int> NarrowShapeData() => new()
+    {
+        // Direct path (n ≤ 64, k ≤ 512): row-block and vector edges, the largest direct depth,
+        // m large enough to be split over the pool.
+        { 128, 40, 10 }, { 128, 10, 40 }, { 5, 2, 1 }, { 6, 16, 3 }, { 7, 17, 33 }, { 13, 48, 512 },
+        { 31, 64, 100 }, { 2000, 15, 40 }, { 1000, 33, 257 },
+        // Just past the direct limits (packed path).
+        { 20, 65, 30 }, { 20, 30, 513 },
+        // Split-k (m·n ≤ 4096, k > 1024): partial last chunk, several column strips, largest m·n.
+        { 15, 40, 38400 }, { 10, 40, 1025 }, { 3, 70, 1100 }, { 64, 64, 1537 }, { 2, 2, 3000 },
+    };
+
+    [Theory]
+    [MemberData(nameof(NarrowShapeData))]
+    public void NarrowShapesMatchReferenceForEveryTransposeStrideAndBeta(int m, int n, int k)
+    {
+        var failures = new List<string>();
+        int index = 0;
+        foreach (bool ta in new[] { false, true })
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                foreach (var (alpha, beta, nan) in new[] { (1f, 0f, true), (0.75f, 1.25f, false), (-1.5f, 1f, false) })
+                {
+                    index++;
+                    string? failure = GemmReference.Check(ta, tb, m, n, k, alpha, beta, padA: index % 3, padB: index % 4, padC: index % 2, nanInC: nan);
+                    if (failure is not null)
+                    {
+                        failures.Add(failure);
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
     [Fact]
     public void ZeroDepthOrZeroAlphaOnlyScalesC()
     {
@@ -102,6 +139,9 @@ public class GemmTests
     [InlineData(true, true, 200, 300, 600)]
     [InlineData(false, true, 1, 2000, 700)]
     [InlineData(true, false, 1500, 1, 300)]
+    [InlineData(true, false, 15, 40, 38400)]
+    [InlineData(false, true, 38400, 15, 40)]
+    [InlineData(false, false, 3000, 40, 64)]
     public void ResultsAreBitIdenticalForAnyThreadCount(bool transA, bool transB, int m, int n, int k)
     {
         var rng = new Random(42);
