@@ -21,15 +21,28 @@ internal static class GemmBenchmark
         (128, 512, 128, false, true), (3584, 28, 512, false, false), (128, 3584, 512, true, false),
     ];
 
-    /// <param name="args">Optional <c>--only PREFIX</c>: run only workloads whose name starts with PREFIX.</param>
+    /// <param name="args">
+    /// <c>--only PREFIX</c>: run only workloads whose name starts with PREFIX. <c>--no-torch</c>:
+    /// LstmSharp only, libtorch never initialised (its idle OpenMP threads then cannot compete
+    /// for the cores).
+    /// </param>
     public static void Run(string[] args)
     {
-        string only = args.Length >= 2 && args[0] == "--only" ? args[1] : "";
+        int onlyAt = Array.IndexOf(args, "--only");
+        string only = onlyAt >= 0 && onlyAt + 1 < args.Length ? args[onlyAt + 1] : "";
+        bool withTorch = !args.Contains("--no-torch");
         int threads = WorkerPool.Shared.ThreadCount;
-        torch.set_num_threads(threads);
+        if (withTorch)
+        {
+            torch.set_num_threads(threads);
+        }
+
         BenchHarness.Header("workload gemm-MxKxN: C[M,N] = A[M,K]·B[K,N], row-major, no transposes, alpha=1, beta=0; 2·M·K·N flops");
         BenchHarness.Header($"threads {threads} (LstmSharp pool and torch.set_num_threads); LstmSharp kernels: {Gemm.InstructionSet}; median time over batches after warm-up");
-        BenchHarness.Diagnostic($"libtorch threads: {torch.get_num_threads()}");
+        if (withTorch)
+        {
+            BenchHarness.Diagnostic($"libtorch threads: {torch.get_num_threads()}");
+        }
 
         int lanes = Gemm.InstructionSet switch { "Avx512" => 16, "Avx2" => 8, _ => 1 };
         var (peak, how) = BenchHarness.EstimatePeakGflops(Environment.ProcessorCount, lanes);
@@ -56,8 +69,19 @@ internal static class GemmBenchmark
 
             int lda = transA ? m : k, ldb = transB ? k : n;
             var ours = BenchHarness.Measure(() => Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n));
-            double oursCpuPerWall = CpuPerWall(() => Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n));
             double oursGflops = flops / ours.Median * 1e-9;
+            double oursCpuPerWall = CpuPerWall(() => Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n));
+            BenchHarness.Figure(workload, "lstmsharp", "gflops", oursGflops, "GFLOP/s");
+            BenchHarness.Figure(workload, "lstmsharp", "time", ours.Median * 1e6, "us");
+            BenchHarness.Figure(workload, "lstmsharp", "cpu-per-wall", oursCpuPerWall, "cores");
+            BenchHarness.Figure(workload, "lstmsharp", "gflops-best", flops / ours.Min * 1e-9, "GFLOP/s");
+            BenchHarness.Figure(workload, "lstmsharp", "peak-share-estimate", oursGflops / peak, "fraction");
+            BenchHarness.Figure(workload, "lstmsharp", "peak-share-measured", oursGflops / measuredPeak, "fraction");
+            if (!withTorch)
+            {
+                BenchHarness.Diagnostic($"{workload}: lstmsharp {Spread(ours, flops)}");
+                continue;
+            }
 
             using var ta0 = torch.tensor(a, transA ? [k, m] : [m, k]);
             using var tb0 = torch.tensor(b, transB ? [n, k] : [k, n]);
@@ -71,16 +95,10 @@ internal static class GemmBenchmark
             });
             double theirsGflops = flops / theirs.Median * 1e-9;
 
-            BenchHarness.Figure(workload, "lstmsharp", "gflops", oursGflops, "GFLOP/s");
             BenchHarness.Figure(workload, "libtorch", "gflops", theirsGflops, "GFLOP/s");
-            BenchHarness.Figure(workload, "lstmsharp", "time", ours.Median * 1e6, "us");
             BenchHarness.Figure(workload, "libtorch", "time", theirs.Median * 1e6, "us");
             BenchHarness.Figure(workload, "lstmsharp/libtorch", "ratio", oursGflops / theirsGflops, "x");
-            BenchHarness.Figure(workload, "lstmsharp", "gflops-best", flops / ours.Min * 1e-9, "GFLOP/s");
             BenchHarness.Figure(workload, "libtorch", "gflops-best", flops / theirs.Min * 1e-9, "GFLOP/s");
-            BenchHarness.Figure(workload, "lstmsharp", "cpu-per-wall", oursCpuPerWall, "cores");
-            BenchHarness.Figure(workload, "lstmsharp", "peak-share-estimate", oursGflops / peak, "fraction");
-            BenchHarness.Figure(workload, "lstmsharp", "peak-share-measured", oursGflops / measuredPeak, "fraction");
             BenchHarness.Diagnostic(
                 $"{workload}: lstmsharp {Spread(ours, flops)}; libtorch {Spread(theirs, flops)}");
         }

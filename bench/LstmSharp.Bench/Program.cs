@@ -19,7 +19,7 @@ internal static class Program
                 RnnBenchmark.Run(args[1..]);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] [--no-torch] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
                 return 2;
         }
     }

@@ -394,7 +394,7 @@ public static unsafe class Gemm
         };
         WorkerPool pool = WorkerPool.Shared;
         int threads = (long)k * outputs < GemvParallelMinElements ? 1 : pool.ThreadCount;
-        int chunks = Math.Min(threads * 4, (outputs + 127) / 128);
+        int chunks = threads == 1 ? 1 : Math.Min(threads * 4, (outputs + 127) / 128);
         if (chunks <= 1)
         {
             GemvRange(job, 0, outputs);

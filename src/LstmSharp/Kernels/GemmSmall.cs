@@ -89,7 +89,7 @@ internal static unsafe class GemmSmall
         };
         WorkerPool pool = WorkerPool.Shared;
         int threads = (long)m * n * k < Gemm.ParallelMinMacs ? 1 : pool.ThreadCount;
-        int tasks = Math.Min(threads * 4, (m + RowBlock - 1) / RowBlock);
+        int tasks = threads == 1 ? 1 : Math.Min(threads * 4, (m + RowBlock - 1) / RowBlock);
         if (tasks <= 1)
         {
             Rows(job, 0, m, 0, k, c, ldc, alpha, beta);
