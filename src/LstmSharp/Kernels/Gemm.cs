@@ -46,6 +46,13 @@ public static unsafe class Gemm
     /// <summary>Depth of a packed slice: an MR×KC panel of A fits L1 beside the streamed B rows.</summary>
     internal const int KC = 256;
 
+    /// <summary>
+    /// Deepest k taken as one slice: up to here a call packs and computes once instead of
+    /// once per KC slice (each slice costs two pool passes), and a 12×512 panel of A (24 KiB)
+    /// still fits L1.
+    /// </summary>
+    internal const int KCMax = 512;
+
     /// <summary>Rows of A packed per block.</summary>
     internal static readonly int MC = MR * 16;
 
@@ -194,17 +201,18 @@ public static unsafe class Gemm
         {
             TransA = transA, TransB = transB,
             Alpha = alpha, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
-            PackedA = buffers.A, PackedB = buffers.B,
+            PackedA = buffers.A, PackedB = buffers.B, Counters = buffers.Counters,
         };
+        int kcStep = k <= KCMax ? k : KC;
         for (int jc = 0; jc < n; jc += NC)
         {
             job.Jc = jc;
             job.Nc = Math.Min(NC, n - jc);
             int colPanels = (job.Nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0; pc < k; pc += kcStep)
             {
                 job.Pc = pc;
-                job.Kc = Math.Min(KC, k - pc);
+                job.Kc = Math.Min(kcStep, k - pc);
                 job.Beta = pc == 0 ? beta : 1f;
                 for (int ic = 0; ic < m; ic += MC)
                 {
@@ -212,32 +220,35 @@ public static unsafe class Gemm
                     job.Mc = Math.Min(MC, m - ic);
                     int rowPanels = (job.Mc + MR - 1) / MR;
 
-                    job.Packing = true;
                     job.PackBPanels = ic == 0 ? colPanels : 0;
                     job.RowPanels = rowPanels;
-                    Run(pool, threads, rowPanels + job.PackBPanels, job);
-
-                    job.Packing = false;
                     ChooseTiles(rowPanels, colPanels, job.Kc, threads, out job.RowPanelsPerTask, out job.ColPanelsPerTask);
                     job.ColTasks = (colPanels + job.ColPanelsPerTask - 1) / job.ColPanelsPerTask;
-                    Run(pool, threads, ((rowPanels + job.RowPanelsPerTask - 1) / job.RowPanelsPerTask) * job.ColTasks, job);
+                    job.PackCount = rowPanels + job.PackBPanels;
+                    job.TileCount = ((rowPanels + job.RowPanelsPerTask - 1) / job.RowPanelsPerTask) * job.ColTasks;
+                    if (threads == 1)
+                    {
+                        for (int i = 0; i < job.PackCount; i++)
+                        {
+                            job.Pack(i);
+                        }
+
+                        for (int i = 0; i < job.TileCount; i++)
+                        {
+                            job.Compute(i);
+                        }
+                    }
+                    else
+                    {
+                        // One pool pass per block: the participants claim pack items, wait
+                        // in the pass until every item is packed, then claim tile groups.
+                        job.Counters[0] = 0;
+                        job.Counters[16] = 0;
+                        job.Counters[32] = 0;
+                        pool.For(threads, job);
+                    }
                 }
             }
-        }
-    }
-
-    private static void Run(WorkerPool pool, int threads, int count, in BlockedJob job)
-    {
-        if (threads == 1)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                job.Execute(i);
-            }
-        }
-        else
-        {
-            pool.For(count, job);
         }
     }
 
@@ -269,32 +280,62 @@ public static unsafe class Gemm
 
     private struct BlockedJob : IParallelJob
     {
-        public bool TransA, TransB, Packing;
+        public bool TransA, TransB;
         public int Lda, Ldb, Ldc;
         public float Alpha, Beta;
         public float* A, B, C, PackedA, PackedB;
+        public int* Counters; // [0] next pack item, [16] pack items done, [32] next tile group
         public int Jc, Nc, Pc, Kc, Ic, Mc;
-        public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks;
+        public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks, PackCount, TileCount;
 
+        /// <summary>
+        /// One participant's share of the block. Items are claimed dynamically, so a thread
+        /// that waits at the pack barrier has nothing left to claim: every unfinished item is
+        /// being packed by a running thread, and the wait ends.
+        /// </summary>
         public readonly void Execute(int index)
         {
-            int mr = MR, nr = NR;
-            if (Packing)
+            int* counters = Counters;
+            int item;
+            while ((item = Interlocked.Increment(ref counters[0]) - 1) < PackCount)
             {
-                if (index < RowPanels)
-                {
-                    int i = index * mr;
-                    GemmPacking.PackA(TransA, A, Lda, Ic + i, Math.Min(mr, Mc - i), Pc, Kc, mr, PackedA + (i * Kc));
-                }
-                else
-                {
-                    int j = (index - RowPanels) * nr;
-                    GemmPacking.PackB(TransB, B, Ldb, Pc, Kc, Jc + j, Math.Min(nr, Nc - j), nr, PackedB + (j * Kc));
-                }
-
-                return;
+                Pack(item);
+                Interlocked.Increment(ref counters[16]);
             }
 
+            if (Volatile.Read(ref counters[16]) < PackCount)
+            {
+                SpinWait spin = default;
+                while (Volatile.Read(ref counters[16]) < PackCount)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+            }
+
+            while ((item = Interlocked.Increment(ref counters[32]) - 1) < TileCount)
+            {
+                Compute(item);
+            }
+        }
+
+        public readonly void Pack(int index)
+        {
+            int mr = MR, nr = NR;
+            if (index < RowPanels)
+            {
+                int i = index * mr;
+                GemmPacking.PackA(TransA, A, Lda, Ic + i, Math.Min(mr, Mc - i), Pc, Kc, mr, PackedA + (i * Kc));
+            }
+            else
+            {
+                int j = (index - RowPanels) * nr;
+                GemmPacking.PackB(TransB, B, Ldb, Pc, Kc, Jc + j, Math.Min(nr, Nc - j), nr, PackedB + (j * Kc));
+            }
+        }
+
+        public readonly void Compute(int index)
+        {
+            int mr = MR, nr = NR;
             int i0 = index / ColTasks * RowPanelsPerTask * mr;
             int i1 = Math.Min(Mc, i0 + (RowPanelsPerTask * mr));
             int j0 = index % ColTasks * ColPanelsPerTask * nr;
@@ -324,13 +365,16 @@ public static unsafe class Gemm
 
         private PackBuffers()
         {
-            int aSize = (MC + MR) * KC;
-            int bSize = (NC + NR) * KC;
-            _storage = GC.AllocateUninitializedArray<float>(aSize + bSize + 32, pinned: true);
+            int aSize = (MC + MR) * KCMax;
+            int bSize = (NC + NR) * KCMax;
+            _storage = GC.AllocateUninitializedArray<float>(aSize + bSize + 32 + 64, pinned: true);
             float* start = (float*)Unsafe.AsPointer(ref _storage[0]);
             A = (float*)(((nint)start + 63) & ~(nint)63);
             B = A + ((aSize + 15) & ~15);
+            Counters = (int*)(B + ((bSize + 15) & ~15));
         }
+
+        public int* Counters { get; }
 
         public float* A { get; }
 
