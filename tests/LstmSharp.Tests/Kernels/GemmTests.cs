@@ -141,6 +141,7 @@ public class GemmTests
     [InlineData(true, false, 1500, 1, 300)]
     [InlineData(true, false, 15, 40, 38400)]
     [InlineData(false, true, 38400, 15, 40)]
+    [InlineData(false, true, 128, 128, 512)]
     [InlineData(false, false, 3000, 40, 64)]
     public void ResultsAreBitIdenticalForAnyThreadCount(bool transA, bool transB, int m, int n, int k)
     {
