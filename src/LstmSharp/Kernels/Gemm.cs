@@ -215,10 +215,12 @@ public static unsafe class Gemm
                 job.Pc = pc;
                 job.Kc = Math.Min(kcStep, k - pc);
                 job.Beta = pc == 0 ? beta : 1f;
-                for (int ic = 0; ic < m; ic += MC)
+                // A shallow slice packs taller row blocks (same A buffer), so fewer pool passes.
+                int mcStep = job.Kc >= KC ? MC : Math.Max(MC, (((MC + MR) * KCMax / job.Kc) - MR) / MR * MR);
+                for (int ic = 0; ic < m; ic += mcStep)
                 {
                     job.Ic = ic;
-                    job.Mc = Math.Min(MC, m - ic);
+                    job.Mc = Math.Min(mcStep, m - ic);
                     int rowPanels = (job.Mc + MR - 1) / MR;
 
                     job.PackBPanels = ic == 0 ? colPanels : 0;
