@@ -24,6 +24,23 @@ internal enum LaneWidth
 /// </summary>
 internal static class RnnRun
 {
+    /// <summary>
+    /// The argument checks every single-state backward starts with: output gradients and the
+    /// gradient buffers against the run's shapes (<paramref name="gateWidth"/> = columns of W and U).
+    /// </summary>
+    public static void CheckBackward(string owner, in SequenceRun run, in RnnOutputGradients dOut, in RnnGradients grads, int inputSize, int units, int gateWidth, int biasLength)
+    {
+        int bt = run.Batch, tt = run.Time;
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, units);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, units);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, units);
+        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gateWidth);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, units, gateWidth);
+        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, biasLength);
+        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, inputSize);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, units);
+    }
+
     public static LaneWidth Resolve(LaneWidth w) => w switch
     {
         LaneWidth.Auto when Vector512.IsHardwareAccelerated => LaneWidth.Vector512,

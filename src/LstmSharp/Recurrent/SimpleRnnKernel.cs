@@ -153,14 +153,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         CheckWeights(owner, weights);
         cache.Signature.CheckMatches(owner, cache.IsReady, Layout, run);
         int bt = run.Batch, tt = run.Time;
-        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, n, u);
-        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, u);
-        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, Layout.BiasLength);
-        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, n);
-        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, u);
+        RnnRun.CheckBackward(owner, run, dOut, grads, n, u, u, Layout.BiasLength);
         cache.IsReady = false;
 
         int rows = bt * tt;
