@@ -133,38 +133,45 @@ internal static unsafe class GemmPacking
         }
     }
 
-    /// <summary>A full 12-row panel of Aᵀ storage: each p is 12 contiguous values, moved with one masked load/store.</summary>
+    /// <summary>
+    /// A full 12-row panel of Aᵀ storage: each p is 12 contiguous values. Four of them (48
+    /// values) are packed into three full vectors with two-source permutes.
+    /// </summary>
     private static void PackA12Contiguous(float* src, nint lda, int kc, float* dst)
     {
         Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(12)).AsSingle();
-        for (int p = 0; p < kc; p++, src += lda, dst += 12)
+        Vector512<int> lane = Vector512<int>.Indices;
+        Vector512<int> first = lane + Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4);
+        Vector512<int> second = lane + Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8);
+        Vector512<int> third = lane + Vector512.Create(8, 8, 8, 8, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12);
+        int p = 0;
+        for (; p + 4 <= kc; p += 4, src += 4 * lda, dst += 48)
+        {
+            Vector512<float> v0 = Avx512F.MaskLoad(src, mask, Vector512<float>.Zero);
+            Vector512<float> v1 = Avx512F.MaskLoad(src + lda, mask, Vector512<float>.Zero);
+            Vector512<float> v2 = Avx512F.MaskLoad(src + (2 * lda), mask, Vector512<float>.Zero);
+            Vector512<float> v3 = Avx512F.MaskLoad(src + (3 * lda), mask, Vector512<float>.Zero);
+            Vector512.Store(Avx512F.PermuteVar16x32x2(v0, first, v1), dst);
+            Vector512.Store(Avx512F.PermuteVar16x32x2(v1, second, v2), dst + 16);
+            Vector512.Store(Avx512F.PermuteVar16x32x2(v2, third, v3), dst + 32);
+        }
+
+        for (; p < kc; p++, src += lda, dst += 12)
         {
             Avx512F.MaskStore(dst, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
         }
     }
 
     /// <summary>
-    /// A full 12-row panel of row-major A: 16 columns at a time, the 12 rows (padded to 16)
-    /// are transposed in registers and each column stored as 12 values.
+    /// A full 12-row panel of row-major A: 16 columns at a time, the 12 rows (padded to 16 with
+    /// zeros) are transposed in registers and each column stored as 12 values.
     /// </summary>
     private static void PackA12Transposed(float* src, nint lda, int kc, float* dst)
     {
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(12)).AsSingle();
-        Span<Vector512<float>> block = stackalloc Vector512<float>[16];
         int p = 0;
         for (; p + 16 <= kc; p += 16)
         {
-            for (int r = 0; r < 12; r++)
-            {
-                block[r] = Vector512.Load(src + (r * lda) + p);
-            }
-
-            block[12] = block[13] = block[14] = block[15] = default;
-            Transpose16x16(block);
-            for (int q = 0; q < 16; q++)
-            {
-                Avx512F.MaskStore(dst + ((p + q) * 12), mask, block[q]);
-            }
+            Transpose16(src + p, lda, twelve: true, dst + (p * 12), 12);
         }
 
         for (; p < kc; p++)
@@ -182,23 +189,11 @@ internal static unsafe class GemmPacking
     /// </summary>
     private static void PackB32Transposed(float* src, nint ldb, int kc, float* dst)
     {
-        Span<Vector512<float>> block = stackalloc Vector512<float>[16];
         int p = 0;
         for (; p + 16 <= kc; p += 16)
         {
-            for (int half = 0; half < 32; half += 16)
-            {
-                for (int j = 0; j < 16; j++)
-                {
-                    block[j] = Vector512.Load(src + ((half + j) * ldb) + p);
-                }
-
-                Transpose16x16(block);
-                for (int q = 0; q < 16; q++)
-                {
-                    Vector512.Store(block[q], dst + ((p + q) * 32) + half);
-                }
-            }
+            Transpose16(src + p, ldb, twelve: false, dst + (p * 32), 32);
+            Transpose16(src + (16 * ldb) + p, ldb, twelve: false, dst + (p * 32) + 16, 32);
         }
 
         for (; p < kc; p++)
@@ -211,37 +206,89 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
-    /// In-register transpose of a 16×16 block (row r = block[r]): unpack pairs within 128-bit
-    /// lanes, combine 64-bit pairs, then exchange 128-bit lanes twice.
+    /// Transposes a 16×16 block held in registers: row r (16 floats at src + r·srcStride; rows
+    /// 12..15 read as zeros when <paramref name="twelve"/>) becomes column r, and output row q
+    /// goes to dst + q·dstStride (its first 12 values only when <paramref name="twelve"/>).
+    /// Unpack pairs within 128-bit lanes, combine 64-bit pairs, then exchange 128-bit lanes twice;
+    /// every value stays in a local so the JIT keeps the 16 rows in zmm registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Transpose16x16(Span<Vector512<float>> x)
+    private static void Transpose16(float* src, nint srcStride, bool twelve, float* dst, nint dstStride)
     {
-        Span<Vector512<float>> u = stackalloc Vector512<float>[16];
-        for (int g = 0; g < 16; g += 4)
-        {
-            Vector512<float> t0 = Avx512F.UnpackLow(x[g], x[g + 1]);
-            Vector512<float> t1 = Avx512F.UnpackHigh(x[g], x[g + 1]);
-            Vector512<float> t2 = Avx512F.UnpackLow(x[g + 2], x[g + 3]);
-            Vector512<float> t3 = Avx512F.UnpackHigh(x[g + 2], x[g + 3]);
+        Vector512<float> r0 = Vector512.Load(src), r1 = Vector512.Load(src + srcStride);
+        Vector512<float> r2 = Vector512.Load(src + (2 * srcStride)), r3 = Vector512.Load(src + (3 * srcStride));
+        Vector512<float> r4 = Vector512.Load(src + (4 * srcStride)), r5 = Vector512.Load(src + (5 * srcStride));
+        Vector512<float> r6 = Vector512.Load(src + (6 * srcStride)), r7 = Vector512.Load(src + (7 * srcStride));
+        Vector512<float> r8 = Vector512.Load(src + (8 * srcStride)), r9 = Vector512.Load(src + (9 * srcStride));
+        Vector512<float> r10 = Vector512.Load(src + (10 * srcStride)), r11 = Vector512.Load(src + (11 * srcStride));
 
-            // u[g + j] holds, in 128-bit lane L, rows g..g+3 of column 4L + j.
-            u[g] = Avx512F.Shuffle(t0, t2, 0x44);
-            u[g + 1] = Avx512F.Shuffle(t0, t2, 0xEE);
-            u[g + 2] = Avx512F.Shuffle(t1, t3, 0x44);
-            u[g + 3] = Avx512F.Shuffle(t1, t3, 0xEE);
+        // u[4g + j] holds, in 128-bit lane L, rows 4g..4g+3 of column 4L + j.
+        Vector512<float> t00 = Avx512F.UnpackLow(r0, r1), t01 = Avx512F.UnpackHigh(r0, r1);
+        Vector512<float> t02 = Avx512F.UnpackLow(r2, r3), t03 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> u0 = Avx512F.Shuffle(t00, t02, 0x44), u1 = Avx512F.Shuffle(t00, t02, 0xEE);
+        Vector512<float> u2 = Avx512F.Shuffle(t01, t03, 0x44), u3 = Avx512F.Shuffle(t01, t03, 0xEE);
+        Vector512<float> t10 = Avx512F.UnpackLow(r4, r5), t11 = Avx512F.UnpackHigh(r4, r5);
+        Vector512<float> t12 = Avx512F.UnpackLow(r6, r7), t13 = Avx512F.UnpackHigh(r6, r7);
+        Vector512<float> u4 = Avx512F.Shuffle(t10, t12, 0x44), u5 = Avx512F.Shuffle(t10, t12, 0xEE);
+        Vector512<float> u6 = Avx512F.Shuffle(t11, t13, 0x44), u7 = Avx512F.Shuffle(t11, t13, 0xEE);
+        Vector512<float> t20 = Avx512F.UnpackLow(r8, r9), t21 = Avx512F.UnpackHigh(r8, r9);
+        Vector512<float> t22 = Avx512F.UnpackLow(r10, r11), t23 = Avx512F.UnpackHigh(r10, r11);
+        Vector512<float> u8 = Avx512F.Shuffle(t20, t22, 0x44), u9 = Avx512F.Shuffle(t20, t22, 0xEE);
+        Vector512<float> u10 = Avx512F.Shuffle(t21, t23, 0x44), u11 = Avx512F.Shuffle(t21, t23, 0xEE);
+        Vector512<float> u12 = default, u13 = default, u14 = default, u15 = default;
+        if (!twelve)
+        {
+            Vector512<float> r12 = Vector512.Load(src + (12 * srcStride)), r13 = Vector512.Load(src + (13 * srcStride));
+            Vector512<float> r14 = Vector512.Load(src + (14 * srcStride)), r15 = Vector512.Load(src + (15 * srcStride));
+            Vector512<float> t30 = Avx512F.UnpackLow(r12, r13), t31 = Avx512F.UnpackHigh(r12, r13);
+            Vector512<float> t32 = Avx512F.UnpackLow(r14, r15), t33 = Avx512F.UnpackHigh(r14, r15);
+            u12 = Avx512F.Shuffle(t30, t32, 0x44);
+            u13 = Avx512F.Shuffle(t30, t32, 0xEE);
+            u14 = Avx512F.Shuffle(t31, t33, 0x44);
+            u15 = Avx512F.Shuffle(t31, t33, 0xEE);
         }
 
-        for (int j = 0; j < 4; j++)
+        // Output row q = 4·blk + j is lane group blk of u[j], u[4 + j], u[8 + j], u[12 + j].
+        Vector512<float> x00 = Avx512F.Shuffle4x128(u0, u4, 0x44), x01 = Avx512F.Shuffle4x128(u0, u4, 0xEE);
+        Vector512<float> y00 = Avx512F.Shuffle4x128(u8, u12, 0x44), y01 = Avx512F.Shuffle4x128(u8, u12, 0xEE);
+        Vector512<float> x10 = Avx512F.Shuffle4x128(u1, u5, 0x44), x11 = Avx512F.Shuffle4x128(u1, u5, 0xEE);
+        Vector512<float> y10 = Avx512F.Shuffle4x128(u9, u13, 0x44), y11 = Avx512F.Shuffle4x128(u9, u13, 0xEE);
+        Vector512<float> x20 = Avx512F.Shuffle4x128(u2, u6, 0x44), x21 = Avx512F.Shuffle4x128(u2, u6, 0xEE);
+        Vector512<float> y20 = Avx512F.Shuffle4x128(u10, u14, 0x44), y21 = Avx512F.Shuffle4x128(u10, u14, 0xEE);
+        Vector512<float> x30 = Avx512F.Shuffle4x128(u3, u7, 0x44), x31 = Avx512F.Shuffle4x128(u3, u7, 0xEE);
+        Vector512<float> y30 = Avx512F.Shuffle4x128(u11, u15, 0x44), y31 = Avx512F.Shuffle4x128(u11, u15, 0xEE);
+
+        // Rows are stored in order, so with a 12-value stride each full store's 4 zero lanes are
+        // overwritten by the next row; only the last one is masked.
+        Vector512<float> mask = twelve ? Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(12)).AsSingle() : default;
+        StoreRow(dst, false, mask, Avx512F.Shuffle4x128(x00, y00, 0x88));
+        StoreRow(dst + dstStride, false, mask, Avx512F.Shuffle4x128(x10, y10, 0x88));
+        StoreRow(dst + (2 * dstStride), false, mask, Avx512F.Shuffle4x128(x20, y20, 0x88));
+        StoreRow(dst + (3 * dstStride), false, mask, Avx512F.Shuffle4x128(x30, y30, 0x88));
+        StoreRow(dst + (4 * dstStride), false, mask, Avx512F.Shuffle4x128(x00, y00, 0xDD));
+        StoreRow(dst + (5 * dstStride), false, mask, Avx512F.Shuffle4x128(x10, y10, 0xDD));
+        StoreRow(dst + (6 * dstStride), false, mask, Avx512F.Shuffle4x128(x20, y20, 0xDD));
+        StoreRow(dst + (7 * dstStride), false, mask, Avx512F.Shuffle4x128(x30, y30, 0xDD));
+        StoreRow(dst + (8 * dstStride), false, mask, Avx512F.Shuffle4x128(x01, y01, 0x88));
+        StoreRow(dst + (9 * dstStride), false, mask, Avx512F.Shuffle4x128(x11, y11, 0x88));
+        StoreRow(dst + (10 * dstStride), false, mask, Avx512F.Shuffle4x128(x21, y21, 0x88));
+        StoreRow(dst + (11 * dstStride), false, mask, Avx512F.Shuffle4x128(x31, y31, 0x88));
+        StoreRow(dst + (12 * dstStride), false, mask, Avx512F.Shuffle4x128(x01, y01, 0xDD));
+        StoreRow(dst + (13 * dstStride), false, mask, Avx512F.Shuffle4x128(x11, y11, 0xDD));
+        StoreRow(dst + (14 * dstStride), false, mask, Avx512F.Shuffle4x128(x21, y21, 0xDD));
+        StoreRow(dst + (15 * dstStride), twelve, mask, Avx512F.Shuffle4x128(x31, y31, 0xDD));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* dst, bool masked, Vector512<float> mask, Vector512<float> row)
+    {
+        if (masked)
         {
-            Vector512<float> x0 = Avx512F.Shuffle4x128(u[j], u[4 + j], 0x44);
-            Vector512<float> x1 = Avx512F.Shuffle4x128(u[j], u[4 + j], 0xEE);
-            Vector512<float> y0 = Avx512F.Shuffle4x128(u[8 + j], u[12 + j], 0x44);
-            Vector512<float> y1 = Avx512F.Shuffle4x128(u[8 + j], u[12 + j], 0xEE);
-            x[j] = Avx512F.Shuffle4x128(x0, y0, 0x88);
-            x[4 + j] = Avx512F.Shuffle4x128(x0, y0, 0xDD);
-            x[8 + j] = Avx512F.Shuffle4x128(x1, y1, 0x88);
-            x[12 + j] = Avx512F.Shuffle4x128(x1, y1, 0xDD);
+            Avx512F.MaskStore(dst, mask, row);
+        }
+        else
+        {
+            Vector512.Store(row, dst);
         }
     }
 
