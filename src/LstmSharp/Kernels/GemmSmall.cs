@@ -9,10 +9,10 @@ namespace LstmSharp.Kernels;
 /// every KC slice into two pool passes cost more than the arithmetic:
 /// <list type="bullet">
 /// <item><b>Direct</b> (n ≤ 64, k ≤ 512, e.g. the per-step 128×10·10×40 of a 10-unit LSTM, or a
-/// 38400×40·40×15 input gradient): op(B) is copied once into a zero-padded [k, ⌈n/16⌉·16] scratch
-/// (skipped when it is already row-major with n a multiple of 16), then a 6-row × up-to-64-column
-/// register block walks A in place — broadcasts straight from A's rows or columns. Large m is
-/// split over the pool by rows.</item>
+/// 38400×40·40×15 input gradient): a row-major op(B) is read in place (the last vector of a row
+/// with a masked load), a transposed one is first copied into a zero-padded [k, ⌈n/16⌉·16]
+/// scratch; then a 6-row × up-to-64-column register block walks A in place — broadcasts
+/// straight from A's rows or columns. Large m is split over the pool by rows.</item>
 /// <item><b>Split-k</b> (m·n ≤ 4096 and k &gt; 1024, e.g. dW = Xᵀ·dZ over a whole sequence,
 /// 15×38400·38400×40): k is cut into fixed <see cref="SplitDepth"/>-deep chunks, each chunk's
 /// partial product [m, n] is computed by the direct kernel on any thread, then the partials are
@@ -71,7 +71,7 @@ internal static unsafe class GemmSmall
     {
         int ldp = Padded(n);
         float* pb;
-        if (!transB && ldp == n)
+        if (!transB)
         {
             pb = b;
             ldp = ldb;
@@ -120,11 +120,10 @@ internal static unsafe class GemmSmall
     /// </summary>
     private static void Rows(in DirectJob job, int i0, int i1, int p0, int kc, float* c, int ldc, float alpha, float beta)
     {
-        int ldp = Padded(job.N);
-        for (int j = 0; j < ldp; j += MaxDirectWidth)
+        for (int j = 0; j < job.N; j += MaxDirectWidth)
         {
-            int vectors = Math.Min(MaxDirectWidth, ldp - j) / 16;
             int valid = Math.Min(MaxDirectWidth, job.N - j);
+            int vectors = (valid + 15) / 16;
             for (int i = i0; i < i1; i += RowBlock)
             {
                 int rows = Math.Min(RowBlock, i1 - i);
@@ -225,9 +224,15 @@ internal static unsafe class GemmSmall
         {
             int p0 = index * SplitDepth;
             int kc = Math.Min(SplitDepth, K - p0);
-            int ldp = Padded(N);
-            float* pb = Scratch.B.Get(kc * ldp);
-            PackB(TransB, B, Ldb, p0, kc, N, ldp, pb);
+            int ldp = Ldb;
+            float* pb = B + ((nint)p0 * Ldb);
+            if (TransB)
+            {
+                ldp = Padded(N);
+                pb = Scratch.B.Get(kc * ldp);
+                PackB(TransB, B, Ldb, p0, kc, N, ldp, pb);
+            }
+
             var direct = new DirectJob { A = A, Rs = Rs, Cs = Cs, B = pb, Ldb = ldp, M = M, N = N, K = kc };
             Rows(direct, 0, M, p0, kc, Partials + ((nint)index * M * N), N, 1f, 0f);
         }
@@ -278,12 +283,15 @@ internal static unsafe class GemmSmall
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
         Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+        // The last vector may run past column `valid` (B read in place): masked, so no read
+        // leaves the row and the unused lanes hold zeros.
+        Vector512<float> last = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(valid - (16 * (nv - 1)))).AsSingle();
         for (int p = 0; p < k; p++, a += cs, b += ldb)
         {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = nv > 1 ? Vector512.Load(b + 16) : default;
-            Vector512<float> b2 = nv > 2 ? Vector512.Load(b + 32) : default;
-            Vector512<float> b3 = nv > 3 ? Vector512.Load(b + 48) : default;
+            Vector512<float> b0 = nv == 1 ? Avx512F.MaskLoad(b, last, Vector512<float>.Zero) : Vector512.Load(b);
+            Vector512<float> b1 = nv == 2 ? Avx512F.MaskLoad(b + 16, last, Vector512<float>.Zero) : nv > 2 ? Vector512.Load(b + 16) : default;
+            Vector512<float> b2 = nv == 3 ? Avx512F.MaskLoad(b + 32, last, Vector512<float>.Zero) : nv > 3 ? Vector512.Load(b + 32) : default;
+            Vector512<float> b3 = nv > 3 ? Avx512F.MaskLoad(b + 48, last, Vector512<float>.Zero) : default;
             Vector512<float> x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
             if (nv > 1) { c01 = Vector512.FusedMultiplyAdd(x, b1, c01); }
