@@ -105,6 +105,18 @@ public readonly ref struct LstmGradients
 /// before the time loop; each step does only the recurrent product h_{t−1}·U and one fused
 /// pass over the rows (<see cref="LstmCell"/>). The backward does one fused pass and one
 /// product dz·Uᵀ per step, then dW, dU, db and dx as single products over all steps.</para>
+/// <para>Threading: rows of the batch never meet inside the recurrence, so the batch is cut into
+/// row chunks (<see cref="SequenceChunks"/>) and each <see cref="WorkerPool"/> index runs the
+/// WHOLE time loop for its rows — their recurrent products (inline on that thread: a product
+/// called inside a pool job does not fork again), their cells and copies — with no
+/// synchronisation per step; the backward time loop likewise (fused backward rows, then dz·Uᵀ of
+/// those rows). The chunks depend on the batch size only, never on the thread count, so every
+/// thread count runs the same products on the same rows and gets the same bits; with one thread,
+/// or when the pool is busy, the chunks run one after another on the calling thread. Each chunk
+/// writes only its own rows of the [batch, …] state and scratch buffers and reads the shared
+/// weights and Uᵀ. A batch too small to split (one chunk) keeps the per-step form: the products
+/// thread themselves and the row work forks per step when it is large enough. The
+/// whole-sequence products before and after the loops (x·W, dW, dU, dx) thread internally.</para>
 /// <para>An instance holds scratch for one call at a time (not thread-safe): a layer owns one
 /// per direction. The buffers a backward needs live in an <see cref="LstmCache"/> the caller
 /// passes to a training forward; an inference forward (cache = null) keeps no activations.</para>
@@ -113,6 +125,16 @@ public sealed class LstmKernel
 {
     /// <summary>Below this many gate values per step (batch · G·units) the row work stays on the calling thread.</summary>
     internal static int ParallelRowMinFloats = 8192;
+
+    /// <summary>
+    /// Fewest rows a sequence chunk keeps. Each chunk pays the fixed costs of its per-step calls
+    /// (packing U for the product, the call itself) on its own; measured on 2 cores, batch 128
+    /// runs faster as 2 chunks of 64 rows than as 4 of 32 (IMDB shape: LSTM(10), 300 steps).
+    /// </summary>
+    internal static int SequenceChunkMinRows = 64;
+
+    /// <summary>Most sequence chunks of one call.</summary>
+    internal const int MaxSequenceChunks = 64;
 
     private float[] zScratch = [];
     private float[] xScratch = [];
@@ -215,32 +237,22 @@ public sealed class LstmKernel
 
         Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
 
-        var hp = training ? cache!.HPrev.AsSpan(0, bt * units) : Scratch(ref hpScratch, bu);
-        var gp = !layout.HasGateRecurrence ? [] : training ? cache!.GatesPrev.AsSpan(0, bt * su) : Scratch(ref gpScratch, batch * su);
-        PlaceRecurrentInputs(run, cache, run.TimeIndex(0), 0, batch);
-        int chunks = RowChunks(batch, gw);
-        var job = new ForwardRowsJob(this, run, weights, outputs, cache, (batch + chunks - 1) / chunks);
-        for (int s = 0; s < time; s++)
+        if (!training)
         {
-            int t = run.TimeIndex(s);
-            int hpOff = training ? t * units : 0, hpLd = training ? time * units : units;
-            Gemm.Sgemm(false, false, batch, gw, units, 1f, hp[hpOff..], hpLd, weights.RecurrentKernel, gw, 1f, z[(t * gw)..], time * gw);
-            if (layout.HasGateRecurrence)
-            {
-                int gpOff = training ? t * su : 0, gpLd = training ? time * su : su;
-                foreach (var gate in LstmCell.WeightedGates)
-                {
-                    int k = layout.WeightedGateIndex(gate);
-                    if (k >= 0)
-                    {
-                        Gemm.Sgemm(false, false, batch, units, su, 1f, gp[gpOff..], gpLd, weights.GateRecurrence[(k * units)..], su, 1f, z[((t * gw) + layout.BlockOffset(gate))..], time * gw);
-                    }
-                }
-            }
+            // One step of recurrent inputs; a training forward keeps every step's in the cache.
+            Scratch(ref hpScratch, bu);
+            if (layout.HasGateRecurrence) Scratch(ref gpScratch, batch * su);
+        }
 
-            job.Step = s;
-            if (chunks == 1) job.Execute(0);
-            else WorkerPool.Shared.For(chunks, job);
+        PlaceRecurrentInputs(run, cache, run.TimeIndex(0), 0, batch);
+        int chunks = SequenceChunks(batch);
+        if (chunks == 1)
+        {
+            ForwardSteps(run, weights, outputs, cache, 0, batch);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new ForwardSequenceJob(this, run, weights, outputs, cache, chunks));
         }
 
         if (!outputs.Last.IsEmpty) y.CopyTo(outputs.Last);
@@ -288,8 +300,8 @@ public sealed class LstmKernel
         var dh = Scratch(ref dhState, bu);
         var dc = Scratch(ref dcState, bu);
         var dg = layout.HasGateRecurrence ? Scratch(ref dgState, batch * su) : [];
-        var dhr = Scratch(ref dhRec, bu);
-        var dgr = layout.HasGateRecurrence ? Scratch(ref dgRec, batch * su) : [];
+        Scratch(ref dhRec, bu);
+        if (layout.HasGateRecurrence) Scratch(ref dgRec, batch * su);
         var carry = Scratch(ref dyCarry, bu);
         Scratch(ref dhTotal, bu);
         if (dOut.H.IsEmpty) dh.Clear(); else dOut.H.CopyTo(dh);
@@ -300,29 +312,14 @@ public sealed class LstmKernel
         // Uᵀ once, so each step's dz·Uᵀ is a plain product.
         var ut = Scratch(ref uTransposed, gw * units);
         Transpose(weights.RecurrentKernel, units, gw, ut);
-        int chunks = RowChunks(batch, gw);
-        var job = new BackwardRowsJob(this, run, weights, dOut, cache, (batch + chunks - 1) / chunks);
-        for (int s = time - 1; s >= 0; s--)
+        int chunks = SequenceChunks(batch);
+        if (chunks == 1)
         {
-            int t = run.TimeIndex(s);
-            job.Step = s;
-            if (chunks == 1) job.Execute(0);
-            else WorkerPool.Shared.For(chunks, job);
-
-            Gemm.Sgemm(false, false, batch, units, gw, 1f, dz[(t * gw)..], time * gw, ut, units, 0f, dhr, units);
-            if (layout.HasGateRecurrence)
-            {
-                bool first = true;
-                foreach (var gate in LstmCell.WeightedGates)
-                {
-                    int k = layout.WeightedGateIndex(gate);
-                    if (k >= 0)
-                    {
-                        Gemm.Sgemm(false, true, batch, su, units, 1f, dz[((t * gw) + layout.BlockOffset(gate))..], time * gw, weights.GateRecurrence[(k * units)..], su, first ? 0f : 1f, dgr, su);
-                        first = false;
-                    }
-                }
-            }
+            BackwardSteps(run, weights, dOut, cache, 0, batch);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new BackwardSequenceJob(this, run, weights, dOut, cache, chunks));
         }
 
         TakeRecurrentGradients(run, run.TimeIndex(0), 0, batch);
@@ -380,6 +377,103 @@ public sealed class LstmKernel
         }
 
         cache.IsReady = false;
+    }
+
+    /// <summary>
+    /// The whole time loop for rows [b0, b1): per step the recurrent product h_{t−1}·U (and the
+    /// FGR products) of these rows, then their cell. Inside a <see cref="ForwardSequenceJob"/>
+    /// the products run inline on the job's thread and the row work stays with it; for the whole
+    /// batch on the calling thread (one chunk) the products thread themselves and the row work
+    /// forks per step once it is large enough.
+    /// </summary>
+    private void ForwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int b0, int b1)
+    {
+        var layout = Layout;
+        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        int rows = b1 - b0;
+        bool training = cache is not null;
+        Span<float> z = training ? cache!.Gates.AsSpan() : zScratch.AsSpan();
+        Span<float> hp = training ? cache!.HPrev.AsSpan() : hpScratch.AsSpan();
+        Span<float> gp = !layout.HasGateRecurrence ? [] : training ? cache!.GatesPrev.AsSpan() : gpScratch.AsSpan();
+        int rowChunks = rows == run.Batch ? RowChunks(rows, gw) : 1;
+        var job = new ForwardRowsJob(this, run, weights, outputs, cache, (rows + rowChunks - 1) / rowChunks);
+        for (int s = 0; s < time; s++)
+        {
+            int t = run.TimeIndex(s);
+
+            // Row b of the cache's [batch, time, ·] buffers starts at (b·time + t); inference scratch is [batch, ·].
+            int zRow = (b0 * time) + t;
+            int hpRow = training ? zRow : b0, hpLd = training ? time * units : units;
+            Gemm.Sgemm(false, false, rows, gw, units, 1f, hp[(hpRow * units)..], hpLd, weights.RecurrentKernel, gw, 1f, z[(zRow * gw)..], time * gw);
+            if (layout.HasGateRecurrence)
+            {
+                int gpLd = training ? time * su : su;
+                foreach (var gate in LstmCell.WeightedGates)
+                {
+                    int k = layout.WeightedGateIndex(gate);
+                    if (k >= 0)
+                    {
+                        Gemm.Sgemm(false, false, rows, units, su, 1f, gp[(hpRow * su)..], gpLd, weights.GateRecurrence[(k * units)..], su, 1f, z[((zRow * gw) + layout.BlockOffset(gate))..], time * gw);
+                    }
+                }
+            }
+
+            if (rowChunks == 1)
+            {
+                ForwardRows(run, weights, outputs, cache, s, b0, b1);
+            }
+            else
+            {
+                job.Step = s;
+                WorkerPool.Shared.For(rowChunks, job);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The backward time loop for rows [b0, b1): per step their fused backward cell, then
+    /// dz·Uᵀ (and the FGR products) of these rows; threading as <see cref="ForwardSteps"/>.
+    /// </summary>
+    private void BackwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int b0, int b1)
+    {
+        var layout = Layout;
+        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        int rows = b1 - b0;
+        Span<float> dz = cache.Gates.AsSpan();
+        var ut = uTransposed.AsSpan(0, gw * units);
+        var dhr = dhRec.AsSpan(b0 * units, rows * units);
+        Span<float> dgr = layout.HasGateRecurrence ? dgRec.AsSpan(b0 * su, rows * su) : [];
+        int rowChunks = rows == run.Batch ? RowChunks(rows, gw) : 1;
+        var job = new BackwardRowsJob(this, run, weights, dOut, cache, (rows + rowChunks - 1) / rowChunks);
+        for (int s = time - 1; s >= 0; s--)
+        {
+            int t = run.TimeIndex(s);
+            if (rowChunks == 1)
+            {
+                BackwardRows(run, weights, dOut, cache, s, b0, b1);
+            }
+            else
+            {
+                job.Step = s;
+                WorkerPool.Shared.For(rowChunks, job);
+            }
+
+            int zRow = (b0 * time) + t;
+            Gemm.Sgemm(false, false, rows, units, gw, 1f, dz[(zRow * gw)..], time * gw, ut, units, 0f, dhr, units);
+            if (layout.HasGateRecurrence)
+            {
+                bool first = true;
+                foreach (var gate in LstmCell.WeightedGates)
+                {
+                    int k = layout.WeightedGateIndex(gate);
+                    if (k >= 0)
+                    {
+                        Gemm.Sgemm(false, true, rows, su, units, 1f, dz[((zRow * gw) + layout.BlockOffset(gate))..], time * gw, weights.GateRecurrence[(k * units)..], su, first ? 0f : 1f, dgr, su);
+                        first = false;
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -517,11 +611,53 @@ public sealed class LstmKernel
         }
     }
 
+    /// <summary>
+    /// How many row chunks run the whole time loop each (see the class remarks). A function of
+    /// the batch size only, never of the thread count, so every thread count computes the same
+    /// products on the same rows: a power of two (even shares for 2, 4, … threads) with at least
+    /// <see cref="SequenceChunkMinRows"/> rows per chunk; 1 (no split) below twice that.
+    /// </summary>
+    internal static int SequenceChunks(int batch)
+    {
+        int chunks = 1;
+        while (chunks < MaxSequenceChunks && 2 * chunks <= batch && batch / (2 * chunks) >= SequenceChunkMinRows)
+        {
+            chunks *= 2;
+        }
+
+        return chunks;
+    }
+
+    /// <summary>First row of chunk <paramref name="index"/> of <paramref name="chunks"/>: an even split, so no chunk is empty or short by more than a row.</summary>
+    internal static int ChunkStart(int batch, int chunks, int index) => (int)((long)batch * index / chunks);
+
     /// <summary>How many pieces the per-step row work is cut into: one per thread once a step has enough work to pay for the fork-join.</summary>
     private static int RowChunks(int batch, int gateWidth)
     {
         int threads = WorkerPool.Shared.ThreadCount;
         return threads > 1 && (long)batch * gateWidth >= ParallelRowMinFloats ? Math.Min(batch, threads) : 1;
+    }
+
+    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i.</summary>
+    private ref struct ForwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly LstmWeights weights = weights;
+        private readonly LstmOutputs outputs = outputs;
+
+        public readonly void Execute(int index) =>
+            kernel.ForwardSteps(run, weights, outputs, cache, ChunkStart(run.Batch, chunks, index), ChunkStart(run.Batch, chunks, index + 1));
+    }
+
+    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
+    private ref struct BackwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly LstmWeights weights = weights;
+        private readonly LstmOutputGradients dOut = dOut;
+
+        public readonly void Execute(int index) =>
+            kernel.BackwardSteps(run, weights, dOut, cache, ChunkStart(run.Batch, chunks, index), ChunkStart(run.Batch, chunks, index + 1));
     }
 
     private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunk) : IParallelJob

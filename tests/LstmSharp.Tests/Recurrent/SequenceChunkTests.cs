@@ -1,0 +1,137 @@
+using LstmSharp.Kernels;
+using LstmSharp.Recurrent;
+using LstmSharp.Tests.Kernels;
+
+namespace LstmSharp.Tests.Recurrent;
+
+/// <summary>
+/// The recurrent kernels split the batch into row chunks that each run the whole time loop on
+/// one thread. The chunks depend on the batch size only, so results must be the same bits for
+/// every <see cref="WorkerPool.ThreadCount"/>; and the split path must match the references.
+/// </summary>
+[Collection(WorkerPoolCollection.Name)]
+public class SequenceChunkTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(127, 1)]
+    [InlineData(128, 2)]
+    [InlineData(255, 2)]
+    [InlineData(256, 4)]
+    [InlineData(100000, 64)]
+    public void ChunkCountDependsOnTheBatchOnly(int batch, int expected)
+    {
+        Assert.Equal(64, LstmKernel.SequenceChunkMinRows);
+        Assert.Equal(expected, LstmKernel.SequenceChunks(batch));
+        int chunks = LstmKernel.SequenceChunks(batch);
+        for (int i = 0; i < chunks; i++)
+        {
+            int rows = LstmKernel.ChunkStart(batch, chunks, i + 1) - LstmKernel.ChunkStart(batch, chunks, i);
+            Assert.True(rows >= Math.Min(batch, LstmKernel.SequenceChunkMinRows), $"batch {batch}: chunk {i} of {chunks} has {rows} rows");
+        }
+
+        Assert.Equal(batch, LstmKernel.ChunkStart(batch, chunks, chunks));
+    }
+
+    [Theory]
+    [InlineData("standard", "plain")]
+    [InlineData("standard", "mask-holes")]
+    [InlineData("vanilla", "all")]
+    [InlineData("FGR", "all")]
+    [InlineData("original1997", "go-backwards")]
+    [InlineData("CIFG", "dropout")]
+    public void LstmChunksMatchTheDoubleReference(string variant, string options)
+    {
+        // One-row chunks too: batch 5 in 4 chunks takes the GEMV path for the single rows.
+        WithChunkRows(1, () => LstmKernelTests.CheckAgainstReference(variant, options, batch: 5, time: 4, inputSize: 3, units: 5));
+        WithChunkRows(2, () => LstmKernelTests.CheckAgainstReference(variant, options, batch: 5, time: 3, inputSize: 2, units: 17));
+    }
+
+    [Theory]
+    [InlineData("standard", "all", 130, 64)]
+    [InlineData("FGR", "mask-holes", 9, 2)]
+    [InlineData("original1997", "dropout", 7, 1)]
+    [InlineData("vanilla", "initial-state", 40, 1000)]
+    public void LstmIsBitIdenticalForAnyThreadCount(string variantName, string options, int batch, int chunkRows)
+    {
+        WithChunkRows(chunkRows, () =>
+        {
+            var (variant, useBias) = LstmKernelTests.Variant(variantName);
+            var layout = new LstmLayout(variant, 3, 20, useBias);
+            var rng = new Random(11);
+            var p = LstmKernelTests.RandomParams(layout, rng);
+            var q = LstmKernelTests.Problem(options, rng, batch, time: 6, inputSize: 3, units: 20);
+            var dSeq = LstmKernelTests.RandomArray(rng, batch * q.Time * 20, 1.0);
+            var dLast = LstmKernelTests.RandomArray(rng, batch * 20, 1.0);
+            var dH = LstmKernelTests.RandomArray(rng, batch * 20, 1.0);
+            var dC = LstmKernelTests.RandomArray(rng, batch * 20, 1.0);
+
+            float[][] RunAll()
+            {
+                var k = new KernelRun(layout, p, q);
+                k.Forward(training: false);
+                var inference = (float[])k.Sequence.Clone();
+                k.Forward(training: true);
+                Assert.Equal(inference, k.Sequence);
+                k.Backward(dSeq, dLast, dH, dC);
+                return [inference, k.Sequence, k.Last, k.H, k.C, k.DW, k.DU, k.DB, k.DP, k.DR, k.DX, k.DH0, k.DC0];
+            }
+
+            AssertSameBitsForThreadCounts(RunAll);
+        });
+    }
+
+    internal static void AssertSameBitsForThreadCounts(Func<float[][]> run)
+    {
+        var pool = WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        try
+        {
+            pool.ThreadCount = 1;
+            var expected = run();
+            foreach (int threads in new[] { 2, 3 })
+            {
+                pool.ThreadCount = threads;
+                var actual = run();
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    int diff = FirstDifference(expected[i], actual[i]);
+                    Assert.True(diff < 0, $"result {i}, element {diff}: {(diff >= 0 ? actual[i][diff] : 0):G9} with {threads} threads, {(diff >= 0 ? expected[i][diff] : 0):G9} with 1");
+                }
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+    }
+
+    internal static void WithChunkRows(int rows, Action body)
+    {
+        int saved = LstmKernel.SequenceChunkMinRows;
+        LstmKernel.SequenceChunkMinRows = rows;
+        try
+        {
+            body();
+        }
+        finally
+        {
+            LstmKernel.SequenceChunkMinRows = saved;
+        }
+    }
+
+    private static int FirstDifference(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
