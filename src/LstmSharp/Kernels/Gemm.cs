@@ -18,8 +18,8 @@ namespace LstmSharp.Kernels;
 /// scalar) over groups of tiles. Pack buffers belong to the calling thread and are reused,
 /// so a call allocates nothing.</para>
 /// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once; narrow
-/// products (n ≤ 64 with k ≤ 512, or m·n ≤ 4096 with a long k) take the unpacked paths of
-/// <see cref="GemmSmall"/>.</para>
+/// products (n ≤ 64 with k ≤ 512, or a long k with a small output: m·n ≤ 4096, or m ≤ 64 or
+/// m·n ≤ 16384 when op(B) is row-major) take the unpacked paths of <see cref="GemmSmall"/>.</para>
 /// <para>Determinism: threads split C by rows and columns only, and every element is summed
 /// over k in the same order whatever the split, so results are bit-identical for any
 /// <see cref="WorkerPool.ThreadCount"/>.</para>
@@ -118,7 +118,7 @@ public static unsafe class Gemm
             {
                 GemmSmall.Direct(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             }
-            else if (GemmSmall.UseSplit(m, n, k))
+            else if (GemmSmall.UseSplit(transB, m, n, k))
             {
                 GemmSmall.Split(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             }

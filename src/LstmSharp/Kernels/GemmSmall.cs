@@ -13,8 +13,9 @@ namespace LstmSharp.Kernels;
 /// with a masked load), a transposed one is first copied into a zero-padded [k, ⌈n/16⌉·16]
 /// scratch; then a 6-row × up-to-64-column register block walks A in place — broadcasts
 /// straight from A's rows or columns. Large m is split over the pool by rows.</item>
-/// <item><b>Split-k</b> (m·n ≤ 4096 and k &gt; 1024, e.g. dW = Xᵀ·dZ over a whole sequence,
-/// 15×38400·38400×40): k is cut into fixed <see cref="SplitDepth"/>-deep chunks, each chunk's
+/// <item><b>Split-k</b> (k &gt; 1024 and m·n ≤ 4096, or with a row-major op(B) m ≤ 64 or
+/// m·n ≤ 16384; e.g. dW = Xᵀ·dZ over a whole sequence, 15×38400·38400×40 or 28×3584·3584×512):
+/// k is cut into fixed <see cref="SplitDepth"/>-deep chunks, each chunk's
 /// partial product [m, n] is computed by the direct kernel on any thread, then the partials are
 /// added in chunk order.</item>
 /// </list>
@@ -40,6 +41,17 @@ internal static unsafe class GemmSmall
     /// <summary>Largest m·n the split-k path takes.</summary>
     internal const int SplitMaxOutputs = 4096;
 
+    /// <summary>
+    /// With a row-major op(B) (read in place, nothing packed), split-k also takes up to this many
+    /// rows or this many outputs: measured on 2 threads, 28×3584·3584×512 runs at 164 GFLOP/s
+    /// split versus 91 packed (the packed path streams all of B through its pack buffer for
+    /// 28 rows of use), 128×3584·3584×128 at 174 versus 148; 128×3584·3584×512 stays packed.
+    /// </summary>
+    internal const int SplitMaxRowsInPlace = 64;
+
+    /// <inheritdoc cref="SplitMaxRowsInPlace"/>
+    internal const int SplitMaxOutputsInPlace = 16384;
+
     /// <summary>Largest chunks·m·n partial buffer (16 MiB); beyond it the packed path is used.</summary>
     internal const long SplitMaxPartials = 1L << 22;
 
@@ -51,10 +63,12 @@ internal static unsafe class GemmSmall
 
     public static bool UseDirect(int m, int n, int k) => Enabled && n <= MaxDirectWidth && k <= MaxDirectDepth;
 
-    public static bool UseSplit(int m, int n, int k)
+    public static bool UseSplit(bool transB, int m, int n, int k)
     {
         long outputs = (long)m * n;
-        return Enabled && outputs <= SplitMaxOutputs && k > 2 * SplitDepth
+        bool narrow = outputs <= SplitMaxOutputs
+            || (!transB && (m <= SplitMaxRowsInPlace || outputs <= SplitMaxOutputsInPlace));
+        return Enabled && narrow && k > 2 * SplitDepth
             && ChunkCount(k) * outputs <= SplitMaxPartials;
     }
 

@@ -63,6 +63,9 @@ public class GemmTests
         { 20, 65, 30 }, { 20, 30, 513 },
         // Split-k (m·n ≤ 4096, k > 1024): partial last chunk, several column strips, largest m·n.
         { 15, 40, 38400 }, { 10, 40, 1025 }, { 3, 70, 1100 }, { 64, 64, 1537 }, { 2, 2, 3000 },
+        // Split-k with a row-major op(B) up to 64 rows or 16384 outputs (packed when transposed),
+        // and just past both limits.
+        { 28, 512, 1100 }, { 64, 257, 1030 }, { 100, 150, 1537 }, { 65, 300, 1025 },
     };
 
     [Theory]
@@ -143,6 +146,8 @@ public class GemmTests
     [InlineData(false, true, 38400, 15, 40)]
     [InlineData(false, true, 128, 128, 512)]
     [InlineData(false, false, 3000, 40, 64)]
+    [InlineData(true, false, 28, 512, 3584)]
+    [InlineData(true, false, 128, 128, 3584)]
     public void ResultsAreBitIdenticalForAnyThreadCount(bool transA, bool transB, int m, int n, int k)
     {
         var rng = new Random(42);
