@@ -153,6 +153,7 @@ public sealed class LstmKernel
     private float[] dhTotal = [];
     private float[] uTransposed = [];
     private float[] wTransposed = [];
+    private LstmLatencyPath? latencyPath;
     private readonly string forwardOwner;
     private readonly string backwardOwner;
 
@@ -192,6 +193,12 @@ public sealed class LstmKernel
         SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
 
         bool training = cache is not null;
+        if (LstmLatencyPath.Supports(layout, run, training))
+        {
+            (latencyPath ??= new LstmLatencyPath(layout)).Forward(run, weights, h0, c0, outputs);
+            return;
+        }
+
         cache?.Prepare(layout, run);
         int bt = batch * time;
         int bu = batch * units;

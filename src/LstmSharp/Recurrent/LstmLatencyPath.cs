@@ -1,0 +1,450 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LstmSharp.Kernels;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// Batch-1 inference of an LSTM, split by units over the pool's threads for the whole time
+/// loop (a latency path: one sequence, nothing saved for a backward).
+/// </summary>
+/// <remarks>
+/// <para>At batch 1 a step is a matrix-vector product h_{t−1}·U (U is 256 KB for 128 units:
+/// larger than L1, smaller than one core's L2) plus the cell of every unit. A fork-join per
+/// step costs more than the step, so instead the units are cut into P parts once per call and
+/// part k (its columns of every gate block i, f, c~, o, and its units' cell) is one task per
+/// step: task (s, k) computes b + x_t·W and h_{s−1}·U for its columns, runs the cell for its
+/// units, publishes its slice of h_s and counts itself done. A thread keeps to the same part
+/// step after step, so each core streams the same quarter or half of U from its own L2.</para>
+/// <para>Deadlock-free for any number of threads, one included (the pool runs jobs inline when
+/// it is busy or has one thread): task (s, k) is claimed only once every task of step s − 1 is
+/// claimed, a claimed task always runs to the end, and it waits (spinning) only for the tasks of
+/// step s − 1, which depend only on step s − 2, and so on down to step 0. A lone thread claims
+/// them all in order and never waits. The task counters and the slices of h each have their
+/// own cache lines.</para>
+/// <para>The results do not depend on the thread count or on the part sizes: every gate column
+/// is one chain of fused multiply-adds, b + Σ_r x_r·W[r, j] + Σ_r h_r·U[r, j] in row order, at
+/// every vector width (and in the scalar twin), and the cell is <see cref="LstmCell"/>'s.
+/// They differ from the general path's only in summation order.</para>
+/// <para>Used by <see cref="LstmKernel.Forward"/> when <see cref="Supports"/> holds: inference
+/// (no cache), batch 1, no mask, no dropout masks, no peepholes, no full gate recurrence (every
+/// other variant and option, go_backwards and initial states included, is handled here).</para>
+/// </remarks>
+internal sealed unsafe class LstmLatencyPath
+{
+    /// <summary>Fewer units than this per part are not worth a thread (tests lower it to split small layers).</summary>
+    internal static int MinPartUnits = 32;
+
+    /// <summary>Tests turn the path off to compare with the general path.</summary>
+    internal static bool Enabled = true;
+
+    /// <summary>Tests force the scalar product to hold the vector paths to it.</summary>
+    internal static bool ForceScalar;
+
+    private const int LineFloats = 16;
+    private const int CounterStride = 32; // ints: 128 bytes, also past the adjacent-line prefetcher
+
+    private readonly LstmLayout layout;
+    private int[] counters = [];
+    private LstmLayout[] partLayouts = [];
+    private int[] partStart = [];
+    private float[][] partZ = [];
+    private float[] state = [];
+    private int stateBase;
+    private int hStride;
+
+    public LstmLatencyPath(LstmLayout layout) => this.layout = layout;
+
+    /// <summary>Whether this path computes <paramref name="run"/> (else the general path does).</summary>
+    internal static bool Supports(LstmLayout layout, in SequenceRun run, bool training) =>
+        Enabled && !training && run.Batch == 1 && !run.HasMask && run.InputDropoutMask.IsEmpty && run.RecurrentDropoutMask.IsEmpty
+        && !layout.HasPeepholes && !layout.HasGateRecurrence;
+
+    /// <summary>Runs the sequence; the caller validated every length.</summary>
+    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs)
+    {
+        int units = layout.Units;
+        int parts = Math.Min(WorkerPool.Shared.ThreadCount, Math.Max(1, units / Math.Max(1, MinPartUnits)));
+        Prepare(parts, run.Time);
+        parts = partLayouts.Length;
+
+        // h_{−1} lives in the odd buffer (step s reads buffer (s − 1) & 1 and writes s & 1).
+        var hInit = H(1);
+        var c = C();
+        if (h0.IsEmpty) hInit.Clear(); else h0.CopyTo(hInit);
+        if (c0.IsEmpty) c.Clear(); else c0.CopyTo(c);
+        Volatile.Write(ref counters[0], 0);
+        for (int k = 0; k < parts; k++)
+        {
+            Volatile.Write(ref Next(k), 0);
+        }
+
+        var job = new Job(this, run, weights, outputs.Sequence);
+        if (parts == 1) job.Execute(0);
+        else WorkerPool.Shared.For(parts, job);
+
+        var hLast = H((run.Time - 1) & 1);
+        if (!outputs.Last.IsEmpty) hLast.CopyTo(outputs.Last);
+        if (!outputs.H.IsEmpty) hLast.CopyTo(outputs.H);
+        if (!outputs.C.IsEmpty) c.CopyTo(outputs.C);
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyAdd"/> over the <paramref name="gates"/> column blocks of a part:
+    /// block g is columns [g·stride, g·stride + n) of m and [g·n, g·n + n) of acc. Four blocks of
+    /// 64 columns at once where it can (16 accumulators, 16 cache lines in flight per row), which
+    /// keeps enough loads outstanding to stream m from L2; the same bits as one block at a time.
+    /// </summary>
+    internal static void MultiplyAddGates(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, int gates)
+    {
+        int j = 0;
+        if (gates == 4 && Vector512.IsHardwareAccelerated && !ForceScalar)
+        {
+            ref float ar = ref MemoryMarshal.GetReference(a);
+            ref float cr = ref MemoryMarshal.GetReference(acc);
+            int rows = a.Length;
+            nint st = stride;
+            for (; j + 64 <= n; j += 64)
+            {
+                ref float m0 = ref Unsafe.Add(ref m, j);
+                ref float a0 = ref Unsafe.Add(ref cr, j);
+                ref float a1 = ref Unsafe.Add(ref a0, n);
+                ref float a2 = ref Unsafe.Add(ref a1, n);
+                ref float a3 = ref Unsafe.Add(ref a2, n);
+                var c00 = Vector512.LoadUnsafe(ref a0);
+                var c01 = Vector512.LoadUnsafe(ref a0, 16);
+                var c02 = Vector512.LoadUnsafe(ref a0, 32);
+                var c03 = Vector512.LoadUnsafe(ref a0, 48);
+                var c10 = Vector512.LoadUnsafe(ref a1);
+                var c11 = Vector512.LoadUnsafe(ref a1, 16);
+                var c12 = Vector512.LoadUnsafe(ref a1, 32);
+                var c13 = Vector512.LoadUnsafe(ref a1, 48);
+                var c20 = Vector512.LoadUnsafe(ref a2);
+                var c21 = Vector512.LoadUnsafe(ref a2, 16);
+                var c22 = Vector512.LoadUnsafe(ref a2, 32);
+                var c23 = Vector512.LoadUnsafe(ref a2, 48);
+                var c30 = Vector512.LoadUnsafe(ref a3);
+                var c31 = Vector512.LoadUnsafe(ref a3, 16);
+                var c32 = Vector512.LoadUnsafe(ref a3, 32);
+                var c33 = Vector512.LoadUnsafe(ref a3, 48);
+                for (int r = 0; r < rows; r++)
+                {
+                    var x = Vector512.Create(Unsafe.Add(ref ar, r));
+                    ref float r0 = ref Unsafe.Add(ref m0, (nint)r * ld);
+                    ref float r1 = ref Unsafe.Add(ref r0, st);
+                    ref float r2 = ref Unsafe.Add(ref r1, st);
+                    ref float r3 = ref Unsafe.Add(ref r2, st);
+                    c00 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0), c00);
+                    c01 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 16), c01);
+                    c02 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 32), c02);
+                    c03 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 48), c03);
+                    c10 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1), c10);
+                    c11 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 16), c11);
+                    c12 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 32), c12);
+                    c13 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 48), c13);
+                    c20 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2), c20);
+                    c21 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 16), c21);
+                    c22 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 32), c22);
+                    c23 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 48), c23);
+                    c30 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3), c30);
+                    c31 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 16), c31);
+                    c32 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 32), c32);
+                    c33 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 48), c33);
+                }
+
+                c00.StoreUnsafe(ref a0);
+                c01.StoreUnsafe(ref a0, 16);
+                c02.StoreUnsafe(ref a0, 32);
+                c03.StoreUnsafe(ref a0, 48);
+                c10.StoreUnsafe(ref a1);
+                c11.StoreUnsafe(ref a1, 16);
+                c12.StoreUnsafe(ref a1, 32);
+                c13.StoreUnsafe(ref a1, 48);
+                c20.StoreUnsafe(ref a2);
+                c21.StoreUnsafe(ref a2, 16);
+                c22.StoreUnsafe(ref a2, 32);
+                c23.StoreUnsafe(ref a2, 48);
+                c30.StoreUnsafe(ref a3);
+                c31.StoreUnsafe(ref a3, 16);
+                c32.StoreUnsafe(ref a3, 32);
+                c33.StoreUnsafe(ref a3, 48);
+            }
+        }
+
+        if (j < n)
+        {
+            for (int g = 0; g < gates; g++)
+            {
+                MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// acc[j] = fma(a[r], m[r·ld + j], acc[j]) for r = 0, 1, … in order, for j in [0, n): one
+    /// chain per column, so every width gives the scalar loop's bits.
+    /// </summary>
+    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n)
+    {
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float cr = ref MemoryMarshal.GetReference(acc);
+        int rows = a.Length;
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated && !ForceScalar)
+        {
+            for (; j + 64 <= n; j += 64)
+            {
+                ref float mj = ref Unsafe.Add(ref m, j);
+                var c0 = Vector512.LoadUnsafe(ref cr, (nuint)j);
+                var c1 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 16));
+                var c2 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 32));
+                var c3 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 48));
+                for (int r = 0; r < rows; r++)
+                {
+                    var x = Vector512.Create(Unsafe.Add(ref ar, r));
+                    ref float row = ref Unsafe.Add(ref mj, (nint)r * ld);
+                    c0 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref row), c0);
+                    c1 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref row, 16), c1);
+                    c2 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref row, 32), c2);
+                    c3 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref row, 48), c3);
+                }
+
+                c0.StoreUnsafe(ref cr, (nuint)j);
+                c1.StoreUnsafe(ref cr, (nuint)(j + 16));
+                c2.StoreUnsafe(ref cr, (nuint)(j + 32));
+                c3.StoreUnsafe(ref cr, (nuint)(j + 48));
+            }
+
+            for (; j + 16 <= n; j += 16)
+            {
+                ref float mj = ref Unsafe.Add(ref m, j);
+                var c0 = Vector512.LoadUnsafe(ref cr, (nuint)j);
+                for (int r = 0; r < rows; r++)
+                {
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ar, r)), Vector512.LoadUnsafe(ref Unsafe.Add(ref mj, (nint)r * ld)), c0);
+                }
+
+                c0.StoreUnsafe(ref cr, (nuint)j);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated && !ForceScalar)
+        {
+            for (; j + 32 <= n; j += 32)
+            {
+                ref float mj = ref Unsafe.Add(ref m, j);
+                var c0 = Vector256.LoadUnsafe(ref cr, (nuint)j);
+                var c1 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 8));
+                var c2 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 16));
+                var c3 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 24));
+                for (int r = 0; r < rows; r++)
+                {
+                    var x = Vector256.Create(Unsafe.Add(ref ar, r));
+                    ref float row = ref Unsafe.Add(ref mj, (nint)r * ld);
+                    c0 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref row), c0);
+                    c1 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref row, 8), c1);
+                    c2 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref row, 16), c2);
+                    c3 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref row, 24), c3);
+                }
+
+                c0.StoreUnsafe(ref cr, (nuint)j);
+                c1.StoreUnsafe(ref cr, (nuint)(j + 8));
+                c2.StoreUnsafe(ref cr, (nuint)(j + 16));
+                c3.StoreUnsafe(ref cr, (nuint)(j + 24));
+            }
+
+            for (; j + 8 <= n; j += 8)
+            {
+                ref float mj = ref Unsafe.Add(ref m, j);
+                var c0 = Vector256.LoadUnsafe(ref cr, (nuint)j);
+                for (int r = 0; r < rows; r++)
+                {
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ar, r)), Vector256.LoadUnsafe(ref Unsafe.Add(ref mj, (nint)r * ld)), c0);
+                }
+
+                c0.StoreUnsafe(ref cr, (nuint)j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            ref float mj = ref Unsafe.Add(ref m, j);
+            float s = Unsafe.Add(ref cr, j);
+            for (int r = 0; r < rows; r++)
+            {
+                s = MathF.FusedMultiplyAdd(Unsafe.Add(ref ar, r), Unsafe.Add(ref mj, (nint)r * ld), s);
+            }
+
+            Unsafe.Add(ref cr, j) = s;
+        }
+    }
+
+    /// <summary>Cuts the units into <paramref name="parts"/> slices of whole cache lines (the last takes the rest) and sizes the buffers.</summary>
+    private void Prepare(int parts, int time)
+    {
+        int units = layout.Units;
+        int size = (((units + parts - 1) / parts) + LineFloats - 1) / LineFloats * LineFloats;
+        parts = (units + size - 1) / size;
+        if (partLayouts.Length != parts)
+        {
+            partLayouts = new LstmLayout[parts];
+            partStart = new int[parts + 1];
+            partZ = new float[parts][];
+            for (int k = 0; k < parts; k++)
+            {
+                int u0 = k * size, n = Math.Min(size, units - u0);
+                partStart[k] = u0;
+                partLayouts[k] = new LstmLayout(layout.Variant, layout.InputSize, n, layout.UseBias);
+            }
+
+            partStart[parts] = units;
+        }
+
+        for (int k = 0; k < parts; k++)
+        {
+            // Padded both sides: another part's buffer never shares a line with this one.
+            int length = (time * layout.GateCount * partLayouts[k].Units) + (2 * LineFloats);
+            if (partZ[k] is null || partZ[k].Length < length)
+            {
+                partZ[k] = new float[length];
+            }
+        }
+
+        if (counters.Length < CounterStride * (parts + 1))
+        {
+            counters = new int[CounterStride * (parts + 1)];
+        }
+
+        if (state.Length == 0)
+        {
+            // h (two buffers, by step parity) and c, each starting on a cache line; pinned so the
+            // alignment holds. Slices of whole lines per part: no line is written by two parts.
+            hStride = ((units + LineFloats - 1) / LineFloats * LineFloats) + LineFloats;
+            state = GC.AllocateArray<float>((3 * hStride) + LineFloats, pinned: true);
+            nint address = (nint)Unsafe.AsPointer(ref state[0]);
+            stateBase = (int)((64 - (address & 63)) & 63) / sizeof(float);
+        }
+    }
+
+    private Span<float> H(int parity) => state.AsSpan(stateBase + (parity * hStride), layout.Units);
+
+    private Span<float> C() => state.AsSpan(stateBase + (2 * hStride), layout.Units);
+
+    private ref int Done => ref counters[0];
+
+    private ref int Next(int part) => ref counters[CounterStride * (1 + part)];
+
+    /// <summary>
+    /// One thread's share: claims tasks, preferring part <paramref name="lane"/>, until every
+    /// task is claimed. Task (s, k) may be claimed once every part has claimed step s − 1, i.e.
+    /// when s is the smallest next step over the parts.
+    /// </summary>
+    private void RunLane(int lane, in SequenceRun run, in LstmWeights weights, Span<float> sequence)
+    {
+        int parts = partLayouts.Length, time = run.Time;
+        while (true)
+        {
+            int lowest = int.MaxValue;
+            for (int k = 0; k < parts; k++)
+            {
+                lowest = Math.Min(lowest, Volatile.Read(ref Next(k)));
+            }
+
+            if (lowest >= time)
+            {
+                return;
+            }
+
+            // Our own part if it is claimable, else (it is a step ahead) a part that is not.
+            int part = lane;
+            for (int k = 0; k < parts && Volatile.Read(ref Next(part)) != lowest; k++)
+            {
+                part = k;
+            }
+
+            if (Interlocked.CompareExchange(ref Next(part), lowest + 1, lowest) == lowest)
+            {
+                RunTask(lowest, part, run, weights, sequence);
+            }
+        }
+    }
+
+    /// <summary>Step <paramref name="s"/> of part <paramref name="k"/>: gates, cell and its slice of h_s.</summary>
+    private void RunTask(int s, int k, in SequenceRun run, in LstmWeights weights, Span<float> sequence)
+    {
+        var part = partLayouts[k];
+        int units = layout.Units, gw = layout.GateWidth;
+        int u0 = partStart[k], n = part.Units, pw = layout.GateCount * n;
+        var zx = partZ[k].AsSpan(LineFloats, run.Time * pw);
+        if (s == 0)
+        {
+            // b + x_t·W of every step first: it does not need h, and W's part (28 KB for 28
+            // inputs) stays in L1 for all steps instead of streaming from L2 at every step.
+            Project(run, weights, k, zx);
+        }
+
+        int t = run.TimeIndex(s);
+        var z = zx.Slice(t * pw, pw);
+        WaitUntilDone(s * partLayouts.Length);
+        ref float u = ref MemoryMarshal.GetReference(weights.RecurrentKernel);
+        MultiplyAddGates(H((s + 1) & 1), ref Unsafe.Add(ref u, u0), gw, units, z, n, layout.GateCount);
+
+        var h = H(s & 1).Slice(u0, n);
+        LstmCell.ForwardRowUnchecked(part, z, C().Slice(u0, n), h, default, default);
+        if (!sequence.IsEmpty)
+        {
+            h.CopyTo(sequence.Slice((s * units) + u0, n));
+        }
+
+        Interlocked.Increment(ref Done);
+    }
+
+    /// <summary>zx[t] = b + x_t·W over part <paramref name="k"/>'s columns, for every time index t.</summary>
+    private void Project(in SequenceRun run, in LstmWeights weights, int k, Span<float> zx)
+    {
+        int units = layout.Units, gw = layout.GateWidth, inputSize = layout.InputSize, gates = layout.GateCount;
+        int u0 = partStart[k], n = partLayouts[k].Units, pw = gates * n;
+        ref float w = ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.Kernel), u0);
+        for (int t = 0; t < run.Time; t++)
+        {
+            var z = zx.Slice(t * pw, pw);
+            for (int g = 0; g < gates; g++)
+            {
+                var zg = z.Slice(g * n, n);
+                if (layout.UseBias) weights.Bias.Slice((g * units) + u0, n).CopyTo(zg);
+                else zg.Clear();
+            }
+
+            MultiplyAddGates(run.X.Slice(t * inputSize, inputSize), ref w, gw, units, z, n, gates);
+        }
+    }
+
+    /// <summary>Spins until <paramref name="count"/> tasks are done; yields the core now and then if that takes long (a preempted thread).</summary>
+    private void WaitUntilDone(int count)
+    {
+        int spins = 0;
+        while (Volatile.Read(ref Done) < count)
+        {
+            if (++spins < 4096)
+            {
+                if (X86Base.IsSupported) X86Base.Pause();
+                else Thread.SpinWait(1);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+    }
+
+    private ref struct Job(LstmLatencyPath path, SequenceRun run, LstmWeights weights, Span<float> sequence) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly LstmWeights weights = weights;
+        private readonly Span<float> sequence = sequence;
+
+        public readonly void Execute(int index) => path.RunLane(index, run, weights, sequence);
+    }
+}
