@@ -51,6 +51,8 @@ internal sealed unsafe class LstmLatencyPath
     private LstmLayout[] partLayouts = [];
     private int[] partStart = [];
     private float[][] partZ = [];
+    private float[][] partU = [];
+    private float[][] partW = [];
     private float[] state = [];
     private int stateBase;
     private int hStride;
@@ -75,10 +77,10 @@ internal sealed unsafe class LstmLatencyPath
         var c = C();
         if (h0.IsEmpty) hInit.Clear(); else h0.CopyTo(hInit);
         if (c0.IsEmpty) c.Clear(); else c0.CopyTo(c);
-        Volatile.Write(ref counters[0], 0);
         for (int k = 0; k < parts; k++)
         {
             Volatile.Write(ref Next(k), 0);
+            Volatile.Write(ref StepsDone(k), 0);
         }
 
         var job = new Job(this, run, weights, outputs.Sequence);
@@ -97,14 +99,14 @@ internal sealed unsafe class LstmLatencyPath
     /// 64 columns at once where it can (16 accumulators, 16 cache lines in flight per row), which
     /// keeps enough loads outstanding to stream m from L2; the same bits as one block at a time.
     /// </summary>
-    internal static void MultiplyAddGates(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, int gates)
+    internal static void MultiplyAddGates(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, int gates, bool reverse = false)
     {
         int j = 0;
         if (gates == 4 && Vector512.IsHardwareAccelerated && !ForceScalar)
         {
             ref float ar = ref MemoryMarshal.GetReference(a);
             ref float cr = ref MemoryMarshal.GetReference(acc);
-            int rows = a.Length;
+            int rows = a.Length, r0 = reverse ? rows - 1 : 0, dr = reverse ? -1 : 1;
             nint st = stride;
             for (; j + 64 <= n; j += 64)
             {
@@ -129,29 +131,29 @@ internal sealed unsafe class LstmLatencyPath
                 var c31 = Vector512.LoadUnsafe(ref a3, 16);
                 var c32 = Vector512.LoadUnsafe(ref a3, 32);
                 var c33 = Vector512.LoadUnsafe(ref a3, 48);
-                for (int r = 0; r < rows; r++)
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     var x = Vector512.Create(Unsafe.Add(ref ar, r));
-                    ref float r0 = ref Unsafe.Add(ref m0, (nint)r * ld);
-                    ref float r1 = ref Unsafe.Add(ref r0, st);
-                    ref float r2 = ref Unsafe.Add(ref r1, st);
-                    ref float r3 = ref Unsafe.Add(ref r2, st);
-                    c00 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0), c00);
-                    c01 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 16), c01);
-                    c02 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 32), c02);
-                    c03 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r0, 48), c03);
-                    c10 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1), c10);
-                    c11 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 16), c11);
-                    c12 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 32), c12);
-                    c13 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r1, 48), c13);
-                    c20 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2), c20);
-                    c21 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 16), c21);
-                    c22 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 32), c22);
-                    c23 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r2, 48), c23);
-                    c30 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3), c30);
-                    c31 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 16), c31);
-                    c32 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 32), c32);
-                    c33 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref r3, 48), c33);
+                    ref float p0 = ref Unsafe.Add(ref m0, (nint)r * ld);
+                    ref float p1 = ref Unsafe.Add(ref p0, st);
+                    ref float p2 = ref Unsafe.Add(ref p1, st);
+                    ref float p3 = ref Unsafe.Add(ref p2, st);
+                    c00 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0), c00);
+                    c01 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 16), c01);
+                    c02 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 32), c02);
+                    c03 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 48), c03);
+                    c10 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1), c10);
+                    c11 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 16), c11);
+                    c12 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 32), c12);
+                    c13 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 48), c13);
+                    c20 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2), c20);
+                    c21 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 16), c21);
+                    c22 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 32), c22);
+                    c23 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 48), c23);
+                    c30 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3), c30);
+                    c31 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 16), c31);
+                    c32 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 32), c32);
+                    c33 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 48), c33);
                 }
 
                 c00.StoreUnsafe(ref a0);
@@ -177,7 +179,7 @@ internal sealed unsafe class LstmLatencyPath
         {
             for (int g = 0; g < gates; g++)
             {
-                MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j);
+                MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j, reverse);
             }
         }
     }
@@ -186,11 +188,11 @@ internal sealed unsafe class LstmLatencyPath
     /// acc[j] = fma(a[r], m[r·ld + j], acc[j]) for r = 0, 1, … in order, for j in [0, n): one
     /// chain per column, so every width gives the scalar loop's bits.
     /// </summary>
-    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n)
+    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n, bool reverse = false)
     {
         ref float ar = ref MemoryMarshal.GetReference(a);
         ref float cr = ref MemoryMarshal.GetReference(acc);
-        int rows = a.Length;
+        int rows = a.Length, r0 = reverse ? rows - 1 : 0, dr = reverse ? -1 : 1;
         int j = 0;
         if (Vector512.IsHardwareAccelerated && !ForceScalar)
         {
@@ -201,7 +203,7 @@ internal sealed unsafe class LstmLatencyPath
                 var c1 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 16));
                 var c2 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 32));
                 var c3 = Vector512.LoadUnsafe(ref cr, (nuint)(j + 48));
-                for (int r = 0; r < rows; r++)
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     var x = Vector512.Create(Unsafe.Add(ref ar, r));
                     ref float row = ref Unsafe.Add(ref mj, (nint)r * ld);
@@ -221,7 +223,7 @@ internal sealed unsafe class LstmLatencyPath
             {
                 ref float mj = ref Unsafe.Add(ref m, j);
                 var c0 = Vector512.LoadUnsafe(ref cr, (nuint)j);
-                for (int r = 0; r < rows; r++)
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ar, r)), Vector512.LoadUnsafe(ref Unsafe.Add(ref mj, (nint)r * ld)), c0);
                 }
@@ -239,7 +241,7 @@ internal sealed unsafe class LstmLatencyPath
                 var c1 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 8));
                 var c2 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 16));
                 var c3 = Vector256.LoadUnsafe(ref cr, (nuint)(j + 24));
-                for (int r = 0; r < rows; r++)
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     var x = Vector256.Create(Unsafe.Add(ref ar, r));
                     ref float row = ref Unsafe.Add(ref mj, (nint)r * ld);
@@ -259,7 +261,7 @@ internal sealed unsafe class LstmLatencyPath
             {
                 ref float mj = ref Unsafe.Add(ref m, j);
                 var c0 = Vector256.LoadUnsafe(ref cr, (nuint)j);
-                for (int r = 0; r < rows; r++)
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ar, r)), Vector256.LoadUnsafe(ref Unsafe.Add(ref mj, (nint)r * ld)), c0);
                 }
@@ -272,7 +274,7 @@ internal sealed unsafe class LstmLatencyPath
         {
             ref float mj = ref Unsafe.Add(ref m, j);
             float s = Unsafe.Add(ref cr, j);
-            for (int r = 0; r < rows; r++)
+            for (int i = 0, r = r0; i < rows; i++, r += dr)
             {
                 s = MathF.FusedMultiplyAdd(Unsafe.Add(ref ar, r), Unsafe.Add(ref mj, (nint)r * ld), s);
             }
@@ -292,6 +294,8 @@ internal sealed unsafe class LstmLatencyPath
             partLayouts = new LstmLayout[parts];
             partStart = new int[parts + 1];
             partZ = new float[parts][];
+            partU = new float[parts][];
+            partW = new float[parts][];
             for (int k = 0; k < parts; k++)
             {
                 int u0 = k * size, n = Math.Min(size, units - u0);
@@ -310,11 +314,15 @@ internal sealed unsafe class LstmLatencyPath
             {
                 partZ[k] = new float[length];
             }
+
+            int pw = layout.GateCount * partLayouts[k].Units;
+            partU[k] ??= new float[(units * pw) + (2 * LineFloats)];
+            partW[k] ??= new float[(layout.InputSize * pw) + (2 * LineFloats)];
         }
 
-        if (counters.Length < CounterStride * (parts + 1))
+        if (counters.Length < CounterStride * 2 * parts)
         {
-            counters = new int[CounterStride * (parts + 1)];
+            counters = new int[CounterStride * 2 * parts];
         }
 
         if (state.Length == 0)
@@ -332,9 +340,10 @@ internal sealed unsafe class LstmLatencyPath
 
     private Span<float> C() => state.AsSpan(stateBase + (2 * hStride), layout.Units);
 
-    private ref int Done => ref counters[0];
+    private ref int Next(int part) => ref counters[CounterStride * 2 * part];
 
-    private ref int Next(int part) => ref counters[CounterStride * (1 + part)];
+    /// <summary>How many steps of <paramref name="part"/> are done; written only by the thread running its current step.</summary>
+    private ref int StepsDone(int part) => ref counters[CounterStride * ((2 * part) + 1)];
 
     /// <summary>
     /// One thread's share: claims tasks, preferring part <paramref name="lane"/>, until every
@@ -375,22 +384,25 @@ internal sealed unsafe class LstmLatencyPath
     private void RunTask(int s, int k, in SequenceRun run, in LstmWeights weights, Span<float> sequence)
     {
         var part = partLayouts[k];
-        int units = layout.Units, gw = layout.GateWidth;
-        int u0 = partStart[k], n = part.Units, pw = layout.GateCount * n;
+        int units = layout.Units, gates = layout.GateCount;
+        int u0 = partStart[k], n = part.Units, pw = gates * n;
         var zx = partZ[k].AsSpan(LineFloats, run.Time * pw);
+        var panel = partU[k].AsSpan(LineFloats, units * pw);
         if (s == 0)
         {
-            // b + x_t·W of every step first: it does not need h, and W's part (28 KB for 28
-            // inputs) stays in L1 for all steps instead of streaming from L2 at every step.
+            // Once per call, on the thread that will most likely run this part's later steps:
+            // its columns of U packed row after row (one contiguous stream instead of G strided
+            // ones), and b + x_t·W of every step, which needs no h.
+            Pack(weights.RecurrentKernel, units, u0, n, panel);
             Project(run, weights, k, zx);
         }
 
         int t = run.TimeIndex(s);
         var z = zx.Slice(t * pw, pw);
-        WaitUntilDone(s * partLayouts.Length);
-        ref float u = ref MemoryMarshal.GetReference(weights.RecurrentKernel);
-        MultiplyAddGates(H((s + 1) & 1), ref Unsafe.Add(ref u, u0), gw, units, z, n, layout.GateCount);
+        WaitForStep(s);
 
+        // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
+        MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, reverse: (s & 1) != 0);
         var h = H(s & 1).Slice(u0, n);
         LstmCell.ForwardRowUnchecked(part, z, C().Slice(u0, n), h, default, default);
         if (!sequence.IsEmpty)
@@ -398,15 +410,52 @@ internal sealed unsafe class LstmLatencyPath
             h.CopyTo(sequence.Slice((s * units) + u0, n));
         }
 
-        Interlocked.Increment(ref Done);
+        Volatile.Write(ref StepsDone(k), s + 1);
     }
 
-    /// <summary>zx[t] = b + x_t·W over part <paramref name="k"/>'s columns, for every time index t.</summary>
+    /// <summary>Spins until every part has finished step s − 1; yields the core now and then if that takes long (a preempted thread).</summary>
+    private void WaitForStep(int s)
+    {
+        int parts = partLayouts.Length;
+        for (int k = 0; k < parts; k++)
+        {
+            int spins = 0;
+            while (Volatile.Read(ref StepsDone(k)) < s)
+            {
+                if (++spins < 4096)
+                {
+                    if (X86Base.IsSupported) X86Base.Pause();
+                    else Thread.SpinWait(1);
+                }
+                else
+                {
+                    Thread.Yield();
+                }
+            }
+        }
+    }
+
+    /// <summary>panel [rows, G·n] = columns [g·units + u0, g·units + u0 + n) of m [rows, G·units], gate block after gate block.</summary>
+    private void Pack(ReadOnlySpan<float> m, int rows, int u0, int n, Span<float> panel)
+    {
+        int units = layout.Units, gates = layout.GateCount, gw = layout.GateWidth, pw = gates * n;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int g = 0; g < gates; g++)
+            {
+                m.Slice((r * gw) + (g * units) + u0, n).CopyTo(panel.Slice((r * pw) + (g * n), n));
+            }
+        }
+    }
+
+    /// <summary>zx[t] = b + x_t·W over part <paramref name="k"/>'s columns, for every time index t (W's columns packed first, so they stay in L1).</summary>
     private void Project(in SequenceRun run, in LstmWeights weights, int k, Span<float> zx)
     {
-        int units = layout.Units, gw = layout.GateWidth, inputSize = layout.InputSize, gates = layout.GateCount;
+        int units = layout.Units, inputSize = layout.InputSize, gates = layout.GateCount;
         int u0 = partStart[k], n = partLayouts[k].Units, pw = gates * n;
-        ref float w = ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.Kernel), u0);
+        var panel = partW[k].AsSpan(LineFloats, inputSize * pw);
+        Pack(weights.Kernel, inputSize, u0, n, panel);
+        ref float w = ref MemoryMarshal.GetReference(panel);
         for (int t = 0; t < run.Time; t++)
         {
             var z = zx.Slice(t * pw, pw);
@@ -417,25 +466,7 @@ internal sealed unsafe class LstmLatencyPath
                 else zg.Clear();
             }
 
-            MultiplyAddGates(run.X.Slice(t * inputSize, inputSize), ref w, gw, units, z, n, gates);
-        }
-    }
-
-    /// <summary>Spins until <paramref name="count"/> tasks are done; yields the core now and then if that takes long (a preempted thread).</summary>
-    private void WaitUntilDone(int count)
-    {
-        int spins = 0;
-        while (Volatile.Read(ref Done) < count)
-        {
-            if (++spins < 4096)
-            {
-                if (X86Base.IsSupported) X86Base.Pause();
-                else Thread.SpinWait(1);
-            }
-            else
-            {
-                Thread.Yield();
-            }
+            MultiplyAddGates(run.X.Slice(t * inputSize, inputSize), ref w, pw, n, z, n, gates);
         }
     }
 
