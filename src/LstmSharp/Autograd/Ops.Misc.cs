@@ -12,7 +12,9 @@ public static partial class Ops
     /// integer values stored as floats (as Keras accepts), any shape; <paramref name="table"/>
     /// is <c>[input_dim, output_dim]</c>; y is indices' shape + <c>[output_dim]</c>.
     /// The gradient is sparse: only the rows that were looked up receive dy (summed over
-    /// repeats); every other row of table.Grad is left untouched.
+    /// repeats); every other row of table.Grad is left untouched. y remembers the table and
+    /// rows it came from, so a recurrent layer reading y can project the table instead and
+    /// send its gradient to the table directly (y.Grad is then never formed).
     /// </summary>
     public static Tensor Embedding(Tensor indices, Tensor table)
     {
@@ -26,12 +28,14 @@ public static partial class Ops
 
         int inputDim = table.Dim(0);
         int d = table.Dim(1);
-        var rows = new int[indices.Length];
+        // Inside a training step both buffers come from the step's arena (they die with the step).
+        var rows = StepArena.Ints(indices.Length);
         var iv = indices.Span;
         for (int i = 0; i < rows.Length; i++)
         {
             float v = iv[i];
-            if (!(v >= 0 && v < inputDim) || v != MathF.Floor(v))
+            int row = (int)v;
+            if (!(v >= 0 && v < inputDim) || v != row)
             {
                 string what = float.IsFinite(v) && v == MathF.Floor(v) ? "is out of range" : "is not an integer index";
                 throw new ArgumentOutOfRangeException(
@@ -39,16 +43,18 @@ public static partial class Ops
                     $"{Where(op)}: index {v.ToString(CultureInfo.InvariantCulture)} at position {Position(indices.Shape, i)} {what} for input_dim {inputDim} (valid: 0..{inputDim - 1}).");
             }
 
-            rows[i] = (int)v;
+            rows[i] = row;
         }
 
-        var y = new Tensor([.. indices.Shape, d]);
+        var y = new Tensor(StepArena.Floats(rows.Length * d), [.. indices.Shape, d]);
         var tv = table.Span;
+        var yv = y.Span;
         for (int i = 0; i < rows.Length; i++)
         {
-            tv.Slice(rows[i] * d, d).CopyTo(y.Span.Slice(i * d, d));
+            tv.Slice(rows[i] * d, d).CopyTo(yv.Slice(i * d, d));
         }
 
+        y.LookedUpFrom = new TableLookup(table, rows);
         Tape.Track(op, y, table, () =>
         {
             if (!table.RequiresGrad)

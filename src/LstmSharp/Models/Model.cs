@@ -18,6 +18,7 @@ namespace LstmSharp.Models;
 /// </summary>
 public abstract partial class Model
 {
+    private readonly StepArena stepArena = new();
     private Rng? shuffleRng;
 
     protected Model(string? name)
@@ -403,6 +404,11 @@ public abstract partial class Model
     }
 
     /// <summary>One optimisation step on one batch (Keras <c>train_on_batch</c>); returns the batch loss.</summary>
+    /// <remarks>
+    /// The intermediate tensors of a training step (here and in <c>Fit</c>) live until the step
+    /// ends: the storage of the large ones (embedding lookups) is reused by the next step, so a
+    /// custom layer that keeps its input beyond the call must clone it.
+    /// </remarks>
     public double TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled(nameof(TrainOnBatch));
@@ -413,6 +419,8 @@ public abstract partial class Model
 
     private double TrainStep(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
     {
+        // The step's intermediates never leave it, so their storage is reused by the next step.
+        using var arena = StepArena.Enter(stepArena);
         foreach (var p in parameters)
         {
             p.Grad.Clear();

@@ -177,6 +177,8 @@ public sealed class LSTM : RecurrentLayer
         }
     }
 
+    protected override bool ReadsTokens => true;
+
     protected override object CreateCache() => new LstmCache();
 
     protected override Tensor[] WeightTensors()
@@ -211,7 +213,7 @@ public sealed class LSTM : RecurrentLayer
             (LstmCache?)cache);
     }
 
-    protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates)
+    protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates)
     {
         kernel!.Backward(
             run,
@@ -232,6 +234,7 @@ public sealed class LSTM : RecurrentLayer
                 Peephole = Peephole is null ? default : Peephole.Grad.Span,
                 GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Grad.Span,
                 Input = dx is null ? default : dx.Span,
+                Table = dTable is null ? default : dTable.Span,
                 InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
                 InitialC = dInitialStates[1] is { } dc0 ? dc0.Span : default,
             });

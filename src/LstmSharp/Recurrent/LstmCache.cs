@@ -39,6 +39,7 @@ public sealed class LstmCache
     internal bool HasMask;
     internal bool HasInputDropout;
     internal bool HasRecurrentDropout;
+    internal bool HasTokens;
     internal bool ZeroOutputForMask;
 
     /// <summary>True between a training forward and the backward that consumes it.</summary>
@@ -72,6 +73,7 @@ public sealed class LstmCache
         HasMask = run.HasMask;
         HasInputDropout = !run.InputDropoutMask.IsEmpty;
         HasRecurrentDropout = !run.RecurrentDropoutMask.IsEmpty;
+        HasTokens = run.HasTokens;
         ZeroOutputForMask = run.ZeroOutputForMask;
         IsReady = false;
     }
@@ -84,9 +86,10 @@ public sealed class LstmCache
         }
 
         if (!ReferenceEquals(Layout, layout) || Batch != run.Batch || Time != run.Time || GoBackwards != run.GoBackwards || HasMask != run.HasMask
-            || HasInputDropout != !run.InputDropoutMask.IsEmpty || HasRecurrentDropout != !run.RecurrentDropoutMask.IsEmpty || ZeroOutputForMask != run.ZeroOutputForMask)
+            || HasInputDropout != !run.InputDropoutMask.IsEmpty || HasRecurrentDropout != !run.RecurrentDropoutMask.IsEmpty || ZeroOutputForMask != run.ZeroOutputForMask
+            || HasTokens != run.HasTokens)
         {
-            throw new ArgumentException($"{owner}: backward run does not match the cached forward (cached batch={Batch}, time={Time}, go_backwards={GoBackwards}, mask={HasMask}; got batch={run.Batch}, time={run.Time}, go_backwards={run.GoBackwards}, mask={run.HasMask}).");
+            throw new ArgumentException($"{owner}: backward run does not match the cached forward (cached batch={Batch}, time={Time}, go_backwards={GoBackwards}, mask={HasMask}, tokens={HasTokens}; got batch={run.Batch}, time={run.Time}, go_backwards={run.GoBackwards}, mask={run.HasMask}, tokens={run.HasTokens}).");
         }
     }
 

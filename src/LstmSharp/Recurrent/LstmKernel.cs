@@ -89,6 +89,9 @@ public readonly ref struct LstmGradients
     /// <summary>dx [batch, time, inputSize], overwritten; empty to skip (saves one matrix product).</summary>
     public Span<float> Input { get; init; }
 
+    /// <summary>d(token table) [vocab, inputSize], accumulated; only for a run with tokens; empty to skip.</summary>
+    public Span<float> Table { get; init; }
+
     /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
     public Span<float> InitialH { get; init; }
 
@@ -104,7 +107,9 @@ public readonly ref struct LstmGradients
 /// <para>Done the cuDNN way: the input projection x·W + b of all steps is one matrix product
 /// before the time loop; each step does only the recurrent product h_{t−1}·U and one fused
 /// pass over the rows (<see cref="LstmCell"/>). The backward does one fused pass and one
-/// product dz·Uᵀ per step, then dW, dU, db and dx as single products over all steps.</para>
+/// product dz·Uᵀ per step, then dW, dU, db and dx as single products over all steps. When x is
+/// an embedding lookup (<see cref="SequenceRun.Tokens"/>), the projection and dW, db run over
+/// the table's rows instead and the table's gradient replaces dx (<see cref="TokenProjection"/>).</para>
 /// <para>Threading: rows of the batch never meet inside the recurrence, so the batch is cut into
 /// row chunks (<see cref="SequenceChunks"/>) and each <see cref="WorkerPool"/> index runs the
 /// WHOLE time loop for its rows — their recurrent products (inline on that thread: a product
@@ -154,6 +159,8 @@ public sealed class LstmKernel
     private float[] uTransposed = [];
     private float[] wTransposed = [];
     private LstmLatencyPath? latencyPath;
+    private float[] tableProjection = [];
+    private float[] tableScatter = [];
     private readonly string forwardOwner;
     private readonly string backwardOwner;
 
@@ -234,15 +241,22 @@ public sealed class LstmKernel
             xs = xd;
         }
 
-        if (layout.UseBias)
+        if (run.HasTokens)
         {
-            for (int r = 0; r < bt; r++)
-            {
-                weights.Bias.CopyTo(z.Slice(r * gw, gw));
-            }
+            TokenProjection.Forward(run, weights.Kernel, weights.Bias, gw, z, ref tableProjection);
         }
+        else
+        {
+            if (layout.UseBias)
+            {
+                for (int r = 0; r < bt; r++)
+                {
+                    weights.Bias.CopyTo(z.Slice(r * gw, gw));
+                }
+            }
 
-        Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
+            Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
+        }
 
         if (!training)
         {
@@ -297,6 +311,7 @@ public sealed class LstmKernel
         SequenceRun.CheckLength(owner, "d(peephole)", grads.Peephole.Length, false, layout.HasPeepholes ? sgates : 0, units);
         SequenceRun.CheckLength(owner, "d(gate_recurrence)", grads.GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
         SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, batch, time, inputSize);
+        SequenceRun.CheckLength(owner, "d(token table)", grads.Table.Length, true, run.HasTokens ? run.TokenTable.Length : 0);
         SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, batch, units);
         SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, batch, units);
 
@@ -335,16 +350,24 @@ public sealed class LstmKernel
         if (!grads.InitialC.IsEmpty) dc.CopyTo(grads.InitialC);
 
         // Whole-sequence products; masked rows of dz are zero and add nothing.
-        ReadOnlySpan<float> xs = run.InputDropoutMask.IsEmpty ? run.X : cache.XDropped.AsSpan(0, bt * inputSize);
-        Gemm.Sgemm(true, false, inputSize, gw, bt, 1f, xs, inputSize, dz, gw, 1f, grads.Kernel, gw);
-        Gemm.Sgemm(true, false, units, gw, bt, 1f, cache.HPrev.AsSpan(0, bt * units), units, dz, gw, 1f, grads.RecurrentKernel, gw);
-        if (layout.UseBias)
+        if (run.HasTokens)
         {
-            for (int r = 0; r < bt; r++)
+            TokenProjection.Backward(run, dz, weights.Kernel, gw, grads.Kernel, grads.Bias, grads.Table, ref tableScatter);
+        }
+        else
+        {
+            ReadOnlySpan<float> xs = run.InputDropoutMask.IsEmpty ? run.X : cache.XDropped.AsSpan(0, bt * inputSize);
+            Gemm.Sgemm(true, false, inputSize, gw, bt, 1f, xs, inputSize, dz, gw, 1f, grads.Kernel, gw);
+            if (layout.UseBias)
             {
-                TensorPrimitives.Add(grads.Bias, dz.Slice(r * gw, gw), grads.Bias);
+                for (int r = 0; r < bt; r++)
+                {
+                    TensorPrimitives.Add(grads.Bias, dz.Slice(r * gw, gw), grads.Bias);
+                }
             }
         }
+
+        Gemm.Sgemm(true, false, units, gw, bt, 1f, cache.HPrev.AsSpan(0, bt * units), units, dz, gw, 1f, grads.RecurrentKernel, gw);
 
         if (layout.HasGateRecurrence)
         {

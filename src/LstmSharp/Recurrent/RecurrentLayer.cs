@@ -297,9 +297,17 @@ public abstract class RecurrentLayer : Layer
 
     /// <summary>
     /// BPTT: accumulates the weight gradients, writes <paramref name="dx"/> and
-    /// <paramref name="dInitialStates"/> when not null. Null output gradients are zero.
+    /// <paramref name="dInitialStates"/> when not null, and accumulates the token table's
+    /// gradient into <paramref name="dTable"/> when not null (only for a run with tokens).
+    /// Null output gradients are zero.
     /// </summary>
-    protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates);
+    protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates);
+
+    /// <summary>
+    /// True when the kernel reads an embedding-lookup input through its table
+    /// (<see cref="SequenceRun.Tokens"/>); the layer then passes the tokens whenever that pays.
+    /// </summary>
+    protected virtual bool ReadsTokens => false;
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
@@ -344,14 +352,23 @@ public abstract class RecurrentLayer : Layer
             finals[s] = new Tensor(batch, Units);
         }
 
+        // An embedding output is read through its table: the input projection and its
+        // gradient run over vocabulary rows, and the table's gradient is accumulated here
+        // directly (x's own gradient is never formed, so the embedding op adds nothing).
+        var lookup = x.LookedUpFrom is { } l && ReadsTokens && inputDrop is null && l.Rows.Length == batch * time
+            && l.Table.Rank == 2 && l.Table.Dim(1) == features && TokenProjection.Pays(l.Table.Dim(0), batch * time) ? l : null;
         var weights = WeightTensors();
         var opInputs = new List<Tensor> { x };
         opInputs.AddRange(initial.Where(t => t is not null)!);
         opInputs.AddRange(weights);
+        if (lookup is not null)
+        {
+            opInputs.Add(lookup.Table);
+        }
         bool record = Tape.ShouldRecord(opInputs);
         object? cache = record ? (freeCaches.Count > 0 ? freeCaches.Pop() : CreateCache()) : null;
 
-        var run = MakeRun(x, mask, inputDrop, recurrentDrop);
+        var run = MakeRun(x, mask, inputDrop, recurrentDrop, lookup);
         ForwardKernel(run, initial, sequence, last, finals, cache);
 
         if (IsStateful)
@@ -372,7 +389,7 @@ public abstract class RecurrentLayer : Layer
         var tracked = outputs.ToArray();
         Tape.Track(ClassName.ToLowerInvariant(), tracked, opInputs.ToArray(), () =>
         {
-            var backRun = MakeRun(x, mask, inputDrop, recurrentDrop);
+            var backRun = MakeRun(x, mask, inputDrop, recurrentDrop, lookup);
             var dFinals = new Tensor?[StateCount];
             if (ReturnState)
             {
@@ -384,8 +401,10 @@ public abstract class RecurrentLayer : Layer
 
             // The kernel writes dx whole; when x has no gradient yet it can write straight into
             // x's (zeroed) gradient instead of a temporary that is then added.
-            bool dxInPlace = x.RequiresGrad && x.Grad is null;
-            Tensor? dx = !x.RequiresGrad ? null : dxInPlace ? x.EnsureGrad() : new Tensor(x.ShapeArray);
+            bool wantDx = x.RequiresGrad && lookup is null;
+            bool dxInPlace = wantDx && x.Grad is null;
+            Tensor? dx = !wantDx ? null : dxInPlace ? x.EnsureGrad() : new Tensor(x.ShapeArray);
+            Tensor? dTable = lookup is { Table.RequiresGrad: true } ? lookup.Table.EnsureGrad() : null;
             var dInitial = new Tensor?[StateCount];
             for (int s = 0; s < StateCount; s++)
             {
@@ -395,7 +414,7 @@ public abstract class RecurrentLayer : Layer
                 }
             }
 
-            BackwardKernel(backRun, cache!, sequence?.Grad, sequence is null ? last.Grad : null, dFinals, dx, dInitial);
+            BackwardKernel(backRun, cache!, sequence?.Grad, sequence is null ? last.Grad : null, dFinals, dx, dTable, dInitial);
             if (dx is not null && !dxInPlace)
             {
                 System.Numerics.Tensors.TensorPrimitives.Add(x.Grad!.Span, dx.Span, x.Grad.Span);
@@ -418,9 +437,11 @@ public abstract class RecurrentLayer : Layer
 
     private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
 
-    private SequenceRun MakeRun(Tensor x, Tensor? mask, float[]? inputDrop, float[]? recurrentDrop) =>
+    private SequenceRun MakeRun(Tensor x, Tensor? mask, float[]? inputDrop, float[]? recurrentDrop, TableLookup? lookup) =>
         new(x.Span, x.Dim(0), x.Dim(1), x.Dim(2))
         {
+            Tokens = lookup is null ? default : lookup.Rows,
+            TokenTable = lookup is null ? default : lookup.Table.Span,
             GoBackwards = GoBackwards,
             ZeroOutputForMask = ZeroOutputForMask,
             Mask = mask is null ? default : mask.Span,

@@ -18,6 +18,11 @@ namespace LstmSharp.Recurrent;
 /// step before the input projection (already scaled by 1/(1−rate)).</item>
 /// <item><see cref="RecurrentDropoutMask"/> [batch, units] or empty: multiplies h_{t−1} at every
 /// step before the recurrent product (already scaled).</item>
+/// <item><see cref="Tokens"/> [batch, time] and <see cref="TokenTable"/> [vocab, inputSize], or
+/// both empty: x is the embedding lookup x[b, t] = TokenTable[Tokens[b, t]]. A kernel that
+/// supports it projects the table instead of the sequence (<see cref="TokenProjection"/>) and
+/// can return the table's gradient instead of dx; the others read <see cref="X"/>, which must
+/// still hold the lookup.</item>
 /// <item><see cref="GoBackwards"/>: steps run t = T−1 … 0; outputs are in processing order
 /// (output step s holds the state after reading x_{T−1−s}), as Keras returns them.</item>
 /// </list>
@@ -50,6 +55,14 @@ public readonly ref struct SequenceRun
     /// <summary>[batch, units] scaled dropout mask on the recurrent state; empty = none.</summary>
     public ReadOnlySpan<float> RecurrentDropoutMask { get; init; }
 
+    /// <summary>[batch, time] rows of <see cref="TokenTable"/> that x was looked up from; empty = x is not a lookup.</summary>
+    public ReadOnlySpan<int> Tokens { get; init; }
+
+    /// <summary>[vocab, inputSize] the embedding table of <see cref="Tokens"/>; empty without tokens.</summary>
+    public ReadOnlySpan<float> TokenTable { get; init; }
+
+    public bool HasTokens => !Tokens.IsEmpty;
+
     /// <summary>Process the sequence from the last step to the first (Keras <c>go_backwards</c>).</summary>
     public bool GoBackwards { get; init; }
 
@@ -81,6 +94,10 @@ public readonly ref struct SequenceRun
         CheckLength(owner, "mask", Mask.Length, true, Batch, Time);
         CheckLength(owner, "input dropout mask", InputDropoutMask.Length, true, Batch, InputSize);
         CheckLength(owner, "recurrent dropout mask", RecurrentDropoutMask.Length, true, Batch, units);
+        if (HasTokens || !TokenTable.IsEmpty)
+        {
+            TokenProjection.Validate(owner, this);
+        }
     }
 
     /// <summary>Throws unless <paramref name="actual"/> equals the product of <paramref name="shape"/> (or is 0 when optional).</summary>

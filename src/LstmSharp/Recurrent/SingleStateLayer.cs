@@ -76,7 +76,7 @@ public abstract class SingleStateLayer<TKernel, TCache> : RecurrentLayer
             new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span },
             (TCache?)cache);
 
-    protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, IReadOnlyList<Tensor?> dInitialStates) =>
+    protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
         kernel!.Backward(
             run,
             Weights(),

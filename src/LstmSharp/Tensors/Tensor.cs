@@ -35,6 +35,12 @@ public sealed class Tensor
     /// <summary>An optional name, used in error messages and by the anomaly check.</summary>
     public string? Name { get; set; }
 
+    /// <summary>
+    /// Set by the embedding op on its output: the table and rows this tensor was looked up from,
+    /// so a recurrent layer reading it can project the table instead (views never carry it).
+    /// </summary>
+    internal TableLookup? LookedUpFrom { get; set; }
+
     public Tensor(params int[] shape)
         : this(new float[CheckedLength(shape)], 0, shape)
     {
@@ -322,3 +328,6 @@ public sealed class Tensor
         return i;
     }
 }
+
+/// <summary>Where an embedding output came from: row i of the output is <c>Table[Rows[i]]</c>.</summary>
+internal sealed record TableLookup(Tensor Table, int[] Rows);
