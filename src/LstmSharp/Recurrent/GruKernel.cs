@@ -35,6 +35,15 @@ namespace LstmSharp.Recurrent;
 /// first). Backward: per step one fused gate-gradient pass and the GEMM(s) for dh_{t-1} (against
 /// Uᵀ, transposed once per call); then dW,
 /// dU and dx are single large GEMMs over all steps, as the saved buffers are time-major.</para>
+/// <para><b>Threading</b>: rows never meet inside the recurrence, so the batch is cut into row
+/// chunks (<see cref="BatchChunks"/>, from the batch size only, hence the same bits for any
+/// thread count) and each <see cref="WorkerPool"/> index runs the whole forward or backward time
+/// loop for its rows — recurrent GEMMs (inline on that thread) and step passes — with no
+/// synchronisation per step. Each chunk writes only its rows of the time-major step slices and
+/// of the [batch, …] scratch (rec, carry, dhd) and reads the shared weights and Uᵀ. With one
+/// thread or a busy pool the chunks run one after another; a batch too small to split runs the
+/// same loop on the calling thread, where the step GEMMs thread themselves. The whole-sequence
+/// GEMMs thread internally.</para>
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="GruCache"/> (time-major, reused across
 /// calls): the dropped input, h_0..h_T, h ⊙ m_h (only with recurrent dropout), the gates z, r, h~,
 /// and q = hd Uh + bh_rec (resetAfter = true) or r ⊙ hd (false). An inference forward
@@ -127,7 +136,6 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         int rows = bt * tt;
         RnnRun.Ensure(ref xp, rows * g);
         RnnRun.Ensure(ref rec, bt * g);
-        var recurrentKernel = weights.RecurrentKernel;
 
         RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
         RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
@@ -146,45 +154,14 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             h0.CopyTo(hStart);
         }
 
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = 0; s < tt; s++)
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
         {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            int stepSlot = training ? s : 0;
-            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
-            var hdS = hPrev;
-            if (recDrop)
-            {
-                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
-                RnnRun.MultiplyRows(hPrev, mh, hdS, bt * u);
-            }
-
-            var xpS = xp.AsSpan(s * bt * g, bt * g);
-            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
-            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
-            var keepS = c.Keep.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                // One recurrent GEMM over all three blocks; r applies to its h block afterwards.
-                Gemm.Sgemm(false, false, bt, g, u, 1f, hdS, u, recurrentKernel, g, 0f, rec, g);
-                StepResetAfter(bt, xpS, hPrev, keepS, gS, auxS, hCur);
-            }
-            else
-            {
-                // r must exist before the h-block product (r ⊙ hd) Uh: two GEMMs and two passes.
-                Gemm.Sgemm(false, false, bt, 2 * u, u, 1f, hdS, u, recurrentKernel, g, 0f, rec, g);
-                StepGates(bt, xpS, hdS, gS, auxS);
-                Gemm.Sgemm(false, false, bt, u, u, 1f, auxS, u, recurrentKernel[(2 * u)..], g, 0f, rec.AsSpan(2 * u), g);
-                StepCandidate(bt, xpS, hPrev, keepS, gS, hCur);
-            }
-
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, bt, tt, u, s);
-            }
+            ForwardSteps(run, weights, outputs, c, training, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
         }
 
         var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
@@ -218,12 +195,10 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         RnnRun.Ensure(ref dhRec, bt * u);
         RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
         var kernel = weights.Kernel;
-        var dSequence = dOut.Sequence;
 
         // Uᵀ [3·units, units] once, so each step's dhd product reads B row-major (no transB packing).
         RnnRun.Ensure(ref uT, g * u);
         RnnRun.Transpose(weights.RecurrentKernel, u, g, uT);
-        var recT = uT.AsSpan(0, g * u);
 
         // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
         var carry = dhCarry.AsSpan(0, bt * u);
@@ -231,35 +206,18 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         dhr.Clear();
         RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
 
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = tt - 1; s >= 0; s--)
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
         {
-            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
-            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
-            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
-            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
-            var dRecS = dRec.AsSpan(s * bt * g, bt * g);
-            var keepS = cache.Keep.AsSpan(s * bt, bt);
-            var emitS = cache.Emit.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                BackStepResetAfter(bt, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
-
-                // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one GEMM.
-                Gemm.Sgemm(false, false, bt, u, g, 1f, dRecS, g, recT, u, 0f, dhr, u);
-            }
-            else
-            {
-                BackStepCandidate(bt, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
-
-                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
-                Gemm.Sgemm(false, false, bt, u, u, 1f, dRecS[(2 * u)..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
-                BackStepReset(bt, hdS, gS, mh, dRecS);
-                Gemm.Sgemm(false, false, bt, u, 2 * u, 1f, dRecS, g, recT, u, 0f, dhr, u);
-            }
+            BackwardSteps(run, dOut, cache, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new BackwardJob(this, run, dOut, cache, chunks));
         }
 
+        var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
         if (!grads.InitialH.IsEmpty)
         {
             // dh_0 = carry + dhd ⊙ m_h, the same combination the step passes make.
@@ -317,6 +275,116 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         }
     }
 
+    /// <summary>
+    /// The forward time loop for rows [b0, b1): per step the recurrent product(s) of these rows
+    /// and their fused passes. Inside a <see cref="ForwardJob"/> it runs on one pool thread, its
+    /// products inline; for the whole batch (one chunk) the products thread themselves.
+    /// </summary>
+    private void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, GruCache c, bool training, int b0, int b1)
+    {
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var recurrentKernel = weights.RecurrentKernel;
+        var recRows = rec.AsSpan(b0 * g, rows * g);
+        var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
+        for (int s = 0; s < tt; s++)
+        {
+            int prevSlot = training ? s : s & 1;
+            int curSlot = training ? s + 1 : (s + 1) & 1;
+            int stepSlot = training ? s : 0;
+            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
+            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
+            var hdS = hPrev;
+            if (recDrop)
+            {
+                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
+                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
+            }
+
+            var xpS = xp.AsSpan(s * bt * g, bt * g);
+            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
+            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
+            var keepS = c.Keep.AsSpan(s * bt, bt);
+            if (ResetAfter)
+            {
+                // One recurrent GEMM over all three blocks; r applies to its h block afterwards.
+                Gemm.Sgemm(false, false, rows, g, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+                StepResetAfter(b0, b1, xpS, hPrev, keepS, gS, auxS, hCur);
+            }
+            else
+            {
+                // r must exist before the h-block product (r ⊙ hd) Uh: two GEMMs and two passes.
+                Gemm.Sgemm(false, false, rows, 2 * u, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+                StepGates(b0, b1, xpS, hdS, gS, auxS);
+                Gemm.Sgemm(false, false, rows, u, u, 1f, auxS[(b0 * u)..], u, recurrentKernel[(2 * u)..], g, 0f, recRows[(2 * u)..], g);
+                StepCandidate(b0, b1, xpS, hPrev, keepS, gS, hCur);
+            }
+
+            if (!outputs.Sequence.IsEmpty)
+            {
+                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
+            }
+        }
+    }
+
+    /// <summary>The backward time loop for rows [b0, b1): per step their fused gate-gradient passes and dhd products; threading as <see cref="ForwardSteps"/>.</summary>
+    private void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, GruCache cache, int b0, int b1)
+    {
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var recT = uT.AsSpan(0, g * u);
+        var dhr = dhRec.AsSpan(b0 * u, rows * u);
+        var dSequence = dOut.Sequence;
+        var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
+        for (int s = tt - 1; s >= 0; s--)
+        {
+            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
+            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
+            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
+            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
+            var dRecS = dRec.AsSpan(s * bt * g, bt * g);
+            var keepS = cache.Keep.AsSpan(s * bt, bt);
+            var emitS = cache.Emit.AsSpan(s * bt, bt);
+            if (ResetAfter)
+            {
+                BackStepResetAfter(b0, b1, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
+
+                // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one GEMM.
+                Gemm.Sgemm(false, false, rows, u, g, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
+            }
+            else
+            {
+                BackStepCandidate(b0, b1, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
+
+                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
+                Gemm.Sgemm(false, false, rows, u, u, 1f, dRecS[((b0 * g) + (2 * u))..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
+                BackStepReset(b0, b1, hdS, gS, mh, dRecS);
+                Gemm.Sgemm(false, false, rows, u, 2 * u, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
+            }
+        }
+    }
+
+    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
+    private readonly ref struct ForwardJob(GruKernel kernel, SequenceRun run, RnnWeights weights, RnnOutputs outputs, GruCache c, bool training, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly RnnWeights weights = weights;
+        private readonly RnnOutputs outputs = outputs;
+
+        public void Execute(int index) =>
+            kernel.ForwardSteps(run, weights, outputs, c, training, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+
+    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
+    private readonly ref struct BackwardJob(GruKernel kernel, SequenceRun run, RnnOutputGradients dOut, GruCache cache, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly RnnOutputGradients dOut = dOut;
+
+        public void Execute(int index) =>
+            kernel.BackwardSteps(run, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+
     private void CheckWeights(string owner, in RnnWeights weights)
     {
         SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, g);
@@ -357,9 +425,9 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     // ------------------------------------------------------------------ forward step kernels
 
     /// <summary>resetAfter = true: z, r, q = hd Uh + bh_rec, h~, h_t from xp and rec = hd U.</summary>
-    private void StepResetAfter(int bt, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> qS, Span<float> hCur)
+    private void StepResetAfter(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> qS, Span<float> hCur)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             if (keepS[b] == 0f)
             {
@@ -411,9 +479,9 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     }
 
     /// <summary>resetAfter = false, first pass: z, r and r ⊙ hd (the h-block GEMM's input) for every row.</summary>
-    private void StepGates(int bt, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
+    private void StepGates(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             ref float xr = ref RnnRun.At(xpS, b * g);
             ref float rr = ref RnnRun.At(rec, b * g);
@@ -449,9 +517,9 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     }
 
     /// <summary>resetAfter = false, second pass: h~ = act(xp_h + bh + rec_h) and h_t.</summary>
-    private void StepCandidate(int bt, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
+    private void StepCandidate(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             if (keepS[b] == 0f)
             {
@@ -498,11 +566,11 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
 
     /// <summary>resetAfter = true: dRec = [dz~, dr~, dq], dAh = dh~ (pre-activation), carry = dh ⊙ z.</summary>
     private void BackStepResetAfter(
-        int bt, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS, ReadOnlySpan<float> qS,
+        int b0, int b1, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS, ReadOnlySpan<float> qS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq,
         Span<float> dRecS, Span<float> dAhS)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
             ref float dhd = ref dhRec[b * u];
@@ -575,10 +643,10 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
 
     /// <summary>resetAfter = false, first pass: dRec z and h blocks = dz~, dh~; carry = dh ⊙ z.</summary>
     private void BackStepCandidate(
-        int bt, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS,
+        int b0, int b1, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dRecS)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
             ref float dhd = ref dhRec[b * u];
@@ -633,9 +701,9 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     /// resetAfter = false, second pass, from drh = d(r ⊙ hd) in dhRec: dr~ = drh ⊙ hd ⊙ σ'(r) into
     /// dRec's r block, and carry += drh ⊙ r ⊙ m_h (the path of h_{t-1} through r ⊙ hd).
     /// </summary>
-    private void BackStepReset(int bt, ReadOnlySpan<float> hdS, ReadOnlySpan<float> gS, ReadOnlySpan<float> mh, Span<float> dRecS)
+    private void BackStepReset(int b0, int b1, ReadOnlySpan<float> hdS, ReadOnlySpan<float> gS, ReadOnlySpan<float> mh, Span<float> dRecS)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
             ref float drh = ref dhRec[b * u];

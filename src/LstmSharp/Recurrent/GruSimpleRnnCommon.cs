@@ -177,10 +177,10 @@ internal static class RnnRun
     public static void MultiplyRows(ReadOnlySpan<float> h, ReadOnlySpan<float> m, Span<float> dst, int count) =>
         TensorPrimitives.Multiply(h[..count], m[..count], dst[..count]);
 
-    /// <summary>sequence[b, s, :] = emit[b] ? h[b, :] : 0.</summary>
-    public static void WriteOutput(ReadOnlySpan<float> h, ReadOnlySpan<float> emitS, Span<float> sequence, int batch, int time, int units, int s)
+    /// <summary>sequence[b, s, :] = emit[b] ? h[b, :] : 0 for rows [b0, b1).</summary>
+    public static void WriteOutput(ReadOnlySpan<float> h, ReadOnlySpan<float> emitS, Span<float> sequence, int b0, int b1, int time, int units, int s)
     {
-        for (int b = 0; b < batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             var dst = sequence.Slice(((b * time) + s) * units, units);
             if (emitS[b] != 0f)

@@ -111,7 +111,7 @@ public readonly ref struct LstmGradients
 /// an embedding lookup (<see cref="SequenceRun.Tokens"/>), the projection and dW, db run over
 /// the table's rows instead and the table's gradient replaces dx (<see cref="TokenProjection"/>).</para>
 /// <para>Threading: rows of the batch never meet inside the recurrence, so the batch is cut into
-/// row chunks (<see cref="SequenceChunks"/>) and each <see cref="WorkerPool"/> index runs the
+/// row chunks (<see cref="BatchChunks"/>) and each <see cref="WorkerPool"/> index runs the
 /// WHOLE time loop for its rows — their recurrent products (inline on that thread: a product
 /// called inside a pool job does not fork again), their cells and copies — with no
 /// synchronisation per step; the backward time loop likewise (fused backward rows, then dz·Uᵀ of
@@ -130,16 +130,6 @@ public sealed class LstmKernel
 {
     /// <summary>Below this many gate values per step (batch · G·units) the row work stays on the calling thread.</summary>
     internal static int ParallelRowMinFloats = 8192;
-
-    /// <summary>
-    /// Fewest rows a sequence chunk keeps. Each chunk pays the fixed costs of its per-step calls
-    /// (packing U for the product, the call itself) on its own; measured on 2 cores, batch 128
-    /// runs faster as 2 chunks of 64 rows than as 4 of 32 (IMDB shape: LSTM(10), 300 steps).
-    /// </summary>
-    internal static int SequenceChunkMinRows = 64;
-
-    /// <summary>Most sequence chunks of one call.</summary>
-    internal const int MaxSequenceChunks = 64;
 
     private float[] zScratch = [];
     private float[] xScratch = [];
@@ -266,7 +256,7 @@ public sealed class LstmKernel
         }
 
         PlaceRecurrentInputs(run, cache, run.TimeIndex(0), 0, batch);
-        int chunks = SequenceChunks(batch);
+        int chunks = BatchChunks.Count(batch);
         if (chunks == 1)
         {
             ForwardSteps(run, weights, outputs, cache, 0, batch);
@@ -334,7 +324,7 @@ public sealed class LstmKernel
         // Uᵀ once, so each step's dz·Uᵀ is a plain product.
         var ut = Scratch(ref uTransposed, gw * units);
         Transpose(weights.RecurrentKernel, units, gw, ut);
-        int chunks = SequenceChunks(batch);
+        int chunks = BatchChunks.Count(batch);
         if (chunks == 1)
         {
             BackwardSteps(run, weights, dOut, cache, 0, batch);
@@ -641,26 +631,6 @@ public sealed class LstmKernel
         }
     }
 
-    /// <summary>
-    /// How many row chunks run the whole time loop each (see the class remarks). A function of
-    /// the batch size only, never of the thread count, so every thread count computes the same
-    /// products on the same rows: a power of two (even shares for 2, 4, … threads) with at least
-    /// <see cref="SequenceChunkMinRows"/> rows per chunk; 1 (no split) below twice that.
-    /// </summary>
-    internal static int SequenceChunks(int batch)
-    {
-        int chunks = 1;
-        while (chunks < MaxSequenceChunks && 2 * chunks <= batch && batch / (2 * chunks) >= SequenceChunkMinRows)
-        {
-            chunks *= 2;
-        }
-
-        return chunks;
-    }
-
-    /// <summary>First row of chunk <paramref name="index"/> of <paramref name="chunks"/>: an even split, so no chunk is empty or short by more than a row.</summary>
-    internal static int ChunkStart(int batch, int chunks, int index) => (int)((long)batch * index / chunks);
-
     /// <summary>How many pieces the per-step row work is cut into: one per thread once a step has enough work to pay for the fork-join.</summary>
     private static int RowChunks(int batch, int gateWidth)
     {
@@ -676,7 +646,7 @@ public sealed class LstmKernel
         private readonly LstmOutputs outputs = outputs;
 
         public readonly void Execute(int index) =>
-            kernel.ForwardSteps(run, weights, outputs, cache, ChunkStart(run.Batch, chunks, index), ChunkStart(run.Batch, chunks, index + 1));
+            kernel.ForwardSteps(run, weights, outputs, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
     }
 
     /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
@@ -687,7 +657,7 @@ public sealed class LstmKernel
         private readonly LstmOutputGradients dOut = dOut;
 
         public readonly void Execute(int index) =>
-            kernel.BackwardSteps(run, weights, dOut, cache, ChunkStart(run.Batch, chunks, index), ChunkStart(run.Batch, chunks, index + 1));
+            kernel.BackwardSteps(run, weights, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
     }
 
     private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunk) : IParallelJob

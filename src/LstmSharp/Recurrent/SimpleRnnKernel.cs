@@ -21,6 +21,9 @@ namespace LstmSharp.Recurrent;
 /// each step's recurrent GEMM accumulates straight into its slice (beta = 1), then one fused pass
 /// adds b and applies act. Backward: per step one fused pass (dh → da = dh ⊙ act'(h_t)) and one
 /// GEMM (dhd = da Uᵀ); dW, dU and dx are single GEMMs over all steps.</para>
+/// <para><b>Threading</b>: as <see cref="GruKernel"/>, each row chunk (<see cref="BatchChunks"/>)
+/// runs the whole time loop for its rows on one pool thread, with no synchronisation per step;
+/// the chunks depend on the batch size only, so results are the same bits for any thread count.</para>
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
 /// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
@@ -112,28 +115,14 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
             h0.CopyTo(hStart);
         }
 
-        var mh = run.RecurrentDropoutMask;
-        for (int s = 0; s < tt; s++)
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
         {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
-            var hdS = hPrev;
-            if (!mh.IsEmpty)
-            {
-                hdS = c.HDropped.AsSpan((training ? s : 0) * bt * u, bt * u);
-                RnnRun.MultiplyRows(hPrev, mh, hdS, bt * u);
-            }
-
-            // The recurrent product lands on top of this step's input projection.
-            var aS = xp.AsSpan(s * bt * u, bt * u);
-            Gemm.Sgemm(false, false, bt, u, u, 1f, hdS, u, weights.RecurrentKernel, u, 1f, aS, u);
-            Step(bt, aS, hPrev, c.Keep.AsSpan(s * bt, bt), hCur);
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, bt, tt, u, s);
-            }
+            ForwardSteps(run, weights, outputs, c, training, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
         }
 
         var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
@@ -170,16 +159,18 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         // Uᵀ once, so each step's dhd product reads B row-major (no transB packing).
         RnnRun.Ensure(ref uT, u * u);
         RnnRun.Transpose(weights.RecurrentKernel, u, u, uT);
-        var recT = uT.AsSpan(0, u * u);
 
-        var mh = run.RecurrentDropoutMask;
-        for (int s = tt - 1; s >= 0; s--)
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
         {
-            var dAS = dA.AsSpan(s * bt * u, bt * u);
-            BackStep(bt, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), mh, dOut.Sequence, dAS);
-            Gemm.Sgemm(false, false, bt, u, u, 1f, dAS, u, recT, u, 0f, dhr, u);
+            BackwardSteps(run, dOut, cache, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new BackwardJob(this, run, dOut, cache, chunks));
         }
 
+        var mh = run.RecurrentDropoutMask;
         if (!grads.InitialH.IsEmpty)
         {
             RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
@@ -201,6 +192,75 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         }
     }
 
+    /// <summary>
+    /// The forward time loop for rows [b0, b1): per step the recurrent GEMM of these rows and
+    /// their fused pass. Inside a <see cref="ForwardJob"/> it runs on one pool thread, its GEMMs
+    /// inline; for the whole batch (one chunk) the GEMMs thread themselves.
+    /// </summary>
+    private void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SimpleRnnCache c, bool training, int b0, int b1)
+    {
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var mh = run.RecurrentDropoutMask;
+        for (int s = 0; s < tt; s++)
+        {
+            int prevSlot = training ? s : s & 1;
+            int curSlot = training ? s + 1 : (s + 1) & 1;
+            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
+            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
+            var hdS = hPrev;
+            if (!mh.IsEmpty)
+            {
+                hdS = c.HDropped.AsSpan((training ? s : 0) * bt * u, bt * u);
+                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
+            }
+
+            // The recurrent product lands on top of this step's input projection.
+            var aS = xp.AsSpan(s * bt * u, bt * u);
+            Gemm.Sgemm(false, false, rows, u, u, 1f, hdS[(b0 * u)..], u, weights.RecurrentKernel, u, 1f, aS[(b0 * u)..], u);
+            Step(b0, b1, aS, hPrev, c.Keep.AsSpan(s * bt, bt), hCur);
+            if (!outputs.Sequence.IsEmpty)
+            {
+                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
+            }
+        }
+    }
+
+    /// <summary>The backward time loop for rows [b0, b1): per step their fused pass and dhd = da·Uᵀ; threading as <see cref="ForwardSteps"/>.</summary>
+    private void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SimpleRnnCache cache, int b0, int b1)
+    {
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var recT = uT.AsSpan(0, u * u);
+        var dhr = dhRec.AsSpan(b0 * u, rows * u);
+        var mh = run.RecurrentDropoutMask;
+        for (int s = tt - 1; s >= 0; s--)
+        {
+            var dAS = dA.AsSpan(s * bt * u, bt * u);
+            BackStep(b0, b1, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), mh, dOut.Sequence, dAS);
+            Gemm.Sgemm(false, false, rows, u, u, 1f, dAS[(b0 * u)..], u, recT, u, 0f, dhr, u);
+        }
+    }
+
+    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
+    private readonly ref struct ForwardJob(SimpleRnnKernel kernel, SequenceRun run, RnnWeights weights, RnnOutputs outputs, SimpleRnnCache c, bool training, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly RnnWeights weights = weights;
+        private readonly RnnOutputs outputs = outputs;
+
+        public void Execute(int index) =>
+            kernel.ForwardSteps(run, weights, outputs, c, training, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+
+    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
+    private readonly ref struct BackwardJob(SimpleRnnKernel kernel, SequenceRun run, RnnOutputGradients dOut, SimpleRnnCache cache, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly RnnOutputGradients dOut = dOut;
+
+        public void Execute(int index) =>
+            kernel.BackwardSteps(run, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+
     private void CheckWeights(string owner, in RnnWeights weights)
     {
         SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, u);
@@ -209,9 +269,9 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
     }
 
     /// <summary>h_t = act(a + b) on kept rows (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
-    private void Step(int bt, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
+    private void Step(int b0, int b1, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             if (keepS[b] == 0f)
             {
@@ -249,9 +309,9 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
     /// dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t; kept rows: da = dh_t ⊙ act'(h_t), carry = 0
     /// (h_{t-1} reaches h_t only through U); masked rows: da = 0, carry = dh_t.
     /// </summary>
-    private void BackStep(int bt, int tt, int s, ReadOnlySpan<float> hCur, ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dAS)
+    private void BackStep(int b0, int b1, int tt, int s, ReadOnlySpan<float> hCur, ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dAS)
     {
-        for (int b = 0; b < bt; b++)
+        for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
             ref float dhd = ref dhRec[b * u];

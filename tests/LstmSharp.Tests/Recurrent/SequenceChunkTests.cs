@@ -22,16 +22,16 @@ public class SequenceChunkTests
     [InlineData(100000, 64)]
     public void ChunkCountDependsOnTheBatchOnly(int batch, int expected)
     {
-        Assert.Equal(64, LstmKernel.SequenceChunkMinRows);
-        Assert.Equal(expected, LstmKernel.SequenceChunks(batch));
-        int chunks = LstmKernel.SequenceChunks(batch);
+        Assert.Equal(64, BatchChunks.MinRows);
+        Assert.Equal(expected, BatchChunks.Count(batch));
+        int chunks = BatchChunks.Count(batch);
         for (int i = 0; i < chunks; i++)
         {
-            int rows = LstmKernel.ChunkStart(batch, chunks, i + 1) - LstmKernel.ChunkStart(batch, chunks, i);
-            Assert.True(rows >= Math.Min(batch, LstmKernel.SequenceChunkMinRows), $"batch {batch}: chunk {i} of {chunks} has {rows} rows");
+            int rows = BatchChunks.Start(batch, chunks, i + 1) - BatchChunks.Start(batch, chunks, i);
+            Assert.True(rows >= Math.Min(batch, BatchChunks.MinRows), $"batch {batch}: chunk {i} of {chunks} has {rows} rows");
         }
 
-        Assert.Equal(batch, LstmKernel.ChunkStart(batch, chunks, chunks));
+        Assert.Equal(batch, BatchChunks.Start(batch, chunks, chunks));
     }
 
     [Theory]
@@ -82,6 +82,55 @@ public class SequenceChunkTests
         });
     }
 
+    public static TheoryData<string, int> SingleStateCases()
+    {
+        var data = new TheoryData<string, int>();
+        int count = SeqCheck.OptionMatrix().Count();
+        foreach (string cell in new[] { "gru-reset-after", "gru-reset-before", "simple-rnn" })
+        {
+            for (int i = 0; i < count; i++)
+            {
+                data.Add(cell, i);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SingleStateCases))]
+    public void GruAndSimpleRnnChunksMatchTheReference(string cell, int optionIndex)
+    {
+        // Batch 5 in 4 chunks (one of them a single row), every option set of the kernels' own tests.
+        var o = SeqCheck.OptionMatrix().ElementAt(optionIndex) with { Batch = 5 };
+        WithChunkRows(1, () =>
+        {
+            SeqCheck.ForwardAndGradients(Make(cell, o), o);
+            SeqContract.InferenceEqualsTraining(Make(cell, o), o, cell.StartsWith("gru", StringComparison.Ordinal) ? "GRU" : "SimpleRNN");
+        });
+    }
+
+    [Theory]
+    [InlineData("gru-reset-after", 130, 64)]
+    [InlineData("gru-reset-before", 130, 64)]
+    [InlineData("simple-rnn", 130, 64)]
+    [InlineData("gru-reset-after", 9, 2)]
+    [InlineData("gru-reset-before", 7, 1)]
+    [InlineData("simple-rnn", 9, 2)]
+    [InlineData("gru-reset-before", 40, 1000)]
+    public void GruAndSimpleRnnAreBitIdenticalForAnyThreadCount(string cell, int batch, int chunkRows)
+    {
+        var o = new SeqOptions { Batch = batch, Time = 6, Input = 3, Units = 20, InitialState = true, Mask = "middle", InputDropout = true, RecurrentDropout = true, LastGrad = true, Seed = 5 };
+        WithChunkRows(chunkRows, () => AssertSameBitsForThreadCounts(() => SeqContract.RunAll(Make(cell, o), o)));
+    }
+
+    private static ISeqKernelUnderTest Make(string cell, SeqOptions o) => cell switch
+    {
+        "gru-reset-after" => new GruUnderTest(new GruKernel(new GruLayout(o.Input, o.Units, resetAfter: true))),
+        "gru-reset-before" => new GruUnderTest(new GruKernel(new GruLayout(o.Input, o.Units, resetAfter: false))),
+        _ => new SimpleRnnUnderTest(new SimpleRnnKernel(new SimpleRnnLayout(o.Input, o.Units))),
+    };
+
     internal static void AssertSameBitsForThreadCounts(Func<float[][]> run)
     {
         var pool = WorkerPool.Shared;
@@ -109,15 +158,15 @@ public class SequenceChunkTests
 
     internal static void WithChunkRows(int rows, Action body)
     {
-        int saved = LstmKernel.SequenceChunkMinRows;
-        LstmKernel.SequenceChunkMinRows = rows;
+        int saved = BatchChunks.MinRows;
+        BatchChunks.MinRows = rows;
         try
         {
             body();
         }
         finally
         {
-            LstmKernel.SequenceChunkMinRows = saved;
+            BatchChunks.MinRows = saved;
         }
     }
 
