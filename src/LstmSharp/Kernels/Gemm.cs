@@ -73,6 +73,14 @@ public static unsafe class Gemm
             _ => &GemmMicroKernels.KernelScalar4x4,
         };
 
+    /// <summary>Kernels for a last row panel of at most 4 or 8 rows (the AVX-512 path; elsewhere the full kernel).</summary>
+    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel4 =
+        Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x4 : Kernel;
+
+    /// <inheritdoc cref="Kernel4"/>
+    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel8 =
+        Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x8 : Kernel;
+
     /// <summary>The instruction set the kernels use in this process (for tests and benchmarks).</summary>
     internal static string InstructionSet => Path.ToString();
 
@@ -398,11 +406,11 @@ public static unsafe class Gemm
         private readonly void ComputeRange(int i0, int i1, int j0, int j1)
         {
             int mr = MR, nr = NR;
-            var kernel = Kernel;
             int kc = Kc;
             for (int ir = i0; ir < i1; ir += mr)
             {
                 int rows = Math.Min(mr, i1 - ir);
+                var kernel = rows <= 4 ? Kernel4 : rows <= 8 ? Kernel8 : Kernel;
                 float* panelA = PackedA + (ir * kc);
                 float* cRow = C + ((nint)(Ic + ir) * Ldc) + Jc;
                 for (int jr = j0; jr < j1; jr += nr)

@@ -20,7 +20,28 @@ internal static unsafe class GemmMicroKernels
     /// <summary>12×32 tile: 24 zmm accumulators, B row loaded as 2 vectors, A broadcast per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512x12(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows12>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+
+    /// <summary>The first 8 rows of a 12-row panel (a tile of at most 8 rows: the same sums, a third fewer multiply-adds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512x8(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows8>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+
+    /// <summary>The first 4 rows of a 12-row panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512x4(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows4>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+
+    /// <summary>
+    /// The first TR (4, 8 or 12) rows of a packed 12-row panel times a 32-column panel; the
+    /// accumulators of the other rows are compiled away. Every element gets the same sum as in
+    /// the 12-row kernel, so which one runs a tile never changes the result.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel512<TR>(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        where TR : struct, IRows
     {
+        int tr = TR.Value;
         Vector512<float> c0L = default, c0H = default;
         Vector512<float> c1L = default, c1H = default;
         Vector512<float> c2L = default, c2H = default;
@@ -49,30 +70,38 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a3 = Vector512.Create(a[3]);
             c3L = Vector512.FusedMultiplyAdd(a3, b0, c3L);
             c3H = Vector512.FusedMultiplyAdd(a3, b1, c3H);
-            Vector512<float> a4 = Vector512.Create(a[4]);
-            c4L = Vector512.FusedMultiplyAdd(a4, b0, c4L);
-            c4H = Vector512.FusedMultiplyAdd(a4, b1, c4H);
-            Vector512<float> a5 = Vector512.Create(a[5]);
-            c5L = Vector512.FusedMultiplyAdd(a5, b0, c5L);
-            c5H = Vector512.FusedMultiplyAdd(a5, b1, c5H);
-            Vector512<float> a6 = Vector512.Create(a[6]);
-            c6L = Vector512.FusedMultiplyAdd(a6, b0, c6L);
-            c6H = Vector512.FusedMultiplyAdd(a6, b1, c6H);
-            Vector512<float> a7 = Vector512.Create(a[7]);
-            c7L = Vector512.FusedMultiplyAdd(a7, b0, c7L);
-            c7H = Vector512.FusedMultiplyAdd(a7, b1, c7H);
-            Vector512<float> a8 = Vector512.Create(a[8]);
-            c8L = Vector512.FusedMultiplyAdd(a8, b0, c8L);
-            c8H = Vector512.FusedMultiplyAdd(a8, b1, c8H);
-            Vector512<float> a9 = Vector512.Create(a[9]);
-            c9L = Vector512.FusedMultiplyAdd(a9, b0, c9L);
-            c9H = Vector512.FusedMultiplyAdd(a9, b1, c9H);
-            Vector512<float> a10 = Vector512.Create(a[10]);
-            c10L = Vector512.FusedMultiplyAdd(a10, b0, c10L);
-            c10H = Vector512.FusedMultiplyAdd(a10, b1, c10H);
-            Vector512<float> a11 = Vector512.Create(a[11]);
-            c11L = Vector512.FusedMultiplyAdd(a11, b0, c11L);
-            c11H = Vector512.FusedMultiplyAdd(a11, b1, c11H);
+            if (tr > 4)
+            {
+                Vector512<float> a4 = Vector512.Create(a[4]);
+                c4L = Vector512.FusedMultiplyAdd(a4, b0, c4L);
+                c4H = Vector512.FusedMultiplyAdd(a4, b1, c4H);
+                Vector512<float> a5 = Vector512.Create(a[5]);
+                c5L = Vector512.FusedMultiplyAdd(a5, b0, c5L);
+                c5H = Vector512.FusedMultiplyAdd(a5, b1, c5H);
+                Vector512<float> a6 = Vector512.Create(a[6]);
+                c6L = Vector512.FusedMultiplyAdd(a6, b0, c6L);
+                c6H = Vector512.FusedMultiplyAdd(a6, b1, c6H);
+                Vector512<float> a7 = Vector512.Create(a[7]);
+                c7L = Vector512.FusedMultiplyAdd(a7, b0, c7L);
+                c7H = Vector512.FusedMultiplyAdd(a7, b1, c7H);
+            }
+
+            if (tr > 8)
+            {
+                Vector512<float> a8 = Vector512.Create(a[8]);
+                c8L = Vector512.FusedMultiplyAdd(a8, b0, c8L);
+                c8H = Vector512.FusedMultiplyAdd(a8, b1, c8H);
+                Vector512<float> a9 = Vector512.Create(a[9]);
+                c9L = Vector512.FusedMultiplyAdd(a9, b0, c9L);
+                c9H = Vector512.FusedMultiplyAdd(a9, b1, c9H);
+                Vector512<float> a10 = Vector512.Create(a[10]);
+                c10L = Vector512.FusedMultiplyAdd(a10, b0, c10L);
+                c10H = Vector512.FusedMultiplyAdd(a10, b1, c10H);
+                Vector512<float> a11 = Vector512.Create(a[11]);
+                c11L = Vector512.FusedMultiplyAdd(a11, b0, c11L);
+                c11H = Vector512.FusedMultiplyAdd(a11, b1, c11H);
+            }
+
             a += 12;
             b += 32;
         }
@@ -97,7 +126,7 @@ internal static unsafe class GemmMicroKernels
         }
 
         epilogue.Store(c + (3 * ldc), c3L, c3H);
-        if (mr == 4)
+        if (mr == 4 || tr == 4)
         {
             return;
         }
@@ -121,7 +150,7 @@ internal static unsafe class GemmMicroKernels
         }
 
         epilogue.Store(c + (7 * ldc), c7L, c7H);
-        if (mr == 8)
+        if (mr == 8 || tr == 8)
         {
             return;
         }
@@ -146,6 +175,18 @@ internal static unsafe class GemmMicroKernels
 
         epilogue.Store(c + (11 * ldc), c11L, c11H);
     }
+
+    /// <summary>A compile-time row count for <see cref="Kernel512{TR}"/> (the JIT folds it per instantiation).</summary>
+    private interface IRows
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct Rows4 : IRows { public static int Value => 4; }
+
+    private struct Rows8 : IRows { public static int Value => 8; }
+
+    private struct Rows12 : IRows { public static int Value => 12; }
 
     /// <summary>6×16 tile: 12 ymm accumulators (16 ymm registers without AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
