@@ -223,8 +223,7 @@ public static unsafe class Gemm
                 job.Pc = pc;
                 job.Kc = Math.Min(kcStep, k - pc);
                 job.Beta = pc == 0 ? beta : 1f;
-                // A shallow slice packs taller row blocks (same A buffer), so fewer pool passes.
-                int mcStep = job.Kc >= KC ? MC : Math.Max(MC, (((MC + MR) * KCMax / job.Kc) - MR) / MR * MR);
+                int mcStep = RowBlockHeight(job.Kc);
                 for (int ic = 0; ic < m; ic += mcStep)
                 {
                     job.Ic = ic;
@@ -233,6 +232,9 @@ public static unsafe class Gemm
 
                     job.PackBPanels = ic == 0 ? colPanels : 0;
                     job.RowPanels = rowPanels;
+                    job.NextPc = pc + kcStep;
+                    job.NextKc = !transB && ic + mcStep >= m && pc + kcStep < k ? Math.Min(kcStep, k - pc - kcStep) : 0;
+                    job.NextMc = job.NextKc > 0 ? Math.Min(m, RowBlockHeight(job.NextKc)) : 0;
                     ChooseTiles(rowPanels, colPanels, job.Kc, threads, out job.RowPanelsPerTask, out job.ColPanelsPerTask);
                     job.ColTasks = (colPanels + job.ColPanelsPerTask - 1) / job.ColPanelsPerTask;
                     job.PackCount = rowPanels + job.PackBPanels;
@@ -244,10 +246,7 @@ public static unsafe class Gemm
                             job.Pack(i);
                         }
 
-                        for (int i = 0; i < job.TileCount; i++)
-                        {
-                            job.Compute(i);
-                        }
+                        job.ComputeAll();
                     }
                     else
                     {
@@ -266,6 +265,9 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>Rows of A packed per block for a slice kc deep: a shallow slice packs taller row blocks (same A buffer), so fewer pool passes.</summary>
+    private static int RowBlockHeight(int kc) => kc >= KC ? MC : Math.Max(MC, (((MC + MR) * KCMax / kc) - MR) / MR * MR);
 
     /// <summary>
     /// Groups the rowPanels × colPanels tiles of a block into tasks: about 6 per thread, each
@@ -301,6 +303,7 @@ public static unsafe class Gemm
         public float* A, B, C, PackedA, PackedB;
         public int* Counters; // [0] next pack item, [16] pack items done, [32] next tile group
         public int Jc, Nc, Pc, Kc, Ic, Mc;
+        public int NextPc, NextKc, NextMc; // the next slice's depth and first row block, to prefetch (NextKc = 0: none)
         public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks, PackCount, TileCount, Owners;
 
         /// <summary>
@@ -375,7 +378,42 @@ public static unsafe class Gemm
                 }
             }
 
-            ComputeRange(0, Mc, c0 * NR, Math.Min(Nc, c1 * NR));
+            Prefetcher prefetch = NextSlice(index, Owners, c0, c1);
+            ComputeRange(0, Mc, c0 * NR, Math.Min(Nc, c1 * NR), ref prefetch);
+        }
+
+        /// <summary>
+        /// While a slice computes, each participant pulls its columns of the next slice of B,
+        /// and its share of the next slice of A, towards L2, spread over its tiles: the next
+        /// packing then finds them there instead of waiting on memory (a deep product streams
+        /// megabytes of B from beyond L2; measured on 2 threads, 128x3584x512-tA about 160 -> 175 GFLOP/s).
+        /// </summary>
+        private readonly Prefetcher NextSlice(int index, int participants, int c0, int c1)
+        {
+            var prefetch = default(Prefetcher);
+            if (NextKc == 0 || c1 <= c0)
+            {
+                return prefetch;
+            }
+
+            int j0 = c0 * NR, j1 = Math.Min(Nc, c1 * NR);
+            prefetch.B = new Region((byte*)(B + ((nint)NextPc * Ldb) + Jc + j0), (nint)Ldb * sizeof(float), NextKc, (j1 - j0) * sizeof(float));
+            if (TransA)
+            {
+                // Rows NextPc.. of A [k, m], columns 0..NextMc: a share of the rows.
+                int r0 = (int)((long)index * NextKc / participants), r1 = (int)((long)(index + 1) * NextKc / participants);
+                prefetch.A = new Region((byte*)(A + ((nint)(NextPc + r0) * Lda)), (nint)Lda * sizeof(float), r1 - r0, NextMc * sizeof(float));
+            }
+            else
+            {
+                // Rows 0..NextMc of A [m, k], columns NextPc..NextPc+NextKc: a share of the rows.
+                int r0 = (int)((long)index * NextMc / participants), r1 = (int)((long)(index + 1) * NextMc / participants);
+                prefetch.A = new Region((byte*)(A + ((nint)r0 * Lda) + NextPc), (nint)Lda * sizeof(float), r1 - r0, NextKc * sizeof(float));
+            }
+
+            int tiles = RowPanels * (c1 - c0);
+            prefetch.PerTile = (prefetch.B.Lines + prefetch.A.Lines + tiles - 1) / tiles;
+            return prefetch;
         }
 
         public readonly void Pack(int index)
@@ -393,6 +431,14 @@ public static unsafe class Gemm
             }
         }
 
+        /// <summary>All tiles of the block on the calling thread (one participant).</summary>
+        public readonly void ComputeAll()
+        {
+            int colPanels = (Nc + NR - 1) / NR;
+            Prefetcher prefetch = NextSlice(0, 1, 0, colPanels);
+            ComputeRange(0, Mc, 0, Nc, ref prefetch);
+        }
+
         public readonly void Compute(int index)
         {
             int mr = MR, nr = NR;
@@ -400,10 +446,11 @@ public static unsafe class Gemm
             int i1 = Math.Min(Mc, i0 + (RowPanelsPerTask * mr));
             int j0 = index % ColTasks * ColPanelsPerTask * nr;
             int j1 = Math.Min(Nc, j0 + (ColPanelsPerTask * nr));
-            ComputeRange(i0, i1, j0, j1);
+            var none = default(Prefetcher);
+            ComputeRange(i0, i1, j0, j1, ref none);
         }
 
-        private readonly void ComputeRange(int i0, int i1, int j0, int j1)
+        private readonly void ComputeRange(int i0, int i1, int j0, int j1, ref Prefetcher prefetch)
         {
             int mr = MR, nr = NR;
             int kc = Kc;
@@ -416,8 +463,58 @@ public static unsafe class Gemm
                 for (int jr = j0; jr < j1; jr += nr)
                 {
                     kernel(kc, panelA, PackedB + (jr * kc), cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
+                    if (prefetch.Pending)
+                    {
+                        prefetch.Issue();
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>Rows × bytes of a strided matrix region, walked one 64-byte line at a time.</summary>
+    private struct Region(byte* start, nint stride, int rows, int bytesPerRow)
+    {
+        private readonly byte* _start = start;
+        private readonly nint _stride = stride;
+        private readonly int _linesPerRow = Math.Max(1, (bytesPerRow + 63) / 64);
+        private int _row, _col;
+
+        public readonly int Lines => Math.Max(0, rows) * _linesPerRow;
+
+        public readonly bool Done => _row >= rows;
+
+        /// <summary>Prefetches up to <paramref name="count"/> lines; returns how many it issued.</summary>
+        public int Issue(int count)
+        {
+            int issued = 0;
+            while (issued < count && _row < rows)
+            {
+                Sse.Prefetch1(_start + (_row * _stride) + (_col * 64));
+                issued++;
+                if (++_col == _linesPerRow)
+                {
+                    _col = 0;
+                    _row++;
+                }
+            }
+
+            return issued;
+        }
+    }
+
+    /// <summary>The next slice's B then A regions, <see cref="PerTile"/> lines after each tile.</summary>
+    private struct Prefetcher
+    {
+        public Region B, A;
+        public int PerTile;
+
+        public readonly bool Pending => PerTile > 0 && !(B.Done && A.Done);
+
+        public void Issue()
+        {
+            int issued = B.Issue(PerTile);
+            A.Issue(PerTile - issued);
         }
     }
 
