@@ -47,12 +47,7 @@ public static partial class Ops
         }
 
         var y = new Tensor(StepArena.Floats(rows.Length * d), [.. indices.Shape, d]);
-        var tv = table.Span;
-        var yv = y.Span;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            tv.Slice(rows[i] * d, d).CopyTo(yv.Slice(i * d, d));
-        }
+        Kernels.Rows.Gather(rows, table.Span, d, y.Span);
 
         y.LookedUpFrom = new TableLookup(table, rows);
         Tape.Track(op, y, table, () =>

@@ -7,7 +7,8 @@ namespace LstmSharp.Kernels;
 
 /// <summary>
 /// Row-wise kernels on a row-major <c>[rows, cols]</c> buffer: softmax and log-softmax (with
-/// their backward passes), argmax, and broadcasting a bias row-vector onto every row.
+/// their backward passes), argmax, broadcasting a bias row-vector onto every row, and gathering
+/// rows of a table.
 /// </summary>
 /// <remarks>
 /// Buffers must hold exactly rows·cols elements (checked). Outputs may be the same span as the
@@ -129,6 +130,30 @@ public static class Rows
 
     /// <summary>In place: x[r, :] += v for every row.</summary>
     public static void AddRowVector(Span<float> x, int rows, int cols, ReadOnlySpan<float> v) => AddRowVector(x, rows, cols, v, x);
+
+    /// <summary>
+    /// y[r, :] = table[index[r], :] for every r (an embedding lookup); y is [index.Length, cols].
+    /// Large gathers are split over the worker pool by blocks of rows (pure copies: the same bits
+    /// for any thread count). An index outside the table throws.
+    /// </summary>
+    public static void Gather(ReadOnlySpan<int> index, ReadOnlySpan<float> table, int cols, Span<float> y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        CheckMatrix(nameof(Gather), "y", y.Length, index.Length, cols);
+        if (index.IsEmpty || cols == 0)
+        {
+            return;
+        }
+
+        if (table.Length % cols != 0)
+        {
+            throw new ArgumentException($"Rows.Gather: table has {table.Length} elements, not a whole number of rows of {cols}.", nameof(table));
+        }
+
+        long floats = (long)index.Length * cols;
+        int blocks = (int)Math.Clamp(floats / GatherParallelMinFloats, 1, (index.Length + GatherBlockRows - 1) / GatherBlockRows);
+        WorkerPool.Shared.For(blocks, new GatherJob(index, table, cols, y, (index.Length + blocks - 1) / blocks));
+    }
 
     /// <summary>Scalar twin of <see cref="Softmax"/>.</summary>
     internal static void SoftmaxScalar(ReadOnlySpan<float> x, int rows, int cols, Span<float> y)
@@ -312,5 +337,57 @@ public static class Rows
         }
 
         return m;
+    }
+
+    /// <summary>Fewest rows a gather block copies.</summary>
+    private const int GatherBlockRows = 1024;
+
+    /// <summary>Floats a gather block copies at least before it is worth another thread.</summary>
+    private const int GatherParallelMinFloats = 32768;
+
+    /// <summary>Index i copies rows [i·block, (i+1)·block) of y.</summary>
+    private readonly ref struct GatherJob(ReadOnlySpan<int> index, ReadOnlySpan<float> table, int cols, Span<float> y, int block) : IParallelJob
+    {
+        private readonly ReadOnlySpan<int> index = index;
+        private readonly ReadOnlySpan<float> table = table;
+        private readonly Span<float> y = y;
+
+        public void Execute(int i)
+        {
+            int r0 = i * block, r1 = Math.Min(index.Length, r0 + block);
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            for (int r = r0; r < r1; r++)
+            {
+                var row = table.Slice(index[r] * cols, cols);
+                CopyRow(ref Unsafe.Add(ref yr, r * cols), ref MemoryMarshal.GetReference(row), cols);
+            }
+        }
+    }
+
+    /// <summary>dst[0..n) = src[0..n): widest vectors first, scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(ref float dst, ref float src, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= n - 16; j += 16)
+            {
+                Vector512.LoadUnsafe(ref src, (nuint)j).StoreUnsafe(ref dst, (nuint)j);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j <= n - 8; j += 8)
+            {
+                Vector256.LoadUnsafe(ref src, (nuint)j).StoreUnsafe(ref dst, (nuint)j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            Unsafe.Add(ref dst, j) = Unsafe.Add(ref src, j);
+        }
     }
 }

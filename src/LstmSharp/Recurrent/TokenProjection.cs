@@ -72,8 +72,7 @@ internal static class TokenProjection
         }
 
         Gemm.Sgemm(false, false, vocab, gw, inputSize, 1f, run.TokenTable, inputSize, kernel, gw, bias.IsEmpty ? 0f : 1f, p, gw);
-        var job = new GatherJob(run.Tokens, p, z, gw, RowBlock);
-        WorkerPool.Shared.For((run.Tokens.Length + RowBlock - 1) / RowBlock, job);
+        Rows.Gather(run.Tokens, p, gw, z);
     }
 
     /// <summary>
@@ -103,38 +102,8 @@ internal static class TokenProjection
         }
     }
 
-    /// <summary>Rows of z one gather index copies.</summary>
-    private const int RowBlock = 2048;
-
     /// <summary>Vocabulary ranges of the scatter (each scans all tokens, adds only its own rows).</summary>
     private const int ScatterPieces = 2;
-
-    /// <summary>dst[0..n) = src[0..n): widest vectors first, scalar tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRow(ref float dst, ref float src, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= n - 16; j += 16)
-            {
-                Vector512.LoadUnsafe(ref src, (nuint)j).StoreUnsafe(ref dst, (nuint)j);
-            }
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j <= n - 8; j += 8)
-            {
-                Vector256.LoadUnsafe(ref src, (nuint)j).StoreUnsafe(ref dst, (nuint)j);
-            }
-        }
-
-        for (; j < n; j++)
-        {
-            Unsafe.Add(ref dst, j) = Unsafe.Add(ref src, j);
-        }
-    }
 
     /// <summary>dst[0..n) += src[0..n): each element one addition, so every width gives the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -160,25 +129,6 @@ internal static class TokenProjection
         for (; j < n; j++)
         {
             Unsafe.Add(ref dst, j) += Unsafe.Add(ref src, j);
-        }
-    }
-
-    /// <summary>Index i copies P rows into z rows [i·block, (i+1)·block).</summary>
-    private readonly ref struct GatherJob(ReadOnlySpan<int> tokens, ReadOnlySpan<float> projected, Span<float> z, int gw, int block) : IParallelJob
-    {
-        private readonly ReadOnlySpan<int> tokens = tokens;
-        private readonly ReadOnlySpan<float> projected = projected;
-        private readonly Span<float> z = z;
-
-        public void Execute(int index)
-        {
-            int r0 = index * block, r1 = Math.Min(tokens.Length, r0 + block);
-            ref float zr = ref MemoryMarshal.GetReference(z);
-            for (int r = r0; r < r1; r++)
-            {
-                var row = projected.Slice(tokens[r] * gw, gw);
-                CopyRow(ref Unsafe.Add(ref zr, r * gw), ref MemoryMarshal.GetReference(row), gw);
-            }
         }
     }
 

@@ -225,4 +225,35 @@ public class RowsTests
         e = Assert.Throws<ArgumentException>(() => Rows.ArgMax(new float[6], 2, 3, new int[3]));
         Assert.Contains("index has length 3, expected 2", e.Message);
     }
+
+    [Theory]
+    [InlineData(5, 1, 3)]
+    [InlineData(50, 15, 40)]
+    [InlineData(300, 7, 9000)]
+    [InlineData(5000, 40, 38400)]
+    public void GatherCopiesTheIndexedRowsOnEveryWidth(int vocab, int cols, int count)
+    {
+        // 15 and 40 columns reach the Vector512, Vector256 and scalar parts of a row; 38400 rows split over the pool.
+        var rng = new Random(vocab + cols);
+        var table = new float[vocab * cols];
+        for (int i = 0; i < table.Length; i++) table[i] = (float)rng.NextDouble();
+        var index = new int[count];
+        for (int i = 0; i < count; i++) index[i] = rng.Next(vocab);
+        var y = new float[count * cols];
+        Rows.Gather(index, table, cols, y);
+        for (int r = 0; r < count; r++)
+        {
+            Assert.True(table.AsSpan(index[r] * cols, cols).SequenceEqual(y.AsSpan(r * cols, cols)), $"row {r} (index {index[r]})");
+        }
+    }
+
+    [Fact]
+    public void GatherRejectsIndicesOutsideTheTableAndWrongShapes()
+    {
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Rows.Gather([0, 3], new float[6], 2, new float[4]));
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => Rows.Gather([-1], new float[6], 2, new float[2]));
+        var e = Assert.Throws<ArgumentException>(() => Rows.Gather([0, 1], new float[6], 2, new float[3]));
+        Assert.Contains("Rows.Gather: y has 3 elements, expected [2, 2] = 4", e.Message);
+        Assert.Contains("not a whole number of rows", Assert.Throws<ArgumentException>(() => Rows.Gather([0], new float[5], 2, new float[2])).Message);
+    }
 }
