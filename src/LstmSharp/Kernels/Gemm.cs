@@ -14,7 +14,8 @@ namespace LstmSharp.Kernels;
 /// blocks of B, KC-deep slices of k (one slice when k ≤ 512) and MC-tall row blocks of A.
 /// For each block, one <see cref="WorkerPool"/> pass first packs the slice of B into kc×NR
 /// panels (kept in L2) and the block of A into MR×kc panels (one stays in L1 while the kernel
-/// sweeps B), both zero-padded; then it runs a register-tiled micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4
+/// sweeps B), both zero-padded (a row-major B of one slice is read in place, all but a partial
+/// last panel); then it runs a register-tiled micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4
 /// scalar) over groups of tiles. Pack buffers belong to the calling thread and are reused,
 /// so a call allocates nothing.</para>
 /// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once; narrow
@@ -65,7 +66,7 @@ public static unsafe class Gemm
     /// <summary>Below this many matrix elements a GEMV runs on one thread (measured: 128×512 is already faster on two).</summary>
     internal const long GemvParallelMinElements = 1L << 16;
 
-    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel =
+    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel =
         Path switch
         {
             Isa.Avx512 => &GemmMicroKernels.Kernel512x12,
@@ -74,11 +75,11 @@ public static unsafe class Gemm
         };
 
     /// <summary>Kernels for a last row panel of at most 4 or 8 rows (the AVX-512 path; elsewhere the full kernel).</summary>
-    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel4 =
+    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel4 =
         Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x4 : Kernel;
 
     /// <inheritdoc cref="Kernel4"/>
-    private static readonly delegate*<int, float*, float*, float*, nint, int, int, float, float, void> Kernel8 =
+    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel8 =
         Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x8 : Kernel;
 
     /// <summary>The instruction set the kernels use in this process (for tests and benchmarks).</summary>
@@ -213,6 +214,10 @@ public static unsafe class Gemm
             PackedA = buffers.A, PackedB = buffers.B, Counters = buffers.Counters,
         };
         int kcStep = k <= KCMax ? k : KC;
+        // One slice of a row-major B (the recurrent weights of a per-step product) is read in
+        // place: packing it cost about 5% of a 64x128x512 call, and the kernel reads its rows as
+        // fast with their stride (measured on 1 thread: 101 -> 107 GFLOP/s, 64x512x128 100 -> 105).
+        job.InPlaceB = !transB && k <= KCMax;
         for (int jc = 0; jc < n; jc += NC)
         {
             job.Jc = jc;
@@ -303,6 +308,7 @@ public static unsafe class Gemm
         public float* A, B, C, PackedA, PackedB;
         public int* Counters; // [0] next pack item, [16] pack items done, [32] next tile group
         public int Jc, Nc, Pc, Kc, Ic, Mc;
+        public bool InPlaceB; // full column panels of a row-major B are read where they are
         public int NextPc, NextKc, NextMc; // the next slice's depth and first row block, to prefetch (NextKc = 0: none)
         public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks, PackCount, TileCount, Owners;
 
@@ -427,6 +433,11 @@ public static unsafe class Gemm
             else
             {
                 int j = (index - RowPanels) * nr;
+                if (InPlaceB && j + nr <= Nc)
+                {
+                    return;
+                }
+
                 GemmPacking.PackB(TransB, B, Ldb, Pc, Kc, Jc + j, Math.Min(nr, Nc - j), nr, PackedB + (j * Kc));
             }
         }
@@ -462,7 +473,9 @@ public static unsafe class Gemm
                 float* cRow = C + ((nint)(Ic + ir) * Ldc) + Jc;
                 for (int jr = j0; jr < j1; jr += nr)
                 {
-                    kernel(kc, panelA, PackedB + (jr * kc), cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
+                    bool inPlace = InPlaceB && jr + nr <= Nc;
+                    float* panelB = inPlace ? B + ((nint)Pc * Ldb) + Jc + jr : PackedB + (jr * kc);
+                    kernel(kc, panelA, panelB, inPlace ? Ldb : nr, cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
                     if (prefetch.Pending)
                     {
                         prefetch.Issue();

@@ -7,7 +7,8 @@ namespace LstmSharp.Kernels;
 /// <summary>
 /// Register-tiled micro-kernels of <see cref="Gemm"/>: C[mr, nr] = alpha·Ã·B̃ + beta·C for one
 /// tile, where Ã is a packed MR×kc panel (kc groups of MR values of one column of op(A)) and
-/// B̃ a packed kc×NR panel (kc rows of NR values of op(B)), both zero-padded to full size.
+/// B̃ kc rows of NR values of op(B), <c>ldb</c> apart: a packed, zero-padded panel (ldb = NR) or
+/// a full-width panel read in place from a row-major B.
 /// </summary>
 /// <remarks>
 /// Every element of C is accumulated over p = 0..kc−1 in order with one fused multiply-add
@@ -19,18 +20,18 @@ internal static unsafe class GemmMicroKernels
 {
     /// <summary>12×32 tile: 24 zmm accumulators, B row loaded as 2 vectors, A broadcast per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x12(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows12>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+    internal static void Kernel512x12(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows12>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>The first 8 rows of a 12-row panel (a tile of at most 8 rows: the same sums, a third fewer multiply-adds).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x8(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows8>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+    internal static void Kernel512x8(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows8>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>The first 4 rows of a 12-row panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x4(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows4>(kc, a, b, c, ldc, mr, nr, alpha, beta);
+    internal static void Kernel512x4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows4>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>
     /// The first TR (4, 8 or 12) rows of a packed 12-row panel times a 32-column panel; the
@@ -38,7 +39,7 @@ internal static unsafe class GemmMicroKernels
     /// the 12-row kernel, so which one runs a tile never changes the result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel512<TR>(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    private static void Kernel512<TR>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
         where TR : struct, IRows
     {
         int tr = TR.Value;
@@ -103,7 +104,7 @@ internal static unsafe class GemmMicroKernels
             }
 
             a += 12;
-            b += 32;
+            b += ldb;
         }
 
         var epilogue = new Epilogue512(alpha, beta, nr);
@@ -190,7 +191,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6×16 tile: 12 ymm accumulators (16 ymm registers without AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256x6(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    internal static void Kernel256x6(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
     {
         Vector256<float> c0L = default, c0H = default;
         Vector256<float> c1L = default, c1H = default;
@@ -221,7 +222,7 @@ internal static unsafe class GemmMicroKernels
             c5L = Vector256.FusedMultiplyAdd(a5, b0, c5L);
             c5H = Vector256.FusedMultiplyAdd(a5, b1, c5H);
             a += 6;
-            b += 16;
+            b += ldb;
         }
 
         var epilogue = new Epilogue256(alpha, beta, nr);
@@ -259,7 +260,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>Portable 4×4 tile for machines without SIMD; same accumulation order as the vector kernels.</summary>
-    internal static void KernelScalar4x4(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    internal static void KernelScalar4x4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
     {
         float* acc = stackalloc float[16];
         for (int i = 0; i < 16; i++)
@@ -279,7 +280,7 @@ internal static unsafe class GemmMicroKernels
             }
 
             a += 4;
-            b += 4;
+            b += ldb;
         }
 
         for (int r = 0; r < mr; r++)

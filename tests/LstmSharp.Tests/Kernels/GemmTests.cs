@@ -148,6 +148,7 @@ public class GemmTests
     [InlineData(false, false, 3000, 40, 64)]
     [InlineData(true, false, 28, 512, 3584)]
     [InlineData(true, false, 128, 128, 3584)]
+    [InlineData(false, false, 100, 130, 300)]
     public void ResultsAreBitIdenticalForAnyThreadCount(bool transA, bool transB, int m, int n, int k)
     {
         var rng = new Random(42);
