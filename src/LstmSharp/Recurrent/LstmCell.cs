@@ -75,14 +75,25 @@ public static class LstmCell
         // Widest vectors first, then narrower ones on what is left: with 10 units the 512-bit
         // loop runs no iteration and the 256-bit one takes 8 of the 10.
         int j = 0;
+        var shape = ShapeOf(layout, fgrGradient: false);
         if (RowSimd512.IsSupported)
         {
-            j = ForwardVector<RowSimd512, Vector512<float>>(layout, z, c, h, peephole, j);
+            j = shape switch
+            {
+                CellShape.Standard => ForwardVector<RowSimd512, Vector512<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardVector<RowSimd512, Vector512<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardVector<RowSimd512, Vector512<float>, AnyCell>(layout, z, c, h, peephole, j),
+            };
         }
 
         if (RowSimd256.IsSupported)
         {
-            j = ForwardVector<RowSimd256, Vector256<float>>(layout, z, c, h, peephole, j);
+            j = shape switch
+            {
+                CellShape.Standard => ForwardVector<RowSimd256, Vector256<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardVector<RowSimd256, Vector256<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardVector<RowSimd256, Vector256<float>, AnyCell>(layout, z, c, h, peephole, j),
+            };
         }
 
         ForwardScalar(layout, z, c, h, peephole, j);
@@ -121,14 +132,25 @@ public static class LstmCell
     internal static void BackwardRowUnchecked(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
     {
         int j = 0;
+        var shape = ShapeOf(layout, fgrGradient: !dGates.IsEmpty);
         if (RowSimd512.IsSupported)
         {
-            j = BackwardVector<RowSimd512, Vector512<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+            j = shape switch
+            {
+                CellShape.Standard => BackwardVector<RowSimd512, Vector512<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardVector<RowSimd512, Vector512<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardVector<RowSimd512, Vector512<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+            };
         }
 
         if (RowSimd256.IsSupported)
         {
-            j = BackwardVector<RowSimd256, Vector256<float>>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+            j = shape switch
+            {
+                CellShape.Standard => BackwardVector<RowSimd256, Vector256<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardVector<RowSimd256, Vector256<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardVector<RowSimd256, Vector256<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+            };
         }
 
         BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
@@ -193,9 +215,10 @@ public static class LstmCell
         }
     }
 
-    private static int ForwardVector<TS, TV>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
+    private static int ForwardVector<TS, TV, TC>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
         where TS : struct, IRowSimd<TV>
         where TV : struct
+        where TC : struct, ICellShape
     {
         var v = layout.Variant;
         int units = layout.Units;
@@ -214,20 +237,20 @@ public static class LstmCell
         {
             TV cPrev = TS.Load(ref cr, j);
             TV i = TS.One;
-            if (oi >= 0)
+            if (TC.Standard || oi >= 0)
             {
                 TV zi = TS.Load(ref zr, oi + j);
-                if (pi >= 0) zi = TS.Add(zi, TS.Mul(TS.Load(ref pr, pi + j), cPrev));
-                i = TS.Activate(rec, zi);
+                if (!TC.Standard && pi >= 0) zi = TS.Add(zi, TS.Mul(TS.Load(ref pr, pi + j), cPrev));
+                i = Rec<TS, TV, TC>(rec, zi);
                 TS.Store(i, ref zr, oi + j);
             }
 
             TV f = TS.One;
-            if (of >= 0)
+            if (TC.Standard || of >= 0)
             {
                 TV zf = TS.Load(ref zr, of + j);
-                if (pf >= 0) zf = TS.Add(zf, TS.Mul(TS.Load(ref pr, pf + j), cPrev));
-                f = TS.Activate(rec, zf);
+                if (!TC.Standard && pf >= 0) zf = TS.Add(zf, TS.Mul(TS.Load(ref pr, pf + j), cPrev));
+                f = Rec<TS, TV, TC>(rec, zf);
                 TS.Store(f, ref zr, of + j);
             }
             else if (cifg)
@@ -236,20 +259,20 @@ public static class LstmCell
             }
 
             TV g = TS.Load(ref zr, oc + j);
-            if (inAct) g = TS.Activate(act, g);
+            if (TC.Standard || inAct) g = Act<TS, TV, TC>(act, g);
             TS.Store(g, ref zr, oc + j);
             TV cNew = TS.Add(TS.Mul(f, cPrev), TS.Mul(i, g));
             TS.Store(cNew, ref cr, j);
             TV o = TS.One;
-            if (oo >= 0)
+            if (TC.Standard || oo >= 0)
             {
                 TV zo = TS.Load(ref zr, oo + j);
-                if (po >= 0) zo = TS.Add(zo, TS.Mul(TS.Load(ref pr, po + j), cNew));
-                o = TS.Activate(rec, zo);
+                if (!TC.Standard && po >= 0) zo = TS.Add(zo, TS.Mul(TS.Load(ref pr, po + j), cNew));
+                o = Rec<TS, TV, TC>(rec, zo);
                 TS.Store(o, ref zr, oo + j);
             }
 
-            TS.Store(TS.Mul(o, outAct ? TS.Activate(act, cNew) : cNew), ref hr, j);
+            TS.Store(TS.Mul(o, TC.Standard || outAct ? Act<TS, TV, TC>(act, cNew) : cNew), ref hr, j);
         }
 
         return end;
@@ -313,9 +336,10 @@ public static class LstmCell
         }
     }
 
-    private static int BackwardVector<TS, TV>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
+    private static int BackwardVector<TS, TV, TC>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
         where TS : struct, IRowSimd<TV>
         where TV : struct
+        where TC : struct, ICellShape
     {
         var v = layout.Variant;
         int units = layout.Units;
@@ -336,51 +360,100 @@ public static class LstmCell
         int end = start + ((units - start) / TS.Count * TS.Count);
         for (int j = start; j < end; j += TS.Count)
         {
-            TV i = oi >= 0 ? TS.Load(ref ar, oi + j) : TS.One;
-            TV f = of >= 0 ? TS.Load(ref ar, of + j) : cifg ? TS.Sub(TS.One, i) : TS.One;
+            TV i = TC.Standard || oi >= 0 ? TS.Load(ref ar, oi + j) : TS.One;
+            TV f = TC.Standard || of >= 0 ? TS.Load(ref ar, of + j) : cifg ? TS.Sub(TS.One, i) : TS.One;
             TV g = TS.Load(ref ar, oc + j);
-            TV o = oo >= 0 ? TS.Load(ref ar, oo + j) : TS.One;
+            TV o = TC.Standard || oo >= 0 ? TS.Load(ref ar, oo + j) : TS.One;
             TV c = TS.Load(ref ctr, j), cp = TS.Load(ref cpr, j);
-            TV tc = outAct ? TS.Activate(act, c) : c;
+            TV tc = TC.Standard || outAct ? Act<TS, TV, TC>(act, c) : c;
             TV dhj = TS.Load(ref dhr, j);
             TV dct = TS.Mul(dhj, o);
-            if (outAct) dct = TS.Mul(dct, TS.DerivativeFromOutput(act, tc));
+            if (TC.Standard || outAct) dct = TS.Mul(dct, ActDerivative<TS, TV, TC>(act, tc));
             dct = TS.Add(TS.Load(ref dcr, j), dct);
-            if (oo >= 0)
+            if (TC.Standard || oo >= 0)
             {
                 TV dao = TS.Mul(dhj, tc);
-                if (go >= 0) dao = TS.Add(dao, TS.Load(ref dgr, go + j));
-                TV dzo = TS.Mul(dao, TS.DerivativeFromOutput(rec, o));
+                if (!TC.Standard && go >= 0) dao = TS.Add(dao, TS.Load(ref dgr, go + j));
+                TV dzo = TS.Mul(dao, RecDerivative<TS, TV, TC>(rec, o));
                 TS.Store(dzo, ref ar, oo + j);
-                if (po >= 0) dct = TS.Add(dct, TS.Mul(TS.Load(ref pr, po + j), dzo));
+                if (!TC.Standard && po >= 0) dct = TS.Add(dct, TS.Mul(TS.Load(ref pr, po + j), dzo));
             }
 
             TV dcp = TS.Mul(dct, f);
-            if (of >= 0)
+            if (TC.Standard || of >= 0)
             {
                 TV daf = TS.Mul(dct, cp);
-                if (gf >= 0) daf = TS.Add(daf, TS.Load(ref dgr, gf + j));
-                TV dzf = TS.Mul(daf, TS.DerivativeFromOutput(rec, f));
+                if (!TC.Standard && gf >= 0) daf = TS.Add(daf, TS.Load(ref dgr, gf + j));
+                TV dzf = TS.Mul(daf, RecDerivative<TS, TV, TC>(rec, f));
                 TS.Store(dzf, ref ar, of + j);
-                if (pf >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pf + j), dzf));
+                if (!TC.Standard && pf >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pf + j), dzf));
             }
 
-            if (oi >= 0)
+            if (TC.Standard || oi >= 0)
             {
-                TV dai = TS.Mul(dct, cifg ? TS.Sub(g, cp) : g);
-                if (gi >= 0) dai = TS.Add(dai, TS.Load(ref dgr, gi + j));
-                TV dzi = TS.Mul(dai, TS.DerivativeFromOutput(rec, i));
+                TV dai = TS.Mul(dct, !TC.Standard && cifg ? TS.Sub(g, cp) : g);
+                if (!TC.Standard && gi >= 0) dai = TS.Add(dai, TS.Load(ref dgr, gi + j));
+                TV dzi = TS.Mul(dai, RecDerivative<TS, TV, TC>(rec, i));
                 TS.Store(dzi, ref ar, oi + j);
-                if (pi >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pi + j), dzi));
+                if (!TC.Standard && pi >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pi + j), dzi));
             }
 
             TV dg = TS.Mul(dct, i);
-            if (inAct) dg = TS.Mul(dg, TS.DerivativeFromOutput(act, g));
+            if (TC.Standard || inAct) dg = TS.Mul(dg, ActDerivative<TS, TV, TC>(act, g));
             TS.Store(dg, ref ar, oc + j);
             TS.Store(dcp, ref dcr, j);
         }
 
         return end;
+    }
+
+    // The gate activation σ and the cell activation φ: fixed to sigmoid and tanh when the shape
+    // says so (no switch on the kind inside the loop), else chosen by kind.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Rec<TS, TV, TC>(ActivationKind kind, TV x)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+        where TC : struct, ICellShape
+        => TC.SigmoidTanh ? TS.Sigmoid(x) : TS.Activate(kind, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Act<TS, TV, TC>(ActivationKind kind, TV x)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+        where TC : struct, ICellShape
+        => TC.SigmoidTanh ? TS.Tanh(x) : TS.Activate(kind, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV RecDerivative<TS, TV, TC>(ActivationKind kind, TV y)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+        where TC : struct, ICellShape
+        => TC.SigmoidTanh ? TS.SigmoidDerivativeFromOutput(y) : TS.DerivativeFromOutput(kind, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ActDerivative<TS, TV, TC>(ActivationKind kind, TV y)
+        where TS : struct, IRowSimd<TV>
+        where TV : struct
+        where TC : struct, ICellShape
+        => TC.SigmoidTanh ? TS.TanhDerivativeFromOutput(y) : TS.DerivativeFromOutput(kind, y);
+
+    /// <summary>
+    /// Which specialisation of the vector row kernels fits: <see cref="CellShape.Standard"/> (all four
+    /// gates, no peepholes, no coupling, both activations applied, no FGR gradient to add, σ = sigmoid,
+    /// φ = tanh: the Keras LSTM), <see cref="CellShape.SigmoidTanh"/> (any variant with those two
+    /// activations) or <see cref="CellShape.Any"/>.
+    /// </summary>
+    private static CellShape ShapeOf(LstmLayout layout, bool fgrGradient)
+    {
+        var v = layout.Variant;
+        if (v.RecurrentActivation != ActivationKind.Sigmoid || v.Activation != ActivationKind.Tanh)
+        {
+            return CellShape.Any;
+        }
+
+        bool standard = v.InputGate && v.ForgetGate && v.OutputGate && !v.CoupledInputForget && !v.Peepholes
+            && v.InputActivation && v.OutputActivation && !fgrGradient;
+        return standard ? CellShape.Standard : CellShape.SigmoidTanh;
     }
 
     private static void CheckRow(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
@@ -428,4 +501,46 @@ public static class LstmCell
 
     private static int GateRow(LstmLayout layout, ReadOnlySpan<float> dGates, LstmGate gate) =>
         !dGates.IsEmpty && layout.WeightedGateIndex(gate) >= 0 ? layout.WeightedGateIndex(gate) * layout.Units : -1;
+}
+
+/// <summary>The specialisations of <see cref="LstmCell"/>'s vector row kernels (see <c>ShapeOf</c>).</summary>
+internal enum CellShape
+{
+    Any,
+    SigmoidTanh,
+    Standard,
+}
+
+/// <summary>
+/// What a vector row kernel may assume at JIT time. The members are constants of struct type
+/// arguments, so the JIT removes the branches and the activation switch they decide.
+/// </summary>
+internal interface ICellShape
+{
+    /// <summary>σ = sigmoid and φ = tanh.</summary>
+    static abstract bool SigmoidTanh { get; }
+
+    /// <summary>The Keras LSTM: gates i, f, c, o all present, no peepholes, no coupling, φ on input and output, no FGR gradient.</summary>
+    static abstract bool Standard { get; }
+}
+
+internal readonly struct AnyCell : ICellShape
+{
+    public static bool SigmoidTanh => false;
+
+    public static bool Standard => false;
+}
+
+internal readonly struct SigmoidTanhCell : ICellShape
+{
+    public static bool SigmoidTanh => true;
+
+    public static bool Standard => false;
+}
+
+internal readonly struct StandardCell : ICellShape
+{
+    public static bool SigmoidTanh => true;
+
+    public static bool Standard => true;
 }

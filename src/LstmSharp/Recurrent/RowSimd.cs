@@ -36,6 +36,14 @@ internal interface IRowSimd<TV>
     static abstract TV Activate(ActivationKind kind, TV x);
 
     static abstract TV DerivativeFromOutput(ActivationKind kind, TV y);
+
+    static abstract TV Sigmoid(TV x);
+
+    static abstract TV Tanh(TV x);
+
+    static abstract TV SigmoidDerivativeFromOutput(TV y);
+
+    static abstract TV TanhDerivativeFromOutput(TV y);
 }
 
 internal readonly struct RowSimd512 : IRowSimd<Vector512<float>>
@@ -66,6 +74,18 @@ internal readonly struct RowSimd512 : IRowSimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> DerivativeFromOutput(ActivationKind kind, Vector512<float> y) => VecMath.DerivativeFromOutput(kind, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> x) => VecMath.Sigmoid(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x) => VecMath.Tanh(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidDerivativeFromOutput(Vector512<float> y) => VecMath.SigmoidDerivativeFromOutput(y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> TanhDerivativeFromOutput(Vector512<float> y) => VecMath.TanhDerivativeFromOutput(y);
 }
 
 internal readonly struct RowSimd256 : IRowSimd<Vector256<float>>
@@ -96,4 +116,16 @@ internal readonly struct RowSimd256 : IRowSimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> DerivativeFromOutput(ActivationKind kind, Vector256<float> y) => VecMath.DerivativeFromOutput(kind, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> x) => VecMath.Sigmoid(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x) => VecMath.Tanh(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SigmoidDerivativeFromOutput(Vector256<float> y) => VecMath.SigmoidDerivativeFromOutput(y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> TanhDerivativeFromOutput(Vector256<float> y) => VecMath.TanhDerivativeFromOutput(y);
 }

@@ -189,6 +189,7 @@ public class VecMathTests
             nameof(ExpMatchesDoublePrecision),
             nameof(VectorWidthsGiveTheScalarTwinsBits),
             nameof(SpanKernelsMatchScalarTwinAndReferenceAtAwkwardLengths),
+            nameof(TanhStaysWithinTheUnitIntervalNearSaturation),
         });
     }
 
@@ -216,6 +217,29 @@ public class VecMathTests
         Assert.Equal(float.PositiveInfinity, VecMath.Exp(100f));
         Assert.Equal(0f, VecMath.Exp(-200f));
         Assert.Equal(1f, VecMath.Exp(0f));
+    }
+
+    /// <summary>|tanh| never exceeds 1 (so 1 − y² ≥ 0) and tanh is odd, on every float in [6, 12].</summary>
+    [Fact]
+    public static void TanhStaysWithinTheUnitIntervalNearSaturation()
+    {
+        var x = new List<float>();
+        for (float v = 6f; v <= 12f; v = MathF.BitIncrement(v))
+        {
+            x.Add(v);
+        }
+
+        var pos = x.ToArray();
+        var neg = pos.Select(v => -v).ToArray();
+        var yp = new float[pos.Length];
+        var yn = new float[neg.Length];
+        VecMath.Apply(ActivationKind.Tanh, pos, yp);
+        VecMath.Apply(ActivationKind.Tanh, neg, yn);
+        for (int i = 0; i < pos.Length; i++)
+        {
+            Assert.True(yp[i] <= 1f && yp[i] > 0.9999f, $"tanh({pos[i]:R}) = {yp[i]:R}");
+            Assert.True(yn[i] == -yp[i], $"tanh({neg[i]:R}) = {yn[i]:R}, tanh({pos[i]:R}) = {yp[i]:R}");
+        }
     }
 
     [Fact]
