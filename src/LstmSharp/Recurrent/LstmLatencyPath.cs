@@ -406,7 +406,7 @@ internal sealed unsafe class LstmLatencyPath
 
         int t = run.TimeIndex(s);
         var z = zx.Slice(t * pw, pw);
-        WaitForStep(s);
+        WaitForRows(s, 0, units);
 
         // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
         MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, reverse: (s & 1) != 0);
@@ -420,12 +420,20 @@ internal sealed unsafe class LstmLatencyPath
         Volatile.Write(ref StepsDone(k), s + 1);
     }
 
-    /// <summary>Spins until every part has finished step s − 1; yields the core now and then if that takes long (a preempted thread).</summary>
-    private void WaitForStep(int s)
+    /// <summary>
+    /// Spins until the parts that own rows [r0, r1) of h_{s−1} (units r0 … r1 − 1) have finished
+    /// step s − 1; yields the core now and then if that takes long (a preempted thread).
+    /// </summary>
+    private void WaitForRows(int s, int r0, int r1)
     {
         int parts = partLayouts.Length;
         for (int k = 0; k < parts; k++)
         {
+            if (partStart[k + 1] <= r0 || partStart[k] >= r1)
+            {
+                continue;
+            }
+
             int spins = 0;
             while (Volatile.Read(ref StepsDone(k)) < s)
             {
@@ -458,24 +466,120 @@ internal sealed unsafe class LstmLatencyPath
     /// <summary>zx[t] = b + x_t·W over part <paramref name="k"/>'s columns, for every time index t (W's columns packed first, so they stay in L1).</summary>
     private void Project(in SequenceRun run, in LstmWeights weights, int k, Span<float> zx)
     {
-        int units = layout.Units, inputSize = layout.InputSize, gates = layout.GateCount;
+        int units = layout.Units, inputSize = layout.InputSize, gates = layout.GateCount, time = run.Time;
         int u0 = partStart[k], n = partLayouts[k].Units, pw = gates * n;
         var panel = partW[k].AsSpan(LineFloats, inputSize * pw);
         Pack(weights.Kernel, inputSize, u0, n, panel);
-        ref float w = ref MemoryMarshal.GetReference(panel);
-        for (int t = 0; t < run.Time; t++)
+        for (int t = 0; t < time; t++)
         {
-            var z = zx.Slice(t * pw, pw);
             for (int g = 0; g < gates; g++)
             {
-                var zg = z.Slice(g * n, n);
+                var zg = zx.Slice((t * pw) + (g * n), n);
                 if (layout.UseBias) weights.Bias.Slice((g * units) + u0, n).CopyTo(zg);
                 else zg.Clear();
             }
+        }
 
-            MultiplyAddGates(run.X.Slice(t * inputSize, inputSize), ref w, pw, n, z, n, gates);
+        // Four steps per pass over W (each load of W feeds four steps): W is read 7 times for 28
+        // steps, not 28 times (it does not stay in L1 beside zx).
+        ref float w = ref MemoryMarshal.GetReference(panel);
+        ref float x = ref MemoryMarshal.GetReference(run.X);
+        ref float zr = ref MemoryMarshal.GetReference(zx);
+        int blocked = 0, cols = 0;
+        if (Vector512.IsHardwareAccelerated && !ForceScalar)
+        {
+            cols = pw / 64 * 64;
+            for (; blocked + 4 <= time; blocked += 4)
+            {
+                for (int c = 0; c < cols; c += 64)
+                {
+                    MultiplyAdd4x64(ref Unsafe.Add(ref x, blocked * inputSize), inputSize, ref Unsafe.Add(ref w, c), pw, ref Unsafe.Add(ref zr, (blocked * pw) + c), pw);
+                }
+            }
+        }
+
+        for (int t = 0; t < time; t++)
+        {
+            int c0 = t < blocked ? cols : 0;
+            if (c0 < pw)
+            {
+                MultiplyAdd(run.X.Slice(t * inputSize, inputSize), ref Unsafe.Add(ref w, c0), pw, zx.Slice((t * pw) + c0, pw - c0), pw - c0);
+            }
         }
     }
+
+    /// <summary>
+    /// <see cref="MultiplyAdd"/> for four left operands at once: acc_i[j] = fma(a_i[r], m[r·ld + j], acc_i[j])
+    /// for r = 0 … rows − 1 in order, i &lt; 4 (a_i at a + i·rows, acc_i at acc + i·accStride), j &lt; 64.
+    /// </summary>
+    private static void MultiplyAdd4x64(ref float a, int rows, ref float m, int ld, ref float acc, int accStride)
+    {
+        ref float acc1 = ref Unsafe.Add(ref acc, accStride);
+        ref float acc2 = ref Unsafe.Add(ref acc1, accStride);
+        ref float acc3 = ref Unsafe.Add(ref acc2, accStride);
+        var c00 = Vector512.LoadUnsafe(ref acc);
+        var c01 = Vector512.LoadUnsafe(ref acc, 16);
+        var c02 = Vector512.LoadUnsafe(ref acc, 32);
+        var c03 = Vector512.LoadUnsafe(ref acc, 48);
+        var c10 = Vector512.LoadUnsafe(ref acc1);
+        var c11 = Vector512.LoadUnsafe(ref acc1, 16);
+        var c12 = Vector512.LoadUnsafe(ref acc1, 32);
+        var c13 = Vector512.LoadUnsafe(ref acc1, 48);
+        var c20 = Vector512.LoadUnsafe(ref acc2);
+        var c21 = Vector512.LoadUnsafe(ref acc2, 16);
+        var c22 = Vector512.LoadUnsafe(ref acc2, 32);
+        var c23 = Vector512.LoadUnsafe(ref acc2, 48);
+        var c30 = Vector512.LoadUnsafe(ref acc3);
+        var c31 = Vector512.LoadUnsafe(ref acc3, 16);
+        var c32 = Vector512.LoadUnsafe(ref acc3, 32);
+        var c33 = Vector512.LoadUnsafe(ref acc3, 48);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float row = ref Unsafe.Add(ref m, (nint)r * ld);
+            var m0 = Vector512.LoadUnsafe(ref row);
+            var m1 = Vector512.LoadUnsafe(ref row, 16);
+            var m2 = Vector512.LoadUnsafe(ref row, 32);
+            var m3 = Vector512.LoadUnsafe(ref row, 48);
+            var x0 = Vector512.Create(Unsafe.Add(ref a, r));
+            var x1 = Vector512.Create(Unsafe.Add(ref a, rows + r));
+            var x2 = Vector512.Create(Unsafe.Add(ref a, (2 * rows) + r));
+            var x3 = Vector512.Create(Unsafe.Add(ref a, (3 * rows) + r));
+            c00 = Vector512.FusedMultiplyAdd(x0, m0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, m1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x0, m2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x0, m3, c03);
+            c10 = Vector512.FusedMultiplyAdd(x1, m0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x1, m1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x1, m2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x1, m3, c13);
+            c20 = Vector512.FusedMultiplyAdd(x2, m0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x2, m1, c21);
+            c22 = Vector512.FusedMultiplyAdd(x2, m2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x2, m3, c23);
+            c30 = Vector512.FusedMultiplyAdd(x3, m0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x3, m1, c31);
+            c32 = Vector512.FusedMultiplyAdd(x3, m2, c32);
+            c33 = Vector512.FusedMultiplyAdd(x3, m3, c33);
+        }
+
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 16);
+        c02.StoreUnsafe(ref acc, 32);
+        c03.StoreUnsafe(ref acc, 48);
+        c10.StoreUnsafe(ref acc1);
+        c11.StoreUnsafe(ref acc1, 16);
+        c12.StoreUnsafe(ref acc1, 32);
+        c13.StoreUnsafe(ref acc1, 48);
+        c20.StoreUnsafe(ref acc2);
+        c21.StoreUnsafe(ref acc2, 16);
+        c22.StoreUnsafe(ref acc2, 32);
+        c23.StoreUnsafe(ref acc2, 48);
+        c30.StoreUnsafe(ref acc3);
+        c31.StoreUnsafe(ref acc3, 16);
+        c32.StoreUnsafe(ref acc3, 32);
+        c33.StoreUnsafe(ref acc3, 48);
+    }
+
 
     private ref struct Job(LstmLatencyPath path, SequenceRun run, LstmWeights weights, Span<float> sequence) : IParallelJob
     {
