@@ -19,10 +19,11 @@ namespace LstmSharp.Recurrent;
 /// h_{s−1}·U over its columns to b + x_t·W, runs the cell for its units, publishes its slice of
 /// h_s and raises its own step counter. A thread keeps to the same part step after step, so
 /// each core streams the same share of U from its own L2.</para>
-/// <para>Step 0 of each part first packs the part's columns of U and W into contiguous panels
-/// (row r holds the part's i, f, c~, o columns one after the other: one stream instead of G
-/// strided ones, ~20% faster from L2) and computes b + x_t·W for every t. The panels are
-/// repacked on every call: the weights have no version to tell when they changed.</para>
+/// <para>Step 0 of each part first computes b + x_t·W for every t (W's part packed, four steps
+/// per pass over it), then its h·U product reads U's part straight from U and stores it into a
+/// contiguous panel as it goes (row r holds the part's i, f, c~, o columns one after the other):
+/// later steps stream one contiguous block instead of G strided ones, ~20% faster from L2. The
+/// panels are rebuilt on every call: the weights carry no version to tell when they changed.</para>
 /// <para>Deadlock-free for any number of threads, one included (the pool runs jobs inline when
 /// it is busy or has one thread): task (s, k) is claimed only once every task of step s − 1 is
 /// claimed, a claimed task always runs to the end, and it waits (spinning) only for the tasks of
@@ -188,6 +189,121 @@ internal sealed unsafe class LstmLatencyPath
             {
                 MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j, reverse);
             }
+        }
+    }
+
+    /// <summary>
+    /// Step 0's <see cref="MultiplyAddGates"/> straight from U (4 gate blocks, n a multiple of 64,
+    /// rows forwards), storing every vector it loads into the part's panel [rows, 4·n] as well:
+    /// the packing costs stores only, not a second pass over U. The same bits.
+    /// </summary>
+    private static void MultiplyAddGatesAndPack(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, Span<float> panel)
+    {
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float cr = ref MemoryMarshal.GetReference(acc);
+        ref float pk = ref MemoryMarshal.GetReference(panel);
+        int rows = a.Length, pw = 4 * n;
+        nint st = stride;
+        for (int j = 0; j + 64 <= n; j += 64)
+        {
+            ref float m0 = ref Unsafe.Add(ref m, j);
+            ref float a0 = ref Unsafe.Add(ref cr, j);
+            ref float a1 = ref Unsafe.Add(ref a0, n);
+            ref float a2 = ref Unsafe.Add(ref a1, n);
+            ref float a3 = ref Unsafe.Add(ref a2, n);
+            var c00 = Vector512.LoadUnsafe(ref a0);
+            var c01 = Vector512.LoadUnsafe(ref a0, 16);
+            var c02 = Vector512.LoadUnsafe(ref a0, 32);
+            var c03 = Vector512.LoadUnsafe(ref a0, 48);
+            var c10 = Vector512.LoadUnsafe(ref a1);
+            var c11 = Vector512.LoadUnsafe(ref a1, 16);
+            var c12 = Vector512.LoadUnsafe(ref a1, 32);
+            var c13 = Vector512.LoadUnsafe(ref a1, 48);
+            var c20 = Vector512.LoadUnsafe(ref a2);
+            var c21 = Vector512.LoadUnsafe(ref a2, 16);
+            var c22 = Vector512.LoadUnsafe(ref a2, 32);
+            var c23 = Vector512.LoadUnsafe(ref a2, 48);
+            var c30 = Vector512.LoadUnsafe(ref a3);
+            var c31 = Vector512.LoadUnsafe(ref a3, 16);
+            var c32 = Vector512.LoadUnsafe(ref a3, 32);
+            var c33 = Vector512.LoadUnsafe(ref a3, 48);
+            for (int r = 0; r < rows; r++)
+            {
+                var x = Vector512.Create(Unsafe.Add(ref ar, r));
+                ref float p0 = ref Unsafe.Add(ref m0, (nint)r * ld);
+                ref float p1 = ref Unsafe.Add(ref p0, st);
+                ref float p2 = ref Unsafe.Add(ref p1, st);
+                ref float p3 = ref Unsafe.Add(ref p2, st);
+                ref float q0 = ref Unsafe.Add(ref pk, ((nint)r * pw) + j);
+                ref float q1 = ref Unsafe.Add(ref q0, n);
+                ref float q2 = ref Unsafe.Add(ref q1, n);
+                ref float q3 = ref Unsafe.Add(ref q2, n);
+                var u00 = Vector512.LoadUnsafe(ref p0);
+                u00.StoreUnsafe(ref q0);
+                c00 = Vector512.FusedMultiplyAdd(x, u00, c00);
+                var u01 = Vector512.LoadUnsafe(ref p0, 16);
+                u01.StoreUnsafe(ref q0, (nuint)16);
+                c01 = Vector512.FusedMultiplyAdd(x, u01, c01);
+                var u02 = Vector512.LoadUnsafe(ref p0, 32);
+                u02.StoreUnsafe(ref q0, (nuint)32);
+                c02 = Vector512.FusedMultiplyAdd(x, u02, c02);
+                var u03 = Vector512.LoadUnsafe(ref p0, 48);
+                u03.StoreUnsafe(ref q0, (nuint)48);
+                c03 = Vector512.FusedMultiplyAdd(x, u03, c03);
+                var u10 = Vector512.LoadUnsafe(ref p1);
+                u10.StoreUnsafe(ref q1);
+                c10 = Vector512.FusedMultiplyAdd(x, u10, c10);
+                var u11 = Vector512.LoadUnsafe(ref p1, 16);
+                u11.StoreUnsafe(ref q1, (nuint)16);
+                c11 = Vector512.FusedMultiplyAdd(x, u11, c11);
+                var u12 = Vector512.LoadUnsafe(ref p1, 32);
+                u12.StoreUnsafe(ref q1, (nuint)32);
+                c12 = Vector512.FusedMultiplyAdd(x, u12, c12);
+                var u13 = Vector512.LoadUnsafe(ref p1, 48);
+                u13.StoreUnsafe(ref q1, (nuint)48);
+                c13 = Vector512.FusedMultiplyAdd(x, u13, c13);
+                var u20 = Vector512.LoadUnsafe(ref p2);
+                u20.StoreUnsafe(ref q2);
+                c20 = Vector512.FusedMultiplyAdd(x, u20, c20);
+                var u21 = Vector512.LoadUnsafe(ref p2, 16);
+                u21.StoreUnsafe(ref q2, (nuint)16);
+                c21 = Vector512.FusedMultiplyAdd(x, u21, c21);
+                var u22 = Vector512.LoadUnsafe(ref p2, 32);
+                u22.StoreUnsafe(ref q2, (nuint)32);
+                c22 = Vector512.FusedMultiplyAdd(x, u22, c22);
+                var u23 = Vector512.LoadUnsafe(ref p2, 48);
+                u23.StoreUnsafe(ref q2, (nuint)48);
+                c23 = Vector512.FusedMultiplyAdd(x, u23, c23);
+                var u30 = Vector512.LoadUnsafe(ref p3);
+                u30.StoreUnsafe(ref q3);
+                c30 = Vector512.FusedMultiplyAdd(x, u30, c30);
+                var u31 = Vector512.LoadUnsafe(ref p3, 16);
+                u31.StoreUnsafe(ref q3, (nuint)16);
+                c31 = Vector512.FusedMultiplyAdd(x, u31, c31);
+                var u32 = Vector512.LoadUnsafe(ref p3, 32);
+                u32.StoreUnsafe(ref q3, (nuint)32);
+                c32 = Vector512.FusedMultiplyAdd(x, u32, c32);
+                var u33 = Vector512.LoadUnsafe(ref p3, 48);
+                u33.StoreUnsafe(ref q3, (nuint)48);
+                c33 = Vector512.FusedMultiplyAdd(x, u33, c33);
+            }
+
+            c00.StoreUnsafe(ref a0);
+            c01.StoreUnsafe(ref a0, (nuint)16);
+            c02.StoreUnsafe(ref a0, (nuint)32);
+            c03.StoreUnsafe(ref a0, (nuint)48);
+            c10.StoreUnsafe(ref a1);
+            c11.StoreUnsafe(ref a1, (nuint)16);
+            c12.StoreUnsafe(ref a1, (nuint)32);
+            c13.StoreUnsafe(ref a1, (nuint)48);
+            c20.StoreUnsafe(ref a2);
+            c21.StoreUnsafe(ref a2, (nuint)16);
+            c22.StoreUnsafe(ref a2, (nuint)32);
+            c23.StoreUnsafe(ref a2, (nuint)48);
+            c30.StoreUnsafe(ref a3);
+            c31.StoreUnsafe(ref a3, (nuint)16);
+            c32.StoreUnsafe(ref a3, (nuint)32);
+            c33.StoreUnsafe(ref a3, (nuint)48);
         }
     }
 
@@ -398,9 +514,8 @@ internal sealed unsafe class LstmLatencyPath
         if (s == 0)
         {
             // Once per call, on the thread that will most likely run this part's later steps:
-            // its columns of U packed row after row (one contiguous stream instead of G strided
-            // ones), and b + x_t·W of every step, which needs no h.
-            Pack(weights.RecurrentKernel, units, u0, n, panel);
+            // b + x_t·W of every step, which needs no h. (Step 0's product below also packs the
+            // part's columns of U row after row: one contiguous stream for the later steps.)
             Project(run, weights, k, zx);
         }
 
@@ -408,8 +523,20 @@ internal sealed unsafe class LstmLatencyPath
         var z = zx.Slice(t * pw, pw);
         WaitForRows(s, 0, units);
 
-        // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
-        MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, reverse: (s & 1) != 0);
+        if (s > 0)
+        {
+            // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
+            MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, reverse: (s & 1) != 0);
+        }
+        else if (gates == 4 && n % 64 == 0 && Vector512.IsHardwareAccelerated && !ForceScalar)
+        {
+            MultiplyAddGatesAndPack(H(1), ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.RecurrentKernel), u0), layout.GateWidth, units, z, n, panel);
+        }
+        else
+        {
+            Pack(weights.RecurrentKernel, units, u0, n, panel);
+            MultiplyAddGates(H(1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates);
+        }
         var h = H(s & 1).Slice(u0, n);
         LstmCell.ForwardRowUnchecked(part, z, C().Slice(u0, n), h, default, default);
         if (!sequence.IsEmpty)
