@@ -19,6 +19,10 @@ internal static class GemmBenchmark
         (128, 10, 40, false, false), (128, 40, 10, false, true), (15, 38400, 40, true, false), (38400, 40, 15, false, true),
         // LSTM(128), batch 128, 28 steps: per-step dz·Uᵀ, whole-sequence x·W and dU = Hᵀ·dZ.
         (128, 512, 128, false, true), (3584, 28, 512, false, false), (128, 3584, 512, true, false),
+        // More of the same models: IMDB dU and x·W; LSTM dW = Xᵀ·dZ; GRU(128) dU; the per-step
+        // h·U and dz·Uᵀ of a 64-row sequence chunk (a batch of 128 runs as 2 chunks).
+        (10, 38400, 40, true, false), (38400, 15, 40, false, false), (28, 3584, 512, true, false),
+        (128, 3584, 384, true, false), (64, 128, 512, false, false), (64, 512, 128, false, false),
     ];
 
     /// <param name="args">
