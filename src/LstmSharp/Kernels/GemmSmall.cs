@@ -9,9 +9,8 @@ namespace LstmSharp.Kernels;
 /// every KC slice into two pool passes cost more than the arithmetic:
 /// <list type="bullet">
 /// <item><b>Direct</b> (n ≤ 64, k ≤ 512, e.g. the per-step 128×10·10×40 of a 10-unit LSTM, or a
-/// 38400×40·40×15 input gradient): a row-major op(B) is read in place (the last vector of a row
-/// with a masked load), a transposed one is first copied into a zero-padded [k, ⌈n/16⌉·16]
-/// scratch; then a 6-row × up-to-64-column register block walks A in place — broadcasts
+/// 38400×40·40×15 input gradient): op(B) is copied once into a zero-padded [k, ⌈n/16⌉·16]
+/// scratch (skipped when it is already row-major with n a multiple of 16); then a 6-row × up-to-64-column register block walks A in place — broadcasts
 /// straight from A's rows or columns. Large m is split over the pool by rows.</item>
 /// <item><b>Split-k</b> (k &gt; 1024 and m·n ≤ 4096, or with a row-major op(B) m ≤ 64 or
 /// m·n ≤ 16384; e.g. dW = Xᵀ·dZ over a whole sequence, 15×38400·38400×40 or 28×3584·3584×512):
@@ -85,7 +84,7 @@ internal static unsafe class GemmSmall
     {
         int ldp = Padded(n);
         float* pb;
-        if (!transB)
+        if (!transB && ldp == n)
         {
             pb = b;
             ldp = ldb;
@@ -98,7 +97,7 @@ internal static unsafe class GemmSmall
 
         var job = new DirectJob
         {
-            A = a, Rs = transA ? 1 : lda, Cs = transA ? lda : 1, B = pb, Ldb = ldp, C = c, Ldc = ldc,
+            A = a, Rs = transA ? 1 : lda, Cs = transA ? lda : 1, B = pb, Ldb = ldp, PaddedB = pb != b, C = c, Ldc = ldc,
             M = m, N = n, K = k, Alpha = alpha, Beta = beta,
         };
         WorkerPool pool = WorkerPool.Shared;
@@ -119,6 +118,7 @@ internal static unsafe class GemmSmall
         public float* A, B, C;
         public nint Rs, Cs;
         public int Ldb, Ldc, M, N, K, RowsPerTask;
+        public bool PaddedB; // B is the zero-padded copy (full loads), else read in place
         public float Alpha, Beta;
 
         public readonly void Execute(int index)
@@ -145,7 +145,9 @@ internal static unsafe class GemmSmall
                 float* cij = c + ((nint)i * ldc) + j;
                 if (Vector)
                 {
-                    Block512(rows, vectors, kc, a, job.Rs, job.Cs, job.B + j, job.Ldb, cij, ldc, valid, alpha, beta);
+                    // Only a B read in place with a partial last vector needs masked loads.
+                    bool masked = valid % 16 != 0 && !job.PaddedB;
+                    Block512(rows, vectors, masked, kc, a, job.Rs, job.Cs, job.B + j, job.Ldb, cij, ldc, valid, alpha, beta);
                 }
                 else
                 {
@@ -247,7 +249,7 @@ internal static unsafe class GemmSmall
                 PackB(TransB, B, Ldb, p0, kc, N, ldp, pb);
             }
 
-            var direct = new DirectJob { A = A, Rs = Rs, Cs = Cs, B = pb, Ldb = ldp, M = M, N = N, K = kc };
+            var direct = new DirectJob { A = A, Rs = Rs, Cs = Cs, B = pb, Ldb = ldp, PaddedB = TransB, M = M, N = N, K = kc };
             Rows(direct, 0, M, p0, kc, Partials + ((nint)index * M * N), N, 1f, 0f);
         }
     }
@@ -255,14 +257,18 @@ internal static unsafe class GemmSmall
     // ---------------------------------------------------------------- kernels
 
     /// <summary>Register-block dispatch: rows ∈ 1..6, vectors ∈ 1..4 (16 columns each).</summary>
-    private static void Block512(int rows, int vectors, int k, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc, int valid, float alpha, float beta)
+    private static void Block512(int rows, int vectors, bool masked, int k, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc, int valid, float alpha, float beta)
     {
-        switch (vectors)
+        switch (masked ? -vectors : vectors)
         {
             case 1: Block512<V1>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
             case 2: Block512<V2>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
             case 3: Block512<V3>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
-            default: Block512<V4>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
+            case 4: Block512<V4>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
+            case -1: Block512<M1>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
+            case -2: Block512<M2>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
+            case -3: Block512<M3>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
+            default: Block512<M4>(rows, k, a, rs, cs, b, ldb, c, ldc, valid, alpha, beta); break;
         }
     }
 
@@ -290,6 +296,7 @@ internal static unsafe class GemmSmall
         where TV : struct, ICount
     {
         int nr = TR.Value, nv = TV.Value;
+        bool masked = TV.Masked;
         nint rs2 = rs * 2, rs3 = rs * 3, rs4 = rs * 4, rs5 = rs * 5;
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -297,15 +304,15 @@ internal static unsafe class GemmSmall
         Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
         Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
         Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
-        // The last vector may run past column `valid` (B read in place): masked, so no read
-        // leaves the row and the unused lanes hold zeros.
+        // With B read in place, the last vector may run past column `valid`: masked (TV.Masked),
+        // so no read leaves the row. A padded copy is read with full loads.
         Vector512<float> last = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(valid - (16 * (nv - 1)))).AsSingle();
         for (int p = 0; p < k; p++, a += cs, b += ldb)
         {
-            Vector512<float> b0 = nv == 1 ? Avx512F.MaskLoad(b, last, Vector512<float>.Zero) : Vector512.Load(b);
-            Vector512<float> b1 = nv == 2 ? Avx512F.MaskLoad(b + 16, last, Vector512<float>.Zero) : nv > 2 ? Vector512.Load(b + 16) : default;
-            Vector512<float> b2 = nv == 3 ? Avx512F.MaskLoad(b + 32, last, Vector512<float>.Zero) : nv > 3 ? Vector512.Load(b + 32) : default;
-            Vector512<float> b3 = nv > 3 ? Avx512F.MaskLoad(b + 48, last, Vector512<float>.Zero) : default;
+            Vector512<float> b0 = masked && nv == 1 ? Avx512F.MaskLoad(b, last, Vector512<float>.Zero) : Vector512.Load(b);
+            Vector512<float> b1 = masked && nv == 2 ? Avx512F.MaskLoad(b + 16, last, Vector512<float>.Zero) : nv > 1 ? Vector512.Load(b + 16) : default;
+            Vector512<float> b2 = masked && nv == 3 ? Avx512F.MaskLoad(b + 32, last, Vector512<float>.Zero) : nv > 2 ? Vector512.Load(b + 32) : default;
+            Vector512<float> b3 = masked && nv == 4 ? Avx512F.MaskLoad(b + 48, last, Vector512<float>.Zero) : nv > 3 ? Vector512.Load(b + 48) : default;
             Vector512<float> x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
             if (nv > 1) { c01 = Vector512.FusedMultiplyAdd(x, b1, c01); }
@@ -424,6 +431,9 @@ internal static unsafe class GemmSmall
     private interface ICount
     {
         static abstract int Value { get; }
+
+        /// <summary>For a vector count: the last vector is loaded with a mask (B read in place).</summary>
+        static virtual bool Masked => false;
     }
 
     private struct V1 : ICount { public static int Value => 1; }
@@ -437,6 +447,14 @@ internal static unsafe class GemmSmall
     private struct V5 : ICount { public static int Value => 5; }
 
     private struct V6 : ICount { public static int Value => 6; }
+
+    private struct M1 : ICount { public static int Value => 1; public static bool Masked => true; }
+
+    private struct M2 : ICount { public static int Value => 2; public static bool Masked => true; }
+
+    private struct M3 : ICount { public static int Value => 3; public static bool Masked => true; }
+
+    private struct M4 : ICount { public static int Value => 4; public static bool Masked => true; }
 
     /// <summary>Per-thread pinned scratch, grown on demand and then reused (no allocation per call once warm).</summary>
     private sealed class Scratch
