@@ -162,9 +162,11 @@ internal static class RnnBenchmark
 
     private static void Warm(Side side)
     {
-        // Warm-up runs at least WarmupSteps calls and 0.3 s: JIT tiers, pools, optimizer slots.
+        // Warm-up runs at least WarmupSteps calls and 1.5 s: pools, optimizer slots, and JIT tiers
+        // (a method reaches tier 1 after 30 calls and a quiet 100 ms, compiled in the background:
+        // with 0.3 s a 10 ms training step was still being recompiled in the first timed round).
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < side.WarmupSteps || clock.Elapsed.TotalSeconds < 0.3; i++)
+        for (int i = 0; i < side.WarmupSteps || clock.Elapsed.TotalSeconds < 1.5; i++)
         {
             side.Step();
         }
