@@ -3,15 +3,17 @@ namespace LstmSharp.Autograd;
 /// <summary>
 /// Storage for the large intermediates of one training step (today: the embedding lookup and
 /// its rows), handed back to the next step of the same model instead of to the garbage
-/// collector. A model's training step enters its arena (<see cref="Enter"/>); the step's ops
+/// collector. A model's training step, and each batch of its Predict and Evaluate, enters its
+/// arena (<see cref="Enter"/>); the step's ops
 /// rent from it (<see cref="Floats"/>, <see cref="Ints"/>); when the step's scope ends every
 /// rented array becomes free for the next step.
 /// </summary>
 /// <remarks>
 /// Only storage whose tensors cannot outlive the step may be rented: intermediates of the
-/// model's forward pass, which nothing outside the step sees (the step returns a number).
-/// Outside a step (Predict, Call, a user's own tape) there is no arena and every call
-/// allocates, so a tensor handed to the user is never overwritten by a later call.
+/// model's forward pass, which nothing outside the step sees (a training step returns a
+/// number; Predict copies each batch's outputs into its results). Outside a step (Call, a
+/// layer's Apply, a user's own tape) there is no arena and every call allocates, so a tensor
+/// handed to the user is never overwritten by a later call.
 /// A step with the same shapes as the last one allocates nothing here; at most 8 free arrays
 /// of each type are kept, so changing shapes (a smaller last batch) cannot grow it without bound.
 /// </remarks>
@@ -31,7 +33,7 @@ internal sealed class StepArena
     public static Scope Enter(StepArena arena)
     {
         ArgumentNullException.ThrowIfNull(arena);
-        var scope = new Scope(arena, current);
+        var scope = new Scope(arena, current, arena.usedFloats.Count, arena.usedInts.Count);
         current = arena;
         return scope;
     }
@@ -66,29 +68,32 @@ internal sealed class StepArena
         return array;
     }
 
-    private static void Release<T>(List<T[]> free, List<T[]> used)
+    /// <summary>Frees what was rented after the first <paramref name="mark"/> arrays (an enclosing step keeps its own).</summary>
+    private static void Release<T>(List<T[]> free, List<T[]> used, int mark)
     {
-        free.AddRange(used);
-        used.Clear();
+        for (int i = mark; i < used.Count; i++)
+        {
+            free.Add(used[i]);
+        }
+
+        used.RemoveRange(mark, used.Count - mark);
         if (free.Count > MaxFree)
         {
             free.RemoveRange(0, free.Count - MaxFree);
         }
     }
 
-    private void EndStep()
-    {
-        Release(freeFloats, usedFloats);
-        Release(freeInts, usedInts);
-    }
-
-    /// <summary>Ends the step: restores the previous arena and frees what the step rented.</summary>
-    public readonly struct Scope(StepArena arena, StepArena? previous) : IDisposable
+    /// <summary>
+    /// Ends the step: restores the previous arena and frees what the step rented. Steps nest
+    /// (Predict called inside another step of the same model frees only its own arrays).
+    /// </summary>
+    public readonly struct Scope(StepArena arena, StepArena? previous, int floatsMark, int intsMark) : IDisposable
     {
         public void Dispose()
         {
             current = previous;
-            arena.EndStep();
+            Release(arena.freeFloats, arena.usedFloats, floatsMark);
+            Release(arena.freeInts, arena.usedInts, intsMark);
         }
     }
 }

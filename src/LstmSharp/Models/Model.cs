@@ -391,6 +391,9 @@ public abstract partial class Model
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
+
+            // A batch's outputs are copied into the results, so its intermediates die with it.
+            using var arena = StepArena.Enter(stepArena);
             var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
             results ??= outputs.Select(o => new Tensor([n, .. o.ShapeArray[1..]])).ToArray();
             for (int k = 0; k < outputs.Count; k++)
@@ -405,9 +408,10 @@ public abstract partial class Model
 
     /// <summary>One optimisation step on one batch (Keras <c>train_on_batch</c>); returns the batch loss.</summary>
     /// <remarks>
-    /// The intermediate tensors of a training step (here and in <c>Fit</c>) live until the step
-    /// ends: the storage of the large ones (embedding lookups) is reused by the next step, so a
-    /// custom layer that keeps its input beyond the call must clone it.
+    /// The intermediate tensors of a training step (here and in <c>Fit</c>, and of each batch of
+    /// <c>Predict</c> and <c>Evaluate</c>) live until the step ends: the storage of the large ones
+    /// (embedding lookups) is reused by the next step, so a custom layer that keeps its input
+    /// beyond the call must clone it.
     /// </remarks>
     public double TrainOnBatch(Tensor x, Tensor y)
     {
@@ -497,6 +501,7 @@ public abstract partial class Model
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
+            using var arena = StepArena.Enter(stepArena);
             var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
             var pred = outputs[0];
             var yb = y.Slice(start, count);

@@ -10,7 +10,8 @@ namespace LstmSharp.Tests.Autograd;
 /// <summary>
 /// The training step's arena: storage rented inside a step is reused by the next step only,
 /// never handed out twice within a step, and never used outside a step (so tensors a caller
-/// receives from Call or Predict are not overwritten by later calls or training steps).
+/// receives from Call or Predict are not overwritten by later calls, predictions, evaluations
+/// or training steps).
 /// </summary>
 public class StepArenaTests
 {
@@ -43,6 +44,27 @@ public class StepArenaTests
     }
 
     [Fact]
+    public void ANestedStepFreesOnlyItsOwnStorage()
+    {
+        var arena = new StepArena();
+        using (StepArena.Enter(arena))
+        {
+            var outer = StepArena.Floats(100);
+            using (StepArena.Enter(arena))
+            {
+                Assert.NotSame(outer, StepArena.Floats(100));
+            }
+
+            // The inner step's array is free again; the outer one is still in use.
+            Assert.NotSame(outer, StepArena.Floats(100));
+            Assert.NotSame(outer, StepArena.Floats(100));
+            Assert.Equal(3, arena.RentedCount);
+        }
+
+        Assert.Equal(0, arena.RentedCount);
+    }
+
+    [Fact]
     public void OutputsOfCallAndPredictSurviveLaterCallsAndTrainingSteps()
     {
         Layer.ClearSession();
@@ -57,6 +79,9 @@ public class StepArenaTests
 
         var looked = encoder.Call(x);
         var lookedCopy = looked.ToArray();
+        var lookedByPredict = encoder.Predict(x, batchSize: 2);
+        var lookedByPredictCopy = lookedByPredict.ToArray();
+        Assert.Equal(lookedCopy, lookedByPredictCopy);
         var predicted = model.Predict(x);
         var predictedCopy = predicted.ToArray();
         encoder.Call(other);
@@ -66,7 +91,10 @@ public class StepArenaTests
         }
 
         encoder.Call(x);
+        encoder.Predict(other, batchSize: 2);
+        model.Evaluate(other, y, batchSize: 2);
         Assert.Equal(lookedCopy, looked.ToArray());
+        Assert.Equal(lookedByPredictCopy, lookedByPredict.ToArray());
         Assert.Equal(predictedCopy, predicted.ToArray());
     }
 
