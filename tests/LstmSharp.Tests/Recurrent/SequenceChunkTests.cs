@@ -1,5 +1,9 @@
+using LstmSharp.Autograd;
 using LstmSharp.Kernels;
+using LstmSharp.Layers;
 using LstmSharp.Recurrent;
+using LstmSharp.Tensors;
+using LstmSharp.Tests.Infrastructure;
 using LstmSharp.Tests.Kernels;
 
 namespace LstmSharp.Tests.Recurrent;
@@ -130,6 +134,37 @@ public class SequenceChunkTests
         "gru-reset-before" => new GruUnderTest(new GruKernel(new GruLayout(o.Input, o.Units, resetAfter: false))),
         _ => new SimpleRnnUnderTest(new SimpleRnnKernel(new SimpleRnnLayout(o.Input, o.Units))),
     };
+
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("simplernn")]
+    public void LayersAreBitIdenticalForAnyThreadCount(string cell)
+    {
+        // Batch 130 splits into 2 chunks with the default policy; outputs, dx and every parameter gradient.
+        Layer layer = cell switch
+        {
+            "lstm" => new LSTM(12, returnSequences: true, inputShape: [5, 3]),
+            "gru" => new GRU(12, returnSequences: true, inputShape: [5, 3]),
+            _ => new SimpleRNN(12, returnSequences: true, inputShape: [5, 3]),
+        };
+        var x = GradientChecker.Random(21, -1, 1, 130, 5, 3);
+        var dy = GradientChecker.Random(22, -1, 1, 130, 5, 12);
+        Assert.Equal(2, BatchChunks.Count(130));
+
+        float[][] Run()
+        {
+            layer.ZeroGrad();
+            x.Grad = null;
+            x.RequiresGrad = true;
+            using var tape = Tape.Record();
+            var y = layer.Apply(x);
+            tape.Backward(Ops.Sum(Ops.Mul(y, dy)));
+            return [y.ToArray(), x.Grad!.ToArray(), .. layer.Parameters.Select(p => p.Value.Grad!.ToArray())];
+        }
+
+        AssertSameBitsForThreadCounts(Run);
+    }
 
     internal static void AssertSameBitsForThreadCounts(Func<float[][]> run)
     {
