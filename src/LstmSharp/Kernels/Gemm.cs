@@ -215,9 +215,11 @@ public static unsafe class Gemm
         };
         int kcStep = k <= KCMax ? k : KC;
         // One slice of a row-major B (the recurrent weights of a per-step product) is read in
-        // place: packing it cost about 5% of a 64x128x512 call, and the kernel reads its rows as
-        // fast with their stride (measured on 1 thread: 101 -> 107 GFLOP/s, 64x512x128 100 -> 105).
-        job.InPlaceB = !transB && k <= KCMax;
+        // place when few row panels use it: packing it cost about 5% of a 64x128x512 call, and
+        // the kernel reads its rows nearly as fast with their stride (measured on 1 thread:
+        // 101 -> 107 GFLOP/s, 64x512x128 100 -> 105). With many row panels (3584x28x512) the
+        // packed panel, which stays in L1, is faster.
+        job.InPlaceB = !transB && k <= KCMax && m <= MC;
         for (int jc = 0; jc < n; jc += NC)
         {
             job.Jc = jc;
