@@ -16,9 +16,20 @@ internal static class BatchChunks
     /// Fewest rows a chunk keeps. Each chunk pays the fixed costs of its per-step calls (call
     /// overhead, packing the rows of h) on its own; measured on 2 cores (bench <c>rnn</c>), batch
     /// 128 as 2 chunks of 64 rows was as fast as or faster than 4 chunks of 32 on every workload.
-    /// Tests lower it.
     /// </summary>
-    internal static int MinRows = 64;
+    internal const int DefaultMinRows = 64;
+
+    // A test's override, for the thread that sets it only (the chunk count is taken on the
+    // calling thread), so tests running in parallel never see each other's cut.
+    [ThreadStatic]
+    private static int t_minRows;
+
+    /// <summary><see cref="DefaultMinRows"/>, or what the calling thread set (tests lower it to split small batches).</summary>
+    internal static int MinRows
+    {
+        get => t_minRows > 0 ? t_minRows : DefaultMinRows;
+        set => t_minRows = value;
+    }
 
     /// <summary>Most chunks of one call.</summary>
     internal const int MaxChunks = 64;

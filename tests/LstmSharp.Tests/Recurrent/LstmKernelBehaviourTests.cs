@@ -64,6 +64,7 @@ public class LstmKernelBehaviourTests
     [InlineData("standard", "plain", 16)]
     [InlineData("FGR", "all", 16)]
     [InlineData("standard", "plain", 1)]
+    [InlineData("FGR", "all", 130)] // split into row chunks (BatchChunks)
     public void WarmCallsDoNotAllocate(string variantName, string options, int batch)
     {
         var (run, q) = Setup(variantName, options, batch, units: 24);

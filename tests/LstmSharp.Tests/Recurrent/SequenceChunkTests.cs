@@ -128,6 +128,17 @@ public class SequenceChunkTests
         WithChunkRows(chunkRows, () => AssertSameBitsForThreadCounts(() => SeqContract.RunAll(Make(cell, o), o)));
     }
 
+    [Theory]
+    [InlineData("gru-reset-after")]
+    [InlineData("gru-reset-before")]
+    [InlineData("simple-rnn")]
+    public void SplitWarmCallsDoNotAllocate(string cell)
+    {
+        var o = new SeqOptions { Batch = 130, Time = 5, Input = 3, Units = 12, InitialState = true, Mask = "middle", RecurrentDropout = true, LastGrad = true };
+        Assert.Equal(2, BatchChunks.Count(o.Batch));
+        SeqContract.WarmCallsDoNotAllocate(Make(cell, o), o);
+    }
+
     private static ISeqKernelUnderTest Make(string cell, SeqOptions o) => cell switch
     {
         "gru-reset-after" => new GruUnderTest(new GruKernel(new GruLayout(o.Input, o.Units, resetAfter: true))),
