@@ -74,9 +74,11 @@ public static class LstmCell
     {
         // Widest vectors first, then narrower ones on what is left: with 10 units the 512-bit
         // loop runs no iteration and the 256-bit one takes 8 of the 10.
-        int j = 0;
+        // A width whose loop would run no iteration is not entered (its setup costs about as
+        // much as a step at 10 units).
+        int j = 0, units = layout.Units;
         var shape = ShapeOf(layout, fgrGradient: false);
-        if (RowSimd512.IsSupported)
+        if (RowSimd512.IsSupported && units >= 16)
         {
             j = shape switch
             {
@@ -86,7 +88,7 @@ public static class LstmCell
             };
         }
 
-        if (RowSimd256.IsSupported)
+        if (RowSimd256.IsSupported && units - j >= 8)
         {
             j = shape switch
             {
@@ -96,7 +98,11 @@ public static class LstmCell
             };
         }
 
-        ForwardScalar(layout, z, c, h, peephole, j);
+        if (j < units)
+        {
+            ForwardScalar(layout, z, c, h, peephole, j);
+        }
+
         if (!gates.IsEmpty)
         {
             CopyWeightedGates(layout, z, gates);
@@ -131,9 +137,9 @@ public static class LstmCell
     /// <summary><see cref="BackwardRow"/> without the argument checks, for kernels that validated the shapes once per call.</summary>
     internal static void BackwardRowUnchecked(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
     {
-        int j = 0;
+        int j = 0, units = layout.Units;
         var shape = ShapeOf(layout, fgrGradient: !dGates.IsEmpty);
-        if (RowSimd512.IsSupported)
+        if (RowSimd512.IsSupported && units >= 16)
         {
             j = shape switch
             {
@@ -143,7 +149,7 @@ public static class LstmCell
             };
         }
 
-        if (RowSimd256.IsSupported)
+        if (RowSimd256.IsSupported && units - j >= 8)
         {
             j = shape switch
             {
@@ -153,7 +159,10 @@ public static class LstmCell
             };
         }
 
-        BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+        if (j < units)
+        {
+            BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+        }
     }
 
     /// <summary>Scalar twin of <see cref="BackwardRow"/>.</summary>
