@@ -149,6 +149,9 @@ public sealed class LstmKernel
     private float[] uTransposed = [];
     private float[] wTransposed = [];
     private LstmLatencyPath? latencyPath;
+
+    /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (off unless LSTMSHARP_LATENCY_PATH=1; tests set it).</summary>
+    internal bool UseLatencyPath { get; set; } = LstmLatencyPath.Enabled;
     private float[] tableProjection = [];
     private float[] tableScatter = [];
     private readonly string forwardOwner;
@@ -190,7 +193,7 @@ public sealed class LstmKernel
         SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
 
         bool training = cache is not null;
-        if (LstmLatencyPath.Supports(layout, run, training))
+        if (UseLatencyPath && LstmLatencyPath.Supports(layout, run, training))
         {
             (latencyPath ??= new LstmLatencyPath(layout)).Forward(run, weights, h0, c0, outputs);
             return;

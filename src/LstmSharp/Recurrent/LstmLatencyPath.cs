@@ -35,7 +35,8 @@ namespace LstmSharp.Recurrent;
 /// even steps and backwards on odd ones (the end of a step's stream is still in L1 when the
 /// next step starts) — at every vector width and in the scalar twin, and the cell is
 /// <see cref="LstmCell"/>'s. They differ from the general path's only in summation order.</para>
-/// <para>Used by <see cref="LstmKernel.Forward"/> when <see cref="Supports"/> holds: inference
+/// <para>Used by <see cref="LstmKernel.Forward"/> when the kernel's <c>UseLatencyPath</c> is set (see
+/// <see cref="Enabled"/>) and <see cref="Supports"/> holds: inference
 /// (no cache), batch 1, no mask, no dropout masks, no peepholes, no full gate recurrence. Every
 /// other variant (gates left out, coupled gates, activations) and option (go_backwards, initial
 /// states, sequence output) is handled here.</para>
@@ -45,8 +46,13 @@ internal sealed unsafe class LstmLatencyPath
     /// <summary>Fewer units than this per part are not worth a thread (tests lower it to split small layers).</summary>
     internal static int MinPartUnits = 32;
 
-    /// <summary>Benchmarks turn the path off to measure the general path at batch 1.</summary>
-    internal static bool Enabled = true;
+    /// <summary>
+    /// Whether new kernels use this path: only with <c>LSTMSHARP_LATENCY_PATH=1</c> for now. Alone on
+    /// the machine it halves the batch-1 latency, but its threads run in lockstep, and in the
+    /// <c>rnn</c> benchmark, where libtorch's OpenMP worker spins on a core after each of its calls,
+    /// it measured about twice as slow as the general path.
+    /// </summary>
+    internal static readonly bool Enabled = Environment.GetEnvironmentVariable("LSTMSHARP_LATENCY_PATH") == "1";
 
     /// <summary>Tests force the scalar product to hold the vector paths to it.</summary>
     internal static bool ForceScalar;
@@ -69,7 +75,7 @@ internal sealed unsafe class LstmLatencyPath
 
     /// <summary>Whether this path computes <paramref name="run"/> (else the general path does).</summary>
     internal static bool Supports(LstmLayout layout, in SequenceRun run, bool training) =>
-        Enabled && !training && run.Batch == 1 && !run.HasMask && run.InputDropoutMask.IsEmpty && run.RecurrentDropoutMask.IsEmpty
+        !training && run.Batch == 1 && !run.HasMask && run.InputDropoutMask.IsEmpty && run.RecurrentDropoutMask.IsEmpty
         && !layout.HasPeepholes && !layout.HasGateRecurrence;
 
     /// <summary>Runs the sequence; the caller validated every length.</summary>

@@ -119,6 +119,7 @@ public class LstmLatencyPathTests
         var p = LstmKernelTests.RandomParams(layout, rng);
         var q = LstmKernelTests.Problem("plain", rng, 1, 5, 3, 19);
         var k = new KernelRun(layout, p, q);
+        k.Kernel.UseLatencyPath = true;
         k.Forward(training: true);
         Assert.Null(LatencyPathOf(k.Kernel));
         Close.Check("h_T", k.H, LstmReference.Forward(p, q).H);
@@ -151,6 +152,7 @@ public class LstmLatencyPathTests
         var q = LstmKernelTests.Problem(options, rng, 1, time, inputSize, units);
         var expected = LstmReference.Forward(p, q);
         var k = new KernelRun(layout, p, q);
+        k.Kernel.UseLatencyPath = true;
         bool sequence = options is not ("last-only" or "state-only");
 
         // Twice: the second call reuses the path's buffers and must not see the first call's state.
@@ -179,6 +181,7 @@ public class LstmLatencyPathTests
         var p = RandomParams(layout, rng);
         var q = LstmKernelTests.Problem(options, rng, 1, 7, 5, units);
         var k = new KernelRun(layout, p, q);
+        k.Kernel.UseLatencyPath = true;
         k.Forward(training: false);
         Assert.NotNull(LatencyPathOf(k.Kernel));
         return [.. k.Sequence, .. k.H, .. k.C];
