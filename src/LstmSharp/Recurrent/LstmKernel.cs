@@ -150,7 +150,7 @@ public sealed class LstmKernel
     private float[] wTransposed = [];
     private LstmLatencyPath? latencyPath;
 
-    /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (off unless LSTMSHARP_LATENCY_PATH=1; tests set it).</summary>
+    /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (on unless LSTMSHARP_LATENCY_PATH=0; tests set it).</summary>
     internal bool UseLatencyPath { get; set; } = LstmLatencyPath.Enabled;
     private float[] tableProjection = [];
     private float[] tableScatter = [];

@@ -47,12 +47,12 @@ internal sealed unsafe class LstmLatencyPath
     internal static int MinPartUnits = 32;
 
     /// <summary>
-    /// Whether new kernels use this path: only with <c>LSTMSHARP_LATENCY_PATH=1</c> for now. Alone on
-    /// the machine it halves the batch-1 latency, but its threads run in lockstep, and in the
-    /// <c>rnn</c> benchmark, where libtorch's OpenMP worker spins on a core after each of its calls,
-    /// it measured about twice as slow as the general path.
+    /// Whether new kernels use this path (<c>LSTMSHARP_LATENCY_PATH=0</c> turns it off, e.g. to
+    /// measure the general path). Its threads run in lockstep: a thread that loses its core
+    /// (another process, or libtorch's OpenMP worker spinning after a call in the same process)
+    /// stalls the other.
     /// </summary>
-    internal static readonly bool Enabled = Environment.GetEnvironmentVariable("LSTMSHARP_LATENCY_PATH") == "1";
+    internal static readonly bool Enabled = Environment.GetEnvironmentVariable("LSTMSHARP_LATENCY_PATH") != "0";
 
     /// <summary>Tests force the scalar product to hold the vector paths to it.</summary>
     internal static bool ForceScalar;
