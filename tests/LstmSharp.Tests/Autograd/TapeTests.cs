@@ -19,7 +19,7 @@ public class TapeTests
 
         for (int i = 0; i < 4; i++)
         {
-            Assert.Equal((2 * x[i]) + 3, x.Grad![i], 5);
+            Assert.Equal((2 * x[i]) + 3, x.Grad![i], 1e-5);
         }
     }
 

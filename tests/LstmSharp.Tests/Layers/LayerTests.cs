@@ -267,10 +267,10 @@ public class LayerTests
             var y = dense.Apply(x);
             var losses = dense.Losses();
             Assert.Equal(2, losses.Count);
-            Assert.Equal(l2.Penalty(dense.Kernel!.Value.Span), losses[0].Span[0], 5);
+            Assert.Equal(l2.Penalty(dense.Kernel!.Value.Span), losses[0].Span[0], 1e-5);
 
             // Keras divides the activity penalty by the batch size.
-            Assert.Equal(l2.Penalty(y.Span) / 4, losses[1].Span[0], 5);
+            Assert.Equal(l2.Penalty(y.Span) / 4, losses[1].Span[0], 1e-5);
             tape.Backward(Ops.Add(losses[0], losses[1]));
         }
 
@@ -288,7 +288,7 @@ public class LayerTests
         var g = dense.Kernel.Value.Grad!.ToArray();
         for (int i = 0; i < w.Length; i++)
         {
-            Assert.Equal(0.2f * w[i], g[i], 6);
+            Assert.Equal(0.2f * w[i], g[i], 1e-6);
         }
 
         Assert.Single(dense.Losses());

@@ -80,7 +80,7 @@ public sealed class CallbackTests : IDisposable
         var (fresh, fx, fy, _) = Linear();
         fresh.Fit(fx, fy, batchSize: 64, epochs: 1, verbose: 0, shuffle: false, callbacks: [new LearningRateScheduler((_, _) => 0.1)]);
         double ex2 = fx.ToArray().Average(v => (double)v * v);
-        Assert.Equal(0.1 * 2 * 2 * ex2, fresh.GetWeights()[0][0], 5);
+        Assert.Equal(0.1 * 2 * 2 * ex2, fresh.GetWeights()[0][0], 1e-5);
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public class Seq2SeqDecoderTests(Seq2SeqFixture fixture) : IClassFixture<Seq2Seq
                     logp += Math.Log(probs[0, t, h.Tokens[t]]);
                 }
 
-                Assert.Equal(logp, h.LogProbability, 3);
+                Assert.Equal(logp, h.LogProbability, 1e-3);
             }
         }
     }

@@ -68,11 +68,11 @@ public class LstmGateRecorderTests
                 Assert.InRange(i, 0f, 1f);
                 Assert.InRange(f, 0f, 1f);
                 Assert.InRange(o, 0f, 1f);
-                Assert.Equal((f * cPrev) + (i * g), rec.Cell[t, j], 5);
-                Assert.Equal(o * MathF.Tanh(rec.Cell[t, j]), rec.Hidden[t, j], 5);
+                Assert.Equal((f * cPrev) + (i * g), rec.Cell[t, j], 1e-5);
+                Assert.Equal(o * MathF.Tanh(rec.Cell[t, j]), rec.Hidden[t, j], 1e-5);
                 if (variant == "cifg")
                 {
-                    Assert.Equal(1f - i, f, 6);
+                    Assert.Equal(1f - i, f, 1e-6);
                 }
 
                 if (variant == "nfg")

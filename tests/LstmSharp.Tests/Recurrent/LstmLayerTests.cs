@@ -91,7 +91,7 @@ public class LstmLayerTests
             Assert.Equal(0f, yPadded[0, 1, u]);
             for (int t = 0; t < 3; t++)
             {
-                Assert.Equal(yPlain[0, t, u], yPadded[0, t + 2, u], 6);
+                Assert.Equal(yPlain[0, t, u], yPadded[0, t + 2, u], 1e-6);
             }
 
             Assert.Equal(yPadded[0, 4, u], yPadded[0, 5, u]);
@@ -251,7 +251,7 @@ public class LstmLayerTests
         double lossPlain = plain.TrainOnBatch(x, y);
         double lossRegular = regular.TrainOnBatch(x, y);
         Assert.True(expected > 0.01);
-        Assert.Equal(lossPlain + expected, lossRegular, 4);
+        Assert.Equal(lossPlain + expected, lossRegular, 1e-4);
     }
 
     [Fact]

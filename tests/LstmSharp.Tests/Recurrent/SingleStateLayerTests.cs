@@ -127,8 +127,8 @@ public class SingleStateLayerTests
             var y2 = layer.Apply(e2);
             for (int u = 0; u < 4; u++)
             {
-                Assert.Equal(y1[0, u], y[0, u], 5);
-                Assert.Equal(y2[0, u], y[1, u], 5);
+                Assert.Equal(y1[0, u], y[0, u], 1e-5);
+                Assert.Equal(y2[0, u], y[1, u], 1e-5);
             }
         }
     }

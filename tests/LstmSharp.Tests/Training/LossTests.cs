@@ -14,11 +14,11 @@ public class LossTests
         var p = T([0.2f, 0.7f, 0.1f, 0.5f, 0.25f, 0.25f], 2, 3);
         var y = T([0, 1, 0, 1, 0, 0], 2, 3);
         double expected = (-Math.Log(0.7) - Math.Log(0.5)) / 2;
-        Assert.Equal(expected, new CategoricalCrossentropy().Compute(p, y), 6);
+        Assert.Equal(expected, new CategoricalCrossentropy().Compute(p, y), 1e-6);
 
         // Rows are renormalised first: [1, 2, 1] / 4 → the target class has q = 0.5.
         var unnormalised = T([1f, 2f, 1f], 1, 3);
-        Assert.Equal(Math.Log(2), new CategoricalCrossentropy().Compute(unnormalised, T([0, 1, 0], 1, 3)), 6);
+        Assert.Equal(Math.Log(2), new CategoricalCrossentropy().Compute(unnormalised, T([0, 1, 0], 1, 3)), 1e-6);
     }
 
     [Fact]
@@ -27,8 +27,8 @@ public class LossTests
         // lse([1, 2, 3]) = 3 + log(e^−2 + e^−1 + 1); loss = lse − 3.
         var x = T([1f, 2f, 3f], 1, 3);
         double lse = 3 + Math.Log(Math.Exp(-2) + Math.Exp(-1) + 1);
-        Assert.Equal(lse - 3, new CategoricalCrossentropy(fromLogits: true).Compute(x, T([0, 0, 1], 1, 3)), 6);
-        Assert.Equal(lse - 1, new SparseCategoricalCrossentropy(fromLogits: true).Compute(x, T([0f], 1)), 6);
+        Assert.Equal(lse - 3, new CategoricalCrossentropy(fromLogits: true).Compute(x, T([0, 0, 1], 1, 3)), 1e-6);
+        Assert.Equal(lse - 1, new SparseCategoricalCrossentropy(fromLogits: true).Compute(x, T([0f], 1)), 1e-6);
     }
 
     [Fact]
@@ -39,29 +39,29 @@ public class LossTests
         var y = T([0, 1, 0, 1], 2, 2);
         var d = new Tensor(2, 2);
         double loss = new CategoricalCrossentropy(fromLogits: true).Compute(x, y, d);
-        Assert.Equal((200 + 0) / 2.0, loss, 4);
+        Assert.Equal((200 + 0) / 2.0, loss, 1e-4);
         // ∂L/∂x = (softmax − y)/B: row 0 → [1, −1]/2, row 1 → [0, 0].
         Assert.Equal([0.5f, -0.5f, 0f, 0f], d.ToArray());
 
         // Probabilities exactly 0 and 1: the clip gives −log(1e−7) for the wrong class, 0 gradient where clipped.
         var p = T([0f, 1f], 1, 2);
         double cce = new CategoricalCrossentropy().Compute(p, T([1, 0], 1, 2), d = new Tensor(1, 2));
-        Assert.Equal(-Math.Log(1e-7f), cce, 5);
+        Assert.Equal(-Math.Log(1e-7f), cce, 1e-5);
         Assert.All(d.ToArray(), v => Assert.True(float.IsFinite(v)));
 
         double sparse = new SparseCategoricalCrossentropy().Compute(p, T([0f], 1), d);
-        Assert.Equal(-Math.Log(1e-7f), sparse, 5);
+        Assert.Equal(-Math.Log(1e-7f), sparse, 1e-5);
         Assert.All(d.ToArray(), v => Assert.Equal(0f, v));
 
         // Binary: p = 1, z = 0 → −log(1 − (1 − 1e−7 in float32)) = −log(2^−23) = 23 log 2.
         var bd = new Tensor(2, 1);
         double bce = new BinaryCrossentropy().Compute(T([1f, 0f], 2, 1), T([0f, 0f], 2, 1), bd);
-        Assert.Equal(((23 * Math.Log(2)) - Math.Log(1 - 1e-7f)) / 2, bce, 5);
+        Assert.Equal(((23 * Math.Log(2)) - Math.Log(1 - 1e-7f)) / 2, bce, 1e-5);
         Assert.All(bd.ToArray(), v => Assert.True(float.IsFinite(v)));
 
         // Binary from logits: x = 100, z = 0 → 100; x = −100, z = 1 → 100; x = 100, z = 1 → ~0.
         double bl = new BinaryCrossentropy(fromLogits: true).Compute(T([100f, -100f, 100f], 3, 1), T([0f, 1f, 1f], 3, 1), bd = new Tensor(3, 1));
-        Assert.Equal(200.0 / 3, bl, 5);
+        Assert.Equal(200.0 / 3, bl, 1e-5);
         Assert.Equal([1f / 3, -1f / 3, 0f], bd.ToArray());
     }
 
@@ -74,10 +74,10 @@ public class LossTests
         var y = T([0, 1, 0, 0], 2, 2);
         double r0 = -(Math.Log(0.4) + Math.Log(0.4)) / 2;
         double r1 = -(Math.Log(0.6) + Math.Log(0.4)) / 2;
-        Assert.Equal((r0 + r1) / 2, new BinaryCrossentropy().Compute(p, y), 6);
+        Assert.Equal((r0 + r1) / 2, new BinaryCrossentropy().Compute(p, y), 1e-6);
 
         // A [B, 1] prediction accepts [B] targets.
-        Assert.Equal(-Math.Log(0.6), new BinaryCrossentropy().Compute(T([0.6f], 1, 1), T([1f], 1)), 6);
+        Assert.Equal(-Math.Log(0.6), new BinaryCrossentropy().Compute(T([0.6f], 1, 1), T([1f], 1)), 1e-6);
     }
 
     [Fact]
@@ -86,8 +86,8 @@ public class LossTests
         // Row 0: diffs [1, −2] → mse 2.5, mae 1.5; row 1: diffs [0.5, 0] → mse 0.125, mae 0.25.
         var p = T([2f, 0f, 1.5f, 3f], 2, 2);
         var y = T([1f, 2f, 1f, 3f], 2, 2);
-        Assert.Equal((2.5 + 0.125) / 2, Losses.Get("mse").Compute(p, y), 6);
-        Assert.Equal((1.5 + 0.25) / 2, Losses.Get("mae").Compute(p, y), 6);
+        Assert.Equal((2.5 + 0.125) / 2, Losses.Get("mse").Compute(p, y), 1e-6);
+        Assert.Equal((1.5 + 0.25) / 2, Losses.Get("mae").Compute(p, y), 1e-6);
         var d = new Tensor(2, 2);
         Losses.Get("mean_absolute_error").Compute(p, y, d);
         // sign(diff) / (C · B), and 0 at a tie.
@@ -101,12 +101,12 @@ public class LossTests
         var p = T([1f, 2f, 3f, 4f], 2, 2, 1);
         var y = new Tensor(2, 2, 1);
         var mse = new MeanSquaredError();
-        Assert.Equal((1 + 4 + 9 + 16) / 4.0, mse.Compute(p, y), 6);
+        Assert.Equal((1 + 4 + 9 + 16) / 4.0, mse.Compute(p, y), 1e-6);
         // One weight per sample broadcasts over time: (0.5·(1 + 4) + 2·(9 + 16)) / 4.
-        Assert.Equal(((0.5 * 5) + (2 * 25)) / 4.0, mse.Compute(p, y, null, [0.5f, 2f]), 6);
+        Assert.Equal(((0.5 * 5) + (2 * 25)) / 4.0, mse.Compute(p, y, null, [0.5f, 2f]), 1e-6);
         // One weight per value (temporal weights), zero weights still count in the denominator.
         var d = new Tensor(2, 2, 1);
-        Assert.Equal((0 + 4 + 9 + 0) / 4.0, mse.Compute(p, y, d, [0f, 1f, 1f, 0f]), 6);
+        Assert.Equal((0 + 4 + 9 + 0) / 4.0, mse.Compute(p, y, d, [0f, 1f, 1f, 0f]), 1e-6);
         Assert.Equal([0f, 1f, 1.5f, 0f], d.ToArray());
         var e = Assert.Throws<ArgumentException>(() => mse.Compute(p, y, null, [1f, 2f, 3f]));
         Assert.Contains("sampleWeights", e.Message);
@@ -190,7 +190,7 @@ public class LossTests
         // Reference on the float-rounded inputs so only the arithmetic differs.
         var p0 = yPred.ToArray().Select(v => (double)v).ToArray();
         var y0 = yTrue.ToArray().Select(v => (double)v).ToArray();
-        Assert.Equal(ReferenceLoss.Value(name, fromLogits, p0, y0, rows, c, weights, t), value, 5);
+        Assert.Equal(ReferenceLoss.Value(name, fromLogits, p0, y0, rows, c, weights, t), value, 1e-5);
         const double h = 1e-6;
         for (int i = 0; i < p0.Length; i++)
         {
@@ -223,14 +223,14 @@ public class LossTests
             for (int j = 0; j < 3; j++)
             {
                 double pj = Math.Exp(x[r, j]) / z;
-                Assert.Equal(pj, probs[r, j], 6);
-                Assert.Equal((pj - y[r, j]) / 2, d[r, j], 6);
+                Assert.Equal(pj, probs[r, j], 1e-6);
+                Assert.Equal((pj - y[r, j]) / 2, d[r, j], 1e-6);
             }
         }
 
         var ds = new Tensor(2, 3);
         double sparseLoss = Losses.SoftmaxCrossEntropy(x, T([2f, 0f], 2), sparse: true, null, ds);
-        Assert.Equal(loss, sparseLoss, 6);
+        Assert.Equal(loss, sparseLoss, 1e-6);
         Assert.Equal(d.ToArray(), ds.ToArray());
     }
 

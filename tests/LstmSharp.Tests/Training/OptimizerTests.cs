@@ -24,25 +24,25 @@ public class OptimizerTests
         SetGrad(plain, 0.5f);
         sgd.Step([plain]);
         sgd.Step([plain]);
-        Assert.Equal(1 - 0.05 - 0.05, plain.Value[0], 6);
+        Assert.Equal(1 - 0.05 - 0.05, plain.Value[0], 1e-6);
 
         // μ = 0.9: m1 = −0.05, w1 = 0.95; m2 = 0.9·(−0.05) − 0.05 = −0.095, w2 = 0.855.
         var w = P("w", 1f);
         var mom = new Sgd(0.1, momentum: 0.9);
         SetGrad(w, 0.5f);
         mom.Step([w]);
-        Assert.Equal(0.95, w.Value[0], 6);
+        Assert.Equal(0.95, w.Value[0], 1e-6);
         mom.Step([w]);
-        Assert.Equal(0.855, w.Value[0], 6);
+        Assert.Equal(0.855, w.Value[0], 1e-6);
 
         // Nesterov: w1 = 1 + (0.9·(−0.05) − 0.05) = 0.905; w2 = 0.905 + (0.9·(−0.095) − 0.05) = 0.7695.
         var n = P("w", 1f);
         var nest = new Sgd(0.1, momentum: 0.9, nesterov: true);
         SetGrad(n, 0.5f);
         nest.Step([n]);
-        Assert.Equal(0.905, n.Value[0], 6);
+        Assert.Equal(0.905, n.Value[0], 1e-6);
         nest.Step([n]);
-        Assert.Equal(0.7695, n.Value[0], 6);
+        Assert.Equal(0.7695, n.Value[0], 1e-6);
         Assert.Equal(2, nest.Iterations);
     }
 
@@ -63,7 +63,7 @@ public class OptimizerTests
         for (int i = 0; i < 3; i++)
         {
             w1[i] = w0[i] - (0.001 * g1[i] / (Math.Abs(g1[i]) + (1e-7 / Math.Sqrt(0.001))));
-            Assert.Equal(w1[i], p.Value[i], 6);
+            Assert.Equal(w1[i], p.Value[i], 1e-6);
         }
 
         SetGrad(p, g2.Select(x => (float)x).ToArray());
@@ -76,7 +76,7 @@ public class OptimizerTests
         {
             double m = (0.9 * 0.1 * g1[i]) + (0.1 * g2[i]);
             double v = (0.999 * 0.001 * g1[i] * g1[i]) + (0.001 * g2[i] * g2[i]);
-            Assert.Equal(w1[i] - (alpha * m / (Math.Sqrt(v) + 1e-7)), p.Value[i], 6);
+            Assert.Equal(w1[i] - (alpha * m / (Math.Sqrt(v) + 1e-7)), p.Value[i], 1e-6);
         }
     }
 
@@ -92,7 +92,7 @@ public class OptimizerTests
         SetGrad(p, 0f);
         adam.Step([p]);
         double alpha2 = 0.1 * Math.Sqrt(1 - (0.999 * 0.999)) / (1 - 0.81);
-        Assert.Equal(w1 - (alpha2 * 0.09 / (Math.Sqrt(0.001) + 1e-7)), p.Value[0], 6);
+        Assert.Equal(w1 - (alpha2 * 0.09 / (Math.Sqrt(0.001) + 1e-7)), p.Value[0], 1e-6);
     }
 
     [Fact]
@@ -103,14 +103,14 @@ public class OptimizerTests
         var rms = new RmsProp(0.01);
         SetGrad(p, 0.5f);
         rms.Step([p]);
-        Assert.Equal(1 - (0.005 / Math.Sqrt(0.025 + 1e-7)), p.Value[0], 6);
+        Assert.Equal(1 - (0.005 / Math.Sqrt(0.025 + 1e-7)), p.Value[0], 1e-6);
 
         // Centered: a1 = 0.05, d = 0.025 − 0.0025 + 1e−7.
         var c = P("w", 1f);
         var centered = new RmsProp(0.01, centered: true);
         SetGrad(c, 0.5f);
         centered.Step([c]);
-        Assert.Equal(1 - (0.005 / Math.Sqrt(0.0225 + 1e-7)), c.Value[0], 6);
+        Assert.Equal(1 - (0.005 / Math.Sqrt(0.0225 + 1e-7)), c.Value[0], 1e-6);
 
         // Momentum 0.5: mom1 = Δ1; v2 = 0.9·0.025 + 0.025 = 0.0475, Δ2 = 0.005/√(v2 + ε), mom2 = 0.5·Δ1 + Δ2.
         var m = P("w", 1f);
@@ -120,7 +120,7 @@ public class OptimizerTests
         withMomentum.Step([m]);
         double d1 = 0.005 / Math.Sqrt(0.025 + 1e-7);
         double d2 = 0.005 / Math.Sqrt(0.0475 + 1e-7);
-        Assert.Equal(1 - d1 - ((0.5 * d1) + d2), m.Value[0], 6);
+        Assert.Equal(1 - d1 - ((0.5 * d1) + d2), m.Value[0], 1e-6);
     }
 
     [Fact]
@@ -132,9 +132,9 @@ public class OptimizerTests
         SetGrad(p, 0.5f);
         ada.Step([p]);
         double w1 = 1 - (0.0005 / Math.Sqrt(0.35 + 1e-7));
-        Assert.Equal(w1, p.Value[0], 6);
+        Assert.Equal(w1, p.Value[0], 1e-6);
         ada.Step([p]);
-        Assert.Equal(w1 - (0.0005 / Math.Sqrt(0.6 + 1e-7)), p.Value[0], 6);
+        Assert.Equal(w1 - (0.0005 / Math.Sqrt(0.6 + 1e-7)), p.Value[0], 1e-6);
     }
 
     public static TheoryData<string> AllVariants() =>
@@ -277,8 +277,8 @@ public class OptimizerTests
         var p = P("w", 0f, 0f);
         SetGrad(p, 3f, 4f);
         new Sgd(1) { ClipNorm = 1 }.Step([p]);
-        Assert.Equal(-0.6f, p.Value[0], 6);
-        Assert.Equal(-0.8f, p.Value[1], 6);
+        Assert.Equal(-0.6f, p.Value[0], 1e-6);
+        Assert.Equal(-0.8f, p.Value[1], 1e-6);
         Assert.Equal([3f, 4f], p.Grad.ToArray());
 
         // Below the threshold nothing changes.
@@ -299,8 +299,8 @@ public class OptimizerTests
         SetGrad(a, 3f);
         SetGrad(b, 4f);
         new Sgd(1) { GlobalClipNorm = 1 }.Step([a, b]);
-        Assert.Equal(-0.6f, a.Value[0], 6);
-        Assert.Equal(-0.8f, b.Value[0], 6);
+        Assert.Equal(-0.6f, a.Value[0], 1e-6);
+        Assert.Equal(-0.8f, b.Value[0], 1e-6);
 
         var e = Assert.Throws<ArgumentException>(() => new Sgd { ClipNorm = 1, GlobalClipNorm = 1 });
         Assert.Contains("only one", e.Message);
@@ -331,7 +331,7 @@ public class OptimizerTests
         var p = P("w", 2f);
         SetGrad(p, 1f);
         new Sgd(0.5) { WeightDecay = 0.1 }.Step([p]);
-        Assert.Equal(1.4f, p.Value[0], 6);
+        Assert.Equal(1.4f, p.Value[0], 1e-6);
     }
 
     [Fact]

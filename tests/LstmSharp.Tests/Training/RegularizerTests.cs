@@ -11,9 +11,9 @@ public class RegularizerTests
     {
         float[] w = [1f, -2f, 0f, 0.5f];
         // L1: 0.01·(1 + 2 + 0 + 0.5) = 0.035; L2: 0.01·(1 + 4 + 0 + 0.25) = 0.0525 (no ½).
-        Assert.Equal(0.035, new L1().Penalty(w), 7);
-        Assert.Equal(0.0525, new L2().Penalty(w), 7);
-        Assert.Equal((0.1 * 3.5) + (0.2 * 5.25), new L1L2(0.1, 0.2).Penalty(w), 6);
+        Assert.Equal(0.035, new L1().Penalty(w), 1e-7);
+        Assert.Equal(0.0525, new L2().Penalty(w), 1e-7);
+        Assert.Equal((0.1 * 3.5) + (0.2 * 5.25), new L1L2(0.1, 0.2).Penalty(w), 1e-6);
 
         var g = new float[] { 1f, 1f, 1f, 1f };
         new L1(0.5).AddGradient(w, g);
@@ -35,7 +35,7 @@ public class RegularizerTests
                 plus[i] += 1e-3f;
                 minus[i] -= 1e-3f;
                 double fd = (r.Penalty(plus) - r.Penalty(minus)) / (plus[i] - minus[i]);
-                Assert.Equal(fd, grad[i], 3);
+                Assert.Equal(fd, grad[i], 1e-3);
             }
         }
     }
@@ -48,7 +48,7 @@ public class RegularizerTests
         var frozen = new Parameter("frozen", Tensor.FromArray([1f], 1), trainable: false, regularizer: new L1(1));
         double penalty = Regularization.AddPenaltiesAndGradients([a, b, frozen]);
         // 0.1·(1 + 4) + 1·1.
-        Assert.Equal(1.5, penalty, 6);
+        Assert.Equal(1.5, penalty, 1e-6);
         Assert.Equal([0.2f, 0.4f], a.Grad.ToArray());
         Assert.Equal([0f], b.Grad.ToArray());
         Assert.Null(frozen.Value.Grad);
@@ -66,33 +66,33 @@ public class RegularizerTests
         double[] f = [1 / (1e-7 + 5), 0.5 / (1e-7 + 0.5), 1 / (1e-7 + 2)];
         for (int i = 0; i < 6; i++)
         {
-            Assert.Equal(w[i] * f[i % 3], maxNorm[i], 6);
+            Assert.Equal(w[i] * f[i % 3], maxNorm[i], 1e-6);
         }
 
         var unit = (float[])w.Clone();
         new UnitNorm().Apply(unit, shape);
-        Assert.Equal(1.0, Math.Sqrt((unit[0] * unit[0]) + (unit[3] * unit[3])), 6);
-        Assert.Equal(1.0, Math.Sqrt((unit[1] * unit[1]) + (unit[4] * unit[4])), 6);
+        Assert.Equal(1.0, Math.Sqrt((unit[0] * unit[0]) + (unit[3] * unit[3])), 1e-6);
+        Assert.Equal(1.0, Math.Sqrt((unit[1] * unit[1]) + (unit[4] * unit[4])), 1e-6);
 
         // Axis 1 → one norm per row: row 0 = [3, .3, 0], row 1 = [4, .4, 2].
         var rows = (float[])w.Clone();
         new UnitNorm(1).Apply(rows, shape);
-        Assert.Equal(1.0, Math.Sqrt(rows.Take(3).Sum(v => v * v)), 6);
-        Assert.Equal(1.0, Math.Sqrt(rows.Skip(3).Sum(v => v * v)), 6);
+        Assert.Equal(1.0, Math.Sqrt(rows.Take(3).Sum(v => v * v)), 1e-6);
+        Assert.Equal(1.0, Math.Sqrt(rows.Skip(3).Sum(v => v * v)), 1e-6);
 
         // MinMaxNorm(min 1, max 3, rate 0.5): column 1 (norm 0.5) → desired 0.5·1 + 0.5·0.5 = 0.75.
         var mm = (float[])w.Clone();
         new MinMaxNorm(1, 3, 0.5).Apply(mm, shape);
-        Assert.Equal(0.75, Math.Sqrt((mm[1] * mm[1]) + (mm[4] * mm[4])), 6);
+        Assert.Equal(0.75, Math.Sqrt((mm[1] * mm[1]) + (mm[4] * mm[4])), 1e-6);
         // Column 0 (norm 5) → 0.5·3 + 0.5·5 = 4.
-        Assert.Equal(4.0, Math.Sqrt((mm[0] * mm[0]) + (mm[3] * mm[3])), 5);
+        Assert.Equal(4.0, Math.Sqrt((mm[0] * mm[0]) + (mm[3] * mm[3])), 1e-5);
 
         // Axes [0, 1] of a 3-D weight → one norm per last-axis index.
         float[] w3 = [3f, 1f, 0f, 0f, 0f, 0f, 4f, 0f];
         new UnitNorm(0, 1).Apply(w3, [2, 2, 2]);
-        Assert.Equal(0.6f, w3[0], 6);
-        Assert.Equal(0.8f, w3[6], 6);
-        Assert.Equal(1f, w3[1], 6);
+        Assert.Equal(0.6f, w3[0], 1e-6);
+        Assert.Equal(0.8f, w3[6], 1e-6);
+        Assert.Equal(1f, w3[1], 1e-6);
 
         var nonNeg = new float[] { -1f, 2f, -0.5f, 0f };
         new NonNeg().Apply(nonNeg, [4]);
