@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -536,6 +538,21 @@ public sealed class LstmKernel
             {
                 cb.CopyTo(cache!.Cell.AsSpan(r * units, units));
             }
+
+            if (s + 1 < time)
+            {
+                // The next step's rows of the [batch, time, ·] buffers lie time rows apart, one
+                // stream per row, too many for the hardware prefetcher: ask for them a step ahead.
+                int rn = (b * time) + run.TimeIndex(s + 1);
+                Prefetch(z, rn * gw, gw);
+                if (training)
+                {
+                    Prefetch(cache!.Cell, rn * units, units);
+                    Prefetch(cache.HPrev, rn * units, units);
+                }
+
+                Prefetch(outputs.Sequence, ((b * time) + s + 1) * units, units);
+            }
         }
 
         if (s + 1 < time)
@@ -610,6 +627,16 @@ public sealed class LstmKernel
                     carryB.Clear();
                 }
             }
+
+            if (tPrev >= 0)
+            {
+                // The previous step's rows (see ForwardRows): its gates, c_t, c_{t−1} and output gradient.
+                int rp = (b * time) + tPrev;
+                Prefetch(dz, rp * gw, gw);
+                Prefetch(cell, rp * units, units);
+                if (s > 1) Prefetch(cell, ((b * time) + run.TimeIndex(s - 2)) * units, units);
+                Prefetch(dOut.Sequence, ((b * time) + s - 1) * units, units);
+            }
         }
     }
 
@@ -631,6 +658,30 @@ public sealed class LstmKernel
             {
                 dgRec.AsSpan(b * su, su).CopyTo(dgState.AsSpan(b * su, su));
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of <paramref name="span"/>[start, start + count) ahead of use;
+    /// nothing without SSE or outside the span. A prefetch reads nothing and cannot fault.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ReadOnlySpan<float> span, int start, int count)
+    {
+        if (!Sse.IsSupported || count <= 0 || (uint)start >= (uint)span.Length || count > span.Length - start)
+        {
+            return;
+        }
+
+        fixed (float* p = &span[start])
+        {
+            byte* first = (byte*)p, last = (byte*)(p + count - 1);
+            for (byte* line = first; line <= last; line += 64)
+            {
+                Sse.Prefetch0(line);
+            }
+
+            Sse.Prefetch0(last);
         }
     }
 
