@@ -86,12 +86,7 @@ public class LstmLatencyPathTests
                         continue;
                     }
 
-                    for (int i = 0; i < first.Length; i++)
-                    {
-                        Assert.True(
-                            BitConverter.SingleToInt32Bits(first[i]) == BitConverter.SingleToInt32Bits(result[i]),
-                            $"element {i}: {firstLabel} gave {first[i]:R}, {label} gave {result[i]:R}");
-                    }
+                    Check.Identical($"{firstLabel} (expected) vs {label} (actual)", first, result);
                 }
             }
         }

@@ -189,10 +189,10 @@ public class SequenceChunkTests
             {
                 pool.ThreadCount = threads;
                 var actual = run();
+                Assert.Equal(expected.Length, actual.Length);
                 for (int i = 0; i < expected.Length; i++)
                 {
-                    int diff = FirstDifference(expected[i], actual[i]);
-                    Assert.True(diff < 0, $"result {i}, element {diff}: {(diff >= 0 ? actual[i][diff] : 0):G9} with {threads} threads, {(diff >= 0 ? expected[i][diff] : 0):G9} with 1");
+                    Check.Identical($"result {i}, 1 thread (expected) vs {threads} threads (actual)", expected[i], actual[i]);
                 }
             }
         }
@@ -214,19 +214,5 @@ public class SequenceChunkTests
         {
             BatchChunks.MinRows = saved;
         }
-    }
-
-    private static int FirstDifference(float[] a, float[] b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        for (int i = 0; i < a.Length; i++)
-        {
-            if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i]))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 }
