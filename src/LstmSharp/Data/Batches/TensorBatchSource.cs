@@ -1,0 +1,72 @@
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Data.Batches;
+
+/// <summary>
+/// In-memory tensors as a batch source: rows cut into batches of <c>batchSize</c> (the last
+/// one smaller), reshuffled every epoch when <c>shuffle</c> (epoch e's order is a function of
+/// the seed and e only, so prefetching or resuming at an epoch gives the same batches).
+/// </summary>
+public sealed class TensorBatchSource : IBatchSource
+{
+    private readonly Tensor[] inputs;
+    private readonly Tensor? targets;
+    private readonly int batchSize;
+    private readonly bool shuffle;
+    private readonly Rng seedRng;
+
+    public TensorBatchSource(Tensor x, Tensor? y, int batchSize = 32, bool shuffle = false, int? seed = null)
+        : this([x], y, batchSize, shuffle, seed)
+    {
+    }
+
+    public TensorBatchSource(IReadOnlyList<Tensor> x, Tensor? y, int batchSize = 32, bool shuffle = false, int? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (batchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"TensorBatchSource: batchSize must be positive, got {batchSize}.");
+        }
+
+        // Validates the sample counts once, with the same message a batch would give.
+        _ = new Batch(x, y);
+        inputs = [.. x];
+        targets = y;
+        this.batchSize = batchSize;
+        this.shuffle = shuffle;
+        seedRng = seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+        SampleCount = x[0].Dim(0);
+    }
+
+    public int SampleCount { get; }
+
+    public int? BatchCount => (SampleCount + batchSize - 1) / batchSize;
+
+    public IEnumerable<Batch> ReadEpoch(int epoch)
+    {
+        var order = shuffle ? seedRng.Split(epoch).Permutation(SampleCount) : null;
+        for (int start = 0; start < SampleCount; start += batchSize)
+        {
+            int count = Math.Min(batchSize, SampleCount - start);
+            yield return order is null
+                ? new Batch(inputs.Select(t => t.Slice(start, count).Clone()).ToArray(), targets?.Slice(start, count).Clone())
+                : new Batch(inputs.Select(t => Gather(t, order.AsSpan(start, count))).ToArray(), targets is null ? null : Gather(targets, order.AsSpan(start, count)));
+        }
+    }
+
+    internal static Tensor Gather(Tensor t, ReadOnlySpan<int> rows)
+    {
+        var shape = t.ShapeArray;
+        int row = shape[0] == 0 ? 0 : t.Length / shape[0];
+        shape[0] = rows.Length;
+        var batch = new Tensor(shape);
+        var src = t.Span;
+        var dst = batch.Span;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
+        }
+
+        return batch;
+    }
+}

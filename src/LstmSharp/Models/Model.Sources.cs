@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using LstmSharp.Autograd;
+using LstmSharp.Data.Batches;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+using LstmSharp.Training.Callbacks;
+
+namespace LstmSharp.Models;
+
+/// <summary>Fit, Evaluate and Predict over an <see cref="IBatchSource"/> (data that need not fit in memory).</summary>
+public abstract partial class Model
+{
+    /// <summary>
+    /// Trains on the batches of <paramref name="source"/> (Keras <c>fit(dataset)</c>): each epoch
+    /// reads the source once, the next batch built on a background thread while the current one
+    /// trains (<paramref name="prefetch"/> batches ahead; 0 reads in this thread). The source
+    /// decides the batch size, the order and any shuffling.
+    /// </summary>
+    public History Fit(
+        IBatchSource source, int epochs = 1, int verbose = 1, IBatchSource? validationData = null,
+        int initialEpoch = 0, IReadOnlyList<Callback>? callbacks = null, int prefetch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        RequireCompiled(nameof(Fit));
+        if (epochs < 0 || initialEpoch < 0 || prefetch < 0 || verbose is < 0 or > 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(epochs), $"Model '{Name}' Fit: epochs, initialEpoch and prefetch must be >= 0 and verbose 0, 1 or 2; got {epochs}, {initialEpoch}, {prefetch} and {verbose}.");
+        }
+
+        return FitSource(source, epochs, verbose, validationData, initialEpoch, callbacks ?? [], prefetch);
+    }
+
+    /// <summary>Loss and metrics over every batch of <paramref name="source"/>, in inference mode.</summary>
+    public EvaluationResult Evaluate(IBatchSource source, int verbose = 0, int prefetch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        RequireCompiled(nameof(Evaluate));
+        var values = EvaluateSource(source, 0, prefetch, nameof(Evaluate));
+        if (verbose > 0)
+        {
+            Console.WriteLine(string.Join(" - ", values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}")));
+        }
+
+        return new EvaluationResult(values);
+    }
+
+    /// <summary>The model's (first) output for every sample of <paramref name="source"/>, in its order; targets are ignored.</summary>
+    public Tensor Predict(IBatchSource source, int prefetch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var parts = new List<float[]>();
+        int[]? rowShape = null;
+        int total = 0;
+        using var noGrad = Tape.NoGrad();
+        foreach (var batch in BatchPrefetcher.ReadEpoch(source, 0, prefetch))
+        {
+            CheckBatch(nameof(Predict), batch, needTargets: false);
+            using var arena = StepArena.Enter(stepArena);
+            var output = Forward(batch.Inputs, false)[0];
+            rowShape ??= output.ShapeArray[1..];
+            parts.Add(output.ToArray());
+            total += batch.Count;
+        }
+
+        if (rowShape is null)
+        {
+            throw new ArgumentException($"Model '{Name}' Predict: the batch source yielded no batches.");
+        }
+
+        var result = new Tensor([total, .. rowShape]);
+        int at = 0;
+        foreach (var p in parts)
+        {
+            p.CopyTo(result.Span[at..]);
+            at += p.Length;
+        }
+
+        return result;
+    }
+
+    private History FitSource(IBatchSource source, int epochs, int verbose, IBatchSource? validation, int initialEpoch, IReadOnlyList<Callback> cbs, int prefetch)
+    {
+        int steps = source.BatchCount ?? 0;
+        var history = new History();
+        var parameters = TrainableParameters;
+        foreach (var cb in cbs)
+        {
+            cb.Model = this;
+            if (cb is ProgressCallback pc)
+            {
+                pc.Epochs = epochs;
+                pc.Steps = steps;
+            }
+        }
+
+        StopTraining = false;
+        foreach (var cb in cbs)
+        {
+            cb.OnTrainBegin();
+        }
+
+        Loss? loss = null;
+        (string Name, PredictionMetric Metric)[] metrics = [];
+        var lossMean = new Mean("loss");
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
+        {
+            foreach (var cb in cbs)
+            {
+                cb.OnEpochBegin(epoch);
+            }
+
+            if (verbose > 0)
+            {
+                Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
+            }
+
+            // A stream of unknown length has no bar to draw: one line per epoch.
+            var progress = new ProgressLine(Console.Out, steps, steps == 0 && verbose == 1 ? 2 : verbose);
+            var started = Stopwatch.GetTimestamp();
+            lossMean.Reset();
+            foreach (var (_, m) in metrics)
+            {
+                m.Reset();
+            }
+
+            int step = 0;
+            foreach (var batch in BatchPrefetcher.ReadEpoch(source, epoch, prefetch))
+            {
+                CheckBatch(nameof(Fit), batch, needTargets: true);
+                if (loss is null)
+                {
+                    loss = ResolveLoss(batch.Targets!);
+                    metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+                }
+
+                double batchLoss = TrainStep([.. batch.Inputs], batch.Targets!, loss, batch.SampleWeights, parameters, metrics);
+                lossMean.Update(batchLoss, batch.Count);
+                var logs = Logs(lossMean, metrics, null);
+                foreach (var cb in cbs)
+                {
+                    cb.OnBatchEnd(step, logs);
+                }
+
+                progress.Update(++step, logs.ToList());
+                if (StopTraining)
+                {
+                    break;
+                }
+            }
+
+            if (step == 0)
+            {
+                throw new ArgumentException($"Model '{Name}' Fit: the batch source yielded no batches in epoch {epoch + 1}.");
+            }
+
+            var epochLogs = Logs(lossMean, metrics, null);
+            if (validation is not null)
+            {
+                foreach (var (k, value) in EvaluateSource(validation, epoch, prefetch, "Fit validationData"))
+                {
+                    epochLogs["val_" + k] = value;
+                }
+            }
+
+            progress.Finish(epochLogs.ToList());
+            history.Add(epoch, Stopwatch.GetElapsedTime(started).TotalSeconds, epochLogs.ToList());
+            foreach (var cb in cbs)
+            {
+                cb.OnEpochEnd(epoch, epochLogs);
+            }
+        }
+
+        foreach (var cb in cbs)
+        {
+            cb.OnTrainEnd();
+        }
+
+        return history;
+    }
+
+    private Dictionary<string, double> EvaluateSource(IBatchSource source, int epoch, int prefetch, string method)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Loss? loss = null;
+        (string Name, PredictionMetric Metric)[] metrics = [];
+        var lossMean = new Mean("loss");
+        using var noGrad = Tape.NoGrad();
+        foreach (var batch in BatchPrefetcher.ReadEpoch(source, epoch, prefetch))
+        {
+            CheckBatch(method, batch, needTargets: true);
+            var yb = batch.Targets!;
+            if (loss is null)
+            {
+                loss = ResolveLoss(yb);
+                metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+            }
+
+            using var arena = StepArena.Enter(stepArena);
+            var pred = Forward(batch.Inputs, false)[0];
+            CheckPrediction(pred, yb, loss);
+            lossMean.Update(loss.Compute(pred, yb, null, batch.SampleWeights), batch.Count);
+            foreach (var (_, m) in metrics)
+            {
+                m.Update(pred, yb, batch.SampleWeights);
+            }
+        }
+
+        return loss is null
+            ? throw new ArgumentException($"Model '{Name}' {method}: the batch source yielded no batches.")
+            : Logs(lossMean, metrics, null);
+    }
+
+    private void CheckBatch(string method, Batch batch, bool needTargets)
+    {
+        if (needTargets && batch.Targets is null)
+        {
+            throw new ArgumentException($"Model '{Name}' {method}: the batch source yielded a batch without targets.");
+        }
+
+        if (needTargets)
+        {
+            CheckData(method, batch.Inputs, batch.Targets!);
+        }
+        else if (batch.Inputs.Count != InputCount)
+        {
+            throw new ArgumentException($"Model '{Name}' {method}: expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")} per batch, got {batch.Inputs.Count}.");
+        }
+    }
+}
