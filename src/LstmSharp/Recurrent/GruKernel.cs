@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -8,18 +7,9 @@ namespace LstmSharp.Recurrent;
 /// weight layout and conventions. The layer (options, initializers, autograd) sits on top.
 /// </summary>
 /// <remarks>
-/// <para><b>Equations</b> (per step, σ = recurrent activation, default sigmoid; act = activation,
-/// default tanh; xd = x_t ⊙ m_x and hd = h_{t-1} ⊙ m_h with the fixed dropout masks, or x_t and
-/// h_{t-1} without):</para>
-/// <code>
-/// z  = σ(xd Wz + hd Uz + bz)                 update gate
-/// r  = σ(xd Wr + hd Ur + br)                 reset gate
-/// resetAfter = false (Keras 2 default, the papers' form):
-///     h~ = act(xd Wh + (r ⊙ hd) Uh + bh)
-/// resetAfter = true  (Keras 3 default, cuDNN / PyTorch form):
-///     h~ = act(xd Wh + bh_in + r ⊙ (hd Uh + bh_rec))
-/// h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h~           Keras convention: z gates the OLD state
-/// </code>
+/// <para><b>Equations</b>, forward and backward: <see cref="GruCell"/>, which also holds the
+/// fused row kernels; this class walks time and batch, does the matrix products and keeps the
+/// buffers.</para>
 /// <para><b>Layout</b> (<see cref="GruLayout"/>): kernel W [input, 3·units] and recurrent kernel
 /// U [units, 3·units] hold the column blocks z, r, h in that order. Bias: [3·units] when
 /// resetAfter = false; [2, 3·units] when resetAfter = true (row 0 the input bias b_in, row 1 the
@@ -55,7 +45,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     private readonly int n;
     private readonly int u;
     private readonly int g;
-    private readonly LaneWidth width;
+    private readonly CellRow cellRow;
     private readonly string ownerForward;
     private readonly string ownerBackward;
 
@@ -91,9 +81,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         n = layout.InputSize;
         u = layout.Units;
         g = layout.GateWidth;
-        Activation = layout.Activation;
-        RecurrentActivation = layout.RecurrentActivation;
-        this.width = RnnRun.Resolve(width);
+        cellRow = new CellRow(u, layout.Activation, layout.RecurrentActivation, RnnRun.Resolve(width));
         RnnRun.Ensure(ref biasX, g);
         RnnRun.Ensure(ref biasQ, u);
         RnnRun.Ensure(ref ones, u);
@@ -109,10 +97,6 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     private bool ResetAfter => Layout.ResetAfter;
 
     private bool UseBias => Layout.UseBias;
-
-    private ActivationKind Activation { get; }
-
-    private ActivationKind RecurrentActivation { get; }
 
     /// <summary>
     /// Runs the GRU over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
@@ -422,103 +406,15 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         }
     }
 
-    // ------------------------------------------------------------------ forward step kernels
+    // ------------------------------------------------------------------ per-step row loops
+    // One row's math is GruCell's; these loops find each row's buffers and handle masked rows.
 
-    /// <summary>resetAfter = true: z, r, q = hd Uh + bh_rec, h~, h_t from xp and rec = hd U.</summary>
+    /// <summary>reset_after = true: z, r, q, h~ and h_t of rows [b0, b1) (masked rows keep h_{t−1}).</summary>
     private void StepResetAfter(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> qS, Span<float> hCur)
     {
-        for (int b = b0; b < b1; b++)
-        {
-            if (keepS[b] == 0f)
-            {
-                hPrev.Slice(b * u, u).CopyTo(hCur.Slice(b * u, u));
-                continue;
-            }
-
-            ref float xr = ref RnnRun.At(xpS, b * g);
-            ref float rr = ref RnnRun.At(rec, b * g);
-            ref float hp = ref RnnRun.At(hPrev, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float qr = ref RnnRun.At(qS, b * u);
-            ref float hr = ref RnnRun.At(hCur, b * u);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => ResetAfterCols<Lanes256>(ResetAfterCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr), ref xr, ref rr, ref hp, ref gr, ref qr, ref hr),
-                LaneWidth.Vector256 => ResetAfterCols<Lanes256>(0, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr),
-                _ => 0,
-            };
-            ResetAfterCols<Lanes1>(j, ref xr, ref rr, ref hp, ref gr, ref qr, ref hr);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ResetAfterCols<TL>(int j, ref float xr, ref float rr, ref float hp, ref float gr, ref float qr, ref float hr)
-        where TL : struct, ILanes<TL>
-    {
+        var row = cellRow;
         ref float bx = ref biasX[0];
         ref float bq = ref biasQ[0];
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            int jr = u + j, jh = (2 * u) + j;
-            var z = TL.Activate(RecurrentActivation, TL.Add(TL.Add(TL.Load(ref Unsafe.Add(ref xr, j)), TL.Load(ref Unsafe.Add(ref rr, j))), TL.Load(ref Unsafe.Add(ref bx, j))));
-            var r = TL.Activate(RecurrentActivation, TL.Add(TL.Add(TL.Load(ref Unsafe.Add(ref xr, jr)), TL.Load(ref Unsafe.Add(ref rr, jr))), TL.Load(ref Unsafe.Add(ref bx, jr))));
-            var q = TL.Add(TL.Load(ref Unsafe.Add(ref rr, jh)), TL.Load(ref Unsafe.Add(ref bq, j)));
-            var c = TL.Activate(Activation, TL.Fma(r, q, TL.Add(TL.Load(ref Unsafe.Add(ref xr, jh)), TL.Load(ref Unsafe.Add(ref bx, jh)))));
-            var hPrev = TL.Load(ref Unsafe.Add(ref hp, j));
-
-            // z ⊙ h_{t-1} + (1 − z) ⊙ h~ = h~ + z ⊙ (h_{t-1} − h~)
-            var h = TL.Fma(z, TL.Sub(hPrev, c), c);
-            TL.Store(z, ref Unsafe.Add(ref gr, j));
-            TL.Store(r, ref Unsafe.Add(ref gr, jr));
-            TL.Store(c, ref Unsafe.Add(ref gr, jh));
-            TL.Store(q, ref Unsafe.Add(ref qr, j));
-            TL.Store(h, ref Unsafe.Add(ref hr, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>resetAfter = false, first pass: z, r and r ⊙ hd (the h-block GEMM's input) for every row.</summary>
-    private void StepGates(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
-    {
-        for (int b = b0; b < b1; b++)
-        {
-            ref float xr = ref RnnRun.At(xpS, b * g);
-            ref float rr = ref RnnRun.At(rec, b * g);
-            ref float hdr = ref RnnRun.At(hdS, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float rhr = ref RnnRun.At(rhS, b * u);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => GatesCols<Lanes256>(GatesCols<Lanes512>(0, ref xr, ref rr, ref hdr, ref gr, ref rhr), ref xr, ref rr, ref hdr, ref gr, ref rhr),
-                LaneWidth.Vector256 => GatesCols<Lanes256>(0, ref xr, ref rr, ref hdr, ref gr, ref rhr),
-                _ => 0,
-            };
-            GatesCols<Lanes1>(j, ref xr, ref rr, ref hdr, ref gr, ref rhr);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GatesCols<TL>(int j, ref float xr, ref float rr, ref float hdr, ref float gr, ref float rhr)
-        where TL : struct, ILanes<TL>
-    {
-        ref float bx = ref biasX[0];
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            int jr = u + j;
-            var z = TL.Activate(RecurrentActivation, TL.Add(TL.Add(TL.Load(ref Unsafe.Add(ref xr, j)), TL.Load(ref Unsafe.Add(ref rr, j))), TL.Load(ref Unsafe.Add(ref bx, j))));
-            var r = TL.Activate(RecurrentActivation, TL.Add(TL.Add(TL.Load(ref Unsafe.Add(ref xr, jr)), TL.Load(ref Unsafe.Add(ref rr, jr))), TL.Load(ref Unsafe.Add(ref bx, jr))));
-            TL.Store(z, ref Unsafe.Add(ref gr, j));
-            TL.Store(r, ref Unsafe.Add(ref gr, jr));
-            TL.Store(TL.Mul(r, TL.Load(ref Unsafe.Add(ref hdr, j))), ref Unsafe.Add(ref rhr, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>resetAfter = false, second pass: h~ = act(xp_h + bh + rec_h) and h_t.</summary>
-    private void StepCandidate(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
-    {
         for (int b = b0; b < b1; b++)
         {
             if (keepS[b] == 0f)
@@ -527,49 +423,48 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
                 continue;
             }
 
-            ref float xr = ref RnnRun.At(xpS, b * g);
-            ref float rr = ref RnnRun.At(rec, b * g);
-            ref float hp = ref RnnRun.At(hPrev, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float hr = ref RnnRun.At(hCur, b * u);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => CandidateCols<Lanes256>(CandidateCols<Lanes512>(0, ref xr, ref rr, ref hp, ref gr, ref hr), ref xr, ref rr, ref hp, ref gr, ref hr),
-                LaneWidth.Vector256 => CandidateCols<Lanes256>(0, ref xr, ref rr, ref hp, ref gr, ref hr),
-                _ => 0,
-            };
-            CandidateCols<Lanes1>(j, ref xr, ref rr, ref hp, ref gr, ref hr);
+            GruCell.ForwardResetAfter(row, ref RnnRun.At(xpS, b * g), ref RnnRun.At(rec, b * g), ref bx, ref bq, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(qS, b * u), ref RnnRun.At(hCur, b * u));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int CandidateCols<TL>(int j, ref float xr, ref float rr, ref float hp, ref float gr, ref float hr)
-        where TL : struct, ILanes<TL>
+    /// <summary>reset_after = false, first pass over rows [b0, b1): z, r and r ⊙ hd.</summary>
+    private void StepGates(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
     {
+        var row = cellRow;
         ref float bx = ref biasX[0];
-        for (; j <= u - TL.Count; j += TL.Count)
+        for (int b = b0; b < b1; b++)
         {
-            int jh = (2 * u) + j;
-            var z = TL.Load(ref Unsafe.Add(ref gr, j));
-            var c = TL.Activate(Activation, TL.Add(TL.Add(TL.Load(ref Unsafe.Add(ref xr, jh)), TL.Load(ref Unsafe.Add(ref rr, jh))), TL.Load(ref Unsafe.Add(ref bx, jh))));
-            var h = TL.Fma(z, TL.Sub(TL.Load(ref Unsafe.Add(ref hp, j)), c), c);
-            TL.Store(c, ref Unsafe.Add(ref gr, jh));
-            TL.Store(h, ref Unsafe.Add(ref hr, j));
+            GruCell.ForwardGates(row, ref RnnRun.At(xpS, b * g), ref RnnRun.At(rec, b * g), ref bx, ref RnnRun.At(hdS, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(rhS, b * u));
         }
-
-        return j;
     }
 
-    // ------------------------------------------------------------------ backward step kernels
-    // Each starts from dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t (carry = the direct path dh ⊙ z of the
-    // step after, dhd = its recurrent GEMM output) and leaves the new carry in dhCarry.
+    /// <summary>reset_after = false, second pass over rows [b0, b1): h~ and h_t (masked rows keep h_{t−1}).</summary>
+    private void StepCandidate(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
+    {
+        var row = cellRow;
+        ref float bx = ref biasX[0];
+        for (int b = b0; b < b1; b++)
+        {
+            if (keepS[b] == 0f)
+            {
+                hPrev.Slice(b * u, u).CopyTo(hCur.Slice(b * u, u));
+                continue;
+            }
 
-    /// <summary>resetAfter = true: dRec = [dz~, dr~, dq], dAh = dh~ (pre-activation), carry = dh ⊙ z.</summary>
+            GruCell.ForwardCandidate(row, ref RnnRun.At(xpS, b * g), ref RnnRun.At(rec, b * g), ref bx, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(hCur, b * u));
+        }
+    }
+
+    // Each backward loop starts a row from dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t (carry = the direct
+    // path dh ⊙ z of the step after, dhd = its recurrent product) and leaves the new carry in dhCarry.
+
+    /// <summary>reset_after = true over rows [b0, b1): dRec = [dz~, dr~, dq], dAh = da_h, carry = dh ⊙ z.</summary>
     private void BackStepResetAfter(
         int b0, int b1, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS, ReadOnlySpan<float> qS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq,
         Span<float> dRecS, Span<float> dAhS)
     {
+        var row = cellRow;
         for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
@@ -579,73 +474,22 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
             if (keepS[b] == 0f)
             {
-                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes256>(PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
-                PassCols<Lanes1>(k, ref carry, ref dhd, ref mhr, ref dy);
+                GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
                 dRecS.Slice(b * g, g).Clear();
                 dAhS.Slice(b * u, u).Clear();
                 continue;
             }
 
-            ref float hp = ref RnnRun.At(hPrev, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float qr = ref RnnRun.At(qS, b * u);
-            ref float dr = ref RnnRun.At(dRecS, b * g);
-            ref float dah = ref RnnRun.At(dAhS, b * u);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => BackResetAfterCols<Lanes256>(BackResetAfterCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
-                LaneWidth.Vector256 => BackResetAfterCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
-                _ => 0,
-            };
-            BackResetAfterCols<Lanes1>(j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah);
+            GruCell.BackwardResetAfter(row, ref carry, ref dhd, ref mhr, ref dy, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(qS, b * u), ref RnnRun.At(dRecS, b * g), ref RnnRun.At(dAhS, b * u));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int BackResetAfterCols<TL>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float qr, ref float dr, ref float dah)
-        where TL : struct, ILanes<TL>
-    {
-        var one = TL.Broadcast(1f);
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            int jr = u + j, jh = (2 * u) + j;
-            var dh = TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
-            var z = TL.Load(ref Unsafe.Add(ref gr, j));
-            var r = TL.Load(ref Unsafe.Add(ref gr, jr));
-            var c = TL.Load(ref Unsafe.Add(ref gr, jh));
-            var q = TL.Load(ref Unsafe.Add(ref qr, j));
-            var dz = TL.Mul(TL.Mul(dh, TL.Sub(TL.Load(ref Unsafe.Add(ref hp, j)), c)), TL.DerivativeFromOutput(RecurrentActivation, z));
-            var dc = TL.Mul(TL.Mul(dh, TL.Sub(one, z)), TL.DerivativeFromOutput(Activation, c));
-            var drr = TL.Mul(TL.Mul(dc, q), TL.DerivativeFromOutput(RecurrentActivation, r));
-            TL.Store(dz, ref Unsafe.Add(ref dr, j));
-            TL.Store(drr, ref Unsafe.Add(ref dr, jr));
-            TL.Store(TL.Mul(dc, r), ref Unsafe.Add(ref dr, jh));
-            TL.Store(dc, ref Unsafe.Add(ref dah, j));
-            TL.Store(TL.Mul(dh, z), ref Unsafe.Add(ref carry, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>A masked row: the state was copied, so all of dh_t flows to h_{t-1}.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int PassCols<TL>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
-        where TL : struct, ILanes<TL>
-    {
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            var dh = TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
-            TL.Store(dh, ref Unsafe.Add(ref carry, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>resetAfter = false, first pass: dRec z and h blocks = dz~, dh~; carry = dh ⊙ z.</summary>
+    /// <summary>reset_after = false, first pass over rows [b0, b1): dRec's z and h blocks = dz~, da_h; carry = dh ⊙ z.</summary>
     private void BackStepCandidate(
         int b0, int b1, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dRecS)
     {
+        var row = cellRow;
         for (int b = b0; b < b1; b++)
         {
             ref float carry = ref dhCarry[b * u];
@@ -655,86 +499,25 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
             ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
             if (keepS[b] == 0f)
             {
-                int k = width == LaneWidth.Scalar ? 0 : width == LaneWidth.Vector512 ? PassCols<Lanes256>(PassCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy) : PassCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy);
-                PassCols<Lanes1>(k, ref carry, ref dhd, ref mhr, ref dy);
+                GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
 
-                // Zero z and h blocks make the r pass and both GEMMs add nothing for this row.
+                // Zero z and h blocks make the r pass and both products add nothing for this row.
                 dRecS.Slice(b * g, g).Clear();
                 continue;
             }
 
-            ref float hp = ref RnnRun.At(hPrev, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float dr = ref RnnRun.At(dRecS, b * g);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => BackCandidateCols<Lanes256>(BackCandidateCols<Lanes512>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
-                LaneWidth.Vector256 => BackCandidateCols<Lanes256>(0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
-                _ => 0,
-            };
-            BackCandidateCols<Lanes1>(j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr);
+            GruCell.BackwardCandidate(row, ref carry, ref dhd, ref mhr, ref dy, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int BackCandidateCols<TL>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float dr)
-        where TL : struct, ILanes<TL>
-    {
-        var one = TL.Broadcast(1f);
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            int jh = (2 * u) + j;
-            var dh = TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
-            var z = TL.Load(ref Unsafe.Add(ref gr, j));
-            var c = TL.Load(ref Unsafe.Add(ref gr, jh));
-            var dz = TL.Mul(TL.Mul(dh, TL.Sub(TL.Load(ref Unsafe.Add(ref hp, j)), c)), TL.DerivativeFromOutput(RecurrentActivation, z));
-            var dc = TL.Mul(TL.Mul(dh, TL.Sub(one, z)), TL.DerivativeFromOutput(Activation, c));
-            TL.Store(dz, ref Unsafe.Add(ref dr, j));
-            TL.Store(dc, ref Unsafe.Add(ref dr, jh));
-            TL.Store(TL.Mul(dh, z), ref Unsafe.Add(ref carry, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>
-    /// resetAfter = false, second pass, from drh = d(r ⊙ hd) in dhRec: dr~ = drh ⊙ hd ⊙ σ'(r) into
-    /// dRec's r block, and carry += drh ⊙ r ⊙ m_h (the path of h_{t-1} through r ⊙ hd).
-    /// </summary>
+    /// <summary>reset_after = false, second pass over rows [b0, b1), from drh = d(r ⊙ hd) in dhRec.</summary>
     private void BackStepReset(int b0, int b1, ReadOnlySpan<float> hdS, ReadOnlySpan<float> gS, ReadOnlySpan<float> mh, Span<float> dRecS)
     {
+        var row = cellRow;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref dhCarry[b * u];
-            ref float drh = ref dhRec[b * u];
             ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
-            ref float hdr = ref RnnRun.At(hdS, b * u);
-            ref float gr = ref RnnRun.At(gS, b * g);
-            ref float dr = ref RnnRun.At(dRecS, b * g);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => BackResetCols<Lanes256>(BackResetCols<Lanes512>(0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr), ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
-                LaneWidth.Vector256 => BackResetCols<Lanes256>(0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
-                _ => 0,
-            };
-            BackResetCols<Lanes1>(j, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr);
+            GruCell.BackwardReset(row, ref dhCarry[b * u], ref dhRec[b * u], ref mhr, ref RnnRun.At(hdS, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int BackResetCols<TL>(int j, ref float carry, ref float drh, ref float mhr, ref float hdr, ref float gr, ref float dr)
-        where TL : struct, ILanes<TL>
-    {
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            int jr = u + j;
-            var d = TL.Load(ref Unsafe.Add(ref drh, j));
-            var r = TL.Load(ref Unsafe.Add(ref gr, jr));
-            var dRr = TL.Mul(TL.Mul(d, TL.Load(ref Unsafe.Add(ref hdr, j))), TL.DerivativeFromOutput(RecurrentActivation, r));
-            TL.Store(dRr, ref Unsafe.Add(ref dr, jr));
-            TL.Store(TL.Fma(TL.Mul(d, r), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), ref Unsafe.Add(ref carry, j));
-        }
-
-        return j;
     }
 }

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
 
@@ -16,6 +17,12 @@ internal enum LaneWidth
     /// <summary>Vector512, then Vector256 on the columns left (10 units: none, then 8), then scalar.</summary>
     Vector512,
 }
+
+/// <summary>
+/// What a single-state cell's row kernel (<see cref="GruCell"/>, <see cref="SimpleRnnCell"/>)
+/// needs besides its buffers: the row length, the two activations and the SIMD width.
+/// </summary>
+internal readonly record struct CellRow(int Units, ActivationKind Activation, ActivationKind RecurrentActivation, LaneWidth Width);
 
 /// <summary>
 /// The parts of a sequence run that GRU and SimpleRNN share: argument checks, the time-major
@@ -256,6 +263,12 @@ internal static class RnnRun
             TensorPrimitives.FusedMultiplyAdd(dhd, mh, carry, dh0);
         }
     }
+
+    /// <summary>dh_t = carry + dhd ⊙ m_h + dy at columns [j, j + width): the gradient every single-state backward row starts from.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TL TotalDh<TL>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
+        where TL : struct, ILanes<TL> =>
+        TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(Span<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);

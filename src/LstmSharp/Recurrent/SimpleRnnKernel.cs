@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -8,11 +7,8 @@ namespace LstmSharp.Recurrent;
 /// (BPTT), with Keras's weight layout. The layer (options, initializers, autograd) sits on top.
 /// </summary>
 /// <remarks>
-/// <para><b>Equation</b> (act = activation, default tanh; xd = x_t ⊙ m_x and hd = h_{t-1} ⊙ m_h
-/// with the fixed dropout masks, or x_t and h_{t-1} without):</para>
-/// <code>
-/// h_t = act(xd W + hd U + b)
-/// </code>
+/// <para><b>Equations</b>, forward and backward: <see cref="SimpleRnnCell"/>, which also holds
+/// the fused row kernels; this class walks time and batch and does the matrix products.</para>
 /// <para><b>Layout</b> (<see cref="SimpleRnnLayout"/>): kernel W [input, units], recurrent kernel
 /// U [units, units], bias b [units] (empty without bias). SimpleRNN(128) on 28 inputs: 20,096
 /// parameters.</para>
@@ -31,7 +27,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
 {
     private readonly int n;
     private readonly int u;
-    private readonly LaneWidth width;
+    private readonly CellRow cellRow;
     private readonly string ownerForward;
     private readonly string ownerBackward;
     private readonly SimpleRnnCache scratch = new();
@@ -60,8 +56,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         ownerBackward = $"SimpleRNN '{name}' backward";
         n = layout.InputSize;
         u = layout.Units;
-        Activation = layout.Activation;
-        this.width = RnnRun.Resolve(width);
+        cellRow = new CellRow(u, layout.Activation, layout.Activation, RnnRun.Resolve(width));
         RnnRun.Ensure(ref biasX, u);
         RnnRun.Ensure(ref ones, u);
         RnnRun.Ensure(ref zeros, u);
@@ -72,8 +67,6 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
 
     /// <summary>Used in error messages, e.g. the layer's name.</summary>
     public string Name { get; }
-
-    private ActivationKind Activation { get; }
 
     /// <summary>Runs the SimpleRNN over <paramref name="run"/>; arguments as <see cref="GruKernel.Forward"/>.</summary>
     public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SimpleRnnCache? cache)
@@ -268,9 +261,11 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, Layout.BiasLength);
     }
 
-    /// <summary>h_t = act(a + b) on kept rows (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
+    /// <summary>h_t = act(a + b) on kept rows [b0, b1) (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
     private void Step(int b0, int b1, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
     {
+        var row = cellRow;
+        ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
             if (keepS[b] == 0f)
@@ -279,78 +274,20 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
                 continue;
             }
 
-            ref float ar = ref RnnRun.At(aS, b * u);
-            ref float hr = ref RnnRun.At(hCur, b * u);
-            int j = width switch
-            {
-                LaneWidth.Vector512 => StepCols<Lanes256>(StepCols<Lanes512>(0, ref ar, ref hr), ref ar, ref hr),
-                LaneWidth.Vector256 => StepCols<Lanes256>(0, ref ar, ref hr),
-                _ => 0,
-            };
-            StepCols<Lanes1>(j, ref ar, ref hr);
+            SimpleRnnCell.Forward(row, ref RnnRun.At(aS, b * u), ref bx, ref RnnRun.At(hCur, b * u));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int StepCols<TL>(int j, ref float ar, ref float hr)
-        where TL : struct, ILanes<TL>
-    {
-        ref float bx = ref biasX[0];
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            var h = TL.Activate(Activation, TL.Add(TL.Load(ref Unsafe.Add(ref ar, j)), TL.Load(ref Unsafe.Add(ref bx, j))));
-            TL.Store(h, ref Unsafe.Add(ref hr, j));
-        }
-
-        return j;
-    }
-
-    /// <summary>
-    /// dh_t = carry + dhd ⊙ m_h + emit ⊙ dY_t; kept rows: da = dh_t ⊙ act'(h_t), carry = 0
-    /// (h_{t-1} reaches h_t only through U); masked rows: da = 0, carry = dh_t.
-    /// </summary>
+    /// <summary>The backward row pass of rows [b0, b1) (<see cref="SimpleRnnCell.Backward"/>), with dy = emit ⊙ dY_t.</summary>
     private void BackStep(int b0, int b1, int tt, int s, ReadOnlySpan<float> hCur, ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dAS)
     {
+        var row = cellRow;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref dhCarry[b * u];
-            ref float dhd = ref dhRec[b * u];
             ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
             bool useDy = !dSeq.IsEmpty && emitS[b] != 0f;
             ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
-            ref float hr = ref RnnRun.At(hCur, b * u);
-            ref float dar = ref RnnRun.At(dAS, b * u);
-            bool kept = keepS[b] != 0f;
-            int j = width switch
-            {
-                LaneWidth.Vector512 => BackCols<Lanes256>(BackCols<Lanes512>(0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar), kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
-                LaneWidth.Vector256 => BackCols<Lanes256>(0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
-                _ => 0,
-            };
-            BackCols<Lanes1>(j, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar);
+            SimpleRnnCell.Backward(row, keepS[b] != 0f, ref dhCarry[b * u], ref dhRec[b * u], ref mhr, ref dy, ref RnnRun.At(hCur, b * u), ref RnnRun.At(dAS, b * u));
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int BackCols<TL>(int j, bool kept, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hr, ref float dar)
-        where TL : struct, ILanes<TL>
-    {
-        var zero = TL.Broadcast(0f);
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            var dh = TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
-            if (kept)
-            {
-                TL.Store(TL.Mul(dh, TL.DerivativeFromOutput(Activation, TL.Load(ref Unsafe.Add(ref hr, j)))), ref Unsafe.Add(ref dar, j));
-                TL.Store(zero, ref Unsafe.Add(ref carry, j));
-            }
-            else
-            {
-                TL.Store(zero, ref Unsafe.Add(ref dar, j));
-                TL.Store(dh, ref Unsafe.Add(ref carry, j));
-            }
-        }
-
-        return j;
     }
 }
