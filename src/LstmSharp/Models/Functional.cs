@@ -153,6 +153,8 @@ public sealed class Functional : Model
 
     public override int InputCount => inputs.Length;
 
+    protected override int[]? DeclaredInputShape => inputs.Length == 1 ? inputs[0].Shape : null;
+
     /// <summary>Per-sample shapes of the inputs.</summary>
     public IReadOnlyList<int[]> InputShapes => inputs.Select(i => i.Shape).ToArray();
 

@@ -79,6 +79,43 @@ public abstract partial class Model
         return result;
     }
 
+    /// <summary>
+    /// Class ids for every sample (the <c>predict_classes</c> of old Keras): the argmax of the last
+    /// axis, or for one sigmoid output, 1 where the probability is above 0.5. One sample without
+    /// the batch axis gives one id per output row.
+    /// </summary>
+    public int[] PredictClasses(Tensor x, int batchSize = 32)
+    {
+        var p = Predict(x, batchSize);
+        if (p.Rank >= 1 && p.Dim(-1) == 1)
+        {
+            return p.ToArray().Select(v => v > 0.5f ? 1 : 0).ToArray();
+        }
+
+        return p.ArgMax();
+    }
+
+    /// <summary>Per-sample shape of the single input, when the model declares it (Sequential's first layer, a functional Input).</summary>
+    protected virtual int[]? DeclaredInputShape => null;
+
+    private Tensor PredictWithBatchAxis(Tensor x, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var sample = InputCount == 1 ? DeclaredInputShape : null;
+        if (sample is null || x.Rank == sample.Length + 1)
+        {
+            return Predict([x], batchSize);
+        }
+
+        if (x.Rank != sample.Length)
+        {
+            throw new ArgumentException($"Model '{Name}' Predict: expected a batch {Tensor.FormatShape([-1, .. sample])} or one sample {Tensor.FormatShape(sample)}, got {Tensor.FormatShape(x.Shape)}.");
+        }
+
+        var output = Predict([x.Reshape([1, .. x.ShapeArray])], 1);
+        return output.Reshape(output.ShapeArray[1..]);
+    }
+
     private History FitSource(IBatchSource source, int epochs, int verbose, IBatchSource? validation, int initialEpoch, IReadOnlyList<Callback> cbs, int prefetch)
     {
         int steps = source.BatchCount ?? 0;

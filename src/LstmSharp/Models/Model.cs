@@ -365,8 +365,12 @@ public abstract partial class Model
         return new EvaluationResult(values);
     }
 
-    /// <summary>Outputs for every sample, computed in batches without a tape (Keras <c>predict</c>).</summary>
-    public Tensor Predict(Tensor x, int batchSize = 32) => Predict([x], batchSize);
+    /// <summary>
+    /// Outputs for every sample, computed in batches without a tape (Keras <c>predict</c>). One
+    /// sample without the batch axis (a single <c>[time, features]</c> sequence for a model
+    /// declared on <c>[time, features]</c>) gets one added, and its output comes back without it.
+    /// </summary>
+    public Tensor Predict(Tensor x, int batchSize = 32) => PredictWithBatchAxis(x, batchSize);
 
     public Tensor Predict(IReadOnlyList<Tensor> x, int batchSize = 32) => PredictAll(x, batchSize)[0];
 

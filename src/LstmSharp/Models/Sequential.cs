@@ -80,6 +80,8 @@ public sealed class Sequential : Model
         return [x];
     }
 
+    protected override int[]? DeclaredInputShape => layers.Count == 0 ? null : layers[0].InputShape ?? layers[0].BuiltInputShapes?[0];
+
     protected override void EnsureBuilt()
     {
         if (layers.Count == 0 || layers.All(l => l.Built))

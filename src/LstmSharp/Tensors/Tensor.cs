@@ -13,7 +13,7 @@ namespace LstmSharp.Tensors;
 /// A tensor taking part in training carries a gradient buffer (<see cref="Grad"/>) of the same
 /// shape, created lazily by the autograd tape.
 /// </remarks>
-public sealed class Tensor
+public sealed partial class Tensor
 {
     private readonly int[] shape;
 
