@@ -40,7 +40,7 @@ internal static class ModelCommands
     private static Command Train()
     {
         var model = new Argument<string>("model") { Description = "A JSON config (new model) or a .lstm file (continue training it)." };
-        var data = DataOption();
+        var data = InputOption();
         var targets = TargetsOption();
         var dataDir = DataDirOption();
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 1 };
@@ -48,8 +48,8 @@ internal static class ModelCommands
         var split = new Option<double>("--validation-split") { Description = "Fraction of the training data (from its end) used for validation.", DefaultValueFactory = _ => 0 };
         var optimizer = new Option<string>("--optimizer") { Description = "adam, sgd, rmsprop or adagrad (new models or to override).", DefaultValueFactory = _ => "adam" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the optimizer's Keras default)." };
-        var loss = new Option<string?>("--loss") { Description = "Keras loss name (default: from the config's compile section, else categorical_crossentropy)." };
-        var metrics = new Option<string>("--metrics") { Description = "Comma-separated metrics.", DefaultValueFactory = _ => "accuracy" };
+        var loss = new Option<string?>("--loss") { Description = "Keras loss name (default: the config's compile section; else categorical_crossentropy for mnist, binary_crossentropy for imdb, mse for .csv/.npy)." };
+        var metrics = new Option<string>("--metrics") { Description = "Comma-separated metrics (default: accuracy for a classification loss, none for a regression loss).", DefaultValueFactory = _ => string.Empty };
         var output = new Option<string>("--out") { Description = "Where to save the trained model (.lstm).", DefaultValueFactory = _ => "model.lstm" };
         var seed = new Option<int>("--seed") { Description = "Global seed.", DefaultValueFactory = _ => 42 };
         var verbose = new Option<int>("--verbose") { Description = "0, 1 or 2.", DefaultValueFactory = _ => 1 };
@@ -60,6 +60,16 @@ internal static class ModelCommands
         };
         cmd.SetAction(r => Run(() =>
         {
+            // Every option is checked before anything is loaded or trained, so a typo never costs a run.
+            int epochCount = Positive("--epochs", r.GetValue(epochs));
+            int batchSize = Positive("--batch", r.GetValue(batch));
+            double validation = r.GetValue(split);
+            if (validation is < 0 or >= 1 || double.IsNaN(validation))
+            {
+                throw new ArgumentException($"--validation-split: expected a fraction in [0, 1), got {validation}.");
+            }
+
+            string path = PrepareOutput("--out", r.GetValue(output)!);
             Rng.SetGlobalSeed(r.GetValue(seed));
             var m = Open(r.GetValue(model)!, out int? savedEpoch);
             var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
@@ -71,8 +81,9 @@ internal static class ModelCommands
                     opt.LearningRate = rate;
                 }
 
-                string lossName = r.GetValue(loss) ?? m.Loss?.Name ?? set.DefaultLoss;
-                m.Compile(opt, lossName, SplitList(r.GetValue(metrics)!));
+                string lossName = r.GetValue(loss) ?? m.Loss?.Name ?? (set.DefaultLoss == "mse" ? LossForOutput(m, set.YTrain) : set.DefaultLoss);
+                string[] metricNames = r.GetResult(metrics) is { Implicit: false } ? SplitList(r.GetValue(metrics)!) : DefaultMetrics(lossName);
+                m.Compile(opt, lossName, metricNames);
             }
             else if (r.GetValue(lr) is { } rate)
             {
@@ -81,12 +92,19 @@ internal static class ModelCommands
 
             m.Summary();
             int initial = savedEpoch ?? 0;
+            ExperimentRunner.InstallCancelHandler();
             var history = m.Fit(
-                set.XTrain, set.YTrain, batchSize: r.GetValue(batch), epochs: initial + r.GetValue(epochs), verbose: r.GetValue(verbose),
-                validationSplit: r.GetValue(split), initialEpoch: initial, seed: r.GetValue(seed));
-            string path = r.GetValue(output)!;
-            m.Save(path, includeOptimizer: true, epoch: initial + history.Epochs.Count);
-            Console.WriteLine($"Saved {path} (epoch {initial + history.Epochs.Count}).");
+                set.XTrain, set.YTrain, batchSize: batchSize, epochs: initial + epochCount, verbose: r.GetValue(verbose),
+                validationSplit: validation, initialEpoch: initial, seed: r.GetValue(seed), callbacks: [new ExperimentRunner.CancelCallback()]);
+            int reached = initial + history.Epochs.Count;
+            m.Save(path, includeOptimizer: true, epoch: reached);
+            if (ExperimentRunner.CancelRequested)
+            {
+                Console.WriteLine($"Interrupted by Ctrl+C during epoch {reached} of {initial + epochCount}: saved a checkpoint to {path} (epoch {reached}); train it again to continue.");
+                return;
+            }
+
+            Console.WriteLine($"Saved {path} (epoch {reached}).");
             if (set.XTest is not null)
             {
                 Console.WriteLine("test: " + m.Evaluate(set.XTest, set.YTest!, batchSize: 512));
@@ -98,7 +116,7 @@ internal static class ModelCommands
     private static Command Evaluate()
     {
         var model = new Argument<string>("model") { Description = "A saved model (.lstm)." };
-        var data = DataOption();
+        var data = InputOption();
         var targets = TargetsOption();
         var dataDir = DataDirOption();
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
@@ -244,19 +262,74 @@ internal static class ModelCommands
         return y;
     }
 
+    private static int Positive(string option, int value) =>
+        value >= 1 ? value : throw new ArgumentException($"{option}: expected a positive integer, got {value}.");
+
+    /// <summary>Creates the folder of an output file up front and checks it can be written, so a run never fails at its end.</summary>
+    internal static string PrepareOutput(string option, string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"{option}: expected a file path, got an empty string.");
+        }
+
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new ArgumentException($"{option}: '{path}' is a folder; give a file path such as {Path.Combine(path, "model.lstm")}.");
+        }
+
+        string folder = Path.GetDirectoryName(full)!;
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, $".lstmsharp-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{option}: cannot write to the folder of '{path}': {e.Message}", e);
+        }
+
+        return path;
+    }
+
+    /// <summary>
+    /// The loss a Keras user would pick for .csv/.npy targets: from the model's output activation
+    /// (softmax: categorical, or sparse categorical for one column of class ids; sigmoid: binary
+    /// cross-entropy) and mean squared error otherwise.
+    /// </summary>
+    internal static string LossForOutput(Model model, Tensor targets)
+    {
+        var layers = model.GetConfig()["config"]?["layers"] as JsonArray;
+        var last = layers is { Count: > 0 } ? layers[^1]?["config"] : null;
+        string? activation = last?["activation"]?.GetValue<string>();
+        return activation switch
+        {
+            "softmax" when targets.Rank == 2 && targets.Dim(1) == 1 => "sparse_categorical_crossentropy",
+            "softmax" => "categorical_crossentropy",
+            "sigmoid" => "binary_crossentropy",
+            _ => "mse",
+        };
+    }
+
+    private static string[] DefaultMetrics(string loss) =>
+        loss.Contains("crossentropy", StringComparison.OrdinalIgnoreCase) || loss.Contains("hinge", StringComparison.OrdinalIgnoreCase) ? ["accuracy"] : [];
+
     private static string[] SplitList(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static Option<string> DataOption() => new("--data") { Description = "mnist, imdb, or a .csv/.npy file of inputs (one sample per row).", Required = true };
+    private static Option<string> InputOption() => new("--input") { Description = "mnist, imdb (their training/test splits), or a .csv/.npy file of inputs: one sample per row, each row the sample's [time, features] values flattened time-major (t0f0, t0f1, ..., t1f0, ...).", Required = true };
 
     private static Option<string?> TargetsOption() => new("--targets") { Description = "For .csv/.npy inputs: the targets file (.csv/.npy)." };
 
-    private static Option<string?> DataDirOption() => new("--data-dir") { Description = "Folder of the MNIST/IMDB files (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets)." };
+    private static Option<string?> DataDirOption() => new("--data", "--data-dir") { Description = "Folder of the MNIST/IMDB files (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets), as in `experiment`." };
 
     private static (Option<int> Words, Option<int> Maxlen) ImdbOptions() => (
         new Option<int>("--num-words") { Description = "IMDB vocabulary size.", DefaultValueFactory = _ => 5000 },
         new Option<int>("--maxlen") { Description = "IMDB padded length.", DefaultValueFactory = _ => 300 });
 
-    /// <summary>Runs a command body; known user errors print one clear line and exit 1 instead of a stack trace.</summary>
+    /// <summary>Runs a command body that returns nothing (exit code 0); errors reach the one handler in <see cref="CliErrors"/>.</summary>
     internal static int Run(Action body) => Run(() =>
     {
         body();
@@ -264,16 +337,5 @@ internal static class ModelCommands
     });
 
     /// <summary>As <see cref="Run(Action)"/> for a body that returns an exit code.</summary>
-    internal static int Run(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or NotSupportedException or KeyNotFoundException)
-        {
-            Console.Error.WriteLine($"lstmsharp: {e.Message}");
-            return 1;
-        }
-    }
+    internal static int Run(Func<int> body) => body();
 }

@@ -11,9 +11,17 @@ internal static class Program
     private static int Main(string[] args) => Run(args);
 
     /// <summary>Parses and runs a command line (in-process entry for tests).</summary>
-    internal static int Run(string[] args)
+    internal static int Run(string[] args) => Run(args, null, null);
+
+    /// <summary>As <see cref="Run(string[])"/>, with help and error text sent to the given writers (tests).</summary>
+    internal static int Run(string[] args, TextWriter? output, TextWriter? error)
     {
-        var root = new RootCommand("lstmsharp — recurrent neural networks (SimpleRNN, LSTM, GRU) for .NET");
+        // A plain command named "lstmsharp" (RootCommand would take the assembly's name, LstmSharp.Cli, for its usage line).
+        var root = new Command("lstmsharp", "lstmsharp — recurrent neural networks (SimpleRNN, LSTM, GRU) for .NET")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(InfoCommand());
         var experiment = new Command("experiment", "Reproduce the reference articles' experiments.");
         experiment.Subcommands.Add(MnistCommand(args));
@@ -27,7 +35,19 @@ internal static class Program
         }
 
         root.Subcommands.Add(InspectCommand());
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        if (output is not null)
+        {
+            configuration.Output = output;
+        }
+
+        if (error is not null)
+        {
+            configuration.Error = error;
+        }
+
+        return CliErrors.Run(() => parsed.Invoke(configuration), error);
     }
 
     internal static string Version =>

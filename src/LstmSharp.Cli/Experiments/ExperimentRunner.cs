@@ -14,8 +14,15 @@ internal static class ExperimentRunner
     /// <summary>True after Ctrl+C: the current model stops after its batch, is saved, and the run ends.</summary>
     public static bool CancelRequested => cancelRequested;
 
+    private static int handlerInstalled;
+
     public static void InstallCancelHandler()
     {
+        if (Interlocked.Exchange(ref handlerInstalled, 1) == 1)
+        {
+            return;
+        }
+
         Console.CancelKeyPress += (_, e) =>
         {
             if (cancelRequested)
@@ -57,7 +64,8 @@ internal static class ExperimentRunner
         return new ModelResult(label, model.CountParams(), history, testLoss, testAcc, perEpoch, articleAccuracy);
     }
 
-    private sealed class CancelCallback : Callback
+    /// <summary>Stops <c>Fit</c> after the current batch once Ctrl+C was pressed.</summary>
+    internal sealed class CancelCallback : Callback
     {
         public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
         {

@@ -46,7 +46,7 @@ public class ModelCommandsTests
             File.WriteAllText(Path.Combine(dir, "model.json"), config.ToJsonString());
 
             string saved = Path.Combine(dir, "trained.lstm");
-            int code = LstmSharp.Cli.Program.Run(["train", Path.Combine(dir, "model.json"), "--data", Path.Combine(dir, "x.npy"), "--targets", Path.Combine(dir, "y.csv"), "--epochs", "30", "--batch", "16", "--lr", "0.01", "--out", saved, "--verbose", "0"]);
+            int code = LstmSharp.Cli.Program.Run(["train", Path.Combine(dir, "model.json"), "--input", Path.Combine(dir, "x.npy"), "--targets", Path.Combine(dir, "y.csv"), "--epochs", "30", "--batch", "16", "--lr", "0.01", "--out", saved, "--verbose", "0"]);
             Assert.Equal(0, code);
             var trained = Model.Load(saved, out int? epoch);
             Assert.Equal(30, epoch);
@@ -54,7 +54,7 @@ public class ModelCommandsTests
             // The constant predictor's MSE is the target variance, about (1/12)/5 ≈ 0.017.
             Assert.True(mse < 0.004, $"MSE after training {mse}");
 
-            Assert.Equal(0, LstmSharp.Cli.Program.Run(["evaluate", saved, "--data", Path.Combine(dir, "x.npy"), "--targets", Path.Combine(dir, "y.csv")]));
+            Assert.Equal(0, LstmSharp.Cli.Program.Run(["evaluate", saved, "--input", Path.Combine(dir, "x.npy"), "--targets", Path.Combine(dir, "y.csv")]));
             string predictions = Path.Combine(dir, "p.csv");
             Assert.Equal(0, LstmSharp.Cli.Program.Run(["predict", saved, "--input", Path.Combine(dir, "x.npy"), "--out", predictions]));
             var p = ArrayFiles.LoadCsv(predictions);
