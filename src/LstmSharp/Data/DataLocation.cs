@@ -15,6 +15,24 @@ public static class DataLocation
     public static string DefaultRoot =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".lstmsharp", "datasets");
 
+    /// <summary>The environment variable that overrides the default cache folder.</summary>
+    public const string CacheEnvironmentVariable = "LSTMSHARP_CACHE";
+
+    /// <summary>
+    /// The folder for derived files such as the IMDB token cache: <c>LSTMSHARP_CACHE</c>, else
+    /// <c>~/.lstmsharp/cache</c>. Never a data folder, which may be read-only or shared.
+    /// </summary>
+    public static string CacheRoot
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable(CacheEnvironmentVariable);
+            return string.IsNullOrWhiteSpace(env)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".lstmsharp", "cache")
+                : Path.GetFullPath(env);
+        }
+    }
+
     /// <summary>The data root: <paramref name="path"/>, else <c>LSTMSHARP_DATA</c>, else <see cref="DefaultRoot"/>.</summary>
     public static string ResolveRoot(string? path = null)
     {

@@ -21,6 +21,8 @@ internal static class DatasetDownloads
             throw Missing(dataset, folder, manualHint, expectedFiles, "downloading is turned off", null);
         }
 
+        // A failed download must not leave an empty folder behind: remember what was created here.
+        string? created = FirstMissingFolder(folder);
         try
         {
             Directory.CreateDirectory(folder);
@@ -78,6 +80,7 @@ internal static class DatasetDownloads
 
             if (!done)
             {
+                RemoveIfEmpty(created, folder);
                 throw Missing(dataset, folder, manualHint, expectedFiles, "the download failed — " + string.Join("; ", failures), last);
             }
         }
@@ -90,6 +93,44 @@ internal static class DatasetDownloads
             folder,
             expectedFiles,
             inner);
+
+    /// <summary>The outermost folder of <paramref name="folder"/>'s path that does not exist yet, or null.</summary>
+    private static string? FirstMissingFolder(string folder)
+    {
+        string? missing = null;
+        for (string? f = Path.GetFullPath(folder); f is not null && !Directory.Exists(f); f = Path.GetDirectoryName(f))
+        {
+            missing = f;
+        }
+
+        return missing;
+    }
+
+    /// <summary>Deletes the folders from <paramref name="folder"/> up to <paramref name="created"/> while they are empty.</summary>
+    private static void RemoveIfEmpty(string? created, string folder)
+    {
+        if (created is null)
+        {
+            return;
+        }
+
+        try
+        {
+            for (string? f = Path.GetFullPath(folder); f is not null && f.Length >= created.Length; f = Path.GetDirectoryName(f))
+            {
+                if (Directory.EnumerateFileSystemEntries(f).Any())
+                {
+                    return;
+                }
+
+                Directory.Delete(f);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the error the user sees is the failed download.
+        }
+    }
 
     private static void TryDelete(string path)
     {

@@ -19,8 +19,8 @@ public sealed class DatasetOptions
     public IProgress<LoadProgress>? LoadProgress { get; init; }
 
     /// <summary>
-    /// Folder for derived files (the IMDB token cache). Null: the data set's folder when it is
-    /// writable, else <c>~/.lstmsharp/cache</c>.
+    /// Folder for derived files (the IMDB token cache). Null: <see cref="DataLocation.CacheRoot"/>
+    /// (<c>$LSTMSHARP_CACHE</c>, else <c>~/.lstmsharp/cache</c>); never the data set's folder.
     /// </summary>
     public string? CacheDirectory { get; init; }
 

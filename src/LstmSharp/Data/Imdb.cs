@@ -264,7 +264,7 @@ public static class Imdb
         byte[] key = CacheKey(source);
         if (options.UseCache)
         {
-            string? cacheFolder = options.CacheDirectory ?? (IsWritable(folder) ? folder : Path.Combine(Path.GetDirectoryName(DataLocation.DefaultRoot)!, "cache"));
+            string cacheFolder = options.CacheDirectory ?? DataLocation.CacheRoot;
             cachePath = Path.Combine(cacheFolder, $"imdb-tokens-{Convert.ToHexStringLower(key)[..16]}.bin");
             var cached = ImdbCache.TryRead(cachePath, key);
             if (cached is not null)
@@ -346,24 +346,6 @@ public static class Imdb
         }
 
         return SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString()));
-    }
-
-    private static bool IsWritable(string folder)
-    {
-        try
-        {
-            string probe = Path.Combine(folder, $".write-probe-{Guid.NewGuid():N}");
-            using (File.Create(probe))
-            {
-            }
-
-            File.Delete(probe);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 
     private static ImdbCorpus Tokenize(SourceInfo source, IProgress<LoadProgress>? progress)

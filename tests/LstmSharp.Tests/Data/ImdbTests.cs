@@ -149,9 +149,11 @@ public sealed class ImdbTests : IDisposable
         Assert.False(fourth.LoadedFromCache);
         Assert.NotEqual(first.CachePath, fourth.CachePath);
 
-        // Without a cache directory the data folder itself (writable here) holds it.
+        // Without a cache directory the user's cache folder holds it, never the data folder (which may be read-only).
         var inFolder = Load(src);
-        Assert.Equal(src, Path.GetDirectoryName(inFolder.CachePath));
+        Assert.Equal(DataLocation.CacheRoot, Path.GetDirectoryName(inFolder.CachePath));
+        Assert.Empty(Directory.GetFiles(src, "imdb-tokens-*"));
+        File.Delete(inFolder.CachePath!);
         var off = Imdb.LoadData(options: new DatasetOptions { Path = src, UseCache = false, AllowDownload = false });
         Assert.Null(off.CachePath);
         Assert.False(off.LoadedFromCache);
@@ -172,7 +174,7 @@ public sealed class ImdbTests : IDisposable
 
         Assert.Contains("Name or service not known", e.Message);
         Assert.Equal(Imdb.TarballUrl, Assert.Single(downloader.Requested));
-        Assert.Empty(Directory.GetFiles(folder));
+        Assert.False(Directory.Exists(folder), "a failed download left its folder behind");
     }
 
     [Fact]
@@ -183,7 +185,7 @@ public sealed class ImdbTests : IDisposable
         using var http = new HttpDownloader(new LocalFilesHandler(Path.Combine(served, "imdb")));
         var e = Assert.Throws<DatasetNotFoundException>(() => Imdb.LoadData(options: new DatasetOptions { Path = target, Downloader = http }));
         Assert.Contains($"expected MD5 {Imdb.TarballMd5}", e.Message);
-        Assert.Empty(Directory.GetFiles(Path.Combine(target, "imdb")));
+        Assert.False(Directory.Exists(target), "a failed download left its folders behind");
 
         var layout = Assert.Throws<InvalidDataException>(() => Imdb.VerifyTarballLayout(Path.Combine(served, "imdb", Imdb.TarballName)));
         Assert.Contains("has 2 reviews in train/neg, expected 12500", layout.Message);

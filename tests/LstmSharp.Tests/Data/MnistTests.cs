@@ -195,14 +195,14 @@ public class MnistTests
             Assert.Equal(2, downloader.Requested.Count);
             Assert.Equal("storage.googleapis.com", downloader.Requested[0].Host);
             Assert.Equal("ossci-datasets.s3.amazonaws.com", downloader.Requested[1].Host);
-            Assert.Empty(Directory.GetFiles(folder));
+            Assert.False(Directory.Exists(folder), "a failed download left its folder behind");
 
             var handler = new FailingHandler();
             using var http = new HttpDownloader(handler);
             e = Assert.Throws<DatasetNotFoundException>(() => Mnist.LoadData(options: new DatasetOptions { Path = folder, Downloader = http }));
             Assert.Contains("Network is unreachable", e.Message);
             Assert.Equal(2, handler.Calls);
-            Assert.Empty(Directory.GetFiles(folder));
+            Assert.False(Directory.Exists(folder), "a failed download left its folder behind");
 
             e = Assert.Throws<DatasetNotFoundException>(() => Mnist.LoadData(options: new DatasetOptions { Path = folder, AllowDownload = false }));
             Assert.Contains("downloading is turned off", e.Message);
@@ -230,7 +230,7 @@ public class MnistTests
             {
                 var e = Assert.Throws<DatasetNotFoundException>(() => Mnist.LoadData(options: new DatasetOptions { Path = dir, Downloader = http }));
                 Assert.Contains("SHA-256", e.Message);
-                Assert.Empty(Directory.GetFiles(Path.Combine(dir, "mnist")));
+                Assert.False(Directory.Exists(Path.Combine(dir, "mnist")), "a failed download left its folder behind");
             }
 
             var handler = new LocalFilesHandler(shared);
