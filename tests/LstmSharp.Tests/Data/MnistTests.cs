@@ -9,13 +9,10 @@ public class MnistTests
     private static readonly int[] TrainHistogram = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
     private static readonly int[] TestHistogram = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
 
-    [Fact]
+    [SkippableFact]
     public void RealFilesHaveTheDocumentedCountsHistogramsAndPixelRange()
     {
-        if (TestData.MnistFolder is not string folder)
-        {
-            return;
-        }
+        string folder = TestData.Require("mnist");
 
         var data = Mnist.LoadData(options: new DatasetOptions { Path = folder, AllowDownload = false });
         Assert.Equal(new[] { 60000, 28, 28 }, data.TrainImages.ShapeArray);
@@ -45,13 +42,10 @@ public class MnistTests
         Assert.True(data.TrainImages.Slice(0, 100).Span.SequenceEqual(first.TrainImages.Span));
     }
 
-    [Fact]
+    [SkippableFact]
     public void RealFilesMatchTheOriginalChecksums()
     {
-        if (TestData.MnistFolder is not string folder)
-        {
-            return;
-        }
+        string folder = TestData.Require("mnist");
 
         Mnist.Verify(folder);
     }
@@ -213,13 +207,10 @@ public class MnistTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void DownloadVerifiesChecksumsWritesAtomicallyAndReportsProgress()
     {
-        if (TestData.MnistFolder is not string shared)
-        {
-            return;
-        }
+        string shared = TestData.Require("mnist");
 
         string dir = TestData.NewTempFolder("mnist-download");
         try

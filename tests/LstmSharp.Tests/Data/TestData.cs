@@ -18,6 +18,18 @@ internal static class TestData
 
     public static string? ImdbFolder => Sub("imdb");
 
+    /// <summary>
+    /// The shared data set <paramref name="name"/> (mnist, imdb, timeseries, text), or the test
+    /// reports itself as skipped when this machine does not have it (the test needs
+    /// <c>[SkippableFact]</c>); under <c>CI=true</c> a missing data set fails instead.
+    /// </summary>
+    public static string Require(string name)
+    {
+        string? folder = Sub(name);
+        Skip.If(folder is null, $"the shared '{name}' data set is not on this machine (set {DataLocation.EnvironmentVariable} or put shared/datasets beside the clone)");
+        return folder!;
+    }
+
     public static string NewTempFolder(string tag)
     {
         string path = Path.Combine(Path.GetTempPath(), "lstmsharp-tests", $"{tag}-{Guid.NewGuid():N}");
