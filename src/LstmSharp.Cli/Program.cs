@@ -35,6 +35,7 @@ internal static class Program
         }
 
         root.Subcommands.Add(InspectCommand());
+        FrameworkCommands.AddTo(root);
         var parsed = root.Parse(args);
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         if (output is not null)
