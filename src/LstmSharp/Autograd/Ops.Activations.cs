@@ -5,8 +5,8 @@ namespace LstmSharp.Autograd;
 
 public static partial class Ops
 {
-    /// <summary>Names <see cref="Activation(Tensor, string?)"/> accepts: the <see cref="ActivationKind"/> names and "softmax".</summary>
-    public static readonly IReadOnlyList<string> SupportedActivations = ["linear", "sigmoid", "hard_sigmoid", "tanh", "relu", "softmax"];
+    /// <summary>Names <see cref="Activation(Tensor, string?)"/> accepts: the <see cref="ActivationKind"/> names, "softmax" and "log_softmax".</summary>
+    public static readonly IReadOnlyList<string> SupportedActivations = ["linear", "sigmoid", "hard_sigmoid", "tanh", "relu", "softmax", "log_softmax"];
 
     /// <summary>
     /// A Keras activation by name: "linear" (or null) returns <paramref name="x"/> itself,
@@ -17,6 +17,11 @@ public static partial class Ops
         if (string.Equals(name, "softmax", StringComparison.OrdinalIgnoreCase))
         {
             return Softmax(x);
+        }
+
+        if (string.Equals(name, "log_softmax", StringComparison.OrdinalIgnoreCase))
+        {
+            return LogSoftmax(x);
         }
 
         ActivationKind kind;
@@ -92,6 +97,67 @@ public static partial class Ops
                 var local = new float[x.Length];
                 Rows.SoftmaxBackward(y.Span, y.Grad!.Span, rows, n, local);
                 AddInto(x.EnsureGrad().Span, local);
+            }
+        });
+        return y;
+    }
+
+    /// <summary>
+    /// Log-softmax over the last axis (PyTorch's <c>log_softmax</c>, ONNX <c>LogSoftmax</c>):
+    /// y_i = x_i − max x − log Σ_j e^(x_j − max x). Backward per row: dx = dy − e^y · Σ dy.
+    /// </summary>
+    public static Tensor LogSoftmax(Tensor x)
+    {
+        const string op = "log_softmax";
+        NotNull(x, op, nameof(x));
+        if (x.Rank == 0)
+        {
+            throw ShapeError(op, "a tensor of rank >= 1", x.Shape);
+        }
+
+        var y = new Tensor(x.ShapeArray);
+        int n = x.Dim(-1);
+        int rows = n == 0 ? 0 : x.Length / n;
+        var xs = x.Span;
+        var ys = y.Span;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = xs.Slice(r * n, n);
+            float max = System.Numerics.Tensors.TensorPrimitives.Max(row);
+            double sum = 0;
+            foreach (float v in row)
+            {
+                sum += Math.Exp(v - max);
+            }
+
+            float offset = max + (float)Math.Log(sum);
+            for (int i = 0; i < n; i++)
+            {
+                ys[(r * n) + i] = row[i] - offset;
+            }
+        }
+
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var dx = x.EnsureGrad().Span;
+                var dy = y.Grad!.Span;
+                var yv = y.Span;
+                for (int r = 0; r < rows; r++)
+                {
+                    float total = 0f;
+                    for (int i = 0; i < n; i++)
+                    {
+                        total += dy[(r * n) + i];
+                    }
+
+                    for (int i = 0; i < n; i++)
+                    {
+                        int k = (r * n) + i;
+                        dx[k] += dy[k] - (MathF.Exp(yv[k]) * total);
+                    }
+                }
             }
         });
         return y;

@@ -27,6 +27,8 @@ public static class LayerRegistry
         ["RepeatVector"] = RepeatVector.FromConfig,
         ["TimeDistributed"] = TimeDistributed.FromConfig,
         ["Masking"] = Masking.FromConfig,
+        ["AxisSlice"] = AxisSlice.FromConfig,
+        ["ReverseTime"] = LstmSharp.Recurrent.ReverseTime.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>

@@ -103,6 +103,8 @@ public sealed class Functional : Model
     private readonly SymbolicTensor[] outputs;
     private readonly List<GraphNode> nodes = [];
     private readonly List<Layer> layers = [];
+    private int[] inputBatchAxes;
+    private int[] outputBatchAxes;
 
     public Functional(SymbolicTensor input, SymbolicTensor output, string? name = null)
         : this([input], [output], name)
@@ -129,6 +131,8 @@ public sealed class Functional : Model
 
         this.inputs = inputs.ToArray();
         this.outputs = outputs.ToArray();
+        inputBatchAxes = new int[this.inputs.Length];
+        outputBatchAxes = new int[this.outputs.Length];
         var visited = new HashSet<GraphNode>(ReferenceEqualityComparer.Instance);
         foreach (var o in this.outputs)
         {
@@ -154,6 +158,40 @@ public sealed class Functional : Model
     public override int InputCount => inputs.Length;
 
     protected override int[]? DeclaredInputShape => inputs.Length == 1 ? inputs[0].Shape : null;
+
+    /// <inheritdoc/>
+    /// <remarks>Settable once at construction (an importer keeping a foreign layout sets it); one entry per input, each at most the input's rank.</remarks>
+    public override IReadOnlyList<int> InputBatchAxes => inputBatchAxes;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<int> OutputBatchAxes => outputBatchAxes;
+
+    /// <summary>Sets <see cref="InputBatchAxes"/> and <see cref="OutputBatchAxes"/> (one entry per input / output, each in [0, per-sample rank]).</summary>
+    public Functional WithBatchAxes(IReadOnlyList<int> inputAxes, IReadOnlyList<int> outputAxes)
+    {
+        inputBatchAxes = CheckAxes(inputAxes, inputs, "input");
+        outputBatchAxes = CheckAxes(outputAxes, outputs, "output");
+        return this;
+    }
+
+    private int[] CheckAxes(IReadOnlyList<int> axes, SymbolicTensor[] tensors, string what)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        if (axes.Count != tensors.Length)
+        {
+            throw new ArgumentException($"Functional '{Name}': expected {tensors.Length} {what} batch axes, got {axes.Count}.");
+        }
+
+        for (int i = 0; i < axes.Count; i++)
+        {
+            if (axes[i] < 0 || axes[i] > tensors[i].Shape.Length)
+            {
+                throw new ArgumentException($"Functional '{Name}': {what} {i} has {tensors[i].Shape.Length + 1} axes, so its batch axis must be in [0, {tensors[i].Shape.Length}], got {axes[i]}.");
+            }
+        }
+
+        return axes.ToArray();
+    }
 
     /// <summary>Per-sample shapes of the inputs.</summary>
     public IReadOnlyList<int[]> InputShapes => inputs.Select(i => i.Shape).ToArray();
@@ -232,7 +270,7 @@ public sealed class Functional : Model
             });
         }
 
-        return new JsonObject
+        var result = new JsonObject
         {
             ["class_name"] = "Functional",
             ["config"] = new JsonObject
@@ -244,6 +282,14 @@ public sealed class Functional : Model
                 ["outputs"] = new JsonArray(outputs.Select(t => (JsonNode)Ref(t)).ToArray()),
             },
         };
+        if (inputBatchAxes.Any(a => a != 0) || outputBatchAxes.Any(a => a != 0))
+        {
+            var c = (JsonObject)result["config"]!;
+            c["input_batch_axes"] = new JsonArray(inputBatchAxes.Select(a => (JsonNode)a).ToArray());
+            c["output_batch_axes"] = new JsonArray(outputBatchAxes.Select(a => (JsonNode)a).ToArray());
+        }
+
+        return result;
     }
 
     internal static new Functional FromConfig(JsonObject config)
@@ -279,7 +325,13 @@ public sealed class Functional : Model
 
         var modelInputs = (config["inputs"] as JsonArray ?? throw new ArgumentException("Functional config: missing 'inputs'.")).Select(r => Resolve(r, built)).ToArray();
         var modelOutputs = (config["outputs"] as JsonArray ?? throw new ArgumentException("Functional config: missing 'outputs'.")).Select(r => Resolve(r, built)).ToArray();
-        return new Functional(modelInputs, modelOutputs, config["name"]?.GetValue<string>());
+        var model = new Functional(modelInputs, modelOutputs, config["name"]?.GetValue<string>());
+        if (config["input_batch_axes"] is JsonArray ia && config["output_batch_axes"] is JsonArray oa)
+        {
+            model.WithBatchAxes(ia.Select(a => a!.GetValue<int>()).ToArray(), oa.Select(a => a!.GetValue<int>()).ToArray());
+        }
+
+        return model;
     }
 
     private static SymbolicTensor Resolve(JsonNode? reference, List<SymbolicTensor[]> built)

@@ -112,11 +112,23 @@ public abstract partial class Model
             throw new ArgumentException($"Model '{Name}': expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {inputs.Count}.");
         }
 
-        return Forward(inputs, training);
+        return OutputsFromBatchMajor(Forward(InputsToBatchMajor(inputs), training));
     }
 
-    /// <summary>The forward pass over the graph.</summary>
+    /// <summary>The forward pass over the graph (inputs and outputs batch-major).</summary>
     protected abstract IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs, bool training);
+
+    /// <summary>
+    /// The axis of each input that holds the samples: 0 (batch-major) except for a model that
+    /// keeps another layout at its boundary, e.g. an imported seq-first ONNX graph taking
+    /// <c>[time, batch, features]</c> (axis 1). Call, Predict, Evaluate and Fit take and return
+    /// arrays in this layout; inside, every layer sees batch-major tensors, and so do batch
+    /// sources (<c>IBatchSource</c>), whose batches are always samples-first.
+    /// </summary>
+    public virtual IReadOnlyList<int> InputBatchAxes => new int[InputCount];
+
+    /// <summary>The axis of each output that holds the samples (see <see cref="InputBatchAxes"/>).</summary>
+    public virtual IReadOnlyList<int> OutputBatchAxes => [];
 
     /// <summary>Builds every layer from the declared input shapes (throws when they are unknown).</summary>
     protected abstract void EnsureBuilt();
@@ -194,6 +206,8 @@ public abstract partial class Model
         IReadOnlyDictionary<int, float>? classWeight = null, IReadOnlyList<Callback>? callbacks = null, int? seed = null)
     {
         RequireCompiled(nameof(Fit));
+        (x, y) = DataToBatchMajor(x, y);
+        validationData = validationData is { } given ? DataToBatchMajor(given.X, given.Y) : null;
         CheckData(nameof(Fit), x, y);
         if (batchSize <= 0)
         {
@@ -350,6 +364,7 @@ public abstract partial class Model
     public EvaluationResult Evaluate(IReadOnlyList<Tensor> x, Tensor y, int batchSize = 32, int verbose = 0)
     {
         RequireCompiled(nameof(Evaluate));
+        (x, y) = DataToBatchMajor(x, y);
         CheckData(nameof(Evaluate), x, y);
         if (batchSize <= 0)
         {
@@ -388,6 +403,7 @@ public abstract partial class Model
             throw new ArgumentException($"Model '{Name}' Predict: expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {x.Count}.");
         }
 
+        x = InputsToBatchMajor(x);
         int n = x[0].Dim(0);
         CheckSameCount("Predict", x, n);
         Tensor[]? results = null;
@@ -407,7 +423,7 @@ public abstract partial class Model
             }
         }
 
-        return results ?? throw new ArgumentException($"Model '{Name}' Predict: no samples.");
+        return OutputsFromBatchMajor(results ?? throw new ArgumentException($"Model '{Name}' Predict: no samples."));
     }
 
     /// <summary>One optimisation step on one batch (Keras <c>train_on_batch</c>); returns the batch loss.</summary>
@@ -420,6 +436,8 @@ public abstract partial class Model
     public double TrainOnBatch(Tensor x, Tensor y)
     {
         RequireCompiled(nameof(TrainOnBatch));
+        var (xs, ys) = DataToBatchMajor([x], y);
+        (x, y) = (xs[0], ys);
         CheckData(nameof(TrainOnBatch), [x], y);
         var loss = ResolveLoss(y);
         return TrainStep([x], y, loss, null, TrainableParameters, []);
@@ -598,6 +616,89 @@ public abstract partial class Model
                 throw new ArgumentException($"Model '{Name}' {method}: input {i} has shape {Tensor.FormatShape(x[i].Shape)}; expected {n} samples on its first axis.");
             }
         }
+    }
+
+    private IReadOnlyList<Tensor> InputsToBatchMajor(IReadOnlyList<Tensor> x)
+    {
+        var axes = InputBatchAxes;
+        if (axes.All(a => a == 0))
+        {
+            return x;
+        }
+
+        return x.Select((t, i) => MoveAxis(t, i < axes.Count ? axes[i] : 0, 0, $"input {i}")).ToArray();
+    }
+
+    private IReadOnlyList<Tensor> OutputsFromBatchMajor(IReadOnlyList<Tensor> outputs)
+    {
+        var axes = OutputBatchAxes;
+        if (axes.All(a => a == 0))
+        {
+            return outputs;
+        }
+
+        return outputs.Select((t, k) => MoveAxis(t, 0, k < axes.Count ? axes[k] : 0, $"output {k}")).ToArray();
+    }
+
+    private (IReadOnlyList<Tensor> X, Tensor Y) DataToBatchMajor(IReadOnlyList<Tensor> x, Tensor y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        var axes = OutputBatchAxes;
+        return (InputsToBatchMajor(x), axes.Count > 0 && axes[0] != 0 ? MoveAxis(y, axes[0], 0, "targets") : y);
+    }
+
+    /// <summary>A copy of <paramref name="t"/> with axis <paramref name="from"/> moved to position <paramref name="to"/> (the others keep their order).</summary>
+    private Tensor MoveAxis(Tensor t, int from, int to, string what)
+    {
+        if (from == to)
+        {
+            return t;
+        }
+
+        if (from >= t.Rank || to >= t.Rank)
+        {
+            throw new ArgumentException($"Model '{Name}': {what} has shape {Tensor.FormatShape(t.Shape)}; its samples are on axis {Math.Max(from, to)}, so it needs at least {Math.Max(from, to) + 1} axes.");
+        }
+
+        // Either way the data is [outer, A, B, inner] -> [outer, B, A, inner]: for from < to, A is
+        // the moved axis and B the axes after it up to `to`; for from > to, A is the axes from `to`
+        // up to the moved one and B the moved axis.
+        var shape = t.ShapeArray;
+        static int Product(int[] s, int start, int end)
+        {
+            int p = 1;
+            for (int a = start; a < end; a++)
+            {
+                p *= s[a];
+            }
+
+            return p;
+        }
+
+        int lo = Math.Min(from, to), hi = Math.Max(from, to);
+        int outer = Product(shape, 0, lo), inner = Product(shape, hi + 1, shape.Length);
+        int sizeA = from < to ? shape[from] : Product(shape, to, from);
+        int sizeB = from < to ? Product(shape, from + 1, to + 1) : shape[from];
+        var list = shape.ToList();
+        int moved = list[from];
+        list.RemoveAt(from);
+        list.Insert(to, moved);
+        var result = new Tensor(list.ToArray());
+        var src = t.Span;
+        var dst = result.Span;
+        for (int o = 0; o < outer; o++)
+        {
+            for (int i = 0; i < sizeA; i++)
+            {
+                for (int j = 0; j < sizeB; j++)
+                {
+                    src.Slice((((o * sizeA) + i) * sizeB + j) * inner, inner).CopyTo(dst.Slice((((o * sizeB) + j) * sizeA + i) * inner, inner));
+                }
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Copies rows <paramref name="rowSegment"/> of <paramref name="t"/> into a new batch tensor.</summary>

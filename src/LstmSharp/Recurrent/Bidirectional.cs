@@ -212,7 +212,7 @@ public sealed class Bidirectional : Layer
     }
 
     /// <summary>y[:, t] = x[:, T−1−t] for <c>[batch, time, features]</c>; the gradient is reversed the same way.</summary>
-    private static Tensor ReverseTime(Tensor x)
+    internal static Tensor ReverseTime(Tensor x)
     {
         int batch = x.Dim(0), time = x.Dim(1), features = x.Length / Math.Max(1, batch * time);
         var y = new Tensor(x.ShapeArray);
