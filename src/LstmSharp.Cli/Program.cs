@@ -36,6 +36,7 @@ internal static class Program
 
         root.Subcommands.Add(InspectCommand());
         FrameworkCommands.AddTo(root);
+        root.Subcommands.Add(OnnxExportCommand.Create());
         var parsed = root.Parse(args);
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         if (output is not null)

@@ -193,6 +193,15 @@ public sealed class Functional : Model
         return axes.ToArray();
     }
 
+    /// <summary>The model's input tensors (for exporters that walk the graph).</summary>
+    internal IReadOnlyList<SymbolicTensor> InputTensors => inputs;
+
+    /// <summary>The model's output tensors.</summary>
+    internal IReadOnlyList<SymbolicTensor> OutputTensors => outputs;
+
+    /// <summary>Every layer call, inputs first, each after the calls it reads from.</summary>
+    internal IReadOnlyList<GraphNode> GraphNodes => nodes;
+
     /// <summary>Per-sample shapes of the inputs.</summary>
     public IReadOnlyList<int[]> InputShapes => inputs.Select(i => i.Shape).ToArray();
 
