@@ -40,31 +40,17 @@ namespace LstmSharp.Recurrent;
 /// (cache = null) keeps only one step of scratch. An instance is not thread-safe: a layer owns
 /// one per direction.</para>
 /// </remarks>
-public sealed class GruKernel : ISingleStateKernel<GruCache>
+public sealed class GruKernel : SingleStateKernel, ISingleStateKernel<GruCache>
 {
     private readonly int n;
     private readonly int u;
     private readonly int g;
-    private readonly CellRow cellRow;
-    private readonly string ownerForward;
-    private readonly string ownerBackward;
 
-    // An inference forward runs in this private cache's buffers (one step of them), so the
-    // caller's caches are untouched and no activations are kept.
-    private readonly GruCache scratch = new();
-
-    private float[] xp = [];
     private float[] rec = [];
     private float[] biasX = [];
     private float[] biasQ = [];
-    private float[] ones = [];
-    private float[] zeros = [];
     private float[] dRec = [];
     private float[] dAh = [];
-    private float[] dhCarry = [];
-    private float[] dhRec = [];
-    private float[] dxm = [];
-    private float[] uT = [];
 
     public GruKernel(GruLayout layout, string name = "gru")
         : this(layout, name, LaneWidth.Auto)
@@ -72,304 +58,43 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     }
 
     internal GruKernel(GruLayout layout, string name, LaneWidth width)
+        : base(new GruCache(), "GRU", name, NotNull(layout).InputSize, layout.Units, layout.GateWidth, layout.Activation, layout.RecurrentActivation, width)
     {
-        ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        Name = name;
-        ownerForward = $"GRU '{name}'";
-        ownerBackward = $"GRU '{name}' backward";
         n = layout.InputSize;
         u = layout.Units;
         g = layout.GateWidth;
-        cellRow = new CellRow(u, layout.Activation, layout.RecurrentActivation, RnnRun.Resolve(width));
         RnnRun.Ensure(ref biasX, g);
         RnnRun.Ensure(ref biasQ, u);
-        RnnRun.Ensure(ref ones, u);
-        RnnRun.Ensure(ref zeros, u);
-        ones.AsSpan().Fill(1f);
     }
 
     public GruLayout Layout { get; }
 
-    /// <summary>Used in error messages, e.g. the layer's name.</summary>
-    public string Name { get; }
-
-    private bool ResetAfter => Layout.ResetAfter;
-
-    private bool UseBias => Layout.UseBias;
-
     /// <summary>
-    /// Runs the GRU over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
+    /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
     /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
     /// <see cref="Backward"/> needs; with null (inference) it keeps nothing.
     /// </summary>
-    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, GruCache? cache)
-    {
-        string owner = ownerForward;
-        run.Validate(owner, n, u);
-        int bt = run.Batch, tt = run.Time;
-        CheckWeights(owner, weights);
-        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
-
-        bool training = cache is not null;
-        var c = cache ?? scratch;
-        c.Prepare(Layout, run, training);
-        int rows = bt * tt;
-        RnnRun.Ensure(ref xp, rows * g);
-        RnnRun.Ensure(ref rec, bt * g);
-
-        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
-        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
-
-        // Input projection of every step at once (biases are added in the step passes).
-        Gemm.Sgemm(false, false, rows, g, n, 1f, c.XDropped, n, weights.Kernel, g, 0f, xp, g);
-        PrepareBias(weights.Bias);
-
-        var hStart = c.States.AsSpan(0, bt * u);
-        if (h0.IsEmpty)
-        {
-            hStart.Clear();
-        }
-        else
-        {
-            h0.CopyTo(hStart);
-        }
-
-        int chunks = BatchChunks.Count(bt);
-        if (chunks == 1)
-        {
-            ForwardSteps(run, weights, outputs, c, training, 0, bt);
-        }
-        else
-        {
-            WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
-        }
-
-        var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
-        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
-        if (training)
-        {
-            cache!.IsReady = true;
-        }
-    }
+    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, GruCache? cache) =>
+        ForwardCore(run, weights, h0, outputs, cache);
 
     /// <summary>
     /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
     /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
     /// the parameter gradients and writing dx and dh_0. Consumes the cache.
     /// </summary>
-    public void Backward(in SequenceRun run, in RnnWeights weights, GruCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
-    {
-        ArgumentNullException.ThrowIfNull(cache);
-        string owner = ownerBackward;
-        run.Validate(owner, n, u);
-        CheckWeights(owner, weights);
-        cache.Signature.CheckMatches(owner, cache.IsReady, Layout, run);
-        int bt = run.Batch, tt = run.Time;
-        RnnRun.CheckBackward(owner, run, dOut, grads, n, u, g, Layout.BiasLength);
-        cache.IsReady = false;
+    public void Backward(in SequenceRun run, in RnnWeights weights, GruCache cache, in RnnOutputGradients dOut, in RnnGradients grads) =>
+        BackwardCore(run, weights, cache, dOut, grads);
 
-        int rows = bt * tt;
-        RnnRun.Ensure(ref dRec, rows * g);
-        RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
-        RnnRun.Ensure(ref dhCarry, bt * u);
-        RnnRun.Ensure(ref dhRec, bt * u);
-        RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
-        var kernel = weights.Kernel;
+    private protected override object LayoutKey => Layout;
 
-        // Uᵀ [3·units, units] once, so each step's dhd product reads B row-major (no transB packing).
-        RnnRun.Ensure(ref uT, g * u);
-        RnnRun.Transpose(weights.RecurrentKernel, u, g, uT);
+    private protected override int BiasLength => Layout.BiasLength;
 
-        // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
-        var carry = dhCarry.AsSpan(0, bt * u);
-        var dhr = dhRec.AsSpan(0, bt * u);
-        dhr.Clear();
-        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
+    private bool ResetAfter => Layout.ResetAfter;
 
-        int chunks = BatchChunks.Count(bt);
-        if (chunks == 1)
-        {
-            BackwardSteps(run, dOut, cache, 0, bt);
-        }
-        else
-        {
-            WorkerPool.Shared.For(chunks, new BackwardJob(this, run, dOut, cache, chunks));
-        }
+    private bool UseBias => Layout.UseBias;
 
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        if (!grads.InitialH.IsEmpty)
-        {
-            // dh_0 = carry + dhd ⊙ m_h, the same combination the step passes make.
-            RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
-        }
-
-        // Whole-sequence GEMMs over the time-major buffers.
-        var hdAll = recDrop ? cache.HDropped.AsSpan(0, rows * u) : cache.States.AsSpan(0, rows * u);
-        var xmAll = cache.XDropped.AsSpan(0, rows * n);
-        var dRecAll = dRec.AsSpan(0, rows * g);
-        var dKernel = grads.Kernel;
-        var dRecurrentKernel = grads.RecurrentKernel;
-        var dBias = grads.Bias;
-        if (ResetAfter)
-        {
-            // dRec = [dz~, dr~, dq] feeds U and the recurrent bias; [dz~, dr~, dAh] feeds W and the input bias.
-            var dAhAll = dAh.AsSpan(0, rows * u);
-            Gemm.Sgemm(true, false, u, g, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
-            Gemm.Sgemm(true, false, n, 2 * u, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
-            Gemm.Sgemm(true, false, n, u, rows, 1f, xmAll, n, dAhAll, u, 1f, dKernel[(2 * u)..], g);
-            if (UseBias)
-            {
-                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias.Slice(0, 2 * u));
-                RnnRun.AddColumnSums(dAhAll, rows, u, 0, dBias.Slice(2 * u, u));
-                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias.Slice(g, g));
-            }
-
-            if (!grads.Input.IsEmpty)
-            {
-                Gemm.Sgemm(false, true, rows, n, 2 * u, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
-                Gemm.Sgemm(false, true, rows, n, u, 1f, dAhAll, u, kernel[(2 * u)..], g, 1f, dxm, n);
-            }
-        }
-        else
-        {
-            // Here dRec holds [dz~, dr~, dh~], the gradients of all three pre-activations.
-            var rhAll = cache.Aux.AsSpan(0, rows * u);
-            Gemm.Sgemm(true, false, u, 2 * u, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
-            Gemm.Sgemm(true, false, u, u, rows, 1f, rhAll, u, dRecAll[(2 * u)..], g, 1f, dRecurrentKernel[(2 * u)..], g);
-            Gemm.Sgemm(true, false, n, g, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
-            if (UseBias)
-            {
-                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias);
-            }
-
-            if (!grads.Input.IsEmpty)
-            {
-                Gemm.Sgemm(false, true, rows, n, g, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
-            }
-        }
-
-        if (!grads.Input.IsEmpty)
-        {
-            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
-        }
-    }
-
-    /// <summary>
-    /// The forward time loop for rows [b0, b1): per step the recurrent product(s) of these rows
-    /// and their fused passes. Inside a <see cref="ForwardJob"/> it runs on one pool thread, its
-    /// products inline; for the whole batch (one chunk) the products thread themselves.
-    /// </summary>
-    private void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, GruCache c, bool training, int b0, int b1)
-    {
-        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
-        var recurrentKernel = weights.RecurrentKernel;
-        var recRows = rec.AsSpan(b0 * g, rows * g);
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = 0; s < tt; s++)
-        {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            int stepSlot = training ? s : 0;
-            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
-            var hdS = hPrev;
-            if (recDrop)
-            {
-                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
-                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
-            }
-
-            var xpS = xp.AsSpan(s * bt * g, bt * g);
-            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
-            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
-            var keepS = c.Keep.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                // One recurrent GEMM over all three blocks; r applies to its h block afterwards.
-                Gemm.Sgemm(false, false, rows, g, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
-                StepResetAfter(b0, b1, xpS, hPrev, keepS, gS, auxS, hCur);
-            }
-            else
-            {
-                // r must exist before the h-block product (r ⊙ hd) Uh: two GEMMs and two passes.
-                Gemm.Sgemm(false, false, rows, 2 * u, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
-                StepGates(b0, b1, xpS, hdS, gS, auxS);
-                Gemm.Sgemm(false, false, rows, u, u, 1f, auxS[(b0 * u)..], u, recurrentKernel[(2 * u)..], g, 0f, recRows[(2 * u)..], g);
-                StepCandidate(b0, b1, xpS, hPrev, keepS, gS, hCur);
-            }
-
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
-            }
-        }
-    }
-
-    /// <summary>The backward time loop for rows [b0, b1): per step their fused gate-gradient passes and dhd products; threading as <see cref="ForwardSteps"/>.</summary>
-    private void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, GruCache cache, int b0, int b1)
-    {
-        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
-        var recT = uT.AsSpan(0, g * u);
-        var dhr = dhRec.AsSpan(b0 * u, rows * u);
-        var dSequence = dOut.Sequence;
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = tt - 1; s >= 0; s--)
-        {
-            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
-            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
-            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
-            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
-            var dRecS = dRec.AsSpan(s * bt * g, bt * g);
-            var keepS = cache.Keep.AsSpan(s * bt, bt);
-            var emitS = cache.Emit.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                BackStepResetAfter(b0, b1, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
-
-                // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one GEMM.
-                Gemm.Sgemm(false, false, rows, u, g, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
-            }
-            else
-            {
-                BackStepCandidate(b0, b1, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
-
-                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
-                Gemm.Sgemm(false, false, rows, u, u, 1f, dRecS[((b0 * g) + (2 * u))..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
-                BackStepReset(b0, b1, hdS, gS, mh, dRecS);
-                Gemm.Sgemm(false, false, rows, u, 2 * u, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
-            }
-        }
-    }
-
-    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
-    private readonly ref struct ForwardJob(GruKernel kernel, SequenceRun run, RnnWeights weights, RnnOutputs outputs, GruCache c, bool training, int chunks) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly RnnWeights weights = weights;
-        private readonly RnnOutputs outputs = outputs;
-
-        public void Execute(int index) =>
-            kernel.ForwardSteps(run, weights, outputs, c, training, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
-    }
-
-    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
-    private readonly ref struct BackwardJob(GruKernel kernel, SequenceRun run, RnnOutputGradients dOut, GruCache cache, int chunks) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly RnnOutputGradients dOut = dOut;
-
-        public void Execute(int index) =>
-            kernel.BackwardSteps(run, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
-    }
-
-    private void CheckWeights(string owner, in RnnWeights weights)
+    private protected override void CheckWeights(string owner, in RnnWeights weights)
     {
         SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, g);
         SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, u, g);
@@ -384,8 +109,9 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     }
 
     /// <summary>biasX = what adds to xp per column (b, or b_in + b_rec on z, r and b_in on h); biasQ = bh_rec.</summary>
-    private void PrepareBias(ReadOnlySpan<float> bias)
+    private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
     {
+        RnnRun.Ensure(ref rec, batch * g);
         var bx = biasX.AsSpan(0, g);
         var bq = biasQ.AsSpan(0, u);
         if (!UseBias)
@@ -406,13 +132,155 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         }
     }
 
+    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SingleStateCache cache, bool training, int b0, int b1)
+    {
+        var c = (GruCache)cache;
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var recurrentKernel = weights.RecurrentKernel;
+        var recRows = rec.AsSpan(b0 * g, rows * g);
+        var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
+        for (int s = 0; s < tt; s++)
+        {
+            int prevSlot = training ? s : s & 1;
+            int curSlot = training ? s + 1 : (s + 1) & 1;
+            int stepSlot = training ? s : 0;
+            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
+            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
+            var hdS = hPrev;
+            if (recDrop)
+            {
+                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
+                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
+            }
+
+            var xpS = Xp.AsSpan(s * bt * g, bt * g);
+            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
+            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
+            var keepS = c.Keep.AsSpan(s * bt, bt);
+            if (ResetAfter)
+            {
+                // One recurrent product over all three blocks; r applies to its h block afterwards.
+                Gemm.Sgemm(false, false, rows, g, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+                StepResetAfter(b0, b1, xpS, hPrev, keepS, gS, auxS, hCur);
+            }
+            else
+            {
+                // r must exist before the h-block product (r ⊙ hd) Uh: two products and two passes.
+                Gemm.Sgemm(false, false, rows, 2 * u, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+                StepGates(b0, b1, xpS, hdS, gS, auxS);
+                Gemm.Sgemm(false, false, rows, u, u, 1f, auxS[(b0 * u)..], u, recurrentKernel[(2 * u)..], g, 0f, recRows[(2 * u)..], g);
+                StepCandidate(b0, b1, xpS, hPrev, keepS, gS, hCur);
+            }
+
+            if (!outputs.Sequence.IsEmpty)
+            {
+                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
+            }
+        }
+    }
+
+    private protected override void PrepareBackward(int rows)
+    {
+        RnnRun.Ensure(ref dRec, rows * g);
+        RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
+    }
+
+    private protected override void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SingleStateCache state, int b0, int b1)
+    {
+        var cache = (GruCache)state;
+        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        var recT = UT.AsSpan(0, g * u);
+        var dhr = DhRec.AsSpan(b0 * u, rows * u);
+        var dSequence = dOut.Sequence;
+        var mh = run.RecurrentDropoutMask;
+        bool recDrop = !mh.IsEmpty;
+        for (int s = tt - 1; s >= 0; s--)
+        {
+            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
+            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
+            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
+            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
+            var dRecS = dRec.AsSpan(s * bt * g, bt * g);
+            var keepS = cache.Keep.AsSpan(s * bt, bt);
+            var emitS = cache.Emit.AsSpan(s * bt, bt);
+            if (ResetAfter)
+            {
+                BackStepResetAfter(b0, b1, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
+
+                // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one product.
+                Gemm.Sgemm(false, false, rows, u, g, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
+            }
+            else
+            {
+                BackStepCandidate(b0, b1, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
+
+                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
+                Gemm.Sgemm(false, false, rows, u, u, 1f, dRecS[((b0 * g) + (2 * u))..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
+                BackStepReset(b0, b1, hdS, gS, mh, dRecS);
+                Gemm.Sgemm(false, false, rows, u, 2 * u, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
+            }
+        }
+    }
+
+    private protected override void ParameterGradients(int rows, ReadOnlySpan<float> kernel, SingleStateCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
+    {
+        var dRecAll = dRec.AsSpan(0, rows * g);
+        var dKernel = grads.Kernel;
+        var dRecurrentKernel = grads.RecurrentKernel;
+        var dBias = grads.Bias;
+        if (ResetAfter)
+        {
+            // dRec = [dz~, dr~, dq] feeds U and the recurrent bias; [dz~, dr~, dAh] feeds W and the input bias.
+            var dAhAll = dAh.AsSpan(0, rows * u);
+            Gemm.Sgemm(true, false, u, g, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
+            Gemm.Sgemm(true, false, n, 2 * u, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
+            Gemm.Sgemm(true, false, n, u, rows, 1f, xmAll, n, dAhAll, u, 1f, dKernel[(2 * u)..], g);
+            if (UseBias)
+            {
+                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias.Slice(0, 2 * u));
+                RnnRun.AddColumnSums(dAhAll, rows, u, 0, dBias.Slice(2 * u, u));
+                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias.Slice(g, g));
+            }
+
+            if (!dxm.IsEmpty)
+            {
+                Gemm.Sgemm(false, true, rows, n, 2 * u, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
+                Gemm.Sgemm(false, true, rows, n, u, 1f, dAhAll, u, kernel[(2 * u)..], g, 1f, dxm, n);
+            }
+        }
+        else
+        {
+            // Here dRec holds [dz~, dr~, dh~], the gradients of all three pre-activations.
+            var rhAll = ((GruCache)cache).Aux.AsSpan(0, rows * u);
+            Gemm.Sgemm(true, false, u, 2 * u, rows, 1f, hdAll, u, dRecAll, g, 1f, dRecurrentKernel, g);
+            Gemm.Sgemm(true, false, u, u, rows, 1f, rhAll, u, dRecAll[(2 * u)..], g, 1f, dRecurrentKernel[(2 * u)..], g);
+            Gemm.Sgemm(true, false, n, g, rows, 1f, xmAll, n, dRecAll, g, 1f, dKernel, g);
+            if (UseBias)
+            {
+                RnnRun.AddColumnSums(dRecAll, rows, g, 0, dBias);
+            }
+
+            if (!dxm.IsEmpty)
+            {
+                Gemm.Sgemm(false, true, rows, n, g, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
+            }
+        }
+    }
+
+    private static GruLayout NotNull(GruLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout;
+    }
+
     // ------------------------------------------------------------------ per-step row loops
     // One row's math is GruCell's; these loops find each row's buffers and handle masked rows.
 
     /// <summary>reset_after = true: z, r, q, h~ and h_t of rows [b0, b1) (masked rows keep h_{t−1}).</summary>
     private void StepResetAfter(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> qS, Span<float> hCur)
     {
-        var row = cellRow;
+        var row = Row;
         ref float bx = ref biasX[0];
         ref float bq = ref biasQ[0];
         for (int b = b0; b < b1; b++)
@@ -430,7 +298,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     /// <summary>reset_after = false, first pass over rows [b0, b1): z, r and r ⊙ hd.</summary>
     private void StepGates(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
     {
-        var row = cellRow;
+        var row = Row;
         ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
@@ -441,7 +309,7 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     /// <summary>reset_after = false, second pass over rows [b0, b1): h~ and h_t (masked rows keep h_{t−1}).</summary>
     private void StepCandidate(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
     {
-        var row = cellRow;
+        var row = Row;
         ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
@@ -464,14 +332,13 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq,
         Span<float> dRecS, Span<float> dAhS)
     {
-        var row = cellRow;
+        var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref dhCarry[b * u];
-            ref float dhd = ref dhRec[b * u];
-            ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
-            bool useDy = !dSeq.IsEmpty && emitS[b] != 0f;
-            ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
+            ref float carry = ref DhCarry[b * u];
+            ref float dhd = ref DhRec[b * u];
+            ref float mhr = ref RecurrentMask(mh, b);
+            ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
             if (keepS[b] == 0f)
             {
                 GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
@@ -489,14 +356,13 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
         int b0, int b1, int tt, int s, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> gS,
         ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dRecS)
     {
-        var row = cellRow;
+        var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref dhCarry[b * u];
-            ref float dhd = ref dhRec[b * u];
-            ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
-            bool useDy = !dSeq.IsEmpty && emitS[b] != 0f;
-            ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
+            ref float carry = ref DhCarry[b * u];
+            ref float dhd = ref DhRec[b * u];
+            ref float mhr = ref RecurrentMask(mh, b);
+            ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
             if (keepS[b] == 0f)
             {
                 GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
@@ -513,11 +379,10 @@ public sealed class GruKernel : ISingleStateKernel<GruCache>
     /// <summary>reset_after = false, second pass over rows [b0, b1), from drh = d(r ⊙ hd) in dhRec.</summary>
     private void BackStepReset(int b0, int b1, ReadOnlySpan<float> hdS, ReadOnlySpan<float> gS, ReadOnlySpan<float> mh, Span<float> dRecS)
     {
-        var row = cellRow;
+        var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
-            GruCell.BackwardReset(row, ref dhCarry[b * u], ref dhRec[b * u], ref mhr, ref RnnRun.At(hdS, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
+            GruCell.BackwardReset(row, ref DhCarry[b * u], ref DhRec[b * u], ref RecurrentMask(mh, b), ref RnnRun.At(hdS, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
         }
     }
 }

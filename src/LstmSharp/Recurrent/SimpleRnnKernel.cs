@@ -23,24 +23,13 @@ namespace LstmSharp.Recurrent;
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
 /// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
-public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
+public sealed class SimpleRnnKernel : SingleStateKernel, ISingleStateKernel<SimpleRnnCache>
 {
     private readonly int n;
     private readonly int u;
-    private readonly CellRow cellRow;
-    private readonly string ownerForward;
-    private readonly string ownerBackward;
-    private readonly SimpleRnnCache scratch = new();
 
-    private float[] xp = [];
     private float[] biasX = [];
-    private float[] ones = [];
-    private float[] zeros = [];
     private float[] dA = [];
-    private float[] dhCarry = [];
-    private float[] dhRec = [];
-    private float[] dxm = [];
-    private float[] uT = [];
 
     public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn")
         : this(layout, name, LaneWidth.Auto)
@@ -48,150 +37,51 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
     }
 
     internal SimpleRnnKernel(SimpleRnnLayout layout, string name, LaneWidth width)
+        : base(new SimpleRnnCache(), "SimpleRNN", name, NotNull(layout).InputSize, layout.Units, layout.Units, layout.Activation, layout.Activation, width)
     {
-        ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        Name = name;
-        ownerForward = $"SimpleRNN '{name}'";
-        ownerBackward = $"SimpleRNN '{name}' backward";
         n = layout.InputSize;
         u = layout.Units;
-        cellRow = new CellRow(u, layout.Activation, layout.Activation, RnnRun.Resolve(width));
         RnnRun.Ensure(ref biasX, u);
-        RnnRun.Ensure(ref ones, u);
-        RnnRun.Ensure(ref zeros, u);
-        ones.AsSpan().Fill(1f);
     }
 
     public SimpleRnnLayout Layout { get; }
 
-    /// <summary>Used in error messages, e.g. the layer's name.</summary>
-    public string Name { get; }
+    /// <summary>
+    /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
+    /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
+    /// <see cref="Backward"/> needs; with null (inference) it keeps nothing.
+    /// </summary>
+    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SimpleRnnCache? cache) =>
+        ForwardCore(run, weights, h0, outputs, cache);
 
-    /// <summary>Runs the SimpleRNN over <paramref name="run"/>; arguments as <see cref="GruKernel.Forward"/>.</summary>
-    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SimpleRnnCache? cache)
+    /// <summary>
+    /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
+    /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
+    /// the parameter gradients and writing dx and dh_0. Consumes the cache.
+    /// </summary>
+    public void Backward(in SequenceRun run, in RnnWeights weights, SimpleRnnCache cache, in RnnOutputGradients dOut, in RnnGradients grads) =>
+        BackwardCore(run, weights, cache, dOut, grads);
+
+    private protected override object LayoutKey => Layout;
+
+    private protected override int BiasLength => Layout.BiasLength;
+
+    private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
     {
-        string owner = ownerForward;
-        run.Validate(owner, n, u);
-        int bt = run.Batch, tt = run.Time;
-        CheckWeights(owner, weights);
-        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
-
-        bool training = cache is not null;
-        var c = cache ?? scratch;
-        c.Prepare(Layout, run, training);
-        int rows = bt * tt;
-        RnnRun.Ensure(ref xp, rows * u);
-
-        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
-        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
-        Gemm.Sgemm(false, false, rows, u, n, 1f, c.XDropped, n, weights.Kernel, u, 0f, xp, u);
         if (Layout.UseBias)
         {
-            weights.Bias.CopyTo(biasX);
+            bias.CopyTo(biasX);
         }
         else
         {
             biasX.AsSpan().Clear();
         }
-
-        var hStart = c.States.AsSpan(0, bt * u);
-        if (h0.IsEmpty)
-        {
-            hStart.Clear();
-        }
-        else
-        {
-            h0.CopyTo(hStart);
-        }
-
-        int chunks = BatchChunks.Count(bt);
-        if (chunks == 1)
-        {
-            ForwardSteps(run, weights, outputs, c, training, 0, bt);
-        }
-        else
-        {
-            WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
-        }
-
-        var hT = c.States.AsSpan((training ? tt : tt & 1) * bt * u, bt * u);
-        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
-        if (training)
-        {
-            cache!.IsReady = true;
-        }
     }
 
-    /// <summary>BPTT through the forward saved in <paramref name="cache"/>; arguments as <see cref="GruKernel.Backward"/>.</summary>
-    public void Backward(in SequenceRun run, in RnnWeights weights, SimpleRnnCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
+    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SingleStateCache cache, bool training, int b0, int b1)
     {
-        ArgumentNullException.ThrowIfNull(cache);
-        string owner = ownerBackward;
-        run.Validate(owner, n, u);
-        CheckWeights(owner, weights);
-        cache.Signature.CheckMatches(owner, cache.IsReady, Layout, run);
-        int bt = run.Batch, tt = run.Time;
-        RnnRun.CheckBackward(owner, run, dOut, grads, n, u, u, Layout.BiasLength);
-        cache.IsReady = false;
-
-        int rows = bt * tt;
-        RnnRun.Ensure(ref dA, rows * u);
-        RnnRun.Ensure(ref dhCarry, bt * u);
-        RnnRun.Ensure(ref dhRec, bt * u);
-        RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
-
-        var carry = dhCarry.AsSpan(0, bt * u);
-        var dhr = dhRec.AsSpan(0, bt * u);
-        dhr.Clear();
-        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
-
-        // Uᵀ once, so each step's dhd product reads B row-major (no transB packing).
-        RnnRun.Ensure(ref uT, u * u);
-        RnnRun.Transpose(weights.RecurrentKernel, u, u, uT);
-
-        int chunks = BatchChunks.Count(bt);
-        if (chunks == 1)
-        {
-            BackwardSteps(run, dOut, cache, 0, bt);
-        }
-        else
-        {
-            WorkerPool.Shared.For(chunks, new BackwardJob(this, run, dOut, cache, chunks));
-        }
-
-        var mh = run.RecurrentDropoutMask;
-        if (!grads.InitialH.IsEmpty)
-        {
-            RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
-        }
-
-        var hdAll = mh.IsEmpty ? cache.States.AsSpan(0, rows * u) : cache.HDropped.AsSpan(0, rows * u);
-        var dAAll = dA.AsSpan(0, rows * u);
-        Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, grads.RecurrentKernel, u);
-        Gemm.Sgemm(true, false, n, u, rows, 1f, cache.XDropped, n, dAAll, u, 1f, grads.Kernel, u);
-        if (Layout.UseBias)
-        {
-            RnnRun.AddColumnSums(dAAll, rows, u, 0, grads.Bias);
-        }
-
-        if (!grads.Input.IsEmpty)
-        {
-            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, weights.Kernel, u, 0f, dxm, n);
-            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
-        }
-    }
-
-    /// <summary>
-    /// The forward time loop for rows [b0, b1): per step the recurrent GEMM of these rows and
-    /// their fused pass. Inside a <see cref="ForwardJob"/> it runs on one pool thread, its GEMMs
-    /// inline; for the whole batch (one chunk) the GEMMs thread themselves.
-    /// </summary>
-    private void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SimpleRnnCache c, bool training, int b0, int b1)
-    {
+        var c = (SimpleRnnCache)cache;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
         var mh = run.RecurrentDropoutMask;
         for (int s = 0; s < tt; s++)
@@ -208,7 +98,7 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
             }
 
             // The recurrent product lands on top of this step's input projection.
-            var aS = xp.AsSpan(s * bt * u, bt * u);
+            var aS = Xp.AsSpan(s * bt * u, bt * u);
             Gemm.Sgemm(false, false, rows, u, u, 1f, hdS[(b0 * u)..], u, weights.RecurrentKernel, u, 1f, aS[(b0 * u)..], u);
             Step(b0, b1, aS, hPrev, c.Keep.AsSpan(s * bt, bt), hCur);
             if (!outputs.Sequence.IsEmpty)
@@ -218,12 +108,14 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         }
     }
 
-    /// <summary>The backward time loop for rows [b0, b1): per step their fused pass and dhd = da·Uᵀ; threading as <see cref="ForwardSteps"/>.</summary>
-    private void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SimpleRnnCache cache, int b0, int b1)
+    private protected override void PrepareBackward(int rows) => RnnRun.Ensure(ref dA, rows * u);
+
+    private protected override void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SingleStateCache state, int b0, int b1)
     {
+        var cache = (SimpleRnnCache)state;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
-        var recT = uT.AsSpan(0, u * u);
-        var dhr = dhRec.AsSpan(b0 * u, rows * u);
+        var recT = UT.AsSpan(0, u * u);
+        var dhr = DhRec.AsSpan(b0 * u, rows * u);
         var mh = run.RecurrentDropoutMask;
         for (int s = tt - 1; s >= 0; s--)
         {
@@ -233,38 +125,32 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
         }
     }
 
-    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
-    private readonly ref struct ForwardJob(SimpleRnnKernel kernel, SequenceRun run, RnnWeights weights, RnnOutputs outputs, SimpleRnnCache c, bool training, int chunks) : IParallelJob
+    private protected override void ParameterGradients(int rows, ReadOnlySpan<float> kernel, SingleStateCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
     {
-        private readonly SequenceRun run = run;
-        private readonly RnnWeights weights = weights;
-        private readonly RnnOutputs outputs = outputs;
+        var dAAll = dA.AsSpan(0, rows * u);
+        Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, grads.RecurrentKernel, u);
+        Gemm.Sgemm(true, false, n, u, rows, 1f, xmAll, n, dAAll, u, 1f, grads.Kernel, u);
+        if (Layout.UseBias)
+        {
+            RnnRun.AddColumnSums(dAAll, rows, u, 0, grads.Bias);
+        }
 
-        public void Execute(int index) =>
-            kernel.ForwardSteps(run, weights, outputs, c, training, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+        if (!dxm.IsEmpty)
+        {
+            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, kernel, u, 0f, dxm, n);
+        }
     }
 
-    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
-    private readonly ref struct BackwardJob(SimpleRnnKernel kernel, SequenceRun run, RnnOutputGradients dOut, SimpleRnnCache cache, int chunks) : IParallelJob
+    private static SimpleRnnLayout NotNull(SimpleRnnLayout layout)
     {
-        private readonly SequenceRun run = run;
-        private readonly RnnOutputGradients dOut = dOut;
-
-        public void Execute(int index) =>
-            kernel.BackwardSteps(run, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
-    }
-
-    private void CheckWeights(string owner, in RnnWeights weights)
-    {
-        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, u);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, u, u);
-        SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, Layout.BiasLength);
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout;
     }
 
     /// <summary>h_t = act(a + b) on kept rows [b0, b1) (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
     private void Step(int b0, int b1, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
     {
-        var row = cellRow;
+        var row = Row;
         ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
@@ -281,13 +167,10 @@ public sealed class SimpleRnnKernel : ISingleStateKernel<SimpleRnnCache>
     /// <summary>The backward row pass of rows [b0, b1) (<see cref="SimpleRnnCell.Backward"/>), with dy = emit ⊙ dY_t.</summary>
     private void BackStep(int b0, int b1, int tt, int s, ReadOnlySpan<float> hCur, ReadOnlySpan<float> keepS, ReadOnlySpan<float> emitS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, Span<float> dAS)
     {
-        var row = cellRow;
+        var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float mhr = ref mh.IsEmpty ? ref ones[0] : ref RnnRun.At(mh, b * u);
-            bool useDy = !dSeq.IsEmpty && emitS[b] != 0f;
-            ref float dy = ref useDy ? ref RnnRun.At(dSeq, ((b * tt) + s) * u) : ref zeros[0];
-            SimpleRnnCell.Backward(row, keepS[b] != 0f, ref dhCarry[b * u], ref dhRec[b * u], ref mhr, ref dy, ref RnnRun.At(hCur, b * u), ref RnnRun.At(dAS, b * u));
+            SimpleRnnCell.Backward(row, keepS[b] != 0f, ref DhCarry[b * u], ref DhRec[b * u], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s), ref RnnRun.At(hCur, b * u), ref RnnRun.At(dAS, b * u));
         }
     }
 }
