@@ -27,14 +27,16 @@ namespace LstmSharp.Kernels;
 /// </remarks>
 public static unsafe class Gemm
 {
-    private enum Isa
+    /// <summary>The instruction set the products run on, chosen once at start-up.</summary>
+    internal enum Isa
     {
         Scalar,
         Avx2,
         Avx512,
     }
 
-    private static readonly Isa Path =
+    /// <summary>What this machine runs: AVX-512 (with F), else AVX2 with FMA, else scalar.</summary>
+    internal static readonly Isa Path =
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.Avx512
         : Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2
         : Isa.Scalar;
@@ -215,10 +217,8 @@ public static unsafe class Gemm
         };
         int kcStep = k <= KCMax ? k : KC;
         // One slice of a row-major B (the recurrent weights of a per-step product) is read in
-        // place when few row panels use it: packing it cost about 5% of a 64x128x512 call, and
-        // the kernel reads its rows nearly as fast with their stride (measured on 1 thread:
-        // 101 -> 107 GFLOP/s, 64x512x128 100 -> 105). With many row panels (3584x28x512) the
-        // packed panel, which stays in L1, is faster.
+        // place when few row panels use it: packing would cost more than the strided reads save.
+        // With many row panels the packed panel, which stays in L1, is faster (bench/README.md).
         job.InPlaceB = !transB && k <= KCMax && m <= MC;
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -262,9 +262,8 @@ public static unsafe class Gemm
                         job.Counters[0] = 0;
                         job.Counters[16] = 0;
                         job.Counters[32] = 0;
-                        // Owned column ranges keep each thread's packed B in its own L2 (measured: 128×128×512
-                        // 182 → 228 GFLOP/s on 2 threads); with many thin row blocks (3584×28×512)
-                        // the dynamic split balances better.
+                        // Owned column ranges keep each thread's packed B in its own L2; with many
+                        // thin row blocks the dynamic split balances better (bench/README.md).
                         job.Owners = colPanels >= threads && (m <= MC || job.Kc >= 128) ? threads : 0;
                         pool.For(threads, job);
                     }
@@ -394,7 +393,7 @@ public static unsafe class Gemm
         /// While a slice computes, each participant pulls its columns of the next slice of B,
         /// and its share of the next slice of A, towards L2, spread over its tiles: the next
         /// packing then finds them there instead of waiting on memory (a deep product streams
-        /// megabytes of B from beyond L2; measured on 2 threads, 128x3584x512-tA about 160 -> 175 GFLOP/s).
+        /// megabytes of B from beyond L2).
         /// </summary>
         private readonly Prefetcher NextSlice(int index, int participants, int c0, int c1)
         {

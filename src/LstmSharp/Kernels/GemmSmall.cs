@@ -42,9 +42,8 @@ internal static unsafe class GemmSmall
 
     /// <summary>
     /// With a row-major op(B) (read in place, nothing packed), split-k also takes up to this many
-    /// rows or this many outputs: measured on 2 threads, 28×3584·3584×512 runs at 164 GFLOP/s
-    /// split versus 91 packed (the packed path streams all of B through its pack buffer for
-    /// 28 rows of use), 128×3584·3584×128 at 174 versus 148; 128×3584·3584×512 stays packed.
+    /// rows or this many outputs: for so few rows the packed path would stream all of B through
+    /// its pack buffer for little use (measurements in bench/README.md).
     /// </summary>
     internal const int SplitMaxRowsInPlace = 64;
 
@@ -56,9 +55,9 @@ internal static unsafe class GemmSmall
 
     private const int RowBlock = 6;
 
-    private static readonly bool Vector = Gemm.InstructionSet == "Avx512";
+    private static readonly bool Vector = Gemm.Path == Gemm.Isa.Avx512;
 
-    private static readonly bool Enabled = Gemm.InstructionSet != "Avx2";
+    private static readonly bool Enabled = Gemm.Path != Gemm.Isa.Avx2;
 
     public static bool UseDirect(int m, int n, int k) => Enabled && n <= MaxDirectWidth && k <= MaxDirectDepth;
 

@@ -130,8 +130,23 @@ public readonly ref struct LstmGradients
 /// </remarks>
 public sealed class LstmKernel
 {
-    /// <summary>Below this many gate values per step (batch · G·units) the row work stays on the calling thread.</summary>
-    internal static int ParallelRowMinFloats = 8192;
+    /// <summary>
+    /// Below this many gate values per step (batch · G·units) the row work of a one-chunk batch
+    /// stays on the calling thread: a smaller step does not pay for a fork-join.
+    /// </summary>
+    internal const int DefaultParallelRowMinFloats = 8192;
+
+    // A test's override, for the thread that sets it only (read on the calling thread, like
+    // BatchChunks.MinRows), so tests running in parallel never see each other's value.
+    [ThreadStatic]
+    private static int? t_parallelRowMinFloats;
+
+    /// <summary><see cref="DefaultParallelRowMinFloats"/>, or what the calling thread set (tests set 0 to split every step).</summary>
+    internal static int ParallelRowMinFloats
+    {
+        get => t_parallelRowMinFloats ?? DefaultParallelRowMinFloats;
+        set => t_parallelRowMinFloats = value;
+    }
 
     private float[] zScratch = [];
     private float[] xScratch = [];
@@ -154,6 +169,9 @@ public sealed class LstmKernel
 
     /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (on unless LSTMSHARP_LATENCY_PATH=0; tests set it).</summary>
     internal bool UseLatencyPath { get; set; } = LstmLatencyPath.Enabled;
+
+    /// <summary>The SIMD width of the batch-1 path's products (tests pin <see cref="LaneWidth.Scalar"/>); read when that path is first used.</summary>
+    internal LaneWidth Width { get; set; } = LaneWidth.Auto;
     private float[] tableProjection = [];
     private float[] tableScatter = [];
     private readonly string forwardOwner;
@@ -197,7 +215,7 @@ public sealed class LstmKernel
         bool training = cache is not null;
         if (UseLatencyPath && LstmLatencyPath.Supports(layout, run, training))
         {
-            (latencyPath ??= new LstmLatencyPath(layout)).Forward(run, weights, h0, c0, outputs);
+            (latencyPath ??= new LstmLatencyPath(layout, Width)).Forward(run, weights, h0, c0, outputs);
             return;
         }
 
@@ -663,10 +681,9 @@ public sealed class LstmKernel
 
     /// <summary>
     /// Widest gate row (G·units floats) whose next-step lines the time loops prefetch: short rows
-    /// scatter one stream per row that the hardware prefetcher misses (IMDB's 10 units: 6.7 vs
-    /// 7.8-9.3 ms a training step); a long row is a run of its own the hardware follows, and
-    /// prefetching 64 of them a step ahead only evicted lines (inference batch 128 at 128 units
-    /// went 1.14-1.17x to 1.03-1.07x beside libtorch).
+    /// scatter one stream per row that the hardware prefetcher misses; a long row is a run of its
+    /// own the hardware follows, and prefetching many of them a step ahead only evicts lines
+    /// (measurements in bench/README.md).
     /// </summary>
     internal const int PrefetchMaxGateWidth = 64;
 

@@ -43,8 +43,19 @@ namespace LstmSharp.Recurrent;
 /// </remarks>
 internal sealed unsafe class LstmLatencyPath
 {
-    /// <summary>Fewer units than this per part are not worth a thread (tests lower it to split small layers).</summary>
-    internal static int MinPartUnits = 32;
+    /// <summary>Fewer units than this per part are not worth a thread.</summary>
+    internal const int DefaultMinPartUnits = 32;
+
+    // A test's override, for the thread that sets it only (read on the calling thread).
+    [ThreadStatic]
+    private static int? t_minPartUnits;
+
+    /// <summary><see cref="DefaultMinPartUnits"/>, or what the calling thread set (tests lower it to split small layers).</summary>
+    internal static int MinPartUnits
+    {
+        get => t_minPartUnits ?? DefaultMinPartUnits;
+        set => t_minPartUnits = value;
+    }
 
     /// <summary>
     /// Whether new kernels use this path (<c>LSTMSHARP_LATENCY_PATH=0</c> turns it off, e.g. to
@@ -54,8 +65,6 @@ internal sealed unsafe class LstmLatencyPath
     /// </summary>
     internal static readonly bool Enabled = Environment.GetEnvironmentVariable("LSTMSHARP_LATENCY_PATH") != "0";
 
-    /// <summary>Tests force the scalar product to hold the vector paths to it.</summary>
-    internal static bool ForceScalar;
 
     private const int LineFloats = 16;
     private const int CounterStride = 32; // ints: 128 bytes, also past the adjacent-line prefetcher
@@ -71,7 +80,14 @@ internal sealed unsafe class LstmLatencyPath
     private int stateBase;
     private int hStride;
 
-    public LstmLatencyPath(LstmLayout layout) => this.layout = layout;
+    // The products' SIMD width, resolved once (tests pin Scalar to hold the vector paths to it).
+    private readonly LaneWidth width;
+
+    public LstmLatencyPath(LstmLayout layout, LaneWidth width = LaneWidth.Auto)
+    {
+        this.layout = layout;
+        this.width = LaneWidths.Resolve(width);
+    }
 
     /// <summary>Whether this path computes <paramref name="run"/> (else the general path does).</summary>
     internal static bool Supports(LstmLayout layout, in SequenceRun run, bool training) =>
@@ -113,10 +129,10 @@ internal sealed unsafe class LstmLatencyPath
     /// 64 columns at once where it can (16 accumulators, 16 cache lines in flight per row), which
     /// keeps enough loads outstanding to stream m from L2; the same bits as one block at a time.
     /// </summary>
-    internal static void MultiplyAddGates(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, int gates, bool reverse = false)
+    internal static void MultiplyAddGates(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, int gates, LaneWidth width, bool reverse = false)
     {
         int j = 0;
-        if (gates == 4 && Vector512.IsHardwareAccelerated && !ForceScalar)
+        if (gates == 4 && width == LaneWidth.Vector512)
         {
             ref float ar = ref MemoryMarshal.GetReference(a);
             ref float cr = ref MemoryMarshal.GetReference(acc);
@@ -193,7 +209,7 @@ internal sealed unsafe class LstmLatencyPath
         {
             for (int g = 0; g < gates; g++)
             {
-                MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j, reverse);
+                MultiplyAdd(a, ref Unsafe.Add(ref m, (g * stride) + j), ld, acc.Slice((g * n) + j, n - j), n - j, width, reverse);
             }
         }
     }
@@ -317,13 +333,13 @@ internal sealed unsafe class LstmLatencyPath
     /// acc[j] = fma(a[r], m[r·ld + j], acc[j]) for r = 0, 1, … in order, for j in [0, n): one
     /// chain per column, so every width gives the scalar loop's bits.
     /// </summary>
-    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n, bool reverse = false)
+    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n, LaneWidth width, bool reverse = false)
     {
         ref float ar = ref MemoryMarshal.GetReference(a);
         ref float cr = ref MemoryMarshal.GetReference(acc);
         int rows = a.Length, r0 = reverse ? rows - 1 : 0, dr = reverse ? -1 : 1;
         int j = 0;
-        if (Vector512.IsHardwareAccelerated && !ForceScalar)
+        if (width == LaneWidth.Vector512)
         {
             for (; j + 64 <= n; j += 64)
             {
@@ -361,7 +377,7 @@ internal sealed unsafe class LstmLatencyPath
             }
         }
 
-        if (Vector256.IsHardwareAccelerated && !ForceScalar)
+        if (width != LaneWidth.Scalar)
         {
             for (; j + 32 <= n; j += 32)
             {
@@ -532,16 +548,16 @@ internal sealed unsafe class LstmLatencyPath
         if (s > 0)
         {
             // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
-            MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, reverse: (s & 1) != 0);
+            MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width, reverse: (s & 1) != 0);
         }
-        else if (gates == 4 && n % 64 == 0 && Vector512.IsHardwareAccelerated && !ForceScalar)
+        else if (gates == 4 && n % 64 == 0 && width == LaneWidth.Vector512)
         {
             MultiplyAddGatesAndPack(H(1), ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.RecurrentKernel), u0), layout.GateWidth, units, z, n, panel);
         }
         else
         {
             Pack(weights.RecurrentKernel, units, u0, n, panel);
-            MultiplyAddGates(H(1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates);
+            MultiplyAddGates(H(1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width);
         }
         var h = H(s & 1).Slice(u0, n);
         LstmCell.ForwardRowUnchecked(part, z, C().Slice(u0, n), h, default, default);
@@ -619,7 +635,7 @@ internal sealed unsafe class LstmLatencyPath
         ref float x = ref MemoryMarshal.GetReference(run.X);
         ref float zr = ref MemoryMarshal.GetReference(zx);
         int blocked = 0, cols = 0;
-        if (Vector512.IsHardwareAccelerated && !ForceScalar)
+        if (width == LaneWidth.Vector512)
         {
             cols = pw / 64 * 64;
             for (; blocked + 4 <= time; blocked += 4)
@@ -636,7 +652,7 @@ internal sealed unsafe class LstmLatencyPath
             int c0 = t < blocked ? cols : 0;
             if (c0 < pw)
             {
-                MultiplyAdd(run.X.Slice(t * inputSize, inputSize), ref Unsafe.Add(ref w, c0), pw, zx.Slice((t * pw) + c0, pw - c0), pw - c0);
+                MultiplyAdd(run.X.Slice(t * inputSize, inputSize), ref Unsafe.Add(ref w, c0), pw, zx.Slice((t * pw) + c0, pw - c0), pw - c0, width);
             }
         }
     }

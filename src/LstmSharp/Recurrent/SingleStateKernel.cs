@@ -38,7 +38,7 @@ public abstract class SingleStateKernel
         InputSize = inputSize;
         Units = units;
         GateWidth = gateWidth;
-        Row = new CellRow(units, activation, recurrentActivation, RnnRun.Resolve(width));
+        Row = new CellRow(units, activation, recurrentActivation, LaneWidths.Resolve(width));
         RnnRun.Ensure(ref Ones, units);
         RnnRun.Ensure(ref Zeros, units);
         Ones.AsSpan().Fill(1f);

@@ -6,18 +6,6 @@ using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
 
-/// <summary>Which SIMD width the fused step kernels use (tests pin <see cref="Scalar"/> to compare).</summary>
-internal enum LaneWidth
-{
-    /// <summary>The widest the hardware accelerates: Vector512, else Vector256, else scalar.</summary>
-    Auto,
-    Scalar,
-    Vector256,
-
-    /// <summary>Vector512, then Vector256 on the columns left (10 units: none, then 8), then scalar.</summary>
-    Vector512,
-}
-
 /// <summary>
 /// What a single-state cell's row kernel (<see cref="GruCell"/>, <see cref="SimpleRnnCell"/>)
 /// needs besides its buffers: the row length, the two activations and the SIMD width.
@@ -47,16 +35,6 @@ internal static class RnnRun
         SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, inputSize);
         SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, units);
     }
-
-    public static LaneWidth Resolve(LaneWidth w) => w switch
-    {
-        LaneWidth.Auto when Vector512.IsHardwareAccelerated => LaneWidth.Vector512,
-        LaneWidth.Auto when Vector256.IsHardwareAccelerated => LaneWidth.Vector256,
-        LaneWidth.Auto => LaneWidth.Scalar,
-        LaneWidth.Vector512 when !Vector512.IsHardwareAccelerated => throw new PlatformNotSupportedException("Vector512 is not accelerated on this machine."),
-        LaneWidth.Vector256 when !Vector256.IsHardwareAccelerated => throw new PlatformNotSupportedException("Vector256 is not accelerated on this machine."),
-        _ => w,
-    };
 
     /// <summary>Grows <paramref name="buffer"/> to at least <paramref name="length"/> (contents not kept).</summary>
     public static void Ensure(ref float[] buffer, int length)
@@ -115,44 +93,31 @@ internal static class RnnRun
     }
 
     /// <summary>xm[s, b, :] = x[b, t(s), :] ∘ m_x[b, :]: time-major, in processing order.</summary>
-    public static void GatherInput(ReadOnlySpan<float> x, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> xm)
-    {
-        for (int s = 0; s < time; s++)
-        {
-            int t = TimeOf(s, time, goBackwards);
-            for (int b = 0; b < batch; b++)
-            {
-                var src = x.Slice(((b * time) + t) * input, input);
-                var dst = xm.Slice(((s * batch) + b) * input, input);
-                if (inputDropMask.IsEmpty)
-                {
-                    src.CopyTo(dst);
-                }
-                else
-                {
-                    TensorPrimitives.Multiply(src, inputDropMask.Slice(b * input, input), dst);
-                }
-            }
-        }
-    }
+    public static void GatherInput(ReadOnlySpan<float> x, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> xm) =>
+        Reorder(x, inputDropMask, batch, time, input, goBackwards, xm, toTimeMajor: true);
 
     /// <summary>dx[b, t(s), :] = dxm[s, b, :] ∘ m_x[b, :] (the inverse of <see cref="GatherInput"/>).</summary>
-    public static void ScatterInputGrad(ReadOnlySpan<float> dxm, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> dx)
+    public static void ScatterInputGrad(ReadOnlySpan<float> dxm, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> dx) =>
+        Reorder(dxm, inputDropMask, batch, time, input, goBackwards, dx, toTimeMajor: false);
+
+    /// <summary>Copies rows between [batch, time, ·] (x's order) and [step, batch, ·] (processing order), times m_x[b, :] when given.</summary>
+    private static void Reorder(ReadOnlySpan<float> src, ReadOnlySpan<float> inputDropMask, int batch, int time, int input, bool goBackwards, Span<float> dst, bool toTimeMajor)
     {
         for (int s = 0; s < time; s++)
         {
             int t = TimeOf(s, time, goBackwards);
             for (int b = 0; b < batch; b++)
             {
-                var src = dxm.Slice(((s * batch) + b) * input, input);
-                var dst = dx.Slice(((b * time) + t) * input, input);
+                int batchMajor = ((b * time) + t) * input, timeMajor = ((s * batch) + b) * input;
+                var from = src.Slice(toTimeMajor ? batchMajor : timeMajor, input);
+                var to = dst.Slice(toTimeMajor ? timeMajor : batchMajor, input);
                 if (inputDropMask.IsEmpty)
                 {
-                    src.CopyTo(dst);
+                    from.CopyTo(to);
                 }
                 else
                 {
-                    TensorPrimitives.Multiply(src, inputDropMask.Slice(b * input, input), dst);
+                    TensorPrimitives.Multiply(from, inputDropMask.Slice(b * input, input), to);
                 }
             }
         }

@@ -67,15 +67,7 @@ public class LstmLatencyPathTests
                     float[] result = [];
                     WithThreads(threads, minPart, () =>
                     {
-                        LstmLatencyPath.ForceScalar = scalar;
-                        try
-                        {
-                            result = RunOnce(variantName, "initial-state", units);
-                        }
-                        finally
-                        {
-                            LstmLatencyPath.ForceScalar = false;
-                        }
+                        result = RunOnce(variantName, "initial-state", units, scalar ? LaneWidth.Scalar : LaneWidth.Auto);
                     });
 
                     string label = $"{variantName} units={units} threads={threads} minPart={minPart} scalar={scalar}";
@@ -168,7 +160,7 @@ public class LstmLatencyPathTests
     }
 
     /// <summary>The whole output (sequence, h_T, c_T) of one inference call.</summary>
-    private static float[] RunOnce(string variantName, string options, int units)
+    private static float[] RunOnce(string variantName, string options, int units, LaneWidth width = LaneWidth.Auto)
     {
         var (variant, useBias) = Variant(variantName);
         var layout = new LstmLayout(variant, 5, units, useBias);
@@ -177,6 +169,7 @@ public class LstmLatencyPathTests
         var q = LstmKernelTests.Problem(options, rng, 1, 7, 5, units);
         var k = new KernelRun(layout, p, q);
         k.Kernel.UseLatencyPath = true;
+        k.Kernel.Width = width;
         k.Forward(training: false);
         Assert.NotNull(LatencyPathOf(k.Kernel));
         return [.. k.Sequence, .. k.H, .. k.C];

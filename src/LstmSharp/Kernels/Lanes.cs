@@ -1,15 +1,21 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using LstmSharp.Kernels;
-
-namespace LstmSharp.Recurrent;
+namespace LstmSharp.Kernels;
 
 /// <summary>
-/// One SIMD width, as static members, so that each fused GRU/SimpleRNN step kernel is written
-/// once (generic over the width) and the JIT emits a Vector512, a Vector256 and a scalar copy.
-/// The scalar instantiation (<see cref="Lanes1"/>) is the kernels' scalar twin and also runs
-/// their tails.
+/// One SIMD width, as static members, so that a fused kernel is written once (generic over the
+/// width) and the JIT emits a Vector512, a Vector256 and a scalar copy (<see cref="Lanes512"/>,
+/// <see cref="Lanes256"/>, <see cref="Lanes1"/>). The scalar instantiation is the kernels'
+/// scalar twin and also runs their tails; <see cref="LaneWidth"/> picks the width.
 /// </summary>
+/// <remarks>
+/// FMA policy: <see cref="Fma"/> is fused at every width (hardware FMA in the vectors,
+/// <see cref="MathF.FusedMultiplyAdd"/> in the scalar), and <see cref="Mul"/> then
+/// <see cref="Add"/> is never contracted (RyuJIT does not fuse them), so every width of a
+/// kernel gives the same bits and a test can hold the vectors to the scalar twin exactly. A
+/// kernel uses <see cref="Fma"/> where one rounding is wanted and Mul + Add where it must match
+/// a reference written that way (the LSTM row kernels, through <c>IRowSimd</c>, use no FMA).
+/// </remarks>
 internal interface ILanes<TSelf>
     where TSelf : struct, ILanes<TSelf>
 {
