@@ -28,6 +28,7 @@ internal static class Program
         experiment.Subcommands.Add(ImdbCommand(args));
         experiment.Subcommands.Add(LongLagCommand(args));
         experiment.Subcommands.Add(Seq2SeqCommand(args));
+        experiment.Subcommands.Add(TextCommands.CharLmCommand(args));
         root.Subcommands.Add(experiment);
         foreach (var command in ModelCommands.Create())
         {
@@ -37,6 +38,7 @@ internal static class Program
         root.Subcommands.Add(InspectCommand());
         FrameworkCommands.AddTo(root);
         root.Subcommands.Add(OnnxExportCommand.Create());
+        root.Subcommands.Add(TextCommands.GenerateCommand());
         var parsed = root.Parse(args);
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         if (output is not null)
@@ -214,6 +216,8 @@ internal static class Program
         new Option<string?>("--data") { Description = "Data folder (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets; missing files are downloaded)." },
         new Option<int>("--seed") { Description = "Global seed (weights, shuffling, dropout).", DefaultValueFactory = _ => 42 },
         new Option<int>("--verbose") { Description = "0 silent, 1 progress bar per epoch, 2 one line per epoch.", DefaultValueFactory = _ => 1 });
+
+    internal static string CommandLineOf(string[] args) => CommandLine(args);
 
     private static string CommandLine(string[] args) =>
         "dotnet run -c Release --project src/LstmSharp.Cli -- " + string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a));

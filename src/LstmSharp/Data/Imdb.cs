@@ -123,6 +123,35 @@ public static class Imdb
         return new ImdbDataset(trainSeqs, trainLabels, testSeqs, testLabels, wordIndex, corpus.Vocabulary, source, cachePath, fromCache);
     }
 
+    /// <summary>
+    /// The raw reviews, untokenized, for a user's own vectorisation (e.g. <c>TextVectorization</c>):
+    /// train and test texts with their labels (1 = positive) in the fixed pre-shuffle order (JSON-lines
+    /// file order; for the tarball and folder negative reviews first, then positive, each by id).
+    /// Same sources and download as <see cref="LoadData"/>; no cache.
+    /// </summary>
+    public static ImdbTexts LoadTexts(DatasetOptions? options = null)
+    {
+        options ??= new DatasetOptions();
+        string folder = DataLocation.ResolveDatasetFolder(options.Path, "imdb", ["train.jsonl.gz", "train.jsonl", TarballName, "aclImdb", "train"]);
+        var source = FindSource(folder);
+        if (source is null)
+        {
+            Download(folder, options);
+            source = FindSource(folder) ?? throw new InvalidOperationException($"Imdb: downloaded {TarballName} into '{folder}' but cannot find it there.");
+        }
+
+        var sink = new ImdbTextSink();
+        Read(source, sink, options.LoadProgress);
+        var train = sink.Finish(0);
+        var test = sink.Finish(1);
+        if (train.Texts.Length == 0 || test.Texts.Length == 0)
+        {
+            throw new InvalidDataException($"Imdb: '{source.Path}' holds {train.Texts.Length} train and {test.Texts.Length} test reviews; expected both.");
+        }
+
+        return new ImdbTexts(train.Texts, train.Labels, test.Texts, test.Labels, source.Path);
+    }
+
     /// <summary>Marks a word with no rank (a test word unseen in training) while sequences are built.</summary>
     private const int Unknown = -1;
 
@@ -352,19 +381,7 @@ public static class Imdb
     {
         Interlocked.Increment(ref TokenizeCount);
         var builder = new ImdbCorpusBuilder();
-        switch (source.Kind)
-        {
-            case SourceKind.JsonLines:
-                ReadJsonLines(source.Files[0], 0, builder, progress);
-                ReadJsonLines(source.Files[1], 1, builder, progress);
-                break;
-            case SourceKind.Folder:
-                ReadFolder(source, builder, progress);
-                break;
-            case SourceKind.Tarball:
-                ReadTarball(source.Path, builder, progress);
-                break;
-        }
+        Read(source, builder, progress);
 
         for (int split = 0; split < 2; split++)
         {
@@ -377,7 +394,24 @@ public static class Imdb
         return builder.Build();
     }
 
-    private static void ReadJsonLines(string path, int split, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    private static void Read(SourceInfo source, IReviewSink sink, IProgress<LoadProgress>? progress)
+    {
+        switch (source.Kind)
+        {
+            case SourceKind.JsonLines:
+                ReadJsonLines(source.Files[0], 0, sink, progress);
+                ReadJsonLines(source.Files[1], 1, sink, progress);
+                break;
+            case SourceKind.Folder:
+                ReadFolder(source, sink, progress);
+                break;
+            case SourceKind.Tarball:
+                ReadTarball(source.Path, sink, progress);
+                break;
+        }
+    }
+
+    private static void ReadJsonLines(string path, int split, IReviewSink builder, IProgress<LoadProgress>? progress)
     {
         byte[] bytes;
         using (var file = File.OpenRead(path))
@@ -481,7 +515,7 @@ public static class Imdb
         return (split, label, id, name);
     }
 
-    private static void ReadFolder(SourceInfo source, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    private static void ReadFolder(SourceInfo source, IReviewSink builder, IProgress<LoadProgress>? progress)
     {
         int done = 0;
         foreach (string file in source.Files)
@@ -500,7 +534,7 @@ public static class Imdb
         progress?.Report(new LoadProgress("tokenize", done, source.Files.Length));
     }
 
-    private static void ReadTarball(string path, ImdbCorpusBuilder builder, IProgress<LoadProgress>? progress)
+    private static void ReadTarball(string path, IReviewSink builder, IProgress<LoadProgress>? progress)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var gz = new GZipStream(file, CompressionMode.Decompress);

@@ -38,7 +38,7 @@ internal sealed record ImdbSplit(int[] Tokens, int[] Offsets, byte[] Labels)
 /// Builds an <see cref="ImdbCorpus"/>: tokenizes reviews as they arrive (in any order), counts
 /// training words, then ranks them by descending count, ties by ordinal string order.
 /// </summary>
-internal sealed class ImdbCorpusBuilder
+internal sealed class ImdbCorpusBuilder : IReviewSink
 {
     private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup;
@@ -149,3 +149,33 @@ internal sealed class ImdbCorpusBuilder
 
     private sealed record Review((int Label, long Id, string Name) Order, byte Label, int[] Tokens);
 }
+
+/// <summary>Where the IMDB readers put each review they find.</summary>
+internal interface IReviewSink
+{
+    /// <summary>One review of <paramref name="split"/> (0 train, 1 test); <paramref name="order"/> sorts the split at the end.</summary>
+    void Add(int split, int label, (int Label, long Id, string Name) order, string text);
+}
+
+/// <summary>Collects the raw reviews for <see cref="Imdb.LoadTexts"/>.</summary>
+internal sealed class ImdbTextSink : IReviewSink
+{
+    private readonly List<((int Label, long Id, string Name) Order, int Label, string Text)>[] reviews = [[], []];
+
+    public void Add(int split, int label, (int Label, long Id, string Name) order, string text) => reviews[split].Add((order, label, text));
+
+    public (string[] Texts, int[] Labels) Finish(int split)
+    {
+        var sorted = reviews[split].ToArray();
+        Array.Sort(sorted, (a, b) =>
+        {
+            int c = a.Order.Label.CompareTo(b.Order.Label);
+            c = c != 0 ? c : a.Order.Id.CompareTo(b.Order.Id);
+            return c != 0 ? c : string.CompareOrdinal(a.Order.Name, b.Order.Name);
+        });
+        return (sorted.Select(r => r.Text).ToArray(), sorted.Select(r => r.Label).ToArray());
+    }
+}
+
+/// <summary>IMDB's raw reviews and labels (1 = positive), train and test, in the fixed pre-shuffle order.</summary>
+public sealed record ImdbTexts(string[] TrainTexts, int[] TrainLabels, string[] TestTexts, int[] TestLabels, string Source);

@@ -25,6 +25,15 @@ public abstract partial class Model
 
     private const string OptimizerPrefix = "optimizer/";
 
+    private const string TextVectorizationKey = "text_vectorization";
+
+    /// <summary>
+    /// The text preprocessing that turns the model's raw input strings into its input indices
+    /// (Keras puts a <c>TextVectorization</c> layer first in the model; strings cannot flow through
+    /// float tensors here, so it rides alongside). Saved with the model, vocabulary included.
+    /// </summary>
+    public TextVectorization? TextVectorization { get; set; }
+
     /// <summary>The architecture as Keras-style JSON: <c>{"class_name": ..., "config": {...}}</c>.</summary>
     public abstract JsonObject GetConfig();
 
@@ -46,6 +55,11 @@ public abstract partial class Model
         foreach (var p in Parameters)
         {
             tensors.Add(SafeTensor.FromTensor(p.Path, p.Value));
+        }
+
+        if (TextVectorization is { } text)
+        {
+            metadata[TextVectorizationKey] = text.GetConfig().ToJsonString();
         }
 
         if (epoch is { } e)
@@ -123,6 +137,19 @@ public abstract partial class Model
         }
 
         model.AssignWeights(file, path);
+        if (meta.ContainsKey(TextVectorizationKey))
+        {
+            var textConfig = ParseObject(path, meta, TextVectorizationKey);
+            try
+            {
+                model.TextVectorization = TextVectorization.FromConfig(textConfig);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or FormatException or InvalidCastException)
+            {
+                throw new ModelFormatException(path, null, $"invalid text_vectorization metadata: {e.Message}", e);
+            }
+        }
+
         epoch = meta.TryGetValue("epoch", out var ep) && int.TryParse(ep, NumberStyles.Integer, CultureInfo.InvariantCulture, out int epv) ? epv : null;
         if (meta.ContainsKey("compile"))
         {
