@@ -31,6 +31,26 @@ public static class TextFile
 
         return sb.ToString();
     }
+
+    /// <summary>The file's text in pieces of at most <paramref name="chunkChars"/> characters (never splitting a surrogate pair), read lazily with constant memory — e.g. for <c>TextVectorization.Adapt</c> with the character split on a corpus larger than memory.</summary>
+    /// <exception cref="InvalidDataException">Invalid UTF-8 (with file, byte offset, line).</exception>
+    public static IEnumerable<string> ReadChunks(string path, int chunkChars = 1 << 16)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkChars, 2);
+        return Iterate();
+
+        IEnumerable<string> Iterate()
+        {
+            using var reader = new StrictUtf8Reader(path);
+            var buffer = new char[chunkChars];
+            int n;
+            while ((n = reader.Read(buffer)) > 0)
+            {
+                yield return new string(buffer, 0, n);
+            }
+        }
+    }
 }
 
 /// <summary>

@@ -363,6 +363,55 @@ public sealed class TextVectorization
         return [.. ids];
     }
 
+    /// <summary>Whether <see cref="EncodeStream"/> can cut a text anywhere (character split) or between words (whitespace split) without changing its tokens.</summary>
+    internal bool CanStream => customStandardize is null && splitKind is SplitKind.Character or SplitKind.Whitespace;
+
+    /// <summary>
+    /// Appends the token indices of <paramref name="chunk"/>, one piece of a longer text, to
+    /// <paramref name="ids"/>. With the whitespace split the unfinished last word stays in
+    /// <paramref name="carry"/> for the next chunk (pass <paramref name="final"/> on the last one).
+    /// </summary>
+    internal void EncodeStream(ReadOnlySpan<char> chunk, List<int> ids, ref string carry, bool final, ref char[] scratch)
+    {
+        RequireVocabulary("EncodeStream");
+        if (!CanStream)
+        {
+            throw new NotSupportedException($"{Describe()}: streaming needs split '{Character}' or '{Whitespace}' and a built-in standardization; got split '{Split ?? "none"}', standardize '{Standardize ?? "none"}'.");
+        }
+
+        string text;
+        if (splitKind == SplitKind.Whitespace && !final)
+        {
+            int cut = chunk.Length;
+            while (cut > 0 && !IsAsciiWhitespace(chunk[cut - 1]))
+            {
+                cut--;
+            }
+
+            if (cut == 0)
+            {
+                carry = string.Concat(carry, chunk);
+                if (carry.Length > 1 << 24)
+                {
+                    throw new InvalidDataException($"{Describe()}: a word of more than {1 << 24} characters without whitespace; not a text to split on whitespace.");
+                }
+
+                return;
+            }
+
+            text = string.Concat(carry, chunk[..cut]);
+            carry = chunk[cut..].ToString();
+        }
+        else
+        {
+            text = carry.Length == 0 ? chunk.ToString() : string.Concat(carry, chunk);
+            carry = string.Empty;
+        }
+
+        var map = lookup;
+        ForEachToken(text, ref scratch, token => ids.Add(token.IsEmpty ? 0 : map.TryGetValue(token, out int id) ? id : 1));
+    }
+
     /// <summary>
     /// Vectorizes a batch of texts (Keras <c>layer(texts)</c>): <c>[texts, outputSequenceLength]</c>
     /// (or <c>[texts, longest]</c>) token indices as floats, 0-padded at the end, truncated from the end.
