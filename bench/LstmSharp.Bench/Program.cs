@@ -21,11 +21,14 @@ internal static class Program
             case "cellmath":
                 CellMathBenchmark.Run(args[1..]);
                 return 0;
+            case "text-vectorize":
+                TextVectorizeBenchmark.Run(args[1..]);
+                return 0;
             case "rnn":
                 RnnBenchmark.Run(args[1..]);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] [--no-torch] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | imdb-breakdown [--steps-only N] | cellmath | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] [--no-torch] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | imdb-breakdown [--steps-only N] | cellmath | text-vectorize [--data FOLDER] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
                 return 2;
         }
     }

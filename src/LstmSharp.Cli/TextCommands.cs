@@ -27,10 +27,11 @@ internal static class TextCommands
         var samplePrime = new Option<string?>("--sample-prime") { Description = "Prime of the samples (default: the first training character)." };
         var output = new Option<string>("--out") { Description = "Folder for results.md, history.csv, loss.png and the model.", DefaultValueFactory = _ => d.Out };
         var seed = new Option<int>("--seed") { Description = "Global seed.", DefaultValueFactory = _ => d.Seed };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from the weights of a char-lm model saved earlier (same vocabulary and sizes), e.g. to fine-tune with --dropout." };
         var verbose = new Option<int>("--verbose") { Description = "0 epoch lines only, 1 progress bar too.", DefaultValueFactory = _ => d.Verbose };
         var cmd = new Command("char-lm", "Character-level language model: first 90% of the text trains, last 10% validates; loss in nats and bits per character, samples at temperatures 0.5 and 1.0 after each epoch.")
         {
-            text, maxChars, seqLen, batch, embedding, units, layers, dropout, epochs, lr, lrDecay, clip, timeLimit, sampleLength, samplePrime, output, seed, verbose,
+            text, maxChars, seqLen, batch, embedding, units, layers, dropout, epochs, lr, lrDecay, clip, timeLimit, sampleLength, samplePrime, output, seed, initFrom, verbose,
         };
         cmd.SetAction(r => ModelCommands.Run(() => CharLmExperiment.Run(
             new CharLmSettings
@@ -52,6 +53,7 @@ internal static class TextCommands
                 SamplePrime = r.GetValue(samplePrime),
                 Out = r.GetValue(output)!,
                 Seed = r.GetValue(seed),
+                InitFrom = r.GetValue(initFrom),
                 Verbose = r.GetValue(verbose),
             },
             Program.CommandLineOf(args))));

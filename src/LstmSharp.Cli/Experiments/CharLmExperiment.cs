@@ -53,6 +53,9 @@ public sealed record CharLmSettings
 
     public string Out { get; init; } = Path.Combine("results", "char-lm");
 
+    /// <summary>Start from the weights of a char-lm model saved earlier (same vocabulary and layer sizes; dropout may differ), e.g. to fine-tune with dropout.</summary>
+    public string? InitFrom { get; init; }
+
     public int Seed { get; init; } = 42;
 
     public int Verbose { get; init; } = 1;
@@ -124,6 +127,18 @@ public static class CharLmExperiment
 
         var model = Build(v, s);
         model.TextVectorization = vectorizer;
+        if (s.InitFrom is { } init)
+        {
+            var previous = Model.Load(init);
+            if (previous.TextVectorization is not { } pv || !pv.GetVocabulary().SequenceEqual(vectorizer.GetVocabulary()))
+            {
+                throw new ArgumentException($"char-lm: --init-from '{init}' was trained on another vocabulary than the training part of '{s.Text}'.");
+            }
+
+            model.SetWeights(previous.GetWeights());
+            Console.WriteLine($"char-lm: weights from '{init}'");
+        }
+
         var optimizer = new Adam(s.LearningRate) { ClipNorm = s.ClipNorm > 0 ? s.ClipNorm : null };
         model.Compile(optimizer, "sparse_categorical_crossentropy", fromLogits: true);
         Directory.CreateDirectory(s.Out);
@@ -161,7 +176,11 @@ public static class CharLmExperiment
             epochs.Add(row);
             Console.WriteLine($"epoch {epoch + 1}/{s.Epochs}: train {trainLoss:0.0000} nats/char ({Bits(trainLoss):0.0000} bits/char), validation {valLoss:0.0000} nats/char ({Bits(valLoss):0.0000} bits/char); {seconds:0.0} s wall, {cpu:0.0} s CPU{(ExperimentRunner.CancelRequested ? " (stopped by Ctrl+C, partial epoch)" : string.Empty)}");
             Console.WriteLine($"--- sample, temperature 0.5 ---\n{cold}\n--- sample, temperature 1.0 ---\n{warm}\n---");
-            model.Save(modelPath, includeOptimizer: true, epoch: epoch + 1);
+            if (valLoss <= epochs.Min(e => e.ValLoss))
+            {
+                model.Save(modelPath, includeOptimizer: true, epoch: epoch + 1); // the best model so far
+            }
+
             Write(s, command, text.Length, trainText.Length, valText.Length, v, model.CountParams(), epochs, modelPath);
             optimizer.LearningRate = lr * s.LearningRateDecay;
             if (s.TimeLimitMinutes > 0 && started.Elapsed.TotalMinutes >= s.TimeLimitMinutes)
@@ -230,7 +249,7 @@ public static class CharLmExperiment
         md.AppendLine("# Character-level language model").AppendLine();
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine(inv, $"Text `{s.Text}`: {chars:N0} characters, {vocabulary - 2} distinct in the training part; first {trainChars:N0} train, last {valChars:N0} validate (by position).");
-        md.AppendLine(inv, $"Model: Embedding({vocabulary}, {s.Embedding}) → {s.Layers} × LSTM({s.Units}, return sequences) → Dense({vocabulary}) logits; {parameters:N0} parameters. Windows of {s.SequenceLength} characters (random offset per epoch), batch {s.Batch}, Adam {s.LearningRate} (× {s.LearningRateDecay} per epoch), clipnorm {s.ClipNorm}, dropout {s.Dropout}, seed {s.Seed}.").AppendLine();
+        md.AppendLine(inv, $"Model: Embedding({vocabulary}, {s.Embedding}) → {s.Layers} × LSTM({s.Units}, return sequences) → Dense({vocabulary}) logits; {parameters:N0} parameters. Windows of {s.SequenceLength} characters (random offset per epoch), batch {s.Batch}, Adam {s.LearningRate} (× {s.LearningRateDecay} per epoch), clipnorm {s.ClipNorm}, dropout {s.Dropout}, seed {s.Seed}{(s.InitFrom is null ? string.Empty : $"; weights initialised from `{s.InitFrom}`")}.").AppendLine();
         md.AppendLine("| epoch | train nats/char | train bits/char | validation nats/char | validation bits/char | wall s | CPU s |");
         md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var e in epochs)
@@ -244,7 +263,7 @@ public static class CharLmExperiment
         md.AppendLine(inv, $"Samples after epoch {last.Epoch} (prime {Quote(s.SamplePrime ?? "first training character")}, seed {s.Seed}):").AppendLine();
         md.AppendLine("Temperature 0.5:").AppendLine().AppendLine("```").AppendLine(last.SampleCold).AppendLine("```").AppendLine();
         md.AppendLine("Temperature 1.0:").AppendLine().AppendLine("```").AppendLine(last.SampleWarm).AppendLine("```").AppendLine();
-        md.AppendLine(inv, $"Model: `{modelPath}` (the vocabulary is saved in it; `lstmsharp generate {modelPath} --prime \"ROMEO:\"`).");
+        md.AppendLine(inv, $"Model (the epoch with the best validation loss): `{modelPath}` (the vocabulary is saved in it; `lstmsharp generate {modelPath} --prime \"ROMEO:\"`).");
         WriteAtomic(Path.Combine(s.Out, "results.md"), md.ToString());
 
         var plot = new ScottPlot.Plot();
