@@ -419,10 +419,10 @@ public abstract class Layer
         };
         if (inputShape is not null)
         {
-            var shape = new JsonArray { BatchSize is { } b ? JsonValue.Create(b) : null };
+            var shape = new JsonArray { (JsonNode?)(BatchSize is { } b ? JsonValue.Create(b) : null) };
             foreach (int d in inputShape)
             {
-                shape.Add(d < 0 ? null : JsonValue.Create(d));
+                shape.Add((JsonNode?)(d < 0 ? null : JsonValue.Create(d)));
             }
 
             config["batch_input_shape"] = shape;

@@ -42,7 +42,7 @@ public static class LayerConfig
         var a = new JsonArray();
         foreach (int d in shape)
         {
-            a.Add(d < 0 ? null : JsonValue.Create(d));
+            a.Add((JsonNode?)(d < 0 ? null : JsonValue.Create(d)));
         }
 
         return a;
@@ -77,6 +77,7 @@ public static class LayerConfig
     /// regularizers and constraints write their own config; any other object is written as its
     /// type name and public scalar properties (rebuild it through <see cref="RegisterObject"/>).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Only a user's own regularizer/constraint type reaches the reflection; a trimmed app that saves such a model keeps that type's public properties by using them, and a missing one is reported by FromConfig by name.")]
     public static JsonNode? ObjectToJson(object? obj)
     {
         switch (obj)
