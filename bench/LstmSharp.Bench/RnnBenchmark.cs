@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using LstmSharp.Autograd;
+using LstmSharp.Interop.Onnx;
 using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
 using LstmSharp.Training;
+using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using static TorchSharp.torch;
 using LsTensor = LstmSharp.Tensors.Tensor;
@@ -23,7 +25,10 @@ namespace LstmSharp.Bench;
 /// <list type="bullet">
 /// <item><c>train-{lstm,gru,simplernn}</c>: x [128, 28, 28] → RNN(128) → Dense(10) → softmax,
 /// categorical cross-entropy, Adam(0.001); one step = forward + backward + update.</item>
-/// <item><c>infer-lstm-b1</c>, <c>infer-lstm-b128</c>: the same LSTM model's forward pass without gradients.</item>
+/// <item><c>infer-lstm-b1</c>, <c>infer-lstm-b128</c>: the same LSTM model's forward pass without gradients;
+/// also the model exported to ONNX (<see cref="OnnxExport"/>) run by ONNX Runtime's
+/// <c>InferenceSession</c> (same thread count, sequential execution, pre-allocated OrtValues),
+/// once with <c>session.intra_op.allow_spinning</c> = 0 and once with 1.</item>
 /// <item><c>train-imdb</c>: token ids [128, 300] → Embedding(5000, 15) → LSTM(10) → Dense(1, sigmoid),
 /// binary cross-entropy, Adam(0.001).</item>
 /// </list>
@@ -91,7 +96,11 @@ internal static class RnnBenchmark
                 continue;
             }
 
-            Compare(name, ours(), theirs(), rounds, stepsPerRound);
+            // The inference workloads also time the exported ONNX model in ONNX Runtime, in the same alternating rounds.
+            var extra = name.StartsWith("infer-lstm-b", StringComparison.Ordinal)
+                ? new[] { ("onnxruntime-spin0", OrtInfer(name == "infer-lstm-b1" ? 1 : Batch, threads, spinning: false)), ("onnxruntime-spin1", OrtInfer(name == "infer-lstm-b1" ? 1 : Batch, threads, spinning: true)) }
+                : [];
+            Compare(name, ours(), theirs(), rounds, stepsPerRound, extra);
         }
 
         if ("infer-lstm-predict".StartsWith(only, StringComparison.Ordinal) || only.Length == 0)
@@ -113,51 +122,75 @@ internal static class RnnBenchmark
     /// <summary>One side of a comparison: a step to time and what it runs.</summary>
     private sealed record Side(Action Step, string Description, int WarmupSteps = 5);
 
-    private static void Compare(string workload, Side ours, Side theirs, int rounds, int stepsPerRound)
+    private static void Compare(string workload, Side ours, Side theirs, int rounds, int stepsPerRound, IReadOnlyList<(string Name, Side Side)> extra)
     {
-        var oursTimes = new List<double>();
-        var theirsTimes = new List<double>();
-        Warm(ours);
-        Warm(theirs);
-        var oursCpu = TimeSpan.Zero;
-        var theirsCpu = TimeSpan.Zero;
-        int oursCalls = 0, theirsCalls = 0;
+        // Every side is timed once per round, in turn, so load from elsewhere hits all alike.
+        var sides = new List<(string Name, Side Side)> { ("lstmsharp", ours), ("libtorch", theirs) };
+        sides.AddRange(extra);
+        var times = sides.Select(_ => new List<double>()).ToArray();
+        var cpu = new TimeSpan[sides.Count];
+        var calls = new int[sides.Count];
+        foreach (var (_, side) in sides)
+        {
+            Warm(side);
+        }
+
         var process = Process.GetCurrentProcess();
         for (int r = 0; r < rounds; r++)
         {
-            process.Refresh();
-            var cpu0 = process.TotalProcessorTime;
-            oursTimes.AddRange(TimeEach(ours.Step, stepsPerRound, ref oursCalls));
-            process.Refresh();
-            var cpu1 = process.TotalProcessorTime;
-            theirsTimes.AddRange(TimeEach(theirs.Step, stepsPerRound, ref theirsCalls));
-            process.Refresh();
-            oursCpu += cpu1 - cpu0;
-            theirsCpu += process.TotalProcessorTime - cpu1;
+            for (int k = 0; k < sides.Count; k++)
+            {
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                times[k].AddRange(TimeEach(sides[k].Side.Step, stepsPerRound, ref calls[k]));
+                process.Refresh();
+                cpu[k] += process.TotalProcessorTime - cpu0;
+            }
         }
 
-        var o = Summarise(oursTimes);
-        var t = Summarise(theirsTimes);
-        bool micro = o.Median < 2e-3 || t.Median < 2e-3;
+        var summary = times.Select(Summarise).ToArray();
+        var o = summary[0];
+        bool micro = summary.Any(t => t.Median < 2e-3);
         string unit = micro ? "us" : "ms";
         double scale = micro ? 1e6 : 1e3;
-        BenchHarness.Figure(workload, "lstmsharp", "time", o.Median * scale, unit);
-        BenchHarness.Figure(workload, "libtorch", "time", t.Median * scale, unit);
-        BenchHarness.Figure(workload, "libtorch/lstmsharp", "speedup", t.Median / o.Median, "x");
+        for (int k = 0; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, sides[k].Name, "time", summary[k].Median * scale, unit);
+        }
+
+        for (int k = 1; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, $"{sides[k].Name}/lstmsharp", "speedup", summary[k].Median / o.Median, "x");
+        }
 
         // On a shared machine the fastest call is the best estimate of the uncontended cost.
-        BenchHarness.Figure(workload, "lstmsharp", "time-min", o.Min * scale, unit);
-        BenchHarness.Figure(workload, "libtorch", "time-min", t.Min * scale, unit);
-        BenchHarness.Figure(workload, "libtorch/lstmsharp", "speedup-min", t.Min / o.Min, "x");
+        for (int k = 0; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, sides[k].Name, "time-min", summary[k].Min * scale, unit);
+        }
+
+        for (int k = 1; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, $"{sides[k].Name}/lstmsharp", "speedup-min", summary[k].Min / o.Min, "x");
+        }
 
         // CPU time of the whole process (all threads, spinning included) per call: the work
         // done, which preemption by other processes does not inflate the way it does wall time.
-        double oc = oursCpu.TotalSeconds / oursCalls, tc = theirsCpu.TotalSeconds / theirsCalls;
-        BenchHarness.Figure(workload, "lstmsharp", "cpu-time", oc * scale, unit);
-        BenchHarness.Figure(workload, "libtorch", "cpu-time", tc * scale, unit);
-        BenchHarness.Figure(workload, "libtorch/lstmsharp", "cpu-ratio", tc / oc, "x");
-        BenchHarness.Diagnostic($"{workload} lstmsharp: {ours.Description}; {Spread(o, scale, unit)}");
-        BenchHarness.Diagnostic($"{workload} libtorch: {theirs.Description}; {Spread(t, scale, unit)}");
+        double oc = cpu[0].TotalSeconds / calls[0];
+        for (int k = 0; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, sides[k].Name, "cpu-time", cpu[k].TotalSeconds / calls[k] * scale, unit);
+        }
+
+        for (int k = 1; k < sides.Count; k++)
+        {
+            BenchHarness.Figure(workload, $"{sides[k].Name}/lstmsharp", "cpu-ratio", cpu[k].TotalSeconds / calls[k] / oc, "x");
+        }
+
+        for (int k = 0; k < sides.Count; k++)
+        {
+            BenchHarness.Diagnostic($"{workload} {sides[k].Name}: {sides[k].Side.Description}; {Spread(summary[k], scale, unit)}");
+        }
     }
 
     private static void Warm(Side side)
@@ -270,6 +303,50 @@ internal static class RnnBenchmark
                 model.Call(x);
             },
             "model.Call(x) inside Tape.NoGrad()",
+            20);
+    }
+
+    /// <summary>
+    /// The inference model exported to ONNX and run by ONNX Runtime's InferenceSession: the same
+    /// thread count, sequential execution, input and output OrtValues allocated once.
+    /// </summary>
+    private static Side OrtInfer(int batch, int threads, bool spinning)
+    {
+        var model = OurClassifier(Cell.Lstm);
+        byte[] onnx = model.ToOnnxBytes(new OnnxExportOptions { Opset = 17 });
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = threads,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning ? "1" : "0");
+        var session = new InferenceSession(onnx, options);
+        var (x, _) = Data(batch);
+        var input = OrtValue.CreateTensorValueFromMemory(x.Span.ToArray(), [batch, Time, Features]);
+        var output = OrtValue.CreateTensorValueFromMemory(new float[batch * Classes], [batch, Classes]);
+        var runOptions = new RunOptions();
+        string[] inputNames = [session.InputNames[0]], outputNames = [session.OutputNames[0]];
+        OrtValue[] inputs = [input], outputs = [output];
+
+        // Checked once: the exported model gives LstmSharp's answer on this input.
+        session.Run(runOptions, inputNames, inputs, outputNames, outputs);
+        using (Tape.NoGrad())
+        {
+            var expected = model.Call(x).Span;
+            var actual = output.GetTensorDataAsSpan<float>();
+            for (int i = 0; i < expected.Length; i++)
+            {
+                if (!(Math.Abs(expected[i] - actual[i]) <= 1e-5f))
+                {
+                    throw new InvalidOperationException($"onnxruntime: output {i} is {actual[i]}, LstmSharp gives {expected[i]}.");
+                }
+            }
+        }
+
+        return new Side(
+            () => session.Run(runOptions, inputNames, inputs, outputNames, outputs),
+            $"model.ToOnnxBytes() (opset 17) in InferenceSession, IntraOpNumThreads {threads}, ORT_SEQUENTIAL, allow_spinning {(spinning ? 1 : 0)}, pre-allocated OrtValues",
             20);
     }
 
