@@ -117,6 +117,22 @@ public sealed class OnnxExportTests : IDisposable
         AssertMatches(model, [RandomInput(12, Batch, Time + 2, Features), RandomInput(13, Batch, Time, Features)]);
     }
 
+    [Fact]
+    public void ForeignLayoutsAxisSliceReverseTimeAndFoldedTimeDistributedMatchOnnxRuntime()
+    {
+        // A seq-first model (as an imported graph keeps it): [time, batch, features] in, [time, batch, units] out.
+        Layer.SetRandomSeed(1);
+        var x = Input.Create([-1, 2, 3], name: "x");
+        var flat = new TimeDistributed(new Flatten()).Apply(x);
+        var seq = new GRU(Units, returnSequences: true).Apply(flat);
+        var reversed = new ReverseTime().Apply(seq);
+        var lastStep = new AxisSlice(1, -1, int.MaxValue, keepAxis: false).Apply(reversed);
+        var middle = new AxisSlice(1, 1, 3).Apply(seq);
+        var model = new Functional([x], [new Dense(2).Apply(lastStep), reversed, middle]).WithBatchAxes([1], [0, 1, 0]);
+        RandomizeWeights(model, 3);
+        AssertMatches(model, [RandomInput(4, Time, Batch, 2, 3)]);
+    }
+
     public static TheoryData<string> MaskCases() => new(MaskedCases.Keys);
 
     private static readonly Dictionary<string, Func<Layer>> MaskedCases = new()

@@ -66,7 +66,7 @@ internal sealed partial class OnnxExporter
         {
             // Bidirectional reverses the backward layer's sequence (processing order) back to time positions.
             yf = KerasSequence(f);
-            yb = b.Backward.GoBackwards ? bw.Positions! : ReverseTime(bw.Positions!, b.Backward.Name);
+            yb = b.Backward.GoBackwards ? bw.Positions! : ReverseTimeAxis(bw.Positions!, b.Backward.Name);
         }
         else
         {
@@ -114,9 +114,9 @@ internal sealed partial class OnnxExporter
     private sealed record Direction(RecurrentLayer Layer, string? Positions, string? Last, string[] States);
 
     /// <summary>The sequence as the Keras layer returns it: processing order (reversed for go_backwards).</summary>
-    private string KerasSequence(Direction d) => d.Layer.GoBackwards ? ReverseTime(d.Positions!, d.Layer.Name) : d.Positions!;
+    private string KerasSequence(Direction d) => d.Layer.GoBackwards ? ReverseTimeAxis(d.Positions!, d.Layer.Name) : d.Positions!;
 
-    private string ReverseTime(string sequence, string owner) =>
+    private string ReverseTimeAxis(string sequence, string owner) =>
         g.Node("Slice", owner + "/ReverseTime", [sequence, g.Int64s(-1), g.Int64s(long.MinValue), g.Int64s(1), g.Int64s(-1)]);
 
     private static bool SameCell(RecurrentLayer a, RecurrentLayer b) =>

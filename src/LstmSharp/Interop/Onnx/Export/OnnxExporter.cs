@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, LSTM, GRU, SimpleRNN, Bidirectional";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -99,7 +99,7 @@ internal sealed partial class OnnxExporter
             ?? throw new InvalidOperationException($"ONNX export of Sequential '{s.Name}': the input shape is unknown; give the first layer an inputShape or call the model once.");
         string name = layers[0] is InputLayer il ? il.Name : "input";
         var firstReal = layers.FirstOrDefault(l => l is not InputLayer);
-        var value = AddGraphInput(name, shape, firstReal is Embedding);
+        var value = AddGraphInput(name, shape, firstReal is Embedding, BatchAxis(s.InputBatchAxes, 0));
         foreach (var layer in layers)
         {
             var outs = Emit(layer, [value]);
@@ -111,7 +111,7 @@ internal sealed partial class OnnxExporter
             value = outs[0];
         }
 
-        AddGraphOutput("output", value);
+        AddGraphOutput("output", value, BatchAxis(s.OutputBatchAxes, 0));
     }
 
     private void ExportFunctional(Functional f)
@@ -122,7 +122,7 @@ internal sealed partial class OnnxExporter
         {
             var consumers = nodes.Where(n => n.Inputs.Any(t => ReferenceEquals(t, input))).ToArray();
             bool tokens = consumers.Length > 0 && consumers.All(n => n.Layer is Embedding);
-            values[input] = AddGraphInput(input.Node.Layer.Name, input.Shape, tokens);
+            values[input] = AddGraphInput(input.Node.Layer.Name, input.Shape, tokens, BatchAxis(f.InputBatchAxes, values.Count));
         }
 
         foreach (var node in nodes)
@@ -149,22 +149,49 @@ internal sealed partial class OnnxExporter
                 name = $"{name}/copy_{i}";
             }
 
-            AddGraphOutput(name, values[t]);
+            AddGraphOutput(name, values[t], BatchAxis(f.OutputBatchAxes, i));
         }
     }
 
-    private OnnxValue AddGraphInput(string name, int[] shape, bool tokens)
+    /// <summary>Where the samples are in model input/output <paramref name="index"/> (0 unless the model keeps a foreign layout, e.g. an imported seq-first graph).</summary>
+    private static int BatchAxis(IReadOnlyList<int> axes, int index) => index < axes.Count ? axes[index] : 0;
+
+    /// <summary>The Transpose permutation that moves axis <paramref name="from"/> to <paramref name="to"/>, the others keeping their order.</summary>
+    private static long[] MoveAxis(int rank, int from, int to)
     {
-        g.Reserve(name);
-        g.Graph.Input.Add(ValueInfo(name, tokens ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, shape));
-        return new OnnxValue(name, shape, null, tokens);
+        var order = Enumerable.Range(0, rank).Select(a => (long)a).ToList();
+        order.RemoveAt(from);
+        order.Insert(to, from);
+        return order.ToArray();
     }
 
-    private void AddGraphOutput(string name, OnnxValue value)
+    private OnnxValue AddGraphInput(string name, int[] shape, bool tokens, int batchAxis = 0)
     {
         g.Reserve(name);
-        g.NodeInto("Identity", name + "/identity", [value.Name], name);
-        g.Graph.Output.Add(ValueInfo(name, value.IsInt64 ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, value.Shape));
+        g.Graph.Input.Add(ValueInfo(name, tokens ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, shape, batchAxis));
+        if (batchAxis == 0)
+        {
+            return new OnnxValue(name, shape, null, tokens);
+        }
+
+        // Layers see batch-major tensors, as inside LstmSharp.
+        string moved = g.Node("Transpose", name + "/BatchFirst", [name], Attr("perm", MoveAxis(shape.Length + 1, batchAxis, 0)));
+        return new OnnxValue(moved, shape, null, tokens);
+    }
+
+    private void AddGraphOutput(string name, OnnxValue value, int batchAxis = 0)
+    {
+        g.Reserve(name);
+        if (batchAxis == 0)
+        {
+            g.NodeInto("Identity", name + "/identity", [value.Name], name);
+        }
+        else
+        {
+            g.NodeInto("Transpose", name + "/BatchBack", [value.Name], name, Attr("perm", MoveAxis(value.Shape.Length + 1, 0, batchAxis)));
+        }
+
+        g.Graph.Output.Add(ValueInfo(name, value.IsInt64 ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, value.Shape, batchAxis));
     }
 
     /// <summary>Writes one layer call; returns its outputs in the layer's order.</summary>
@@ -208,6 +235,25 @@ internal sealed partial class OnnxExporter
                 return EmitRecurrentLayer(rnn, ins, shapes);
             case Bidirectional b:
                 return EmitBidirectional(b, ins, shapes);
+            case AxisSlice a:
+                {
+                    var x = One(layer, ins);
+                    string y = g.Node("Slice", a.Name + "/Slice", [x.Name, g.Int64s(a.Start), g.Int64s(a.Stop), g.Int64s(a.Axis)]);
+                    if (!a.KeepAxis)
+                    {
+                        y = g.Node("Squeeze", a.Name + "/Squeeze", [y, g.Int64s(a.Axis)]);
+                    }
+
+                    return [new OnnxValue(y, shapes[0])];
+                }
+
+            case ReverseTime rt:
+                {
+                    var x = One(layer, ins);
+                    string? mask = x.Mask is null ? null : ReverseTimeAxis(x.Mask, rt.Name + "/mask");
+                    return [new OnnxValue(ReverseTimeAxis(x.Name, rt.Name), shapes[0], mask)];
+                }
+
             default:
                 throw new NotSupportedException($"ONNX export: {layer} has no ONNX mapping (class {layer.ClassName}); supported layers: {SupportedLayers}.");
         }

@@ -142,18 +142,24 @@ internal sealed class OnnxGraphBuilder
         return a;
     }
 
-    /// <summary>A tensor's type and shape for a graph input or output; batch and unknown sizes become named dims.</summary>
-    public static ValueInfoProto ValueInfo(string name, int elemType, IReadOnlyList<int> perSampleShape)
+    /// <summary>
+    /// A tensor's type and shape for a graph input or output: the batch (at
+    /// <paramref name="batchAxis"/>, 0 unless the model keeps a foreign layout) and unknown
+    /// sizes become named dims.
+    /// </summary>
+    public static ValueInfoProto ValueInfo(string name, int elemType, IReadOnlyList<int> perSampleShape, int batchAxis = 0)
     {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        var dims = new List<TensorShapeProto.Types.Dimension>();
         for (int i = 0; i < perSampleShape.Count; i++)
         {
-            shape.Dim.Add(perSampleShape[i] >= 0
+            dims.Add(perSampleShape[i] >= 0
                 ? new TensorShapeProto.Types.Dimension { DimValue = perSampleShape[i] }
                 : new TensorShapeProto.Types.Dimension { DimParam = i == 0 ? "time" : $"dim_{i + 1}" });
         }
 
+        dims.Insert(batchAxis, new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        var shape = new TensorShapeProto();
+        shape.Dim.AddRange(dims);
         return new ValueInfoProto
         {
             Name = name,
