@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using LstmSharp.Serialization;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Data;
@@ -89,22 +90,29 @@ public static class ArrayFiles
             throw new InvalidDataException($"npy '{path}': header of {headerLength} bytes runs past the end of the {bytes.Length}-byte file.");
         }
 
-        string header = Encoding.UTF8.GetString(bytes, start, headerLength);
-        string descr = HeaderValue(path, header, "descr").Trim('\'', '"');
-        string fortran = HeaderValue(path, header, "fortran_order");
-        string shapeText = HeaderValue(path, header, "shape");
-        if (fortran.StartsWith("True", StringComparison.Ordinal))
+        string header = Encoding.Latin1.GetString(bytes, start, headerLength);
+        var (descr, fortran, shape) = new NpyHeader(path, header).Parse();
+        if (fortran)
         {
-            throw new InvalidDataException($"npy '{path}': Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray.");
+            throw new InvalidDataException($"npy '{path}': Fortran-ordered arrays ('fortran_order': True) are not supported; save with numpy.ascontiguousarray.");
         }
 
-        int[] shape = ParseShape(path, shapeText);
         if (shape.Length == 0)
         {
             shape = [1];
         }
 
-        int count = Tensor.CheckedLength(shape);
+        long elements = 1;
+        foreach (int d in shape)
+        {
+            elements *= d;
+            if (elements > Array.MaxLength)
+            {
+                throw new InvalidDataException($"npy '{path}': shape {Tensor.FormatShape(shape)} holds more values than one tensor can ({Array.MaxLength}).");
+            }
+        }
+
+        int count = (int)elements;
         char order = descr.Length > 0 ? descr[0] : '?';
         string kind = descr.Length > 1 ? descr[1..] : string.Empty;
         bool bigEndian = order == '>';
@@ -175,54 +183,59 @@ public static class ArrayFiles
     /// <summary>Reads a CSV of numbers: one sample per row, the same number of columns in every row; a first row that is not numeric is a header.</summary>
     public static Tensor LoadCsv(string path)
     {
-        var rows = new List<float[]>();
-        int lineNumber = 0;
+        // One flat list, not an array per row: memory stays a small multiple of the file's size.
+        var values = new List<float>();
+        int columns = -1, rows = 0, lineNumber = 0;
         foreach (string raw in File.ReadLines(path))
         {
             lineNumber++;
-            string line = raw.Trim();
-            if (line.Length == 0)
+            var line = raw.AsSpan().Trim();
+            if (line.IsEmpty)
             {
                 continue;
             }
 
-            string[] fields = line.Split(',');
-            var values = new float[fields.Length];
+            int before = values.Count;
             bool numeric = true;
-            for (int i = 0; i < fields.Length && numeric; i++)
+            foreach (var range in line.Split(','))
             {
-                numeric = float.TryParse(fields[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]);
+                if (!float.TryParse(line[range].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
+                {
+                    numeric = false;
+                    break;
+                }
+
+                values.Add(v);
             }
 
             if (!numeric)
             {
-                if (rows.Count == 0 && lineNumber == 1)
+                values.RemoveRange(before, values.Count - before);
+                if (rows == 0 && lineNumber == 1)
                 {
                     continue; // header
                 }
 
-                throw new InvalidDataException($"csv '{path}' line {lineNumber}: not a list of numbers: '{Shorten(line)}'.");
+                throw new InvalidDataException($"csv '{path}' line {lineNumber}: not a list of numbers: '{Shorten(line.ToString())}'.");
             }
 
-            if (rows.Count > 0 && values.Length != rows[0].Length)
+            int count = values.Count - before;
+            if (columns >= 0 && count != columns)
             {
-                throw new InvalidDataException($"csv '{path}' line {lineNumber}: {values.Length} columns, expected {rows[0].Length} as in the first row.");
+                throw new InvalidDataException($"csv '{path}' line {lineNumber}: {count} columns, expected {columns} as in the first row.");
             }
 
-            rows.Add(values);
+            columns = count;
+            rows++;
         }
 
-        if (rows.Count == 0)
+        if (rows == 0)
         {
             throw new InvalidDataException($"csv '{path}': no rows of numbers.");
         }
 
-        var t = new Tensor(rows.Count, rows[0].Length);
-        for (int r = 0; r < rows.Count; r++)
-        {
-            rows[r].CopyTo(t.Span.Slice(r * rows[0].Length, rows[0].Length));
-        }
-
+        var t = new Tensor(rows, columns);
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values).CopyTo(t.Span);
         return t;
     }
 
@@ -259,68 +272,174 @@ public static class ArrayFiles
 
     private static void WriteAtomically(string path, byte[] bytes)
     {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                fs.Write(bytes);
-                fs.Flush(true);
-            }
-
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-            {
-                File.Delete(tmp);
-            }
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, file => file.Write(bytes));
     }
 
-    private static string HeaderValue(string path, string header, string key)
+    /// <summary>
+    /// The header of a .npy file: a Python dict literal with exactly the keys 'descr' (a string),
+    /// 'fortran_order' (True or False) and 'shape' (a tuple of non-negative integers), then only
+    /// spaces and a newline. Anything else is refused with the position of the problem.
+    /// </summary>
+    private struct NpyHeader(string path, string text)
     {
-        int k = header.IndexOf($"'{key}'", StringComparison.Ordinal);
-        if (k < 0)
-        {
-            throw new InvalidDataException($"npy '{path}': header lacks '{key}': {Shorten(header)}");
-        }
+        private int at;
 
-        int colon = header.IndexOf(':', k);
-        int i = colon + 1;
-        while (i < header.Length && header[i] == ' ')
+        public (string Descr, bool Fortran, int[] Shape) Parse()
         {
-            i++;
-        }
-
-        int end = header[i] == '(' ? header.IndexOf(')', i) + 1 : header.IndexOfAny([',', '}'], i);
-        if (colon < 0 || end <= i)
-        {
-            throw new InvalidDataException($"npy '{path}': cannot read '{key}' in header {Shorten(header)}");
-        }
-
-        return header[i..end].Trim();
-    }
-
-    private static int[] ParseShape(string path, string text)
-    {
-        string inner = text.Trim().TrimStart('(').TrimEnd(')');
-        var dims = new List<int>();
-        foreach (string part in inner.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out int d))
+            string? descr = null;
+            bool? fortran = null;
+            int[]? shape = null;
+            Skip();
+            Expect('{');
+            while (true)
             {
-                throw new InvalidDataException($"npy '{path}': shape '{text}' is not a tuple of non-negative integers.");
+                Skip();
+                if (Peek() == '}')
+                {
+                    at++;
+                    break;
+                }
+
+                string key = ReadString();
+                Skip();
+                Expect(':');
+                Skip();
+                switch (key)
+                {
+                    case "descr" when descr is null: descr = ReadString(); break;
+                    case "fortran_order" when fortran is null: fortran = ReadBool(); break;
+                    case "shape" when shape is null: shape = ReadShape(); break;
+                    case "descr" or "fortran_order" or "shape": throw Fail($"key '{key}' appears twice");
+                    default: throw Fail($"unexpected key '{Shorten(key)}' (expected 'descr', 'fortran_order' and 'shape')");
+                }
+
+                Skip();
+                char c = Peek();
+                at++;
+                if (c == '}')
+                {
+                    break;
+                }
+
+                if (c != ',')
+                {
+                    throw Fail($"expected ',' or '}}' after the value of '{key}', found '{c}'", at - 1);
+                }
             }
 
-            dims.Add(d);
+            Skip();
+            if (at != text.Length)
+            {
+                throw Fail("unexpected characters after the dict");
+            }
+
+            if (descr is null || fortran is null || shape is null)
+            {
+                string missing = descr is null ? "descr" : fortran is null ? "fortran_order" : "shape";
+                throw Fail($"key '{missing}' is missing");
+            }
+
+            return (descr, fortran.Value, shape);
         }
 
-        return dims.ToArray();
+        private readonly char Peek() => at < text.Length ? text[at] : throw Fail("the header ends too early");
+
+        private void Skip()
+        {
+            while (at < text.Length && text[at] is ' ' or '\t' or '\n' or '\r')
+            {
+                at++;
+            }
+        }
+
+        private void Expect(char c)
+        {
+            if (Peek() != c)
+            {
+                throw Fail($"expected '{c}', found '{text[at]}'");
+            }
+
+            at++;
+        }
+
+        private string ReadString()
+        {
+            char quote = Peek();
+            if (quote is not ('\'' or '"'))
+            {
+                throw Fail($"expected a quoted string, found '{quote}'");
+            }
+
+            int end = text.IndexOf(quote, at + 1);
+            if (end < 0)
+            {
+                throw Fail("a string is not closed");
+            }
+
+            string value = text[(at + 1)..end];
+            at = end + 1;
+            return value;
+        }
+
+        private bool ReadBool()
+        {
+            foreach (var (word, value) in new[] { ("True", true), ("False", false) })
+            {
+                if (string.CompareOrdinal(text, at, word, 0, word.Length) == 0)
+                {
+                    at += word.Length;
+                    return value;
+                }
+            }
+
+            throw Fail("'fortran_order' must be True or False");
+        }
+
+        private int[] ReadShape()
+        {
+            Expect('(');
+            var dims = new List<int>();
+            while (true)
+            {
+                Skip();
+                if (Peek() == ')')
+                {
+                    at++;
+                    return dims.ToArray();
+                }
+
+                int begin = at;
+                while (at < text.Length && char.IsAsciiDigit(text[at]))
+                {
+                    at++;
+                }
+
+                if (at == begin || !int.TryParse(text.AsSpan(begin, at - begin), NumberStyles.None, CultureInfo.InvariantCulture, out int d))
+                {
+                    throw Fail("'shape' must be a tuple of non-negative integers below 2^31", begin);
+                }
+
+                if (at < text.Length && text[at] == 'L')
+                {
+                    at++; // Python 2's long suffix
+                }
+
+                dims.Add(d);
+                Skip();
+                if (Peek() == ',')
+                {
+                    at++;
+                }
+                else if (Peek() != ')')
+                {
+                    throw Fail($"expected ',' or ')' in 'shape', found '{text[at]}'");
+                }
+            }
+        }
+
+        private readonly InvalidDataException Fail(string problem, int? position = null) =>
+            new($"npy '{path}': header {problem} at character {position ?? at}: {Shorten(text)}");
     }
 
     private static string Shorten(string s) => s.Length <= 80 ? s : s[..80] + "...";

@@ -411,14 +411,11 @@ public static class Imdb
         }
     }
 
-    private static void ReadJsonLines(string path, int split, IReviewSink builder, IProgress<LoadProgress>? progress)
+    internal static void ReadJsonLines(string path, int split, IReviewSink builder, IProgress<LoadProgress>? progress)
     {
         byte[] bytes;
-        using (var file = File.OpenRead(path))
+        using (var input = GzipInput.Open(path, "Imdb", out _))
         {
-            bool gz = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
-            file.Position = 0;
-            using var input = gz ? (Stream)new GZipStream(file, CompressionMode.Decompress) : file;
             using var memory = new MemoryStream();
             input.CopyTo(memory);
             bytes = memory.ToArray();
@@ -467,11 +464,13 @@ public static class Imdb
                 {
                     reader.Read();
                     label = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int l) ? l : -1;
+                    reader.Skip();
                 }
                 else if (reader.ValueTextEquals("text"u8))
                 {
                     reader.Read();
                     text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip();
                 }
                 else
                 {
@@ -479,10 +478,25 @@ public static class Imdb
                     reader.Skip();
                 }
             }
+
+            if (reader.TokenType != JsonTokenType.EndObject)
+            {
+                throw new InvalidDataException($"Imdb: '{path}' line {line} is not one JSON object.");
+            }
+
+            if (reader.Read())
+            {
+                throw new InvalidDataException($"Imdb: '{path}' line {line} has more after its JSON object (at byte {reader.TokenStartIndex}).");
+            }
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"Imdb: '{path}' line {line} is not valid JSON: {e.Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString refuses invalid UTF-8 and lone surrogates ("\ud800") in a string.
+            throw new InvalidDataException($"Imdb: '{path}' line {line} holds a string that is not valid UTF-8 / Unicode: {e.Message}", e);
         }
 
         if (label is not (0 or 1) || text is null)

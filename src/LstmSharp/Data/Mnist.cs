@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Security.Cryptography;
 using LstmSharp.Tensors;
@@ -100,23 +99,22 @@ public static class Mnist
         long expectedLength = 16 + ((long)count * Rows * Cols);
         CheckRawLength(path, rawLength, expectedLength);
         int n = limit is int l ? Math.Min(l, count) : count;
+        if ((long)n * Rows * Cols > Array.MaxLength)
+        {
+            throw new InvalidDataException($"Mnist: '{path}' declares {count} images; at most {Array.MaxLength / (Rows * Cols)} fit in one tensor (pass a limit).");
+        }
+
+        // The tensor is sized only once the stream has delivered the pixels: a small .gz may claim a million images.
+        var chunks = ReadBounded(stream, path, (long)n * Rows * Cols, 16, expectedLength);
         var images = new Tensor(n, Rows, Cols);
         var dst = images.Span;
-        var buffer = new byte[1 << 16];
-        long read = 0;
-        long wanted = (long)n * Rows * Cols;
-        while (read < wanted)
+        int at = 0;
+        foreach (var chunk in chunks)
         {
-            int chunk = stream.ReadAtLeast(buffer.AsSpan(0, (int)Math.Min(buffer.Length, wanted - read)), (int)Math.Min(buffer.Length, wanted - read), throwOnEndOfStream: false);
-            if (chunk == 0)
-            {
-                throw Truncated(path, expectedLength, 16 + read);
-            }
-
-            var floats = dst.Slice((int)read, chunk);
-            TensorPrimitives.ConvertTruncating<byte, float>(buffer.AsSpan(0, chunk), floats);
+            var floats = dst.Slice(at, chunk.Length);
+            TensorPrimitives.ConvertTruncating<byte, float>(chunk, floats);
             TensorPrimitives.Divide(floats, 255f, floats);
-            read += chunk;
+            at += chunk.Length;
         }
 
         if (n == count)
@@ -145,30 +143,53 @@ public static class Mnist
         long expectedLength = 8 + (long)count;
         CheckRawLength(path, rawLength, expectedLength);
         int n = limit is int l ? Math.Min(l, count) : count;
-        var bytes = new byte[n];
-        int got = stream.ReadAtLeast(bytes, n, throwOnEndOfStream: false);
-        if (got < n)
-        {
-            throw Truncated(path, expectedLength, 8 + got);
-        }
-
+        var chunks = ReadBounded(stream, path, n, 8, expectedLength);
         if (n == count)
         {
             CheckAtEnd(stream, path, expectedLength);
         }
 
         var labels = new int[n];
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        foreach (var chunk in chunks)
         {
-            if (bytes[i] >= NumClasses)
+            foreach (byte b in chunk)
             {
-                throw new InvalidDataException($"Mnist: '{path}' label {i} is {bytes[i]}, expected 0..{NumClasses - 1}.");
-            }
+                if (b >= NumClasses)
+                {
+                    throw new InvalidDataException($"Mnist: '{path}' label {i} is {b}, expected 0..{NumClasses - 1}.");
+                }
 
-            labels[i] = bytes[i];
+                labels[i++] = b;
+            }
         }
 
         return labels;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="wanted"/> bytes in chunks of at most 1 MiB, so memory grows with what
+    /// the stream delivers, never with what a header claims.
+    /// </summary>
+    private static List<byte[]> ReadBounded(Stream stream, string path, long wanted, int headerBytes, long expectedLength)
+    {
+        var chunks = new List<byte[]>();
+        long read = 0;
+        while (read < wanted)
+        {
+            int size = (int)Math.Min(1 << 20, wanted - read);
+            var chunk = new byte[size];
+            int got = stream.ReadAtLeast(chunk, size, throwOnEndOfStream: false);
+            if (got < size)
+            {
+                throw Truncated(path, expectedLength, headerBytes + read + got);
+            }
+
+            chunks.Add(chunk);
+            read += size;
+        }
+
+        return chunks;
     }
 
     /// <summary>
@@ -238,22 +259,8 @@ public static class Mnist
         }
     }
 
-    /// <summary>Opens a raw or gzipped IDX file; <paramref name="rawLength"/> is its length when not compressed.</summary>
-    private static Stream OpenIdx(string path, out long? rawLength)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        var magic = new byte[2];
-        int got = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
-        file.Position = 0;
-        if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        {
-            rawLength = null;
-            return new BufferedStream(new GZipStream(file, CompressionMode.Decompress), 1 << 16);
-        }
-
-        rawLength = file.Length;
-        return file;
-    }
+    /// <summary>Opens a raw or gzipped IDX file (a .gz's trailer is verified at its end); <paramref name="rawLength"/> is its length when not compressed.</summary>
+    private static Stream OpenIdx(string path, out long? rawLength) => GzipInput.Open(path, "Mnist", out rawLength);
 
     /// <summary>Reads the magic number first, so a label file passed as images says so even when short.</summary>
     private static void ReadHeader(Stream stream, string path, Span<byte> header, int expectedMagic, string kind)

@@ -173,6 +173,50 @@ public abstract class Layer
         return scope;
     }
 
+    /// <summary>
+    /// Fails now, before a kernel sizes its scratch by them, when weights of these shapes would
+    /// need more values than <see cref="LimitWeights"/> still allows (AddWeight charges them later).
+    /// </summary>
+    protected void ReserveWeightValues(string what, long values)
+    {
+        if (weightBudget is { } budget && values > budget)
+        {
+            throw new ArgumentException($"{Describe()}: {what} need at least {values} values, more than the {budget} the source still holds.");
+        }
+    }
+
+    /// <summary>As <see cref="ReserveWeightValues"/> for weights of known shapes.</summary>
+    protected void ReserveWeights(IEnumerable<(string Name, int[] Shape)> shapes)
+    {
+        if (weightBudget is not { } budget)
+        {
+            return;
+        }
+
+        long total = 0;
+        foreach (var (name, shape) in shapes)
+        {
+            total = SaturatingAdd(total, ValueCount(shape));
+            if (total > budget)
+            {
+                throw new ArgumentException($"{Describe()}: weight '{name}' {Tensor.FormatShape(shape)} brings the layer to {total} values, more than the {budget} the source still holds.");
+            }
+        }
+    }
+
+    private static long ValueCount(int[] shape)
+    {
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count = d <= 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
+        }
+
+        return count;
+    }
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
     /// <summary>Resets this thread's automatic-name counters and its <see cref="SetRandomSeed"/> generator (Keras <c>clear_session</c>).</summary>
     public static void ClearSession()
     {
@@ -472,7 +516,7 @@ public abstract class Layer
     {
         if (weightBudget is { } budget)
         {
-            long count = shape.Aggregate(1L, (a, d) => a * Math.Max(d, 0));
+            long count = ValueCount(shape);
             if (count > budget)
             {
                 throw new ArgumentException($"{Describe()}: weight '{name}' {Tensor.FormatShape(shape)} needs {count} values, more than the {budget} the source still holds.");

@@ -319,9 +319,14 @@ public sealed class Functional : Model
         foreach (var n in nodeList)
         {
             var obj = n as JsonObject ?? throw new ArgumentException("Functional config: a node is not an object.");
-            string layerName = obj["layer"]?.GetValue<string>() ?? throw new ArgumentException("Functional config: a node has no 'layer'.");
+            string layerName = OptionalString(obj, "layer", "a node's") ?? throw new ArgumentException("Functional config: a node has no 'layer'.");
             var layer = byName.TryGetValue(layerName, out var l) ? l : throw new ArgumentException($"Functional config: node refers to unknown layer '{layerName}'.");
-            var ins = (obj["inputs"] as JsonArray ?? []).Select(r => Resolve(r, built)).ToArray();
+            var ins = (obj["inputs"] switch
+            {
+                null => new JsonArray(),
+                JsonArray a => a,
+                var other => throw new ArgumentException($"Functional config: node '{layerName}' has inputs {Short(other)}, expected a list of [node, index]."),
+            }).Select(r => Resolve(r, built)).ToArray();
             if (layer is InputLayer input)
             {
                 built.Add(new GraphNode(input, [], [input.Shape]).Outputs);
@@ -334,10 +339,10 @@ public sealed class Functional : Model
 
         var modelInputs = (config["inputs"] as JsonArray ?? throw new ArgumentException("Functional config: missing 'inputs'.")).Select(r => Resolve(r, built)).ToArray();
         var modelOutputs = (config["outputs"] as JsonArray ?? throw new ArgumentException("Functional config: missing 'outputs'.")).Select(r => Resolve(r, built)).ToArray();
-        var model = new Functional(modelInputs, modelOutputs, config["name"]?.GetValue<string>());
+        var model = new Functional(modelInputs, modelOutputs, OptionalString(config, "name", "the model's"));
         if (config["input_batch_axes"] is JsonArray ia && config["output_batch_axes"] is JsonArray oa)
         {
-            model.WithBatchAxes(ia.Select(a => a!.GetValue<int>()).ToArray(), oa.Select(a => a!.GetValue<int>()).ToArray());
+            model.WithBatchAxes(Integers(ia, "input_batch_axes"), Integers(oa, "output_batch_axes"));
         }
 
         return model;
@@ -345,14 +350,43 @@ public sealed class Functional : Model
 
     private static SymbolicTensor Resolve(JsonNode? reference, List<SymbolicTensor[]> built)
     {
-        var arr = reference as JsonArray ?? throw new ArgumentException("Functional config: a tensor reference is not [node, index].");
-        int node = arr[0]!.GetValue<int>(), index = arr[1]!.GetValue<int>();
+        // Checked shape by shape: a hostile file may put anything (null, text, 1e300) where an index belongs.
+        if (reference is not JsonArray { Count: >= 2 } arr || !TryIndex(arr[0], out int node) || !TryIndex(arr[1], out int index))
+        {
+            throw new ArgumentException($"Functional config: a tensor reference is {Short(reference)}, expected [node, index] (two non-negative integers).");
+        }
+
         if ((uint)node >= (uint)built.Count || (uint)index >= (uint)built[node].Length)
         {
             throw new ArgumentException($"Functional config: tensor reference [{node}, {index}] points outside the {built.Count} nodes defined before it.");
         }
 
         return built[node][index];
+    }
+
+    private static bool TryIndex(JsonNode? n, out int value)
+    {
+        value = -1;
+        return n is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && v.TryGetValue(out value) && value >= 0;
+    }
+
+    private static string? OptionalString(JsonObject obj, string key, string what) => obj[key] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+        var other => throw new ArgumentException($"Functional config: {what} '{key}' is {Short(other)}, expected a string."),
+    };
+
+    private static int[] Integers(JsonArray list, string key) => list
+        .Select(n => n is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && v.TryGetValue(out int i)
+            ? i
+            : throw new ArgumentException($"Functional config: '{key}' holds {Short(n)}, expected integers."))
+        .ToArray();
+
+    private static string Short(JsonNode? node)
+    {
+        string text = node?.ToJsonString() ?? "null";
+        return text.Length <= 60 ? text : text[..60] + "...";
     }
 
     private static string FormatShape(int[] shape) => SummaryTable.FormatShape([null, .. shape.Select(d => d < 0 ? (int?)null : d)]);

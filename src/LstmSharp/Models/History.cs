@@ -25,6 +25,21 @@ public sealed class History
 
     public bool Contains(string key) => values.ContainsKey(key);
 
+    /// <summary>True when some batch's loss was NaN or infinite (whether or not <c>TerminateOnNaN</c> stopped the run).</summary>
+    public bool LossBecameNonFinite => FirstNonFiniteLoss is not null;
+
+    /// <summary>Zero-based epoch and batch of the first NaN/infinite loss, or null.</summary>
+    public (int Epoch, int Batch)? FirstNonFiniteLoss { get; private set; }
+
+    /// <summary>Warnings of the run, in order (also sent to callbacks' <c>OnWarning</c> and printed when verbose).</summary>
+    public List<string> Warnings { get; } = [];
+
+    internal void MarkNonFiniteLoss(int epoch, int batch, string warning)
+    {
+        FirstNonFiniteLoss ??= (epoch, batch);
+        Warnings.Add(warning);
+    }
+
     public void Add(int epoch, double seconds, IReadOnlyList<KeyValuePair<string, double>> logs)
     {
         Epochs.Add(epoch);

@@ -252,7 +252,7 @@ public abstract partial class Model
         }
 
         int trainCount = trainY.Dim(0);
-        int steps = (trainCount + batchSize - 1) / batchSize;
+        int steps = (int)(((long)trainCount + batchSize - 1) / batchSize); // long: batchSize near int.MaxValue must not overflow to 0 steps
         var loss = ResolveLoss(trainY);
         var metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
         var lossMean = new Mean("loss");
@@ -322,6 +322,19 @@ public abstract partial class Model
 
                 double batchLoss = TrainStep(xb, yb, loss, weights, parameters, metrics);
                 lossMean.Update(batchLoss, count);
+                if (!double.IsFinite(batchLoss) && !history.LossBecameNonFinite)
+                {
+                    // Said once per run, with or without TerminateOnNaN: every later step only spreads the NaN.
+                    string warning = $"Model '{Name}' Fit: the loss became {batchLoss} at epoch {epoch + 1}, batch {step + 1}; the weights are no longer usable " +
+                        "(lower the learning rate, clip gradients, check the data; TerminateOnNaN stops such a run).";
+                    history.MarkNonFiniteLoss(epoch, step, warning);
+                    progress.Warn(warning);
+                    foreach (var cb in cbs)
+                    {
+                        cb.OnWarning(warning);
+                    }
+                }
+
                 var logs = Logs(lossMean, metrics, null);
                 foreach (var cb in cbs)
                 {

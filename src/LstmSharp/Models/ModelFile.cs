@@ -95,20 +95,46 @@ public abstract partial class Model
         SafeTensors.Save(path, Parameters.Select(p => new KeyValuePair<string, Tensor>(p.Path, p.Value)));
     }
 
-    /// <summary>Reads weights saved by <see cref="SaveWeights"/> or <see cref="Save"/>; every parameter must be present with its shape.</summary>
-    public void LoadWeights(string path)
+    /// <summary>
+    /// Reads weights saved by <see cref="SaveWeights"/> or <see cref="Save"/>; every parameter must
+    /// be present with its shape. Weights holding NaN or ±Inf are refused (the model is left
+    /// unchanged) unless <paramref name="allowNonFiniteWeights"/>.
+    /// </summary>
+    public void LoadWeights(string path, bool allowNonFiniteWeights = false)
     {
         var file = SafeTensors.Load(path);
+        foreach (var p in Parameters)
+        {
+            if (file.TryGet(p.Path, out var t) && t.DType == SafeTensorDType.F32 && !allowNonFiniteWeights)
+            {
+                CheckFinite(path, p.Path, t.ToSingleArray());
+            }
+        }
+
         AssignWeights(file, path);
     }
 
     /// <summary>Rebuilds a model saved with <see cref="Save"/>: same architecture, same weights, and (when saved) compiled with the same optimizer state.</summary>
     public static Model Load(string path) => Load(path, out _);
 
-    /// <summary>As <see cref="Load(string)"/>; <paramref name="epoch"/> is the epoch stored by a checkpoint (or null).</summary>
-    public static Model Load(string path, out int? epoch)
+    /// <summary>As <see cref="Load(string)"/>; with <paramref name="allowNonFiniteWeights"/> weights and optimizer state holding NaN or ±Inf are accepted.</summary>
+    public static Model Load(string path, bool allowNonFiniteWeights) => Load(path, out _, allowNonFiniteWeights);
+
+    /// <summary>
+    /// As <see cref="Load(string)"/>; <paramref name="epoch"/> is the epoch stored by a checkpoint (or null).
+    /// </summary>
+    /// <remarks>
+    /// Only the header is read as a whole; each weight's bytes are read from the file straight into
+    /// the new model's tensor, so loading costs about the model's size in memory, not twice it.
+    /// Every problem of the file is a <see cref="ModelFormatException"/> naming the file and the
+    /// tensor; so are weights holding NaN or ±Inf unless <paramref name="allowNonFiniteWeights"/>.
+    /// </remarks>
+    public static Model Load(string path, out int? epoch, bool allowNonFiniteWeights = false)
     {
-        var file = SafeTensors.Load(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.RandomAccess);
+        var file = SafeTensors.ReadLayout(stream, path);
+        var byName = file.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         var meta = file.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != FileFormat)
         {
@@ -122,7 +148,7 @@ public abstract partial class Model
 
         JsonObject config = ParseObject(path, meta, "config");
         Model model;
-        long stored = file.Tensors.Where(t => !t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Sum(t => (long)t.ElementCount);
+        long stored = file.Entries.Where(t => !t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).Sum(t => t.ElementCount);
         try
         {
             using (Layer.LimitWeights(stored))
@@ -136,7 +162,12 @@ public abstract partial class Model
             throw new ModelFormatException(path, null, $"invalid architecture config: {e.Message}", e);
         }
 
-        model.AssignWeights(file, path);
+        model.CheckWeightEntries(byName, path);
+        foreach (var p in model.Parameters)
+        {
+            ReadF32(stream, file, byName[p.Path], path, p.Value.Span, allowNonFiniteWeights);
+        }
+
         if (meta.ContainsKey(TextVectorizationKey))
         {
             var textConfig = ParseObject(path, meta, TextVectorizationKey);
@@ -156,21 +187,33 @@ public abstract partial class Model
             var compile = ParseObject(path, meta, "compile");
             try
             {
-                var optimizer = Optimizers.FromConfig(compile["optimizer"]!.AsObject());
-                var loss = Losses.FromConfig(compile["loss"]!.AsObject());
-                var metrics = compile["metrics"]?.AsArray().Select(m => m!.GetValue<string>()).ToArray() ?? [];
+                var optimizer = Optimizers.FromConfig(compile["optimizer"] as JsonObject ?? throw new ArgumentException("'optimizer' is missing or not an object."));
+                var loss = Losses.FromConfig(compile["loss"] as JsonObject ?? throw new ArgumentException("'loss' is missing or not an object."));
+                var metrics = compile["metrics"] switch
+                {
+                    null => [],
+                    JsonArray a => a.Select(m => m is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw new ArgumentException("'metrics' holds an entry that is not a string.")).ToArray(),
+                    _ => throw new ArgumentException("'metrics' is not a list of names."),
+                };
                 model.Compile(optimizer, loss, metrics);
                 var slots = new Dictionary<string, StateArray>(StringComparer.Ordinal);
-                foreach (var t in file.Tensors.Where(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)))
+                foreach (var t in file.Entries.Where(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)))
                 {
-                    slots[t.Name[OptimizerPrefix.Length..]] = new StateArray(t.ShapeArray, t.ToSingleArray());
+                    if (t.DType != SafeTensorDType.F32)
+                    {
+                        throw new ModelFormatException(path, t.Name, $"dtype {t.DType.FileName()}, expected F32.");
+                    }
+
+                    var values = new float[t.ElementCount];
+                    ReadF32(stream, file, t, path, values, allowNonFiniteWeights);
+                    slots[t.Name[OptimizerPrefix.Length..]] = new StateArray((int[])t.Shape.Clone(), values);
                 }
 
                 long iterations = compile["iterations"]?.GetValue<long>() ?? 0;
                 double? lr = compile["learning_rate"]?.GetValue<double>();
                 optimizer.SetState(new OptimizerState(iterations, lr, slots), model.TrainableParameters);
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException or InvalidCastException or NullReferenceException)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException or InvalidCastException)
             {
                 throw new ModelFormatException(path, null, $"invalid compile settings or optimizer state: {e.Message}", e);
             }
@@ -218,21 +261,84 @@ public abstract partial class Model
                 throw new ModelFormatException(path, p.Path, $"weight missing from the file (expected {Tensor.FormatShape(p.Value.Shape)}).");
             }
 
-            if (t.DType != SafeTensorDType.F32)
-            {
-                throw new ModelFormatException(path, p.Path, $"dtype {t.DType.FileName()}, expected F32.");
-            }
-
-            if (!t.Shape.SequenceEqual(p.Value.Shape))
-            {
-                throw new ModelFormatException(path, p.Path, $"shape {Tensor.FormatShape(t.Shape)} does not match the model's {Tensor.FormatShape(p.Value.Shape)}.");
-            }
+            CheckWeightEntry(path, p, t.DType, t.Shape);
         }
 
         foreach (var p in ps)
         {
             file.Get(p.Path).ToSingleArray().CopyTo(p.Value.Span);
         }
+    }
+
+    private void CheckWeightEntries(Dictionary<string, SafeTensors.FileEntry> byName, string path)
+    {
+        foreach (var p in Parameters)
+        {
+            if (!byName.TryGetValue(p.Path, out var e))
+            {
+                throw new ModelFormatException(path, p.Path, $"weight missing from the file (expected {Tensor.FormatShape(p.Value.Shape)}).");
+            }
+
+            CheckWeightEntry(path, p, e.DType, e.Shape);
+        }
+    }
+
+    private static void CheckWeightEntry(string path, Parameter p, SafeTensorDType dtype, ReadOnlySpan<int> shape)
+    {
+        if (dtype != SafeTensorDType.F32)
+        {
+            throw new ModelFormatException(path, p.Path, $"dtype {dtype.FileName()}, expected F32.");
+        }
+
+        if (!shape.SequenceEqual(p.Value.Shape))
+        {
+            throw new ModelFormatException(path, p.Path, $"shape {Tensor.FormatShape(shape)} does not match the model's {Tensor.FormatShape(p.Value.Shape)}.");
+        }
+    }
+
+    /// <summary>Reads an F32 tensor's bytes from the file straight into <paramref name="destination"/> (little-endian, as the format stores them).</summary>
+    private static void ReadF32(FileStream stream, SafeTensors.FileLayout file, SafeTensors.FileEntry entry, string path, Span<float> destination, bool allowNonFinite)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination);
+        if (bytes.Length != entry.End - entry.Begin)
+        {
+            throw new ModelFormatException(path, entry.Name, $"holds {entry.End - entry.Begin} bytes, expected {bytes.Length}.");
+        }
+
+        stream.Position = file.DataStart + entry.Begin;
+        int got = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (got != bytes.Length)
+        {
+            throw new ModelFormatException(path, entry.Name, $"the file ended after {got} of the tensor's {bytes.Length} bytes (changed while reading?).");
+        }
+
+        if (!BitConverter.IsLittleEndian)
+        {
+            var words = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(destination);
+            System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(words, words);
+        }
+
+        if (!allowNonFinite)
+        {
+            CheckFinite(path, entry.Name, destination);
+        }
+    }
+
+    /// <summary>The file's NaN policy: NaN or ±Inf in stored weights is refused unless the caller opts in.</summary>
+    private static void CheckFinite(string path, string name, ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty || float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
+        {
+            return;
+        }
+
+        int at = 0;
+        while (float.IsFinite(values[at]))
+        {
+            at++;
+        }
+
+        throw new ModelFormatException(path, name, $"value [{at}] is {values[at]} (NaN or infinite weights, e.g. saved after training diverged); pass allowNonFiniteWeights: true to load them anyway.");
     }
 
     private static JsonObject ParseObject(string path, IReadOnlyDictionary<string, string> meta, string key)

@@ -90,6 +90,24 @@ public sealed class ProgressLine
         writer.Flush();
     }
 
+    /// <summary>Prints a warning on its own line (any verbose level but 0), below the progress bar.</summary>
+    public void Warn(string message)
+    {
+        if (verbose == 0)
+        {
+            return;
+        }
+
+        if (interactive && lastWidth > 0)
+        {
+            writer.WriteLine();
+            lastWidth = 0;
+        }
+
+        writer.WriteLine($"WARNING: {message}");
+        writer.Flush();
+    }
+
     /// <summary>Formats a log value as Keras does (4 decimals; scientific below 1e-3).</summary>
     public static string FormatValue(double v)
     {

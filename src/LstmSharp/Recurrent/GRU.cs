@@ -105,6 +105,7 @@ public sealed class GRU : SingleStateLayer<GruKernel, GruCache>
     {
         var layout = new GruLayout(inputSize, Units, ResetAfter, UseBias, Activation, RecurrentActivation);
         Layout = layout;
+        ReserveWeights(layout.ParameterShapes);
         return (new GruKernel(layout, Name), layout.KernelShape, layout.RecurrentKernelShape, layout.BiasShape);
     }
 }

@@ -36,6 +36,7 @@ public sealed class GruLayout
             throw new ArgumentException($"GruLayout: recurrentActivation={(int)recurrentActivation} is not an ActivationKind.", nameof(recurrentActivation));
         }
 
+        GateWidth = LayoutLimits.GateWidth("GruLayout", 3, units, inputSize);
         InputSize = inputSize;
         Units = units;
         ResetAfter = resetAfter;
@@ -63,7 +64,7 @@ public sealed class GruLayout
     public int GateCount => 3;
 
     /// <summary>3·units: the width of W, U and of each bias row.</summary>
-    public int GateWidth => 3 * Units;
+    public int GateWidth { get; }
 
     /// <summary>First column of the z, r and h blocks.</summary>
     public int ZOffset => 0;

@@ -146,6 +146,7 @@ public sealed class LSTM : RecurrentLayer
     protected override void BuildCell(int inputSize)
     {
         var layout = new LstmLayout(Variant, inputSize, Units, UseBias);
+        ReserveWeights(layout.ParameterShapes);
         kernel = new LstmKernel(layout, Name);
         Kernel = AddWeight("kernel", layout.KernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
         RecurrentKernel = AddWeight("recurrent_kernel", layout.RecurrentKernelShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);

@@ -73,6 +73,11 @@ public sealed class LstmLayout
 
         weightedIndex[2] = -1;
         WeightedGateCount = s;
+        LayoutLimits.GateWidth("LstmLayout", g, units, inputSize);
+        if (variant.FullGateRecurrence)
+        {
+            LayoutLimits.Square("LstmLayout", "gate_recurrence", s, units);
+        }
     }
 
     public LstmVariant Variant { get; }

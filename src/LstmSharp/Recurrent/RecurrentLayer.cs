@@ -276,7 +276,18 @@ public abstract class RecurrentLayer : Layer
             throw ShapeError("input [batch, time, features] with known features", [-1, .. x]);
         }
 
-        BuildCell(x[1]);
+        // Every cell has W [features, G·units] and U [units, G·units] with G >= 1: a lower bound on
+        // its weights, checked against a model file's budget before any shape is even formed.
+        long atLeast = ((long)Units * Units) + Math.Min((long)Units * x[1], long.MaxValue - ((long)Units * Units));
+        ReserveWeightValues("kernel and recurrent_kernel", atLeast);
+        try
+        {
+            BuildCell(x[1]);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "units")
+        {
+            throw new ArgumentOutOfRangeException("units", $"{Describe()}: {e.Message.Replace(" (Parameter 'units')", string.Empty, StringComparison.Ordinal)}");
+        }
     }
 
     /// <summary>Creates the cell's weights for <paramref name="inputSize"/> features.</summary>

@@ -96,6 +96,7 @@ public sealed class SimpleRNN : SingleStateLayer<SimpleRnnKernel, SimpleRnnCache
     {
         var layout = new SimpleRnnLayout(inputSize, Units, UseBias, Activation);
         Layout = layout;
+        ReserveWeights(layout.ParameterShapes);
         return (new SimpleRnnKernel(layout, Name), layout.KernelShape, layout.RecurrentKernelShape, layout.BiasShape);
     }
 }

@@ -26,6 +26,7 @@ public sealed class SimpleRnnLayout
             throw new ArgumentException($"SimpleRnnLayout: activation={(int)activation} is not an ActivationKind.", nameof(activation));
         }
 
+        LayoutLimits.GateWidth("SimpleRnnLayout", 1, units, inputSize);
         InputSize = inputSize;
         Units = units;
         UseBias = useBias;

@@ -47,10 +47,11 @@ public static class SafeTensors
 
     /// <summary>Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> atomically.</summary>
     /// <remarks>
-    /// The bytes go to a temporary file in the same folder, are flushed to the disk, and the
-    /// temporary file is then renamed over <paramref name="path"/>: a crash or an exception
-    /// during the save leaves any previous file untouched, and the temporary file is removed
-    /// on exception.
+    /// The bytes go to a temporary file <c>.NAME.lstmsharp-save-PID-GUID.tmp</c> in the same
+    /// folder, are flushed to the disk, the temporary file is renamed over <paramref name="path"/>
+    /// and the folder is flushed: a crash or an exception during the save leaves any previous
+    /// file untouched. The temporary file is removed on exception, and one left by a killed
+    /// process is removed by the next save to the same path.
     /// </remarks>
     public static void Save(string path, IEnumerable<SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         Save(path, tensors, metadata, wrapStream: null);
@@ -132,12 +133,49 @@ public static class SafeTensors
     public static SafeTensorsFile Parse(ReadOnlyMemory<byte> file, string? sourceName = null)
     {
         var span = file.Span;
-        if (span.Length < 8)
+        int headerLength = CheckHeaderLength(span, span.Length, sourceName);
+        var header = file.Slice(8, headerLength);
+        var data = file[(8 + headerLength)..];
+        var (entries, metadata) = DecodeHeader(header, data.Length, sourceName);
+        var tensors = new SafeTensor[entries.Count];
+        for (int i = 0; i < tensors.Length; i++)
         {
-            throw Fail(sourceName, null, $"the file is {span.Length} bytes, shorter than the 8-byte header length prefix.");
+            var e = entries[i];
+            tensors[i] = new SafeTensor(e.Name, e.DType, e.Shape, data[(int)e.Begin..(int)e.End]);
         }
 
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(span);
+        return new SafeTensorsFile(sourceName, tensors, metadata);
+    }
+
+    /// <summary>
+    /// Reads and validates only the header of the safetensors file in <paramref name="stream"/>
+    /// (seekable, positioned at the file's start): the tensors' places, checked against the
+    /// stream's length, and the metadata. The caller reads each tensor's bytes where it needs them
+    /// (<see cref="FileLayout.DataStart"/> + <see cref="FileEntry.Begin"/>), so loading a model
+    /// never holds the whole file in memory.
+    /// </summary>
+    internal static FileLayout ReadLayout(Stream stream, string? sourceName)
+    {
+        long length = stream.Length;
+        Span<byte> prefix = stackalloc byte[8];
+        int got = stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+        int headerLength = CheckHeaderLength(prefix[..got], length, sourceName);
+        var header = new byte[headerLength];
+        stream.ReadExactly(header);
+        long dataStart = 8 + headerLength;
+        var (entries, metadata) = DecodeHeader(header, length - dataStart, sourceName);
+        return new FileLayout(entries, metadata, dataStart);
+    }
+
+    /// <summary>The header length from the 8-byte prefix, checked against the limit and the file's <paramref name="fileLength"/>.</summary>
+    private static int CheckHeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string? sourceName)
+    {
+        if (prefix.Length < 8 || fileLength < 8)
+        {
+            throw Fail(sourceName, null, $"the file is {Math.Min(prefix.Length, fileLength)} bytes, shorter than the 8-byte header length prefix.");
+        }
+
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength == 0)
         {
             throw Fail(sourceName, null, "the header length is 0; an empty header is at least '{}'.");
@@ -148,13 +186,16 @@ public static class SafeTensors
             throw Fail(sourceName, null, $"the header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes.");
         }
 
-        if (headerLength > (ulong)(span.Length - 8))
+        if (headerLength > (ulong)(fileLength - 8))
         {
-            throw Fail(sourceName, null, $"the header length {headerLength} exceeds the {span.Length - 8} bytes that follow the length prefix.");
+            throw Fail(sourceName, null, $"the header length {headerLength} exceeds the {fileLength - 8} bytes that follow the length prefix.");
         }
 
-        var header = file.Slice(8, (int)headerLength);
-        var data = file[(8 + (int)headerLength)..];
+        return (int)headerLength;
+    }
+
+    private static (List<FileEntry> Entries, Dictionary<string, string> Metadata) DecodeHeader(ReadOnlyMemory<byte> header, long dataLength, string? sourceName)
+    {
         if (!Utf8.IsValid(header.Span))
         {
             throw Fail(sourceName, null, "the header is not valid UTF-8.");
@@ -179,7 +220,7 @@ public static class SafeTensors
         {
             try
             {
-                return Decode(document.RootElement, data, sourceName);
+                return Decode(document.RootElement, dataLength, sourceName);
             }
             catch (InvalidOperationException e)
             {
@@ -203,34 +244,18 @@ public static class SafeTensors
 
         // Validate and lay out before touching the disk: bad input never creates a file.
         var plan = Prepare(tensors, metadata);
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"SafeTensors.Save: '{path}' has no parent folder.", nameof(path));
-        string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                var target = wrapStream is null ? file : wrapStream(file);
-                WritePlan(target, plan);
-                target.Flush();
-
-                // The rename below must never publish a file whose bytes are still only in the OS cache.
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+            var target = wrapStream is null ? file : wrapStream(file);
+            WritePlan(target, plan);
+            target.Flush();
+        });
     }
 
-    private static SafeTensorsFile Decode(JsonElement root, ReadOnlyMemory<byte> data, string? source)
+    private static (List<FileEntry> Entries, Dictionary<string, string> Metadata) Decode(JsonElement root, long dataLength, string? source)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var entries = new List<Entry>();
+        var entries = new List<FileEntry>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in root.EnumerateObject())
         {
@@ -246,14 +271,14 @@ public static class SafeTensors
             }
             else
             {
-                entries.Add(ReadEntry(name, property.Value, data.Length, source));
+                entries.Add(ReadEntry(name, property.Value, dataLength, source));
             }
         }
 
         // The entries must tile the data buffer exactly, like the Python library demands.
         entries.Sort(static (a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         long expected = 0;
-        Entry? previous = null;
+        FileEntry? previous = null;
         foreach (var e in entries)
         {
             if (e.Begin > expected)
@@ -270,19 +295,12 @@ public static class SafeTensors
             previous = e;
         }
 
-        if (expected != data.Length)
+        if (expected != dataLength)
         {
-            throw Fail(source, null, $"the data buffer has {data.Length - expected} unused bytes after the last tensor (tensors end at {expected}, the buffer holds {data.Length}).");
+            throw Fail(source, null, $"the data buffer has {dataLength - expected} unused bytes after the last tensor (tensors end at {expected}, the buffer holds {dataLength}).");
         }
 
-        var tensors = new SafeTensor[entries.Count];
-        for (int i = 0; i < tensors.Length; i++)
-        {
-            var e = entries[i];
-            tensors[i] = new SafeTensor(e.Name, e.DType, e.Shape, data[(int)e.Begin..(int)e.End]);
-        }
-
-        return new SafeTensorsFile(source, tensors, metadata);
+        return (entries, metadata);
     }
 
     private static void ReadMetadata(JsonElement value, Dictionary<string, string> metadata, string? source)
@@ -311,7 +329,7 @@ public static class SafeTensors
         }
     }
 
-    private static Entry ReadEntry(string name, JsonElement value, int dataLength, string? source)
+    private static FileEntry ReadEntry(string name, JsonElement value, long dataLength, string? source)
     {
         if (name.Length == 0)
         {
@@ -429,7 +447,7 @@ public static class SafeTensors
             throw Fail(source, name, $"data_offsets [{begin}, {end}] hold {end - begin} bytes, {dtype.FileName()} {Tensor.FormatShape(shape)} needs {bytes}.");
         }
 
-        return new Entry(name, dtype, shape, begin, end);
+        return new FileEntry(name, dtype, shape, begin, end);
     }
 
     private static Plan Prepare(IEnumerable<SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
@@ -522,21 +540,6 @@ public static class SafeTensors
         }
     }
 
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The original exception matters more than a leftover temporary file.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
     private static string Kind(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Object => "object",
@@ -552,7 +555,14 @@ public static class SafeTensors
 
     private static ModelFormatException Fail(string? source, string? tensor, string problem) => new(source, tensor, problem);
 
-    private readonly record struct Entry(string Name, SafeTensorDType DType, int[] Shape, long Begin, long End);
+    /// <summary>One tensor of a file: its bytes are [<see cref="Begin"/>, <see cref="End"/>) of the data buffer.</summary>
+    internal readonly record struct FileEntry(string Name, SafeTensorDType DType, int[] Shape, long Begin, long End)
+    {
+        public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
+    }
+
+    /// <summary>A validated header: the entries in data order, the metadata, and where the data buffer starts in the file.</summary>
+    internal sealed record FileLayout(IReadOnlyList<FileEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataStart);
 
     private sealed record Plan(byte[] Header, List<SafeTensor> Tensors, long DataLength);
 }

@@ -46,11 +46,11 @@ public class LstmKernelTests
     [Fact]
     public void WideUnits() => WideUnitsMatchTheDoubleReference();
 
-    internal static void CheckAgainstReference(string variantName, string options, int batch, int time, int inputSize, int units)
+    internal static void CheckAgainstReference(string variantName, string options, int batch, int time, int inputSize, int units, int? seed = null)
     {
         var (variant, useBias) = Variant(variantName);
         var layout = new LstmLayout(variant, inputSize, units, useBias);
-        var rng = new Random(HashCode.Combine(variantName.Length, options.Length, units));
+        var rng = new Random(seed ?? StableSeed(variantName, options, units));
         var p = RandomParams(layout, rng);
         var q = Problem(options, rng, batch, time, inputSize, units);
         bool seq = options is not ("last-only" or "state-only");
@@ -80,6 +80,21 @@ public class LstmKernelTests
             Close.Check("dh0", k.DH0, LstmReference.NumericGradient(q.H0, Loss));
             Close.Check("dc0", k.DC0, LstmReference.NumericGradient(q.C0!, Loss));
         }
+    }
+
+    /// <summary>
+    /// The case's data seed, the same in every process (HashCode.Combine, used here before, is
+    /// randomised per process, so each run drew different data and a rare draw failed at random).
+    /// </summary>
+    internal static int StableSeed(string variantName, string options, int units)
+    {
+        uint h = 2166136261;
+        foreach (char ch in $"{variantName}|{options}|{units}")
+        {
+            h = (h ^ ch) * 16777619;
+        }
+
+        return (int)(h & 0x7FFFFFFF);
     }
 
     internal static (LstmVariant Variant, bool UseBias) Variant(string name) => name switch

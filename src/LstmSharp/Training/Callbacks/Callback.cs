@@ -23,6 +23,9 @@ public abstract class Callback
 
     public virtual void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
 
+    /// <summary>A warning from <c>Fit</c>, e.g. that the loss became NaN (also in <see cref="History.Warnings"/>).</summary>
+    public virtual void OnWarning(string message) { }
+
     /// <summary>Reads a monitored value with a clear error listing what is logged.</summary>
     protected static double Monitored(string owner, string monitor, IReadOnlyDictionary<string, double> logs) =>
         logs.TryGetValue(monitor, out double v)

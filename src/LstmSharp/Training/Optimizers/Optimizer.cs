@@ -103,6 +103,14 @@ public abstract class Optimizer
         init => globalClipNorm = CheckClip(value, nameof(GlobalClipNorm));
     }
 
+    /// <summary>
+    /// With <see cref="ClipNorm"/>, <see cref="ClipValue"/> or <see cref="GlobalClipNorm"/> set, a
+    /// gradient holding NaN or ±Inf makes <see cref="Step"/> throw an <see cref="InvalidOperationException"/>
+    /// naming the parameter (default false): clipping would otherwise turn ±Inf into ±v or scale
+    /// everything by 0 and hide the fault. True clips anyway, as Keras does.
+    /// </summary>
+    public bool AllowNonFiniteGradients { get; init; }
+
     /// <summary>Decoupled weight decay (Keras <c>weight_decay</c>): <c>w ← w − w·wd·lr</c> before the update.</summary>
     public double? WeightDecay
     {
@@ -142,6 +150,11 @@ public abstract class Optimizer
         ArgumentNullException.ThrowIfNull(parameters);
         double lr = LearningRate;
         double globalScale = 1;
+        if ((clipNorm ?? clipValue ?? globalClipNorm) is not null && !AllowNonFiniteGradients)
+        {
+            CheckFiniteGradients(parameters);
+        }
+
         if (globalClipNorm is double gcn)
         {
             double sumSq = 0;
@@ -153,13 +166,9 @@ public abstract class Optimizer
                 }
             }
 
+            // Gradients are finite here unless AllowNonFiniteGradients (then, as Keras, a non-finite norm scales by 0).
             double norm = Math.Sqrt(sumSq);
-            if (!double.IsFinite(norm))
-            {
-                throw new InvalidOperationException($"{ClassName}: the global gradient norm is {norm}; a gradient holds NaN or Inf.");
-            }
-
-            globalScale = gcn / Math.Max(norm, gcn);
+            globalScale = double.IsNaN(norm) ? 0 : gcn / Math.Max(norm, gcn);
         }
 
         foreach (var p in parameters)
@@ -182,6 +191,21 @@ public abstract class Optimizer
         }
 
         Iterations++;
+    }
+
+    private void CheckFiniteGradients(IReadOnlyList<Parameter> parameters)
+    {
+        foreach (var p in parameters)
+        {
+            // The largest magnitude is NaN if any element is NaN and Inf if any is ±Inf.
+            if (p.Trainable && p.Grad.Length > 0 && TensorPrimitives.MaxMagnitude<float>(p.Grad.Span) is var m && !float.IsFinite(m))
+            {
+                string mode = clipNorm is not null ? "ClipNorm" : clipValue is not null ? "ClipValue" : "GlobalClipNorm";
+                throw new InvalidOperationException(
+                    $"{ClassName}: the gradient of '{p.Path}' holds {(float.IsNaN(m) ? "NaN" : "an infinite value")}; {mode} would hide it. " +
+                    "Lower the learning rate or check the data; set AllowNonFiniteGradients = true to clip anyway (Keras's behaviour).");
+            }
+        }
     }
 
     private ReadOnlySpan<float> ClipGradient(ReadOnlySpan<float> g, double globalScale)
@@ -345,6 +369,11 @@ public abstract class Optimizer
             ["clipvalue"] = clipValue,
             ["global_clipnorm"] = globalClipNorm,
         };
+        if (AllowNonFiniteGradients)
+        {
+            c["allow_non_finite_gradients"] = true;
+        }
+
         AddConfig(c);
         return new JsonObject { ["class_name"] = ClassName, ["config"] = c };
     }

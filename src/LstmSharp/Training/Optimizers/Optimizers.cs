@@ -399,10 +399,10 @@ public static class Optimizers
         double? Opt(string key) => Config.NullableNumber(c, key);
         return className.ToLowerInvariant() switch
         {
-            "sgd" => new Sgd(Lr(0.01), Num("momentum", 0), Flag("nesterov")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
-            "adam" => new Adam(Lr(0.001), Num("beta_1", 0.9), Num("beta_2", 0.999), Num("epsilon", 1e-7), Flag("amsgrad")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
-            "rmsprop" => new RmsProp(Lr(0.001), Num("rho", 0.9), Num("momentum", 0), Num("epsilon", 1e-7), Flag("centered")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
-            "adagrad" => new Adagrad(Lr(0.001), Num("initial_accumulator_value", 0.1), Num("epsilon", 1e-7)) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay") },
+            "sgd" => new Sgd(Lr(0.01), Num("momentum", 0), Flag("nesterov")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
+            "adam" => new Adam(Lr(0.001), Num("beta_1", 0.9), Num("beta_2", 0.999), Num("epsilon", 1e-7), Flag("amsgrad")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
+            "rmsprop" => new RmsProp(Lr(0.001), Num("rho", 0.9), Num("momentum", 0), Num("epsilon", 1e-7), Flag("centered")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
+            "adagrad" => new Adagrad(Lr(0.001), Num("initial_accumulator_value", 0.1), Num("epsilon", 1e-7)) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
             _ => throw new ArgumentException($"{who}: unknown optimizer class '{className}'; valid: SGD, Adam, RMSprop, Adagrad."),
         };
     }
