@@ -94,7 +94,10 @@ public sealed class DefectRegressionTests : IDisposable
         // The CLI prints one line, not an OutOfMemoryException's stack trace.
         string file = Path.Combine(dir, "hostile.lstm");
         File.WriteAllBytes(file, hostile);
-        Assert.Equal(1, LstmSharp.Cli.Program.Run(["summary", file]));
+        var error = new StringWriter();
+        Assert.Equal(1, LstmSharp.Cli.Program.Run(["summary", file], TextWriter.Null, error));
+        Assert.Contains("hostile.lstm", error.ToString());
+        Assert.DoesNotContain("internal error", error.ToString());
     }
 
     [Theory]
@@ -247,7 +250,10 @@ public sealed class DefectRegressionTests : IDisposable
         string path = Write("x.npy", HostileInput.Npy(header, new byte[8]));
         var e = Assert.Throws<InvalidDataException>(() => ArrayFiles.LoadNpy(path));
         Assert.Contains("x.npy", e.Message);
-        Assert.Equal(1, LstmSharp.Cli.Program.Run(["predict", SavedModelPath(), "--input", path]));
+        var error = new StringWriter();
+        Assert.Equal(1, LstmSharp.Cli.Program.Run(["predict", SavedModelPath(), "--input", path], TextWriter.Null, error));
+        Assert.Contains("x.npy", error.ToString());
+        Assert.DoesNotContain("internal error", error.ToString());
     }
 
     [Fact]
