@@ -115,7 +115,11 @@ public sealed unsafe class WorkerPool
             _invoke = &Invoke<TJob>;
             _job = Unsafe.AsPointer(ref local);
             _count = count;
-            _next = 0;
+
+            // Index 0 is the caller's, always: which thread runs which index must not depend on
+            // scheduling for the caller, or its lazily sized thread-local scratch (GEMM packing)
+            // could first be needed in a warm call that happened to get another index.
+            _next = 1;
             _participants = participants;
             _jobError = null;
             int generation = _generation + 1;
@@ -134,6 +138,15 @@ public sealed unsafe class WorkerPool
             t_insideJob = true;
             try
             {
+                try
+                {
+                    _invoke(_job, 0);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _jobError, e, null);
+                }
+
                 RunClaims();
             }
             finally

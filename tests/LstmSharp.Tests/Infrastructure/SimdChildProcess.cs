@@ -95,6 +95,8 @@ public static class SimdChildProcess
         }
     }
 
+    internal static string DotnetHostPath() => DotnetHost();
+
     private static string DotnetHost()
     {
         // Set by the dotnet CLI for the processes it starts (dotnet test -> testhost).
@@ -163,6 +165,10 @@ public static class SimdChildProcess
 /// </summary>
 public static class ChildEntryPoint
 {
-    public static int Main(string[] args) =>
-        args.Length > 0 && args[0] == SimdChildProcess.Marker ? SimdChildProcess.RunChild(args) : 0;
+    public static int Main(string[] args) => args.Length == 0 ? 0 : args[0] switch
+    {
+        SimdChildProcess.Marker => SimdChildProcess.RunChild(args),
+        Reliability.SaveLoopChild.Marker => Reliability.SaveLoopChild.Run(args),
+        _ => 0,
+    };
 }

@@ -12,6 +12,40 @@ public class WorkerPoolTests
         public readonly void Execute(int index) => Interlocked.Increment(ref Hits[index]);
     }
 
+    private struct ThreadOfIndexJob : IParallelJob
+    {
+        public int[] Threads;
+
+        public readonly void Execute(int index)
+        {
+            Threads[index] = Environment.CurrentManagedThreadId;
+            Thread.SpinWait(200);
+        }
+    }
+
+    [Fact]
+    public void TheCallingThreadAlwaysRunsIndexZero()
+    {
+        // So the caller's thread-local scratch is warmed by the same index in every call,
+        // whatever the scheduling (issue 19, defect 9: allocation in some "warm" calls).
+        var pool = WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        try
+        {
+            pool.ThreadCount = 2;
+            for (int call = 0; call < 300; call++)
+            {
+                var job = new ThreadOfIndexJob { Threads = new int[2 + (call % 3)] };
+                pool.For(job.Threads.Length, job);
+                Assert.Equal(Environment.CurrentManagedThreadId, job.Threads[0]);
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+    }
+
     private ref struct SpanJob : IParallelJob
     {
         public Span<int> Output;
