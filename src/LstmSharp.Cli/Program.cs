@@ -127,6 +127,8 @@ internal static class Program
         var stop = new Option<bool>("--stop-when-solved") { Description = "End a run at the first check where it is solved." };
         var common = Common();
         common.Out.DefaultValueFactory = _ => d.Out;
+        common.Out.Description = "Folder for results.md, results.csv, curves.csv, error-vs-T.png, learning-curves.png and the trained models.";
+        common.Verbose.Description = "0 silent, 1 a progress line per check (stderr) and a line per run, 2 a line per check.";
         var cmd = new Command("long-lag", "Long time lags: SimpleRNN vs LSTM (and variants) vs GRU on the adding problem, copy task or temporal order, error vs T.")
         {
             task, lengths, models, steps, batch, units, lr, clip, testSamples, evalEvery, stop, common.Out, common.Seed, common.Verbose,

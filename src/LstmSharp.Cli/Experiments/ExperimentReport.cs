@@ -89,7 +89,8 @@ public static class ExperimentReport
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel(yLabel);
-        plot.ShowLegend();
-        plot.SavePng(path, 900, 560);
+        Charts.IntegerTicksOnX(plot);
+        Charts.LegendBeside(plot);
+        plot.SavePng(path, 1000, 560);
     }
 }

@@ -126,6 +126,20 @@ public static class LongLagExperiment
                 {
                     Console.WriteLine($"  {task.Name} T={t} {modelName} step {step}: {task.ErrorName} {error:0.0000} (baseline {baseline:0.0000})");
                 }
+                else if (s.Verbose == 1)
+                {
+                    // A progress line per check on stderr (rewritten in place on a terminal): a run takes minutes.
+                    double eta = sw.Elapsed.TotalSeconds / step * (s.Steps - step);
+                    string line = $"{task.Name} T={t} {modelName}: step {step}/{s.Steps} - {task.ErrorName} {error:0.0000} ({error / baseline:0.000} x baseline) - {sw.Elapsed.TotalSeconds:0}s - ETA {eta:0}s";
+                    if (Console.IsErrorRedirected)
+                    {
+                        Console.Error.WriteLine(line);
+                    }
+                    else
+                    {
+                        Console.Error.Write("\r" + line.PadRight(100));
+                    }
+                }
 
                 if (solvedAt is null && error < threshold)
                 {
@@ -139,6 +153,11 @@ public static class LongLagExperiment
         }
 
         sw.Stop();
+        if (s.Verbose == 1 && !Console.IsErrorRedirected && curve.Count > 0)
+        {
+            Console.Error.Write("\r" + new string(' ', 100) + "\r");
+        }
+
         if (curve.Count == 0 || curve[^1].Step != step)
         {
             curve.Add((step, task.Error(model, xTest, yTest)));
@@ -202,6 +221,7 @@ public static class LongLagExperiment
         md.AppendLine($"Solved = test {task.ErrorName} below {SolvedFraction:0.0} × the baseline (the error of the best predictor that ignores the input); \"steps to solve\" is the first check where that held.").AppendLine();
         md.AppendLine(table);
         md.AppendLine("![error vs T](error-vs-T.png)").AppendLine();
+        md.AppendLine("![learning curves](learning-curves.png)").AppendLine();
         md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; total {results.Sum(r => r.Seconds):0} s of training.");
         File.WriteAllText(Path.Combine(s.Out, "results.md"), md.ToString());
 
@@ -227,6 +247,36 @@ public static class LongLagExperiment
 
         File.WriteAllText(Path.Combine(s.Out, "curves.csv"), curves.ToString());
         Plot(Path.Combine(s.Out, "error-vs-T.png"), task, results);
+        LearningCurves(Path.Combine(s.Out, "learning-curves.png"), task, results);
+    }
+
+    /// <summary>Error ÷ baseline against training step for every run: a colour per model, a line pattern per T.</summary>
+    private static void LearningCurves(string path, LongLagTask task, IReadOnlyList<LongLagResult> results)
+    {
+        var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var models = results.Select(r => r.Model).Distinct().ToList();
+        var lengths = results.Select(r => r.T).Distinct().Order().ToList();
+        ScottPlot.LinePattern[] patterns = [ScottPlot.LinePattern.Solid, ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Dotted, ScottPlot.LinePattern.DenselyDashed];
+        foreach (var r in results.Where(r => r.Curve.Count > 0))
+        {
+            var line = plot.Add.Scatter(r.Curve.Select(c => (double)c.Step).ToArray(), r.Curve.Select(c => c.Error / r.Baseline).ToArray());
+            line.Color = palette.GetColor(models.IndexOf(r.Model));
+            line.LinePattern = patterns[lengths.IndexOf(r.T) % patterns.Length];
+            line.MarkerSize = 0;
+            line.LegendText = $"{r.Model} T={r.T}";
+        }
+
+        var solvedLine = plot.Add.HorizontalLine(SolvedFraction);
+        solvedLine.LinePattern = ScottPlot.LinePattern.Dashed;
+        solvedLine.Color = ScottPlot.Colors.Gray;
+        solvedLine.LegendText = $"solved below {SolvedFraction:0.0}";
+        plot.Title($"{task.Name}: test {task.ErrorName} / baseline during training");
+        plot.XLabel("training step");
+        plot.YLabel($"{task.ErrorName} / baseline");
+        Charts.IntegerTicksOnX(plot);
+        Charts.LegendBeside(plot);
+        plot.SavePng(path, 1000, 560);
     }
 
     private static void Plot(string path, LongLagTask task, IReadOnlyList<LongLagResult> results)
@@ -255,8 +305,8 @@ public static class LongLagExperiment
         plot.XLabel("time lag T");
         plot.YLabel($"{task.ErrorName} / baseline");
         plot.Axes.SetLimitsY(0, Math.Max(1.2, results.Count == 0 ? 1.2 : results.Max(r => r.FinalError / r.Baseline) * 1.05));
-        plot.ShowLegend();
-        plot.SavePng(path, 900, 560);
+        Charts.LegendBeside(plot);
+        plot.SavePng(path, 1000, 560);
     }
 
     private static void Validate(LongLagSettings s, LongLagTask task)

@@ -212,7 +212,8 @@ public static class Seq2SeqAdditionExperiment
         plot.XLabel("epoch");
         plot.YLabel("accuracy");
         plot.Axes.SetLimitsY(0, 1.02);
-        plot.ShowLegend();
+        Charts.IntegerTicksOnX(plot);
+        Charts.LegendBeside(plot);
         plot.SavePng(Path.Combine(s.Out, "exact-match.png"), 900, 560);
     }
 

@@ -201,9 +201,11 @@ public static class GateInspection
         var plot = new ScottPlot.Plot();
         var map = plot.Add.Heatmap(data);
         map.Colormap = new ScottPlot.Colormaps.Viridis();
-        plot.Add.ColorBar(map);
+        var bar = plot.Add.ColorBar(map);
+        bar.Label = "value";
         plot.Title(title);
         plot.XLabel("time step");
+        LstmSharp.Cli.Experiments.Charts.IntegerTicksOnX(plot);
         plot.YLabel("unit");
         plot.SavePng(path, Math.Clamp(300 + (6 * time), 600, 1600), Math.Clamp(200 + (8 * units), 400, 1200));
     }

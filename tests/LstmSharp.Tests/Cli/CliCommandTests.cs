@@ -14,7 +14,7 @@ public class CliCommandTests
         int rc = Program.Run(["experiment", "long-lag", "--task", "adding", "--lengths", "10,12", "--models", "srn,lstm-cifg", "--steps", "6",
             "--batch", "4", "--units", "4", "--test-samples", "16", "--eval-every", "3", "--out", dir, "--verbose", "0"]);
         Assert.Equal(0, rc);
-        foreach (var f in new[] { "results.md", "results.csv", "curves.csv", "error-vs-T.png", "adding-T12-lstm-cifg.lstm", "adding-T10-srn.lstm" })
+        foreach (var f in new[] { "results.md", "results.csv", "curves.csv", "error-vs-T.png", "learning-curves.png", "adding-T12-lstm-cifg.lstm", "adding-T10-srn.lstm" })
         {
             Assert.True(File.Exists(Path.Combine(dir, f)), $"missing {f}");
         }
