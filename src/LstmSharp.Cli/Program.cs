@@ -29,6 +29,7 @@ internal static class Program
         experiment.Subcommands.Add(LongLagCommand(args));
         experiment.Subcommands.Add(Seq2SeqCommand(args));
         experiment.Subcommands.Add(TextCommands.CharLmCommand(args));
+        experiment.Subcommands.Add(ForecastCommands.Create(args));
         root.Subcommands.Add(experiment);
         foreach (var command in ModelCommands.Create())
         {

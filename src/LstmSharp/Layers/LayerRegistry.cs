@@ -29,6 +29,7 @@ public static class LayerRegistry
         ["Masking"] = Masking.FromConfig,
         ["AxisSlice"] = AxisSlice.FromConfig,
         ["ReverseTime"] = LstmSharp.Recurrent.ReverseTime.FromConfig,
+        ["Normalization"] = Normalization.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>
