@@ -1,17 +1,51 @@
 using System.CommandLine;
+using LstmSharp.Interop.Keras;
 using LstmSharp.Interop.Torch;
 
 namespace LstmSharp.Cli;
 
 /// <summary>
 /// <c>import-torch</c>: a PyTorch state dict into a model described by a JSON config (the
-/// format <c>summary --json</c> prints) or a .lstm file.
+/// format <c>summary --json</c> prints) or a .lstm file; <c>import-keras</c> / <c>export-keras</c>:
+/// Keras .keras/.h5 files to .lstm and back to .keras.
 /// </summary>
 internal static class FrameworkCommands
 {
     public static void AddTo(Command root)
     {
         root.Subcommands.Add(ImportTorch());
+        root.Subcommands.Add(ImportKeras());
+        root.Subcommands.Add(ExportKeras());
+    }
+
+    private static Command ImportKeras()
+    {
+        var input = new Argument<string>("model") { Description = "A Keras 3 .keras file or a tf.keras 2 .h5 model file." };
+        var output = new Argument<string>("out") { Description = "The model file to write (.lstm)." };
+        var cmd = new Command("import-keras", "Rebuild a Keras model (Sequential or functional; LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, ...) with its weights and save it.") { input, output };
+        cmd.SetAction(r => ModelCommands.Run(() =>
+        {
+            var m = KerasImport.LoadKeras(r.GetValue(input)!);
+            string path = r.GetValue(output)!;
+            m.Save(path);
+            Console.WriteLine($"saved {path}: {m.GetType().Name} of {m.Layers.Count} layers, {m.CountParams()} weights");
+        }));
+        return cmd;
+    }
+
+    private static Command ExportKeras()
+    {
+        var input = new Argument<string>("model") { Description = "A model file (.lstm) or a JSON config." };
+        var output = new Argument<string>("out") { Description = "The Keras 3 file to write (.keras)." };
+        var cmd = new Command("export-keras", "Write a model as a Keras 3 .keras file (config.json + model.weights.h5) that keras.saving.load_model opens.") { input, output };
+        cmd.SetAction(r => ModelCommands.Run(() =>
+        {
+            var m = ModelCommands.Open(r.GetValue(input)!, out _);
+            string path = r.GetValue(output)!;
+            m.SaveKeras(path);
+            Console.WriteLine($"saved {path} ({m.CountParams()} weights)");
+        }));
+        return cmd;
     }
 
     private static Command ImportTorch()

@@ -125,7 +125,356 @@ def torch_fixtures():
     save_npy(TORCH_DIR, "lstm_double_y", y.numpy().astype(np.float32))
 
 
+# ---------------------------------------------------------------- Keras (h5py + numpy)
+
+import h5py  # noqa: E402
+
+RNG = np.random.default_rng(20261206)
+F32 = "float32"
+
+
+def sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def act(name, v):
+    return {"tanh": np.tanh, "sigmoid": sigmoid, "relu": lambda a: np.maximum(a, 0), "linear": lambda a: a,
+            "softmax": lambda a: np.exp(a - a.max(-1, keepdims=True)) / np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True)}[name](v)
+
+
+# Layer equations in float64 (Keras semantics), x: [batch, time, features].
+def lstm_seq(x, w, go_backwards=False):
+    kernel, rec, bias = w
+    u = rec.shape[0]
+    h = np.zeros((x.shape[0], u))
+    c = np.zeros((x.shape[0], u))
+    out = []
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    for t in steps:
+        z = x[:, t] @ kernel + h @ rec + bias
+        i, f, g, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), np.tanh(z[:, 2 * u:3 * u]), sigmoid(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def gru_seq(x, w, reset_after=True, go_backwards=False):
+    kernel, rec, bias = w
+    u = rec.shape[0]
+    h = np.zeros((x.shape[0], u))
+    out = []
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    for t in steps:
+        if reset_after:
+            mx = x[:, t] @ kernel + bias[0]
+            mh = h @ rec + bias[1]
+            z = sigmoid(mx[:, :u] + mh[:, :u])
+            r = sigmoid(mx[:, u:2 * u] + mh[:, u:2 * u])
+            hh = np.tanh(mx[:, 2 * u:] + r * mh[:, 2 * u:])
+        else:
+            mx = x[:, t] @ kernel + bias
+            z = sigmoid(mx[:, :u] + h @ rec[:, :u])
+            r = sigmoid(mx[:, u:2 * u] + h @ rec[:, u:2 * u])
+            hh = np.tanh(mx[:, 2 * u:] + (r * h) @ rec[:, 2 * u:])
+        h = z * h + (1 - z) * hh
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def rnn_seq(x, w, activation="tanh", go_backwards=False):
+    kernel, rec, bias = w
+    h = np.zeros((x.shape[0], rec.shape[0]))
+    out = []
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    for t in steps:
+        h = act(activation, x[:, t] @ kernel + h @ rec + bias)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def finish(seq, return_sequences):
+    return seq if return_sequences else seq[:, -1]
+
+
+def bidi(run, x, wf, wb, return_sequences):
+    f = run(x, wf, False)
+    b = run(x, wb, True)
+    if return_sequences:
+        return np.concatenate([f, b[:, ::-1]], -1)
+    return np.concatenate([f[:, -1], b[:, -1]], -1)
+
+
+def rand(*shape):
+    return RNG.uniform(-0.6, 0.6, size=shape).astype(F32)
+
+
+def recurrent_weights(gates, n_in, units, gru_reset_after=None):
+    bias = rand(2, gates * units) if gru_reset_after else rand(gates * units)
+    return [rand(n_in, gates * units), rand(units, gates * units), bias]
+
+
+# Keras 3 serialization (keras.saving.serialize_keras_object) of the pieces used here.
+def k3_obj(module, class_name, config):
+    return {"module": module, "class_name": class_name, "config": config, "registered_name": None}
+
+
+def k3_policy():
+    return k3_obj("keras", "DTypePolicy", {"name": "float32"})
+
+
+def k3_init(class_name, config=None):
+    return k3_obj("keras.initializers", class_name, config or {})
+
+
+def k3_rnn(class_name, name, units, return_sequences, go_backwards=False, **extra):
+    config = {
+        "name": name, "trainable": True, "dtype": k3_policy(), "return_sequences": return_sequences,
+        "return_state": False, "go_backwards": go_backwards, "stateful": False, "unroll": False,
+        "zero_output_for_mask": False, "units": units, "activation": extra.pop("activation", "tanh"),
+    }
+    if class_name != "SimpleRNN":
+        config["recurrent_activation"] = "sigmoid"
+    config.update({
+        "use_bias": True, "kernel_initializer": k3_init("GlorotUniform", {"seed": None}),
+        "recurrent_initializer": k3_init("Orthogonal", {"gain": 1.0, "seed": None}), "bias_initializer": k3_init("Zeros"),
+    })
+    if class_name == "LSTM":
+        config["unit_forget_bias"] = True
+    for key in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                "kernel_constraint", "recurrent_constraint", "bias_constraint"]:
+        config[key] = None
+    config.update({"dropout": 0.0, "recurrent_dropout": 0.0, "seed": None})
+    if class_name == "GRU":
+        config["reset_after"] = extra.pop("reset_after", True)
+    config.update(extra)
+    return k3_obj("keras.layers", class_name, config)
+
+
+def k3_dense(name, units, activation):
+    return k3_obj("keras.layers", "Dense", {
+        "name": name, "trainable": True, "dtype": k3_policy(), "units": units, "activation": activation, "use_bias": True,
+        "kernel_initializer": k3_init("GlorotUniform", {"seed": None}), "bias_initializer": k3_init("Zeros"),
+        "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None})
+
+
+def k3_embedding(name, input_dim, output_dim):
+    return k3_obj("keras.layers", "Embedding", {
+        "name": name, "trainable": True, "dtype": k3_policy(), "input_dim": input_dim, "output_dim": output_dim,
+        "embeddings_initializer": k3_init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
+        "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None, "mask_zero": False})
+
+
+def k3_bidirectional(name, inner_class, inner_name, units, return_sequences):
+    return k3_obj("keras.layers", "Bidirectional", {
+        "name": name, "trainable": True, "dtype": k3_policy(), "merge_mode": "concat",
+        "layer": k3_rnn(inner_class, inner_name, units, return_sequences),
+        "backward_layer": k3_rnn(inner_class, "backward_" + inner_name, units, return_sequences, go_backwards=True)})
+
+
+def k3_input(name, batch_shape, dtype="float32"):
+    return k3_obj("keras.layers", "InputLayer", {"batch_shape": batch_shape, "dtype": dtype, "sparse": False, "name": name})
+
+
+def k3_tensor(layer, shape, dtype="float32"):
+    return {"class_name": "__keras_tensor__", "config": {"shape": shape, "dtype": dtype, "keras_history": [layer, 0, 0]}}
+
+
+def write_keras3(path, config, layer_vars):
+    """layer_vars: [(h5 path of the layer, {sub path: [arrays]})] — the saving_lib walk:
+    every layer gets <path>/vars (empty when it owns no variables), an RNN its cell under
+    <path>/cell/vars, Bidirectional <path>/forward_layer and <path>/backward_layer."""
+    weights = os.path.join(KERAS_DIR, "tmp.weights.h5")
+    with h5py.File(weights, "w") as f:
+        f.create_group("vars")
+        for layer_path, groups in layer_vars:
+            for sub, arrays in groups.items():
+                g = f.create_group(layer_path + sub + "/vars")
+                for i, a in enumerate(arrays):
+                    g[str(i)] = a
+        f.create_group("optimizer/vars")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-12-06@05:00:00"}))
+        z.writestr("config.json", json.dumps(config))
+        z.write(weights, "model.weights.h5")
+    os.remove(weights)
+
+
+def rnn_groups(arrays):
+    return {"": [], "/cell": arrays}
+
+
+def keras3_fixtures():
+    # 1. Sequential: LSTM(4, seq) -> GRU(3, reset_after) -> Dense(2, softmax) on [batch, 5, 3].
+    x = rand(4, 5, 3)
+    w_lstm = recurrent_weights(4, 3, 4)
+    w_gru = recurrent_weights(3, 4, 3, gru_reset_after=True)
+    w_dense = [rand(3, 2), rand(2)]
+    h = lstm_seq(x.astype(np.float64), w_lstm)
+    h = finish(gru_seq(h, w_gru), False)
+    y = act("softmax", h @ w_dense[0] + w_dense[1])
+    config = k3_obj("keras", "Sequential", {
+        "name": "sequential", "trainable": True, "dtype": k3_policy(),
+        "layers": [k3_input("input_layer", [None, 5, 3]),
+                   k3_rnn("LSTM", "lstm", 4, True) | {"build_config": {"input_shape": [None, 5, 3]}},
+                   k3_rnn("GRU", "gru", 3, False) | {"build_config": {"input_shape": [None, 5, 4]}},
+                   k3_dense("dense", 2, "softmax") | {"build_config": {"input_shape": [None, 3]}}]})
+    config["build_config"] = {"input_shape": [None, 5, 3]}
+    write_keras3(os.path.join(KERAS_DIR, "seq_lstm_gru.keras"), config,
+                 [("layers/lstm", rnn_groups(w_lstm)), ("layers/gru", rnn_groups(w_gru)), ("layers/dense", {"": w_dense})])
+    save_npy(KERAS_DIR, "seq_lstm_gru_x", x)
+    save_npy(KERAS_DIR, "seq_lstm_gru_y", y.astype(F32))
+
+    # 2. Functional: tokens -> Embedding(15, 4) -> Bidirectional(SimpleRNN(3, seq)) -> Bidirectional(LSTM(2)) -> Dense(1, sigmoid).
+    tokens = RNG.integers(0, 15, size=(3, 6))
+    w_emb = [rand(15, 4)]
+    w_rf, w_rb = recurrent_weights(1, 4, 3), recurrent_weights(1, 4, 3)
+    w_lf, w_lb = recurrent_weights(4, 6, 2), recurrent_weights(4, 6, 2)
+    w_out = [rand(4, 1), rand(1)]
+    e = w_emb[0][tokens].astype(np.float64)
+    s = bidi(lambda a, w, back: rnn_seq(a, w, "tanh", back), e, w_rf, w_rb, True)
+    s = bidi(lambda a, w, back: lstm_seq(a, w, back), s, w_lf, w_lb, False)
+    y = sigmoid(s @ w_out[0] + w_out[1])
+    layers = [
+        k3_input("tokens", [None, 6], "int32") | {"name": "tokens", "inbound_nodes": []},
+        k3_embedding("embedding", 15, 4) | {"build_config": {"input_shape": [None, 6]}, "name": "embedding",
+                                            "inbound_nodes": [{"args": [k3_tensor("tokens", [None, 6], "int32")], "kwargs": {}}]},
+        k3_bidirectional("bidirectional", "SimpleRNN", "simple_rnn", 3, True) | {
+            "build_config": {"input_shape": [None, 6, 4]}, "name": "bidirectional",
+            "inbound_nodes": [{"args": [k3_tensor("embedding", [None, 6, 4])], "kwargs": {"mask": None}}]},
+        k3_bidirectional("bidirectional_1", "LSTM", "lstm", 2, False) | {
+            "build_config": {"input_shape": [None, 6, 6]}, "name": "bidirectional_1",
+            "inbound_nodes": [{"args": [k3_tensor("bidirectional", [None, 6, 6])], "kwargs": {"mask": None}}]},
+        k3_dense("dense", 1, "sigmoid") | {"build_config": {"input_shape": [None, 4]}, "name": "dense",
+                                           "inbound_nodes": [{"args": [k3_tensor("bidirectional_1", [None, 4])], "kwargs": {}}]},
+    ]
+    config = {"module": "keras.src.models.functional", "class_name": "Functional",
+              "config": {"name": "functional", "trainable": True, "layers": layers,
+                         "input_layers": [["tokens", 0, 0]], "output_layers": [["dense", 0, 0]]},
+              "registered_name": "Functional", "build_config": {"input_shape": None}}
+    # Functional.layers includes the InputLayer; container names are snake_case class names, numbered per class.
+    write_keras3(os.path.join(KERAS_DIR, "func_embed_bidi.keras"), config, [
+        ("layers/input_layer", {"": []}),
+        ("layers/embedding", {"": w_emb}),
+        ("layers/bidirectional", {"": [], "/forward_layer": [], "/forward_layer/cell": w_rf, "/backward_layer": [], "/backward_layer/cell": w_rb}),
+        ("layers/bidirectional_1", {"": [], "/forward_layer": [], "/forward_layer/cell": w_lf, "/backward_layer": [], "/backward_layer/cell": w_lb}),
+        ("layers/dense", {"": w_out})])
+    save_npy(KERAS_DIR, "func_embed_bidi_x", tokens.astype(F32))
+    save_npy(KERAS_DIR, "func_embed_bidi_y", y.astype(F32))
+
+
+# Legacy HDF5 (tf.keras 2.x save_model_to_hdf5): model_config as a root attribute, weights under
+# model_weights/<layer>/<weight name> with layer_names / weight_names attributes.
+def k2_rnn(class_name, name, units, return_sequences, go_backwards=False, **extra):
+    config = {"name": name, "trainable": True, "dtype": "float32", "return_sequences": return_sequences,
+              "return_state": False, "go_backwards": go_backwards, "stateful": False, "unroll": False,
+              "time_major": False, "units": units, "activation": "tanh"}
+    if class_name != "SimpleRNN":
+        config["recurrent_activation"] = "sigmoid"
+    config.update({"use_bias": True, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+                   "recurrent_initializer": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}},
+                   "bias_initializer": {"class_name": "Zeros", "config": {}}})
+    if class_name == "LSTM":
+        config["unit_forget_bias"] = True
+    for key in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                "kernel_constraint", "recurrent_constraint", "bias_constraint"]:
+        config[key] = None
+    config.update({"dropout": 0.0, "recurrent_dropout": 0.0})
+    if class_name != "SimpleRNN":
+        config["implementation"] = 2
+    if class_name == "GRU":
+        config["reset_after"] = extra.pop("reset_after", True)
+    config.update(extra)
+    return {"class_name": class_name, "config": config}
+
+
+def k2_dense(name, units, activation):
+    return {"class_name": "Dense", "config": {
+        "name": name, "trainable": True, "dtype": "float32", "units": units, "activation": activation, "use_bias": True,
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
+        "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}}
+
+
+def write_legacy_h5(path, config, layers):
+    """layers: [(layer name, [(weight name, array)])] in model.layers order."""
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["keras_version"] = "2.13.1"
+        f.attrs["model_config"] = json.dumps(config)
+        g = f.create_group("model_weights")
+        g.attrs["backend"] = b"tensorflow"
+        g.attrs["keras_version"] = b"2.13.1"
+        g.attrs["layer_names"] = np.array([n.encode("utf8") for n, _ in layers])
+        for name, weights in layers:
+            lg = g.create_group(name)
+            lg.attrs["weight_names"] = np.array([w.encode("utf8") for w, _ in weights]) if weights else np.array([])
+            for wname, value in weights:
+                lg.create_dataset(wname, data=value)
+
+
+def legacy_fixtures():
+    # 3. Sequential: Embedding(12, 5) -> LSTM(4) -> Dense(3, softmax), Keras 2 config.
+    tokens = RNG.integers(0, 12, size=(3, 7))
+    w_emb = rand(12, 5)
+    w_lstm = recurrent_weights(4, 5, 4)
+    w_dense = [rand(4, 3), rand(3)]
+    h = finish(lstm_seq(w_emb[tokens].astype(np.float64), w_lstm), False)
+    y = act("softmax", h @ w_dense[0] + w_dense[1])
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 7], "dtype": "float32", "sparse": False,
+                                                "ragged": False, "name": "embedding_input"}},
+        {"class_name": "Embedding", "config": {
+            "name": "embedding", "trainable": True, "batch_input_shape": [None, 7], "dtype": "float32", "input_dim": 12,
+            "output_dim": 5, "embeddings_initializer": {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05, "seed": None}},
+            "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+            "mask_zero": False, "input_length": 7}},
+        k2_rnn("LSTM", "lstm", 4, False),
+        k2_dense("dense", 3, "softmax")]}}
+    write_legacy_h5(os.path.join(KERAS_DIR, "legacy_seq.h5"), config, [
+        ("embedding", [("embedding/embeddings:0", w_emb)]),
+        ("lstm", [("lstm/lstm_cell/kernel:0", w_lstm[0]), ("lstm/lstm_cell/recurrent_kernel:0", w_lstm[1]), ("lstm/lstm_cell/bias:0", w_lstm[2])]),
+        ("dense", [("dense/kernel:0", w_dense[0]), ("dense/bias:0", w_dense[1])])])
+    save_npy(KERAS_DIR, "legacy_seq_x", tokens.astype(F32))
+    save_npy(KERAS_DIR, "legacy_seq_y", y.astype(F32))
+
+    # 4. Functional: Input [None, 6, 3] -> Bidirectional(GRU(3, reset_after=False, seq)) -> SimpleRNN(2, relu) -> Dense(1).
+    x = rand(2, 6, 3)
+    w_gf, w_gb = recurrent_weights(3, 3, 3), recurrent_weights(3, 3, 3)
+    w_rnn = recurrent_weights(1, 6, 2)
+    w_out = [rand(2, 1), rand(1)]
+    s = bidi(lambda a, w, back: gru_seq(a, w, False, back), x.astype(np.float64), w_gf, w_gb, True)
+    s = finish(rnn_seq(s, w_rnn, "relu"), False)
+    y = s @ w_out[0] + w_out[1]
+    gru = k2_rnn("GRU", "gru", 3, True, reset_after=False)
+    config = {"class_name": "Functional", "config": {"name": "model", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 6, 3], "dtype": "float32", "sparse": False,
+                                                "ragged": False, "name": "input_1"}, "name": "input_1", "inbound_nodes": []},
+        {"class_name": "Bidirectional", "config": {"name": "bidirectional", "trainable": True, "dtype": "float32", "layer": gru,
+                                                   "merge_mode": "concat"},
+         "name": "bidirectional", "inbound_nodes": [[["input_1", 0, 0, {}]]]},
+        k2_rnn("SimpleRNN", "simple_rnn", 2, False, activation="relu") | {"name": "simple_rnn", "inbound_nodes": [[["bidirectional", 0, 0, {}]]]},
+        k2_dense("dense", 1, "linear") | {"name": "dense", "inbound_nodes": [[["simple_rnn", 0, 0, {}]]]}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}
+    cell = lambda d: [(f"bidirectional/{d}_gru/gru_cell/kernel:0", None), (f"bidirectional/{d}_gru/gru_cell/recurrent_kernel:0", None),
+                      (f"bidirectional/{d}_gru/gru_cell/bias:0", None)]
+    bidi_weights = [(n, v) for (n, _), v in zip(cell("forward") + cell("backward"), w_gf + w_gb)]
+    write_legacy_h5(os.path.join(KERAS_DIR, "legacy_func.h5"), config, [
+        ("input_1", []),
+        ("bidirectional", bidi_weights),
+        ("simple_rnn", [("simple_rnn/simple_rnn_cell/kernel:0", w_rnn[0]), ("simple_rnn/simple_rnn_cell/recurrent_kernel:0", w_rnn[1]),
+                        ("simple_rnn/simple_rnn_cell/bias:0", w_rnn[2])]),
+        ("dense", [("dense/kernel:0", w_out[0]), ("dense/bias:0", w_out[1])])])
+    save_npy(KERAS_DIR, "legacy_func_x", x)
+    save_npy(KERAS_DIR, "legacy_func_y", y.astype(F32))
+
+
+def keras_fixtures():
+    os.makedirs(KERAS_DIR, exist_ok=True)
+    keras3_fixtures()
+    legacy_fixtures()
+
+
 if __name__ == "__main__":
     torch_fixtures()
-    if os.path.exists(os.path.join(HERE, "keras_fixtures.py")):
-        pass
+    keras_fixtures()
