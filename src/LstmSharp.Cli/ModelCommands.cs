@@ -247,7 +247,7 @@ internal static class ModelCommands
     private static int[]? InputShape(Model model) => model switch
     {
         Sequential s when s.Layers.Count > 0 => s.Layers[0].InputShape ?? s.Layers[0].BuiltInputShapes?[0],
-        Functional f when f.InputShapes.Count == 1 => f.InputShapes[0],
+        Functional f when f.InputShapes.Count == 1 && f.InputBatchAxes[0] == 0 => f.InputShapes[0],
         _ => null,
     } is { } shape && shape.All(d => d > 0) ? shape : null;
 

@@ -40,6 +40,7 @@ internal static class Program
         FrameworkCommands.AddTo(root);
         root.Subcommands.Add(OnnxExportCommand.Create());
         root.Subcommands.Add(TextCommands.GenerateCommand());
+        OnnxImportCommands.AddTo(root);
         var parsed = root.Parse(args);
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         if (output is not null)

@@ -274,7 +274,8 @@ internal sealed partial class OnnxImporter
         var dims = d.Dims.ToList();
         if (keepAxis)
         {
-            dims[axis] = n >= 0 ? end - start : start >= 0 && end < int.MaxValue && end >= 0 ? Math.Max(0, end - start) : nextSymbol--;
+            // On an axis of run-time size, [-1:] is one position (every axis has one); others stay unknown.
+            dims[axis] = n >= 0 ? end - start : start == -1 && end >= int.MaxValue ? 1 : nextSymbol--;
         }
         else
         {

@@ -191,7 +191,15 @@ internal sealed partial class OnnxImporter
 
         foreach (var node in graph.Node)
         {
-            ImportNode(node);
+            try
+            {
+                ImportNode(node);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException or KeyNotFoundException)
+            {
+                // A layer refused the sizes or values the node carries (e.g. a dimension of 0).
+                throw new OnnxFormatException(file, $"node {NodeText(node)}: its values do not form a valid layer: {e.Message}", e);
+            }
         }
 
         var outputs = new List<SymbolicTensor>();
