@@ -1,7 +1,6 @@
 using System.Globalization;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LstmSharp.Tensors;
-using LstmSharp.Training;
 
 namespace LstmSharp.Autograd;
 
@@ -118,30 +117,6 @@ public static partial class Ops
         }
 
         return Reduce("mean", x, 1f / x.Length);
-    }
-
-    /// <summary>
-    /// A weight or activity penalty as a differentiable scalar: y = scale · R(x), with
-    /// dx += dy · scale · ∇R(x). Keras divides activity penalties by the batch size through
-    /// <paramref name="scale"/>.
-    /// </summary>
-    public static Tensor Penalty(Tensor x, IRegularizer regularizer, float scale = 1f)
-    {
-        const string op = "penalty";
-        NotNull(x, op, nameof(x));
-        ArgumentNullException.ThrowIfNull(regularizer);
-        var y = Tensor.Scalar((float)(scale * regularizer.Penalty(x.Span)));
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                var g = new float[x.Length];
-                regularizer.AddGradient(x.Span, g);
-                var dx = x.EnsureGrad().Span;
-                TensorPrimitives.MultiplyAdd(g, y.Grad!.Span[0] * scale, dx, dx);
-            }
-        });
-        return y;
     }
 
     private static Tensor Reduce(string op, Tensor x, float factor)

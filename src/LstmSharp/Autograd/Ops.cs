@@ -69,7 +69,7 @@ public static partial class Ops
     /// <summary>dst += src (same length).</summary>
     internal static void AddInto(Span<float> dst, ReadOnlySpan<float> src) => System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
 
-    private static void NotNull(Tensor? t, string op, string argument)
+    internal static void NotNull(Tensor? t, string op, string argument)
     {
         if (t is null)
         {

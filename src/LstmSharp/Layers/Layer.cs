@@ -348,7 +348,7 @@ public abstract class Layer
             {
                 foreach (var y in outputs)
                 {
-                    activityLosses.Add(Ops.Penalty(y, ActivityRegularizer, 1f / y.Dim(0)));
+                    activityLosses.Add(Regularization.Penalty(y, ActivityRegularizer, 1f / y.Dim(0)));
                 }
             }
 
@@ -407,7 +407,7 @@ public abstract class Layer
             {
                 using (Tape.InLayer(Name))
                 {
-                    losses.Add(Ops.Penalty(p.Value, p.Regularizer));
+                    losses.Add(Regularization.Penalty(p.Value, p.Regularizer));
                 }
             }
         }

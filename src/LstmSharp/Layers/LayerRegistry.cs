@@ -5,7 +5,9 @@ namespace LstmSharp.Layers;
 
 /// <summary>
 /// Class name → factory, so a saved model can be rebuilt from <c>(class_name, config)</c> pairs
-/// (<see cref="Layer.GetConfig"/>). Built-in layers are registered; others call <see cref="Register"/>.
+/// (<see cref="Layer.GetConfig"/>). The layers of this namespace are listed here; each namespace
+/// above registers its own (<c>LstmSharp.Recurrent</c> from a module initializer), so this one
+/// never names a layer it cannot see; user layers call <see cref="Register"/>.
 /// </summary>
 public static class LayerRegistry
 {
@@ -18,10 +20,6 @@ public static class LayerRegistry
         ["Embedding"] = Embedding.FromConfig,
         ["Flatten"] = Flatten.FromConfig,
         ["Reshape"] = Reshape.FromConfig,
-        ["LSTM"] = LstmSharp.Recurrent.LSTM.FromConfig,
-        ["GRU"] = LstmSharp.Recurrent.GRU.FromConfig,
-        ["SimpleRNN"] = LstmSharp.Recurrent.SimpleRNN.FromConfig,
-        ["Bidirectional"] = LstmSharp.Recurrent.Bidirectional.FromConfig,
         ["Concatenate"] = Concatenate.FromConfig,
         ["Add"] = Add.FromConfig,
         ["RepeatVector"] = RepeatVector.FromConfig,
@@ -52,5 +50,25 @@ public static class LayerRegistry
         }
 
         return factory(config);
+    }
+
+    /// <summary>A layer's <c>{"class_name", "config"}</c> pair, as model files and wrapper layers store it.</summary>
+    public static JsonObject ToEntry(Layer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        return new JsonObject
+        {
+            ["class_name"] = layer.ClassName,
+            ["config"] = layer.GetConfig(),
+        };
+    }
+
+    /// <summary>A new layer from a <c>{"class_name", "config"}</c> pair (<see cref="ToEntry"/>).</summary>
+    public static Layer FromEntry(JsonNode? entry)
+    {
+        var obj = entry as JsonObject ?? throw new ArgumentException("model config: a layer entry is not an object.");
+        string className = obj["class_name"]?.GetValue<string>() ?? throw new ArgumentException("model config: a layer entry has no 'class_name'.");
+        var cfg = obj["config"] as JsonObject ?? throw new ArgumentException($"model config: layer '{className}' has no 'config' object.");
+        return FromConfig(className, (JsonObject)cfg.DeepClone());
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
-using LstmSharp.Models;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Layers;
@@ -34,14 +33,14 @@ public sealed class TimeDistributed : Layer
     public static TimeDistributed FromConfig(JsonObject c)
     {
         var b = c.GetBase();
-        var inner = Model.LayerFromEntry(c["layer"] ?? throw new ArgumentException("TimeDistributed: config lacks 'layer'."));
+        var inner = LayerRegistry.FromEntry(c["layer"] ?? throw new ArgumentException("TimeDistributed: config lacks 'layer'."));
         return new TimeDistributed(inner, b.Name, b.InputShape).WithBase(c);
     }
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["layer"] = Model.LayerEntry(Inner);
+        c["layer"] = LayerRegistry.ToEntry(Inner);
         return c;
     }
 

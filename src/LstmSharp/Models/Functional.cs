@@ -266,7 +266,7 @@ public sealed class Functional : Model
         var seen = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
         foreach (var node in nodes.Where(n => seen.Add(n.Layer)))
         {
-            layerEntries.Add(LayerEntry(node.Layer));
+            layerEntries.Add(LayerRegistry.ToEntry(node.Layer));
         }
 
         var nodeEntries = new JsonArray();
@@ -307,7 +307,7 @@ public sealed class Functional : Model
         var byName = new Dictionary<string, Layer>(StringComparer.Ordinal);
         foreach (var entry in layerList)
         {
-            var layer = LayerFromEntry(entry);
+            var layer = LayerRegistry.FromEntry(entry);
             if (!byName.TryAdd(layer.Name, layer))
             {
                 throw new ArgumentException($"Functional config: two layers are named '{layer.Name}'.");

@@ -236,21 +236,6 @@ public abstract partial class Model
         };
     }
 
-    /// <summary>A layer's <c>{"class_name", "config"}</c> pair.</summary>
-    internal static JsonObject LayerEntry(Layer layer) => new()
-    {
-        ["class_name"] = layer.ClassName,
-        ["config"] = layer.GetConfig(),
-    };
-
-    internal static Layer LayerFromEntry(JsonNode? entry)
-    {
-        var obj = entry as JsonObject ?? throw new ArgumentException("model config: a layer entry is not an object.");
-        string className = obj["class_name"]?.GetValue<string>() ?? throw new ArgumentException("model config: a layer entry has no 'class_name'.");
-        var cfg = obj["config"] as JsonObject ?? throw new ArgumentException($"model config: layer '{className}' has no 'config' object.");
-        return LayerRegistry.FromConfig(className, (JsonObject)cfg.DeepClone());
-    }
-
     private void AssignWeights(SafeTensorsFile file, string path)
     {
         var ps = Parameters;

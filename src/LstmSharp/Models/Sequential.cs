@@ -126,7 +126,7 @@ public sealed class Sequential : Model
         ["config"] = new JsonObject
         {
             ["name"] = Name,
-            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerEntry(l)).ToArray()),
+            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerRegistry.ToEntry(l)).ToArray()),
         },
     };
 
@@ -136,7 +136,7 @@ public sealed class Sequential : Model
         var list = config["layers"] as JsonArray ?? throw new ArgumentException("Sequential config: missing 'layers' array.");
         foreach (var entry in list)
         {
-            model.Add(LayerFromEntry(entry));
+            model.Add(LayerRegistry.FromEntry(entry));
         }
 
         return model;

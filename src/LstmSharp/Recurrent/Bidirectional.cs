@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Layers;
-using LstmSharp.Models;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Recurrent;
@@ -96,8 +95,8 @@ public sealed class Bidirectional : Layer
     public static Bidirectional FromConfig(JsonObject c)
     {
         var b = c.GetBase();
-        var layer = Model.LayerFromEntry(c["layer"] ?? throw new ArgumentException("Bidirectional: config lacks 'layer'."));
-        var backward = c["backward_layer"] is { } entry ? Model.LayerFromEntry(entry) : null;
+        var layer = LayerRegistry.FromEntry(c["layer"] ?? throw new ArgumentException("Bidirectional: config lacks 'layer'."));
+        var backward = c["backward_layer"] is { } entry ? LayerRegistry.FromEntry(entry) : null;
         string? mergeMode = c.ContainsKey("merge_mode") ? c.GetStringOrNull("merge_mode") : "concat";
         return new Bidirectional(layer, mergeMode, backward, b.Name, b.InputShape).WithBase(c);
     }
@@ -105,8 +104,8 @@ public sealed class Bidirectional : Layer
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["layer"] = Model.LayerEntry(Forward);
-        c["backward_layer"] = Model.LayerEntry(Backward);
+        c["layer"] = LayerRegistry.ToEntry(Forward);
+        c["backward_layer"] = LayerRegistry.ToEntry(Backward);
         c["merge_mode"] = MergeMode;
         return c;
     }

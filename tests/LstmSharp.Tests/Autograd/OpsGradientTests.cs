@@ -327,7 +327,7 @@ public class OpsGradientTests
         CheckAgainstReference("sum", x => Ops.Sum(x[0]), x => [x[0].Sum()], [a]);
         CheckAgainstReference("mean", x => Ops.Mean(x[0]), x => [x[0].Average()], [a]);
         var l2 = new L2Penalty(0.3);
-        CheckAgainstReference("penalty", x => Ops.Penalty(x[0], l2, 0.5f), x => [0.5 * 0.3 * x[0].Sum(v => v * v)], [a]);
+        CheckAgainstReference("penalty", x => LstmSharp.Training.Regularization.Penalty(x[0], l2, 0.5f), x => [0.5 * 0.3 * x[0].Sum(v => v * v)], [a]);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using LstmSharp.Models;
 using System.Globalization;
 
 namespace LstmSharp.Training.Callbacks;

@@ -1,3 +1,4 @@
+using LstmSharp.Models;
 namespace LstmSharp.Training.Callbacks;
 
 /// <summary>

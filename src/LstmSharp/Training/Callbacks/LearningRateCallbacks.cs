@@ -1,3 +1,4 @@
+using LstmSharp.Models;
 namespace LstmSharp.Training.Callbacks;
 
 /// <summary>Sets the learning rate at the start of each epoch from <c>schedule(epoch, currentLr)</c> (Keras).</summary>

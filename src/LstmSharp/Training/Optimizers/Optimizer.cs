@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Text.Json.Nodes;
-using LstmSharp.Layers;
 using Tensor = LstmSharp.Tensors.Tensor;
 
 namespace LstmSharp.Training;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Text.Json.Nodes;
-using LstmSharp.Layers;
+using LstmSharp.Autograd;
 using Tensor = LstmSharp.Tensors.Tensor;
 
 namespace LstmSharp.Training;
@@ -147,6 +147,30 @@ public static class Regularizers
 /// <summary>Where regularization meets the loss.</summary>
 public static class Regularization
 {
+    /// <summary>
+    /// A weight or activity penalty as a differentiable scalar: y = scale · R(x), with
+    /// dx += dy · scale · ∇R(x). Keras divides activity penalties by the batch size through
+    /// <paramref name="scale"/>.
+    /// </summary>
+    public static Tensor Penalty(Tensor x, IRegularizer regularizer, float scale = 1f)
+    {
+        const string op = "penalty";
+        Ops.NotNull(x, op, nameof(x));
+        ArgumentNullException.ThrowIfNull(regularizer);
+        var y = Tensor.Scalar((float)(scale * regularizer.Penalty(x.Span)));
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var g = new float[x.Length];
+                regularizer.AddGradient(x.Span, g);
+                var dx = x.EnsureGrad().Span;
+                TensorPrimitives.MultiplyAdd(g, y.Grad!.Span[0] * scale, dx, dx);
+            }
+        });
+        return y;
+    }
+
     /// <summary>
     /// Keras adds each weight's regularization penalty to the training loss. The model calls
     /// this after the backward pass and before <see cref="Optimizer.Step"/>: it returns

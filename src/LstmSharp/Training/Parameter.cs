@@ -1,7 +1,6 @@
 using LstmSharp.Tensors;
-using LstmSharp.Training;
 
-namespace LstmSharp.Layers;
+namespace LstmSharp.Training;
 
 /// <summary>
 /// A trainable weight of a layer: its value (a tensor that requires gradients), the gradient

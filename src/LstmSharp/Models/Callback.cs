@@ -1,6 +1,5 @@
-using LstmSharp.Models;
 
-namespace LstmSharp.Training.Callbacks;
+namespace LstmSharp.Models;
 
 /// <summary>
 /// Hooks into <c>Fit</c> (Keras <c>keras.callbacks.Callback</c>). Logs are the metric values
