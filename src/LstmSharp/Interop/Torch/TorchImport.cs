@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LstmSharp.Training;
 using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Models;
