@@ -26,7 +26,6 @@ public static class LayerRegistry
         ["TimeDistributed"] = TimeDistributed.FromConfig,
         ["Masking"] = Masking.FromConfig,
         ["AxisSlice"] = AxisSlice.FromConfig,
-        ["ReverseTime"] = LstmSharp.Recurrent.ReverseTime.FromConfig,
         ["Normalization"] = Normalization.FromConfig,
     };
 

@@ -20,5 +20,6 @@ internal static class RecurrentRegistration
         LayerRegistry.Register("GRU", GRU.FromConfig);
         LayerRegistry.Register("SimpleRNN", SimpleRNN.FromConfig);
         LayerRegistry.Register("Bidirectional", Bidirectional.FromConfig);
+        LayerRegistry.Register("ReverseTime", ReverseTime.FromConfig);
     }
 }
