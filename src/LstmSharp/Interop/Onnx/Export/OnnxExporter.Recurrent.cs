@@ -1,3 +1,4 @@
+using LstmSharp.Training;
 using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Recurrent;
