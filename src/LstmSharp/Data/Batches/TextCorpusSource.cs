@@ -1,7 +1,8 @@
+using LstmSharp.Data.Batches;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 
-namespace LstmSharp.Data.Batches;
+namespace LstmSharp.Data;
 
 /// <summary>
 /// Next-token training windows streamed from a UTF-8 text file of any size (a language model's
