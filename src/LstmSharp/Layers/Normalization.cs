@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LstmSharp.Training;
 using LstmSharp.Autograd;
 using LstmSharp.Tensors;
 
