@@ -5,6 +5,7 @@ using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
 using LstmSharp.Tensors;
+using LstmSharp.Training;
 using PureHDF;
 
 namespace LstmSharp.Interop.Keras;
