@@ -102,6 +102,8 @@ public static class CharLmExperiment
         Validate(s);
         ExperimentRunner.InstallCancelHandler();
         Rng.SetGlobalSeed(s.Seed);
+        // Weights from this thread's seed, not the global stream, which other threads may draw from meanwhile.
+        Layer.SetRandomSeed(s.Seed);
         string text = TextFile.ReadAllText(s.Text);
         if (s.MaxChars is { } max && max < text.Length)
         {
