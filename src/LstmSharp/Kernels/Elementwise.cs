@@ -11,7 +11,7 @@ namespace LstmSharp.Kernels;
 /// named in the message). The destination may be the very same span as an input (in place);
 /// partial overlaps are not supported.
 /// </remarks>
-public static class Elementwise
+internal static class Elementwise
 {
     /// <summary>y = a + b.</summary>
     public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)

@@ -25,7 +25,7 @@ namespace LstmSharp.Kernels;
 /// over k in the same order whatever the split, so results are bit-identical for any
 /// <see cref="WorkerPool.ThreadCount"/>.</para>
 /// </remarks>
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     /// <summary>The instruction set the products run on, chosen once at start-up.</summary>
     internal enum Isa

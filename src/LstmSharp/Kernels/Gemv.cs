@@ -6,7 +6,7 @@ namespace LstmSharp.Kernels;
 
 // The matrix-vector products: Sgemm's path for m = 1 or n = 1 (streaming the rows of W once).
 // The latency path's column-block products (acc += a·M per gate block) are GemvColumns.
-public static unsafe partial class Gemm
+internal static unsafe partial class Gemm
 {
     private static void Gemv(
         bool transA, bool transB, int m, int n, int k,

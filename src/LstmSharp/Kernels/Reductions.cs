@@ -16,7 +16,7 @@ namespace LstmSharp.Kernels;
 /// far slower than a plain running sum's; summation order differs between hardware paths, so the
 /// last bits may differ between machines.
 /// </remarks>
-public static class Reductions
+internal static class Reductions
 {
     /// <summary>Σ x (0 for an empty span).</summary>
     public static float Sum(ReadOnlySpan<float> x) => TensorPrimitives.Sum(x);

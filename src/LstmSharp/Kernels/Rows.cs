@@ -14,7 +14,7 @@ namespace LstmSharp.Kernels;
 /// Buffers must hold exactly rows·cols elements (checked). Outputs may be the same span as the
 /// input (in place).
 /// </remarks>
-public static class Rows
+internal static class Rows
 {
     /// <summary>
     /// y[r, :] = softmax(x[r, :]) = exp(x - m) / Σ exp(x - m) with m = max over the row, so no exp

@@ -43,7 +43,7 @@ namespace LstmSharp.Kernels;
 /// tests hold each function to 1e-6 relative error (about 8 ulp).
 /// </para>
 /// </remarks>
-public static class VecMath
+internal static class VecMath
 {
     private const float ExpClampLo = -104f;
     private const float ExpClampHi = 89f;

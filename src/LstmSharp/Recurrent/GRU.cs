@@ -18,7 +18,7 @@ namespace LstmSharp.Recurrent;
 /// Input <c>[batch, time, features]</c>; output <c>[batch, units]</c> or <c>[batch, time, units]</c>
 /// (<c>returnSequences</c>); with <c>returnState</c> followed by h_T. Blocks in order z, r, h.
 /// </remarks>
-public sealed class GRU : SingleStateLayer<GruKernel, GruCache>
+public sealed class GRU : SingleStateLayer
 {
     /// <param name="units">Size of h; a positive integer.</param>
     /// <param name="activation">Applied to h~ (default tanh).</param>
@@ -101,7 +101,7 @@ public sealed class GRU : SingleStateLayer<GruKernel, GruCache>
         return c;
     }
 
-    protected override (GruKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize)
+    private protected override (SingleStateKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize)
     {
         var layout = new GruLayout(inputSize, Units, ResetAfter, UseBias, Activation, RecurrentActivation);
         Layout = layout;

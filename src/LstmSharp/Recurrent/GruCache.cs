@@ -4,7 +4,7 @@ namespace LstmSharp.Recurrent;
 /// The buffers a training-mode <see cref="GruKernel"/> forward saves for its backward: the
 /// driver's (<see cref="SingleStateCache"/>) and the gates. Owned by the caller and reused.
 /// </summary>
-public sealed class GruCache : SingleStateCache
+internal sealed class GruCache : SingleStateCache
 {
     /// <summary>[T·B, 3·units]: z, r, h~ (activations).</summary>
     internal float[] Gates = [];

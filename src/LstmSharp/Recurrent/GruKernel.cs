@@ -40,7 +40,7 @@ namespace LstmSharp.Recurrent;
 /// (cache = null) keeps only one step of scratch. An instance is not thread-safe: a layer owns
 /// one per direction.</para>
 /// </remarks>
-public sealed class GruKernel : SingleStateKernel, ISingleStateKernel<GruCache>
+internal sealed class GruKernel : SingleStateKernel
 {
     private readonly int n;
     private readonly int u;
@@ -85,6 +85,8 @@ public sealed class GruKernel : SingleStateKernel, ISingleStateKernel<GruCache>
     /// </summary>
     public void Backward(in SequenceRun run, in RnnWeights weights, GruCache cache, in RnnOutputGradients dOut, in RnnGradients grads) =>
         BackwardCore(run, weights, cache, dOut, grads);
+
+    internal override SingleStateCache NewCache() => new GruCache();
 
     private protected override object LayoutKey => Layout;
 

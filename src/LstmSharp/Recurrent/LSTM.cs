@@ -143,7 +143,7 @@ public sealed class LSTM : RecurrentLayer
         return c;
     }
 
-    protected override void BuildCell(int inputSize)
+    private protected override void BuildCell(int inputSize)
     {
         var layout = new LstmLayout(Variant, inputSize, Units, UseBias);
         ReserveWeights(layout.ParameterShapes);
@@ -178,11 +178,11 @@ public sealed class LSTM : RecurrentLayer
         }
     }
 
-    protected override bool ReadsTokens => true;
+    private protected override bool ReadsTokens => true;
 
-    protected override object CreateCache() => new LstmCache();
+    private protected override object CreateCache() => new LstmCache();
 
-    protected override Tensor[] WeightTensors()
+    private protected override Tensor[] WeightTensors()
     {
         var list = new List<Tensor> { Kernel!.Value, RecurrentKernel!.Value };
         if (Bias is not null)
@@ -203,7 +203,7 @@ public sealed class LSTM : RecurrentLayer
         return list.ToArray();
     }
 
-    protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache)
+    private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache)
     {
         kernel!.Forward(
             run,
@@ -214,7 +214,7 @@ public sealed class LSTM : RecurrentLayer
             (LstmCache?)cache);
     }
 
-    protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates)
+    private protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates)
     {
         kernel!.Backward(
             run,

@@ -12,7 +12,7 @@ namespace LstmSharp.Recurrent;
 /// processing step, which differs under go_backwards); this keeps them aligned with the
 /// batch-major x and dx, so dW, dU and dx are each one matrix product over all B·T rows.
 /// </remarks>
-public sealed class LstmCache
+internal sealed class LstmCache
 {
     /// <summary>[B·T, G·units]: gate activations i, f, c~, o; after the backward, the pre-activation gradients dz.</summary>
     internal float[] Gates = [];

@@ -50,7 +50,7 @@ namespace LstmSharp.Recurrent;
 /// </code>
 /// FGR adds R's contribution to the gates' activation gradients of the previous step.
 /// </remarks>
-public static class LstmCell
+internal static class LstmCell
 {
     /// <summary>
     /// Forward of one row: <paramref name="z"/> [G·units] holds the pre-activations

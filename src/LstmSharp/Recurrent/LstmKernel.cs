@@ -6,7 +6,7 @@ using LstmSharp.Kernels;
 namespace LstmSharp.Recurrent;
 
 /// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>.</summary>
-public readonly ref struct LstmWeights
+internal readonly ref struct LstmWeights
 {
     /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
     public ReadOnlySpan<float> Kernel { get; init; }
@@ -35,7 +35,7 @@ public readonly ref struct LstmWeights
 }
 
 /// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted).</summary>
-public readonly ref struct LstmOutputs
+internal readonly ref struct LstmOutputs
 {
     /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
     public Span<float> Sequence { get; init; }
@@ -51,7 +51,7 @@ public readonly ref struct LstmOutputs
 }
 
 /// <summary>Gradients of the loss with respect to the forward's outputs; every span is optional (empty = zero).</summary>
-public readonly ref struct LstmOutputGradients
+internal readonly ref struct LstmOutputGradients
 {
     /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
     public ReadOnlySpan<float> Sequence { get; init; }
@@ -71,7 +71,7 @@ public readonly ref struct LstmOutputGradients
 /// and must be given (except those the layout does not have); <see cref="Input"/>,
 /// <see cref="InitialH"/>, <see cref="InitialC"/> are OVERWRITTEN and optional (empty = not needed).
 /// </summary>
-public readonly ref struct LstmGradients
+internal readonly ref struct LstmGradients
 {
     /// <summary>dW [inputSize, G·units], accumulated.</summary>
     public Span<float> Kernel { get; init; }
@@ -128,7 +128,7 @@ public readonly ref struct LstmGradients
 /// per direction. The buffers a backward needs live in an <see cref="LstmCache"/> the caller
 /// passes to a training forward; an inference forward (cache = null) keeps no activations.</para>
 /// </remarks>
-public sealed class LstmKernel
+internal sealed class LstmKernel
 {
     /// <summary>
     /// Below this many gate values per step (batch · G·units) the row work of a one-chunk batch

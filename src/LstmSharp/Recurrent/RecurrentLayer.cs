@@ -291,20 +291,20 @@ public abstract class RecurrentLayer : Layer
     }
 
     /// <summary>Creates the cell's weights for <paramref name="inputSize"/> features.</summary>
-    protected abstract void BuildCell(int inputSize);
+    private protected abstract void BuildCell(int inputSize);
 
     /// <summary>A new, empty cache for the buffers BPTT needs.</summary>
-    protected abstract object CreateCache();
+    private protected abstract object CreateCache();
 
     /// <summary>The parameters the op reads (their gradients are accumulated by <see cref="BackwardKernel"/>).</summary>
-    protected abstract Tensor[] WeightTensors();
+    private protected abstract Tensor[] WeightTensors();
 
     /// <summary>
     /// Runs the kernel. <paramref name="initialStates"/> has <see cref="StateCount"/> entries
     /// (null = zeros); <paramref name="sequence"/> is null unless the whole sequence is wanted;
     /// <paramref name="cache"/> is null in inference.
     /// </summary>
-    protected abstract void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache);
+    private protected abstract void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache);
 
     /// <summary>
     /// BPTT: accumulates the weight gradients, writes <paramref name="dx"/> and
@@ -312,13 +312,13 @@ public abstract class RecurrentLayer : Layer
     /// gradient into <paramref name="dTable"/> when not null (only for a run with tokens).
     /// Null output gradients are zero.
     /// </summary>
-    protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates);
+    private protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates);
 
     /// <summary>
     /// True when the kernel reads an embedding-lookup input through its table
     /// (<see cref="SequenceRun.Tokens"/>); the layer then passes the tokens whenever that pays.
     /// </summary>
-    protected virtual bool ReadsTokens => false;
+    private protected virtual bool ReadsTokens => false;
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {

@@ -27,7 +27,7 @@ namespace LstmSharp.Recurrent;
 /// (output step s holds the state after reading x_{T−1−s}), as Keras returns them.</item>
 /// </list>
 /// </remarks>
-public readonly ref struct SequenceRun
+internal readonly ref struct SequenceRun
 {
     public SequenceRun(ReadOnlySpan<float> x, int batch, int time, int inputSize)
     {

@@ -16,7 +16,7 @@ namespace LstmSharp.Recurrent;
 /// Input <c>[batch, time, features]</c>; output <c>[batch, units]</c> or <c>[batch, time, units]</c>
 /// (<c>returnSequences</c>); with <c>returnState</c> followed by h_T.
 /// </remarks>
-public sealed class SimpleRNN : SingleStateLayer<SimpleRnnKernel, SimpleRnnCache>
+public sealed class SimpleRNN : SingleStateLayer
 {
     /// <param name="units">Size of h; a positive integer.</param>
     /// <param name="activation">Applied to the new state (default tanh).</param>
@@ -92,7 +92,7 @@ public sealed class SimpleRNN : SingleStateLayer<SimpleRnnKernel, SimpleRnnCache
         return c;
     }
 
-    protected override (SimpleRnnKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize)
+    private protected override (SingleStateKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize)
     {
         var layout = new SimpleRnnLayout(inputSize, Units, UseBias, Activation);
         Layout = layout;

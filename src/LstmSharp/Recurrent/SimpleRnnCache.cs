@@ -4,6 +4,6 @@ namespace LstmSharp.Recurrent;
 /// The buffers a training-mode <see cref="SimpleRnnKernel"/> forward saves for its backward:
 /// the driver's (<see cref="SingleStateCache"/>) alone, as act' is taken from h_t itself.
 /// </summary>
-public sealed class SimpleRnnCache : SingleStateCache
+internal sealed class SimpleRnnCache : SingleStateCache
 {
 }

@@ -23,7 +23,7 @@ namespace LstmSharp.Recurrent;
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
 /// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
-public sealed class SimpleRnnKernel : SingleStateKernel, ISingleStateKernel<SimpleRnnCache>
+internal sealed class SimpleRnnKernel : SingleStateKernel
 {
     private readonly int n;
     private readonly int u;
@@ -62,6 +62,8 @@ public sealed class SimpleRnnKernel : SingleStateKernel, ISingleStateKernel<Simp
     /// </summary>
     public void Backward(in SequenceRun run, in RnnWeights weights, SimpleRnnCache cache, in RnnOutputGradients dOut, in RnnGradients grads) =>
         BackwardCore(run, weights, cache, dOut, grads);
+
+    internal override SingleStateCache NewCache() => new SimpleRnnCache();
 
     private protected override object LayoutKey => Layout;
 

@@ -18,7 +18,7 @@ namespace LstmSharp.Recurrent;
 /// </remarks>
 /// <remarks>Not generic over the cache type, so its pool jobs need no runtime generic lookups
 /// (which allocate when tiered compilation re-JITs a shared generic method).</remarks>
-public abstract class SingleStateKernel
+internal abstract class SingleStateKernel
 {
     private readonly string ownerForward;
     private readonly string ownerBackward;
@@ -46,6 +46,9 @@ public abstract class SingleStateKernel
 
     /// <summary>Used in error messages, e.g. the layer's name.</summary>
     public string Name { get; }
+
+    /// <summary>A new, empty BPTT cache of this cell's kind.</summary>
+    internal abstract SingleStateCache NewCache();
 
     private protected int InputSize { get; }
 
@@ -82,7 +85,7 @@ public abstract class SingleStateKernel
     /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
     /// the backward needs; with null (inference) it keeps nothing.
     /// </summary>
-    private protected void ForwardCore(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SingleStateCache? cache)
+    internal void ForwardCore(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SingleStateCache? cache)
     {
         string owner = ownerForward;
         int n = InputSize, u = Units, g = GateWidth;
@@ -140,7 +143,7 @@ public abstract class SingleStateKernel
     /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
     /// the parameter gradients and writing dx and dh_0. Consumes the cache.
     /// </summary>
-    private protected void BackwardCore(in SequenceRun run, in RnnWeights weights, SingleStateCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
+    internal void BackwardCore(in SequenceRun run, in RnnWeights weights, SingleStateCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
     {
         ArgumentNullException.ThrowIfNull(cache);
         string owner = ownerBackward;
@@ -261,7 +264,7 @@ public abstract class SingleStateKernel
 /// cache allocates nothing. Each forward can be differentiated once (the backward consumes it).
 /// All buffers are time-major in processing order (row s·B + b is step s of sequence b).
 /// </summary>
-public abstract class SingleStateCache
+internal abstract class SingleStateCache
 {
     /// <summary>[T·B, inputSize]: x ⊙ m_x, the left operand of dW.</summary>
     internal float[] XDropped = [];

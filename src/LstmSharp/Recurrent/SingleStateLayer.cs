@@ -4,27 +4,13 @@ using LstmSharp.Training;
 
 namespace LstmSharp.Recurrent;
 
-/// <summary>The sequence kernels with one state h (GRU, SimpleRNN) share this calling convention.</summary>
-/// <typeparam name="TCache">The kernel's BPTT cache.</typeparam>
-public interface ISingleStateKernel<TCache>
-    where TCache : class
-{
-    /// <summary>Runs the cell over <paramref name="run"/>; a null cache means inference.</summary>
-    void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, TCache? cache);
-
-    /// <summary>BPTT: accumulates the weight gradients, overwrites dx and dh0 when given.</summary>
-    void Backward(in SequenceRun run, in RnnWeights weights, TCache cache, in RnnOutputGradients dOut, in RnnGradients grads);
-}
-
 /// <summary>
 /// The layer side of a cell with one state and weights kernel / recurrent_kernel / bias
 /// (GRU, SimpleRNN): the subclass only chooses the kernel and the weight shapes.
 /// </summary>
-public abstract class SingleStateLayer<TKernel, TCache> : RecurrentLayer
-    where TKernel : class, ISingleStateKernel<TCache>
-    where TCache : class, new()
+public abstract class SingleStateLayer : RecurrentLayer
 {
-    private TKernel? kernel;
+    private SingleStateKernel? kernel;
 
     protected SingleStateLayer(
         int units, string activation, string recurrentActivation, bool useBias,
@@ -48,9 +34,9 @@ public abstract class SingleStateLayer<TKernel, TCache> : RecurrentLayer
     public Parameter? Bias { get; private set; }
 
     /// <summary>The kernel and the shapes of W, U and b (null: no bias) for <paramref name="inputSize"/> features.</summary>
-    protected abstract (TKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize);
+    private protected abstract (SingleStateKernel Kernel, int[] KernelShape, int[] RecurrentShape, int[]? BiasShape) CreateKernel(int inputSize);
 
-    protected sealed override void BuildCell(int inputSize)
+    private protected sealed override void BuildCell(int inputSize)
     {
         var (k, kernelShape, recurrentShape, biasShape) = CreateKernel(inputSize);
         kernel = k;
@@ -62,25 +48,25 @@ public abstract class SingleStateLayer<TKernel, TCache> : RecurrentLayer
         }
     }
 
-    protected sealed override object CreateCache() => new TCache();
+    private protected sealed override object CreateCache() => kernel!.NewCache();
 
-    protected sealed override Tensor[] WeightTensors() => Bias is null
+    private protected sealed override Tensor[] WeightTensors() => Bias is null
         ? [Kernel!.Value, RecurrentKernel!.Value]
         : [Kernel!.Value, RecurrentKernel!.Value, Bias.Value];
 
-    protected sealed override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
-        kernel!.Forward(
+    private protected sealed override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
+        kernel!.ForwardCore(
             run,
             Weights(),
             initialStates[0] is { } h0 ? h0.Span : default,
             new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span },
-            (TCache?)cache);
+            (SingleStateCache?)cache);
 
-    protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
-        kernel!.Backward(
+    private protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
+        kernel!.BackwardCore(
             run,
             Weights(),
-            (TCache)cache,
+            (SingleStateCache)cache,
             new RnnOutputGradients
             {
                 Sequence = dSequence is null ? default : dSequence.Span,

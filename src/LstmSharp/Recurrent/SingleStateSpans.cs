@@ -5,7 +5,7 @@ namespace LstmSharp.Recurrent;
 /// single-state cells; the LSTM's are <see cref="LstmWeights"/>). Shapes from
 /// <see cref="GruLayout"/> / <see cref="SimpleRnnLayout"/>.
 /// </summary>
-public readonly ref struct RnnWeights
+internal readonly ref struct RnnWeights
 {
     /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
     public ReadOnlySpan<float> Kernel { get; init; }
@@ -18,7 +18,7 @@ public readonly ref struct RnnWeights
 }
 
 /// <summary>What a GRU / SimpleRNN forward writes; every span is optional (empty = not wanted).</summary>
-public readonly ref struct RnnOutputs
+internal readonly ref struct RnnOutputs
 {
     /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
     public Span<float> Sequence { get; init; }
@@ -31,7 +31,7 @@ public readonly ref struct RnnOutputs
 }
 
 /// <summary>Gradients of the loss with respect to a GRU / SimpleRNN forward's outputs; every span is optional (empty = zero).</summary>
-public readonly ref struct RnnOutputGradients
+internal readonly ref struct RnnOutputGradients
 {
     /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
     public ReadOnlySpan<float> Sequence { get; init; }
@@ -48,7 +48,7 @@ public readonly ref struct RnnOutputGradients
 /// given (bias only when the layout has one); <see cref="Input"/> and <see cref="InitialH"/> are
 /// OVERWRITTEN and optional (empty = not needed).
 /// </summary>
-public readonly ref struct RnnGradients
+internal readonly ref struct RnnGradients
 {
     /// <summary>dW, shaped as the kernel, accumulated.</summary>
     public Span<float> Kernel { get; init; }
