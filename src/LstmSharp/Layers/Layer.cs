@@ -38,13 +38,10 @@ namespace LstmSharp.Layers;
 /// }
 /// </code>
 /// </remarks>
-public abstract class Layer
+public abstract partial class Layer
 {
     [ThreadStatic]
     private static Rng? threadRandom;
-
-    [ThreadStatic]
-    private static long? weightBudget;
 
     private readonly List<Parameter> ownParameters = new();
     private readonly List<Layer> sublayers = new();
@@ -109,113 +106,11 @@ public abstract class Layer
     /// <summary>Keras <c>activity_regularizer</c>: a penalty on the layer's outputs, divided by the batch size.</summary>
     public IRegularizer? ActivityRegularizer { get; protected set; }
 
-    /// <summary>All weights: the layer's own in creation order, then each sublayer's.</summary>
-    public IReadOnlyList<Parameter> Parameters
-    {
-        get
-        {
-            TryBuildFromDeclaredShape();
-            var all = new List<Parameter>(ownParameters);
-            foreach (var s in sublayers)
-            {
-                all.AddRange(s.Parameters);
-            }
-
-            return all;
-        }
-    }
-
-    /// <summary>Parameters an optimizer updates: trainable themselves, in a trainable layer (and parents).</summary>
-    public IReadOnlyList<Parameter> TrainableParameters
-    {
-        get
-        {
-            TryBuildFromDeclaredShape();
-            var list = new List<Parameter>();
-            if (Trainable)
-            {
-                list.AddRange(ownParameters.Where(p => p.Trainable));
-            }
-
-            foreach (var s in sublayers)
-            {
-                list.AddRange(s.TrainableParameters);
-            }
-
-            return list;
-        }
-    }
-
-    public IReadOnlyList<Parameter> NonTrainableParameters
-    {
-        get
-        {
-            var trainableSet = TrainableParameters.ToHashSet();
-            return Parameters.Where(p => !trainableSet.Contains(p)).ToArray();
-        }
-    }
-
     /// <summary>Layers this one owns (an RNN wrapper's cell, Bidirectional's two directions).</summary>
     public IReadOnlyList<Layer> Sublayers => sublayers;
 
     /// <summary>Activity penalties recorded by calls since the last <see cref="ClearLosses"/> (scalars).</summary>
     public IReadOnlyList<Tensor> ActivityLosses => activityLosses;
-
-    /// <summary>
-    /// Within the scope, layers built on this thread may create at most <paramref name="values"/>
-    /// weight values in total. Loading a model file sets it to what the file holds, so a hostile
-    /// config (units = 10⁸) fails with a clear error before allocating gigabytes.
-    /// </summary>
-    internal static WeightBudgetScope LimitWeights(long values)
-    {
-        var scope = new WeightBudgetScope(weightBudget);
-        weightBudget = values;
-        return scope;
-    }
-
-    /// <summary>
-    /// Fails now, before a kernel sizes its scratch by them, when weights of these shapes would
-    /// need more values than <see cref="LimitWeights"/> still allows (AddWeight charges them later).
-    /// </summary>
-    protected void ReserveWeightValues(string what, long values)
-    {
-        if (weightBudget is { } budget && values > budget)
-        {
-            throw new ArgumentException($"{Describe()}: {what} need at least {values} values, more than the {budget} the source still holds.");
-        }
-    }
-
-    /// <summary>As <see cref="ReserveWeightValues"/> for weights of known shapes.</summary>
-    protected void ReserveWeights(IEnumerable<(string Name, int[] Shape)> shapes)
-    {
-        if (weightBudget is not { } budget)
-        {
-            return;
-        }
-
-        long total = 0;
-        foreach (var (name, shape) in shapes)
-        {
-            total = SaturatingAdd(total, ValueCount(shape));
-            if (total > budget)
-            {
-                throw new ArgumentException($"{Describe()}: weight '{name}' {Tensor.FormatShape(shape)} brings the layer to {total} values, more than the {budget} the source still holds.");
-            }
-        }
-    }
-
-    private static long ValueCount(int[] shape)
-    {
-        long count = 1;
-        foreach (int d in shape)
-        {
-            count = d <= 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
-        }
-
-        return count;
-    }
-
-    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
     /// <summary>Resets this thread's automatic-name counters and its <see cref="SetRandomSeed"/> generator (Keras <c>clear_session</c>).</summary>
     public static void ClearSession()
@@ -233,18 +128,6 @@ public abstract class Layer
 
     /// <summary>A fresh generator for initialising one weight: forked from this thread's seed if set, else from the global generator.</summary>
     internal static Rng InitRandom => threadRandom?.Fork() ?? Rng.CreateFromGlobal();
-
-    /// <summary>Total number of weights (trainable and not), as Keras's <c>count_params()</c>.</summary>
-    public int CountParams()
-    {
-        TryBuildFromDeclaredShape();
-        if (!Built)
-        {
-            throw new InvalidOperationException($"{Describe()}: not built yet, so it has no weights to count; give it an inputShape or call it once.");
-        }
-
-        return Parameters.Sum(p => p.Count);
-    }
 
     /// <summary>Creates the weights for an input of shape <paramref name="inputShape"/> (batch excluded). Idempotent.</summary>
     public void Build(int[] inputShape) => Build(new[] { inputShape });
@@ -421,33 +304,6 @@ public abstract class Layer
         return losses;
     }
 
-    /// <summary>Copies of the weights in <see cref="Parameters"/> order (Keras <c>get_weights</c>).</summary>
-    public IReadOnlyList<Tensor> GetWeights() => Parameters.Select(p => p.Value.Clone()).ToArray();
-
-    /// <summary>Overwrites the weights in <see cref="Parameters"/> order; shapes must match (Keras <c>set_weights</c>).</summary>
-    public void SetWeights(IReadOnlyList<Tensor> weights)
-    {
-        ArgumentNullException.ThrowIfNull(weights);
-        var ps = Parameters;
-        if (weights.Count != ps.Count)
-        {
-            throw new ArgumentException($"{Describe()}: expected {ps.Count} weight tensors ({string.Join(", ", ps)}), got {weights.Count}.", nameof(weights));
-        }
-
-        for (int i = 0; i < ps.Count; i++)
-        {
-            if (!weights[i].SameShape(ps[i].Value))
-            {
-                throw new ArgumentException($"{Describe()}: weight '{ps[i].Path}' expected {Tensor.FormatShape(ps[i].Value.Shape)}, got {Tensor.FormatShape(weights[i].Shape)}.", nameof(weights));
-            }
-        }
-
-        for (int i = 0; i < ps.Count; i++)
-        {
-            weights[i].Span.CopyTo(ps[i].Value.Span);
-        }
-    }
-
     /// <summary>
     /// Every constructor option, Keras-style (snake_case keys). Subclasses add theirs to the
     /// base object. <c>batch_input_shape</c> holds the declared input shape with the batch
@@ -507,64 +363,6 @@ public abstract class Layer
     {
     }
 
-    /// <summary>
-    /// Creates a weight named <paramref name="name"/> (path <c>layer/name</c>) initialised by the
-    /// Keras initializer <paramref name="initializer"/> ("glorot_uniform", "zeros", "uniform", ...),
-    /// drawing from a generator seeded by the global one (<see cref="Rng.SetGlobalSeed"/>, Keras's <c>set_random_seed</c>).
-    /// </summary>
-    protected Parameter AddWeight(string name, int[] shape, string initializer, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
-    {
-        if (weightBudget is { } budget)
-        {
-            long count = ValueCount(shape);
-            if (count > budget)
-            {
-                throw new ArgumentException($"{Describe()}: weight '{name}' {Tensor.FormatShape(shape)} needs {count} values, more than the {budget} the source still holds.");
-            }
-
-            weightBudget = budget - count;
-        }
-
-        var value = new Tensor(shape);
-        WeightInitializers.Fill(initializer, value, InitRandom, $"{Describe()} weight '{name}'");
-        return AddWeight(name, value, regularizer, constraint, trainable);
-    }
-
-    /// <summary>Adds an already initialised weight (taken over, not copied).</summary>
-    protected Parameter AddWeight(string name, Tensor value, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
-    {
-        if (ownParameters.Any(p => p.Name == name))
-        {
-            throw new InvalidOperationException($"{Describe()}: a weight named '{name}' already exists.");
-        }
-
-        var p = new Parameter(name, value, trainable, regularizer, constraint) { Path = $"{PathPrefix}/{name}" };
-        ownParameters.Add(p);
-        p.Value.RequiresGrad = p.Trainable && Trainable;
-        return p;
-    }
-
-    /// <summary>Adopts <paramref name="layer"/> as a sublayer: its parameters follow this layer's, with paths <c>this/sub/param</c>.</summary>
-    protected T TrackLayer<T>(T layer)
-        where T : Layer
-    {
-        ArgumentNullException.ThrowIfNull(layer);
-        if (layer.parent is not null && !ReferenceEquals(layer.parent, this))
-        {
-            throw new InvalidOperationException($"{Describe()}: {layer.Describe()} already belongs to {layer.parent.Describe()}.");
-        }
-
-        if (!sublayers.Contains(layer))
-        {
-            layer.parent = this;
-            sublayers.Add(layer);
-            layer.RefreshPaths();
-            layer.SyncTrainable();
-        }
-
-        return layer;
-    }
-
     /// <summary>Throws unless the layer got <paramref name="expected"/> inputs.</summary>
     protected void ExpectInputCount(int actual, int expected)
     {
@@ -580,35 +378,6 @@ public abstract class Layer
 
     /// <summary>Formats a shape without the batch axis as a full shape with <c>*</c> for the batch.</summary>
     protected static string WithBatch(ReadOnlySpan<int> shapeWithoutBatch) => Tensor.FormatShape([-1, .. shapeWithoutBatch]);
-
-    private string PathPrefix => parent is null ? Name : $"{parent.PathPrefix}/{Name}";
-
-    private void RefreshPaths()
-    {
-        foreach (var p in ownParameters)
-        {
-            p.Path = $"{PathPrefix}/{p.Name}";
-        }
-
-        foreach (var s in sublayers)
-        {
-            s.RefreshPaths();
-        }
-    }
-
-    private void SyncTrainable()
-    {
-        bool on = Trainable;
-        foreach (var p in ownParameters)
-        {
-            p.Value.RequiresGrad = on && p.Trainable;
-        }
-
-        foreach (var s in sublayers)
-        {
-            s.SyncTrainable();
-        }
-    }
 
     private void TryBuildFromDeclaredShape()
     {
@@ -630,11 +399,5 @@ public abstract class Layer
         {
             throw ShapeError(WithBatch(declared), input.Shape);
         }
-    }
-
-    /// <summary>Ends a <see cref="LimitWeights"/> scope, restoring the previous limit.</summary>
-    internal readonly struct WeightBudgetScope(long? previous) : IDisposable
-    {
-        public void Dispose() => weightBudget = previous;
     }
 }

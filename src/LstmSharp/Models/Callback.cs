@@ -10,6 +10,23 @@ public abstract class Callback
     /// <summary>The model being trained; set by <c>Fit</c> before <see cref="OnTrainBegin"/>.</summary>
     public Model? Model { get; internal set; }
 
+    /// <summary>The <c>epochs</c> of the running Fit (Keras <c>params["epochs"]</c>).</summary>
+    public int Epochs { get; internal set; }
+
+    /// <summary>Batches per epoch of the running Fit, 0 for a stream of unknown length (Keras <c>params["steps"]</c>).</summary>
+    public int Steps { get; internal set; }
+
+    /// <summary>
+    /// Where this callback's own messages go (those its <c>verbose</c> asks for). When null, they
+    /// go to the running Fit's <see cref="ProgbarLogger"/> (installed by Fit's verbose 1 or 2, or
+    /// given among the callbacks), and when there is none, nowhere: the library writes nothing
+    /// unless asked.
+    /// </summary>
+    public TextWriter? Output { get; set; }
+
+    /// <summary>The progress writer of the running Fit, if any; set by <see cref="Trainer"/>.</summary>
+    internal ProgbarLogger? FitLogger { get; set; }
+
     protected Model TrainedModel => Model ?? throw new InvalidOperationException($"{GetType().Name}: not attached to a model (it is set by Fit).");
 
     public virtual void OnTrainBegin() { }
@@ -24,6 +41,20 @@ public abstract class Callback
 
     /// <summary>A warning from <c>Fit</c>, e.g. that the loss became NaN (also in <see cref="History.Warnings"/>).</summary>
     public virtual void OnWarning(string message) { }
+
+    /// <summary>Writes one line of this callback's messages to <see cref="Output"/>, else to the Fit's progress writer, else nowhere.</summary>
+    protected void Print(string message)
+    {
+        if (Output is { } writer)
+        {
+            writer.WriteLine(message);
+            writer.Flush();
+        }
+        else
+        {
+            FitLogger?.WriteMessage(message);
+        }
+    }
 
     /// <summary>Reads a monitored value with a clear error listing what is logged.</summary>
     protected static double Monitored(string owner, string monitor, IReadOnlyDictionary<string, double> logs) =>
@@ -54,10 +85,6 @@ public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps
 public sealed class ProgressCallback(IProgress<TrainingProgress> progress) : Callback
 {
     private int epoch;
-
-    internal int Epochs { get; set; }
-
-    internal int Steps { get; set; }
 
     public override void OnEpochBegin(int epoch) => this.epoch = epoch;
 

@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using LstmSharp.Autograd;
 using LstmSharp.Data.Batches;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Models;
 
@@ -19,17 +17,15 @@ public abstract partial class Model
     /// </summary>
     public History Fit(
         IBatchSource source, int epochs = 1, int verbose = 1, IBatchSource? validationData = null,
-        int initialEpoch = 0, IReadOnlyList<Callback>? callbacks = null, int prefetch = 1)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        RequireCompiled(nameof(Fit));
-        if (epochs < 0 || initialEpoch < 0 || prefetch < 0 || verbose is < 0 or > 2)
+        int initialEpoch = 0, IReadOnlyList<Callback>? callbacks = null, int prefetch = 1) =>
+        Fit(source, new FitOptions
         {
-            throw new ArgumentOutOfRangeException(nameof(epochs), $"Model '{Name}' Fit: epochs, initialEpoch and prefetch must be >= 0 and verbose 0, 1 or 2; got {epochs}, {initialEpoch}, {prefetch} and {verbose}.");
-        }
+            Epochs = epochs, Verbose = verbose, ValidationSource = validationData, InitialEpoch = initialEpoch,
+            Callbacks = callbacks, Prefetch = prefetch,
+        });
 
-        return FitSource(source, epochs, verbose, validationData, initialEpoch, callbacks ?? [], prefetch);
-    }
+    /// <summary>Trains on the batches of <paramref name="source"/> with the settings of <paramref name="options"/> (those for in-memory data must be unset).</summary>
+    public History Fit(IBatchSource source, FitOptions options) => new Trainer(this).Fit(source, options);
 
     /// <summary>Loss and metrics over every batch of <paramref name="source"/>, in inference mode.</summary>
     public EvaluationResult Evaluate(IBatchSource source, int verbose = 0, int prefetch = 1)
@@ -39,7 +35,7 @@ public abstract partial class Model
         var values = EvaluateSource(source, 0, prefetch, nameof(Evaluate));
         if (verbose > 0)
         {
-            Console.WriteLine(string.Join(" - ", values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}")));
+            ProgbarLogger.WriteEvaluation(values);
         }
 
         return new EvaluationResult(values);
@@ -116,107 +112,7 @@ public abstract partial class Model
         return output.Reshape(output.ShapeArray[1..]);
     }
 
-    private History FitSource(IBatchSource source, int epochs, int verbose, IBatchSource? validation, int initialEpoch, IReadOnlyList<Callback> cbs, int prefetch)
-    {
-        int steps = source.BatchCount ?? 0;
-        var history = new History();
-        var parameters = TrainableParameters;
-        foreach (var cb in cbs)
-        {
-            cb.Model = this;
-            if (cb is ProgressCallback pc)
-            {
-                pc.Epochs = epochs;
-                pc.Steps = steps;
-            }
-        }
-
-        StopTraining = false;
-        foreach (var cb in cbs)
-        {
-            cb.OnTrainBegin();
-        }
-
-        Loss? loss = null;
-        (string Name, PredictionMetric Metric)[] metrics = [];
-        var lossMean = new Mean("loss");
-        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
-        {
-            foreach (var cb in cbs)
-            {
-                cb.OnEpochBegin(epoch);
-            }
-
-            if (verbose > 0)
-            {
-                Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
-            }
-
-            // A stream of unknown length has no bar to draw: one line per epoch.
-            var progress = new ProgressLine(Console.Out, steps, steps == 0 && verbose == 1 ? 2 : verbose);
-            var started = Stopwatch.GetTimestamp();
-            lossMean.Reset();
-            foreach (var (_, m) in metrics)
-            {
-                m.Reset();
-            }
-
-            int step = 0;
-            foreach (var batch in BatchPrefetcher.ReadEpoch(source, epoch, prefetch))
-            {
-                CheckBatch(nameof(Fit), batch, needTargets: true);
-                if (loss is null)
-                {
-                    loss = ResolveLoss(batch.Targets!);
-                    metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
-                }
-
-                double batchLoss = TrainStep([.. batch.Inputs], batch.Targets!, loss, batch.SampleWeights, parameters, metrics);
-                lossMean.Update(batchLoss, batch.Count);
-                var logs = Logs(lossMean, metrics, null);
-                foreach (var cb in cbs)
-                {
-                    cb.OnBatchEnd(step, logs);
-                }
-
-                progress.Update(++step, logs.ToList());
-                if (StopTraining)
-                {
-                    break;
-                }
-            }
-
-            if (step == 0)
-            {
-                throw new ArgumentException($"Model '{Name}' Fit: the batch source yielded no batches in epoch {epoch + 1}.");
-            }
-
-            var epochLogs = Logs(lossMean, metrics, null);
-            if (validation is not null)
-            {
-                foreach (var (k, value) in EvaluateSource(validation, epoch, prefetch, "Fit validationData"))
-                {
-                    epochLogs["val_" + k] = value;
-                }
-            }
-
-            progress.Finish(epochLogs.ToList());
-            history.Add(epoch, Stopwatch.GetElapsedTime(started).TotalSeconds, epochLogs.ToList());
-            foreach (var cb in cbs)
-            {
-                cb.OnEpochEnd(epoch, epochLogs);
-            }
-        }
-
-        foreach (var cb in cbs)
-        {
-            cb.OnTrainEnd();
-        }
-
-        return history;
-    }
-
-    private Dictionary<string, double> EvaluateSource(IBatchSource source, int epoch, int prefetch, string method)
+    internal Dictionary<string, double> EvaluateSource(IBatchSource source, int epoch, int prefetch, string method)
     {
         ArgumentNullException.ThrowIfNull(source);
         Loss? loss = null;
@@ -230,7 +126,7 @@ public abstract partial class Model
             if (loss is null)
             {
                 loss = ResolveLoss(yb);
-                metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+                metrics = CreateMetrics(loss);
             }
 
             using var arena = StepArena.Enter(stepArena);
@@ -248,7 +144,7 @@ public abstract partial class Model
             : Logs(lossMean, metrics, null);
     }
 
-    private void CheckBatch(string method, Batch batch, bool needTargets)
+    internal void CheckBatch(string method, Batch batch, bool needTargets)
     {
         if (needTargets && batch.Targets is null)
         {

@@ -1,11 +1,7 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Models;
 
@@ -148,7 +144,7 @@ public abstract partial class Model
     }
 
     /// <summary>Prints Keras's summary table (Keras <c>model.summary()</c>).</summary>
-    public void Summary(TextWriter? writer = null) => (writer ?? Console.Out).Write(SummaryText());
+    public void Summary(TextWriter? writer = null) => ProgbarLogger.WriteSummary(SummaryText(), writer);
 
     /// <summary>Copies of all weights in <see cref="Parameters"/> order (Keras <c>get_weights</c>).</summary>
     public float[][] GetWeights() => Parameters.Select(p => p.Value.ToArray()).ToArray();
@@ -194,182 +190,30 @@ public abstract partial class Model
         Fit([x], y, batchSize, epochs, verbose, validationSplit, validationData is { } v ? ([v.X], v.Y) : null, shuffle, initialEpoch, classWeight, callbacks, seed);
 
     /// <summary>
-    /// Trains the model (Keras <c>fit</c>). <paramref name="validationSplit"/> takes the LAST
-    /// fraction of the samples, before any shuffling, as Keras does; <paramref name="shuffle"/>
-    /// reorders the training samples every epoch (seeded by <paramref name="seed"/>, else by the
-    /// global seed). Labels may be one-hot or class indices (then a categorical loss is applied
-    /// in its sparse form). Returns the per-epoch <see cref="History"/>.
+    /// Trains the model (Keras <c>fit</c>; the arguments are those of <see cref="FitOptions"/>, the
+    /// loop is <see cref="Trainer"/>). <paramref name="validationSplit"/> takes the LAST fraction of
+    /// the samples, before any shuffling, as Keras does; <paramref name="shuffle"/> reorders the
+    /// training samples every epoch (seeded by <paramref name="seed"/>, else by the global seed).
+    /// Labels may be one-hot or class indices (then a categorical loss is applied in its sparse
+    /// form). <paramref name="verbose"/> keeps Keras's default 1: a <see cref="ProgbarLogger"/> on
+    /// the console (2: one line per epoch; 0: nothing written). Returns the per-epoch <see cref="History"/>.
     /// </summary>
     public History Fit(
         IReadOnlyList<Tensor> x, Tensor y, int batchSize = 32, int epochs = 1, int verbose = 1, double validationSplit = 0,
         (IReadOnlyList<Tensor> X, Tensor Y)? validationData = null, bool shuffle = true, int initialEpoch = 0,
-        IReadOnlyDictionary<int, float>? classWeight = null, IReadOnlyList<Callback>? callbacks = null, int? seed = null)
-    {
-        RequireCompiled(nameof(Fit));
-        (x, y) = DataToBatchMajor(x, y);
-        validationData = validationData is { } given ? DataToBatchMajor(given.X, given.Y) : null;
-        CheckData(nameof(Fit), x, y);
-        if (batchSize <= 0)
+        IReadOnlyDictionary<int, float>? classWeight = null, IReadOnlyList<Callback>? callbacks = null, int? seed = null) =>
+        Fit(x, y, new FitOptions
         {
-            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Model '{Name}' Fit: batchSize must be positive, got {batchSize}.");
-        }
+            BatchSize = batchSize, Epochs = epochs, Verbose = verbose, ValidationSplit = validationSplit,
+            ValidationData = validationData, Shuffle = shuffle, InitialEpoch = initialEpoch,
+            ClassWeight = classWeight, Callbacks = callbacks, Seed = seed,
+        });
 
-        if (epochs < 0 || initialEpoch < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(epochs), $"Model '{Name}' Fit: epochs and initialEpoch must be >= 0, got {epochs} and {initialEpoch}.");
-        }
+    /// <summary>Trains on (x, y) with the settings of <paramref name="options"/> (silent unless its Verbose or Progress asks).</summary>
+    public History Fit(Tensor x, Tensor y, FitOptions options) => Fit([x], y, options);
 
-        if (!(validationSplit >= 0 && validationSplit < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(validationSplit), $"Model '{Name}' Fit: validationSplit must be in [0, 1), got {validationSplit}.");
-        }
-
-        if (verbose is < 0 or > 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(verbose), $"Model '{Name}' Fit: verbose must be 0, 1 or 2, got {verbose}.");
-        }
-
-        int n = y.Dim(0);
-        var trainX = x;
-        var trainY = y;
-        (IReadOnlyList<Tensor> X, Tensor Y)? val = validationData;
-        if (validationData is { } vd)
-        {
-            CheckData("Fit validationData", vd.X, vd.Y);
-        }
-        else if (validationSplit > 0)
-        {
-            // Keras: split_at = floor(n * (1 - validation_split)); validation is the tail.
-            int splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
-            if (splitAt <= 0 || splitAt >= n)
-            {
-                throw new ArgumentException($"Model '{Name}' Fit: validationSplit {validationSplit} of {n} samples leaves an empty training or validation set.");
-            }
-
-            trainX = x.Select(t => t.Slice(0, splitAt)).ToArray();
-            trainY = y.Slice(0, splitAt);
-            val = (x.Select(t => t.Slice(splitAt, n - splitAt)).ToArray(), y.Slice(splitAt, n - splitAt));
-        }
-
-        int trainCount = trainY.Dim(0);
-        int steps = (int)(((long)trainCount + batchSize - 1) / batchSize); // long: batchSize near int.MaxValue must not overflow to 0 steps
-        var loss = ResolveLoss(trainY);
-        var metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
-        var lossMean = new Mean("loss");
-        var history = new History();
-        var cbs = (callbacks ?? []).ToList();
-        foreach (var cb in cbs)
-        {
-            cb.Model = this;
-            if (cb is ProgressCallback pc)
-            {
-                pc.Epochs = epochs;
-                pc.Steps = steps;
-            }
-        }
-
-        shuffleRng ??= seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
-        var order = new int[trainCount];
-        var parameters = TrainableParameters;
-        StopTraining = false;
-        foreach (var cb in cbs)
-        {
-            cb.OnTrainBegin();
-        }
-
-        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
-        {
-            foreach (var cb in cbs)
-            {
-                cb.OnEpochBegin(epoch);
-            }
-
-            if (verbose > 0)
-            {
-                Console.WriteLine($"Epoch {epoch + 1}/{epochs}");
-            }
-
-            var progress = new ProgressLine(Console.Out, steps, verbose);
-            var started = Stopwatch.GetTimestamp();
-            for (int i = 0; i < trainCount; i++)
-            {
-                order[i] = i;
-            }
-
-            if (shuffle)
-            {
-                shuffleRng.Shuffle(order);
-            }
-
-            lossMean.Reset();
-            foreach (var (_, m) in metrics)
-            {
-                m.Reset();
-            }
-
-            for (int step = 0; step < steps && !StopTraining; step++)
-            {
-                int start = step * batchSize;
-                int count = Math.Min(batchSize, trainCount - start);
-                var rows = new ArraySegment<int>(order, start, count);
-                var xb = trainX.Select(t => Gather(t, rows)).ToArray();
-                var yb = Gather(trainY, rows);
-                float[]? weights = classWeight is null ? null : new float[count];
-                if (weights is not null)
-                {
-                    Losses.ClassWeightsToSampleWeights(yb, classWeight!, weights);
-                }
-
-                double batchLoss = TrainStep(xb, yb, loss, weights, parameters, metrics);
-                lossMean.Update(batchLoss, count);
-                if (!double.IsFinite(batchLoss) && !history.LossBecameNonFinite)
-                {
-                    // Said once per run, with or without TerminateOnNaN: every later step only spreads the NaN.
-                    string warning = $"Model '{Name}' Fit: the loss became {batchLoss} at epoch {epoch + 1}, batch {step + 1}; the weights are no longer usable " +
-                        "(lower the learning rate, clip gradients, check the data; TerminateOnNaN stops such a run).";
-                    history.MarkNonFiniteLoss(epoch, step, warning);
-                    progress.Warn(warning);
-                    foreach (var cb in cbs)
-                    {
-                        cb.OnWarning(warning);
-                    }
-                }
-
-                var logs = Logs(lossMean, metrics, null);
-                foreach (var cb in cbs)
-                {
-                    cb.OnBatchEnd(step, logs);
-                }
-
-                progress.Update(step + 1, logs.ToList());
-            }
-
-            Dictionary<string, double> epochLogs = Logs(lossMean, metrics, null);
-            if (val is { } v)
-            {
-                var valResult = EvaluateCore(v.X, v.Y, batchSize, loss);
-                foreach (var (k, value) in valResult)
-                {
-                    epochLogs["val_" + k] = value;
-                }
-            }
-
-            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            progress.Finish(epochLogs.ToList());
-            history.Add(epoch, seconds, epochLogs.ToList());
-            foreach (var cb in cbs)
-            {
-                cb.OnEpochEnd(epoch, epochLogs);
-            }
-        }
-
-        foreach (var cb in cbs)
-        {
-            cb.OnTrainEnd();
-        }
-
-        return history;
-    }
+    /// <summary>Trains on inputs <paramref name="x"/> (one tensor per model input) and targets <paramref name="y"/> with the settings of <paramref name="options"/>.</summary>
+    public History Fit(IReadOnlyList<Tensor> x, Tensor y, FitOptions options) => new Trainer(this).Fit(x, y, options);
 
     /// <summary>Loss and metrics on (x, y), in inference mode (Keras <c>evaluate</c>).</summary>
     public EvaluationResult Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 0) => Evaluate([x], y, batchSize, verbose);
@@ -387,7 +231,7 @@ public abstract partial class Model
         var values = EvaluateCore(x, y, batchSize, ResolveLoss(y));
         if (verbose > 0)
         {
-            Console.WriteLine(string.Join(" - ", values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}")));
+            ProgbarLogger.WriteEvaluation(values);
         }
 
         return new EvaluationResult(values);
@@ -456,7 +300,7 @@ public abstract partial class Model
         return TrainStep([x], y, loss, null, TrainableParameters, []);
     }
 
-    private double TrainStep(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
+    internal double TrainStep(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
     {
         // The step's intermediates never leave it, so their storage is reused by the next step.
         using var arena = StepArena.Enter(stepArena);
@@ -527,10 +371,10 @@ public abstract partial class Model
         return node;
     }
 
-    private Dictionary<string, double> EvaluateCore(IReadOnlyList<Tensor> x, Tensor y, int batchSize, Loss loss)
+    internal Dictionary<string, double> EvaluateCore(IReadOnlyList<Tensor> x, Tensor y, int batchSize, Loss loss)
     {
         int n = y.Dim(0);
-        var metrics = MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+        var metrics = CreateMetrics(loss);
         var lossMean = new Mean("loss");
         using var noGrad = Tape.NoGrad();
         for (int start = 0; start < n; start += batchSize)
@@ -551,7 +395,13 @@ public abstract partial class Model
         return Logs(lossMean, metrics, null);
     }
 
-    private static Dictionary<string, double> Logs(Mean lossMean, (string Name, PredictionMetric Metric)[] metrics, string? prefix)
+    /// <summary>Fresh running metrics for <see cref="MetricNames"/> under <paramref name="loss"/>.</summary>
+    internal (string Name, PredictionMetric Metric)[] CreateMetrics(Loss loss) => MetricNames.Select(m => (m, Metrics.Get(m, loss.Name))).ToArray();
+
+    /// <summary>The shuffling generator, kept across Fit calls so that continued training draws new orders.</summary>
+    internal Rng ShuffleRng(int? seed) => shuffleRng ??= seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+
+    internal static Dictionary<string, double> Logs(Mean lossMean, (string Name, PredictionMetric Metric)[] metrics, string? prefix = null)
     {
         var logs = new Dictionary<string, double> { [prefix + "loss"] = lossMean.Result() };
         foreach (var (name, m) in metrics)
@@ -563,7 +413,7 @@ public abstract partial class Model
     }
 
     /// <summary>Class-index labels with a categorical loss: use its sparse form (Keras users pass either).</summary>
-    private Loss ResolveLoss(Tensor y)
+    internal Loss ResolveLoss(Tensor y)
     {
         var loss = Loss!;
         bool indexLabels = y.Rank == 1 || (y.Rank == 2 && y.Dim(1) == 1);
@@ -587,168 +437,11 @@ public abstract partial class Model
         }
     }
 
-    private void RequireCompiled(string method)
+    internal void RequireCompiled(string method)
     {
         if (!Compiled)
         {
             throw new InvalidOperationException($"Model '{Name}': call Compile(optimizer, loss, metrics) before {method}.");
         }
     }
-
-    private void CheckData(string method, IReadOnlyList<Tensor> x, Tensor y)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(y);
-        if (x.Count != InputCount)
-        {
-            throw new ArgumentException($"Model '{Name}' {method}: expected {InputCount} input tensor{(InputCount == 1 ? string.Empty : "s")}, got {x.Count}.");
-        }
-
-        if (y.Rank == 0 || y.Dim(0) == 0)
-        {
-            throw new ArgumentException($"Model '{Name}' {method}: targets must be a non-empty batch [samples, ...], got {Tensor.FormatShape(y.Shape)}.");
-        }
-
-        CheckSameCount(method, x, y.Dim(0));
-        foreach (var t in x.Append(y))
-        {
-            int bad = Kernels.Reductions.IndexOfNonFinite(t.Span);
-            if (bad >= 0)
-            {
-                throw new ArgumentException($"Model '{Name}' {method}: data contains {t.Span[bad].ToString(CultureInfo.InvariantCulture)} (NaN or infinity) in a tensor of shape {Tensor.FormatShape(t.Shape)}.");
-            }
-        }
-    }
-
-    private void CheckSameCount(string method, IReadOnlyList<Tensor> x, int n)
-    {
-        for (int i = 0; i < x.Count; i++)
-        {
-            if (x[i].Rank == 0 || x[i].Dim(0) != n)
-            {
-                throw new ArgumentException($"Model '{Name}' {method}: input {i} has shape {Tensor.FormatShape(x[i].Shape)}; expected {n} samples on its first axis.");
-            }
-        }
-    }
-
-    private IReadOnlyList<Tensor> InputsToBatchMajor(IReadOnlyList<Tensor> x)
-    {
-        var axes = InputBatchAxes;
-        if (axes.All(a => a == 0))
-        {
-            return x;
-        }
-
-        return x.Select((t, i) => MoveAxis(t, i < axes.Count ? axes[i] : 0, 0, $"input {i}")).ToArray();
-    }
-
-    private IReadOnlyList<Tensor> OutputsFromBatchMajor(IReadOnlyList<Tensor> outputs)
-    {
-        var axes = OutputBatchAxes;
-        if (axes.All(a => a == 0))
-        {
-            return outputs;
-        }
-
-        return outputs.Select((t, k) => MoveAxis(t, 0, k < axes.Count ? axes[k] : 0, $"output {k}")).ToArray();
-    }
-
-    private (IReadOnlyList<Tensor> X, Tensor Y) DataToBatchMajor(IReadOnlyList<Tensor> x, Tensor y)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(y);
-        var axes = OutputBatchAxes;
-        return (InputsToBatchMajor(x), axes.Count > 0 && axes[0] != 0 ? MoveAxis(y, axes[0], 0, "targets") : y);
-    }
-
-    /// <summary>A copy of <paramref name="t"/> with axis <paramref name="from"/> moved to position <paramref name="to"/> (the others keep their order).</summary>
-    private Tensor MoveAxis(Tensor t, int from, int to, string what)
-    {
-        if (from == to)
-        {
-            return t;
-        }
-
-        if (from >= t.Rank || to >= t.Rank)
-        {
-            throw new ArgumentException($"Model '{Name}': {what} has shape {Tensor.FormatShape(t.Shape)}; its samples are on axis {Math.Max(from, to)}, so it needs at least {Math.Max(from, to) + 1} axes.");
-        }
-
-        // Either way the data is [outer, A, B, inner] -> [outer, B, A, inner]: for from < to, A is
-        // the moved axis and B the axes after it up to `to`; for from > to, A is the axes from `to`
-        // up to the moved one and B the moved axis.
-        var shape = t.ShapeArray;
-        static int Product(int[] s, int start, int end)
-        {
-            int p = 1;
-            for (int a = start; a < end; a++)
-            {
-                p *= s[a];
-            }
-
-            return p;
-        }
-
-        int lo = Math.Min(from, to), hi = Math.Max(from, to);
-        int outer = Product(shape, 0, lo), inner = Product(shape, hi + 1, shape.Length);
-        int sizeA = from < to ? shape[from] : Product(shape, to, from);
-        int sizeB = from < to ? Product(shape, from + 1, to + 1) : shape[from];
-        var list = shape.ToList();
-        int moved = list[from];
-        list.RemoveAt(from);
-        list.Insert(to, moved);
-        var result = new Tensor(list.ToArray());
-        var src = t.Span;
-        var dst = result.Span;
-        for (int o = 0; o < outer; o++)
-        {
-            for (int i = 0; i < sizeA; i++)
-            {
-                for (int j = 0; j < sizeB; j++)
-                {
-                    src.Slice((((o * sizeA) + i) * sizeB + j) * inner, inner).CopyTo(dst.Slice((((o * sizeB) + j) * sizeA + i) * inner, inner));
-                }
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Copies rows <paramref name="rowSegment"/> of <paramref name="t"/> into a new batch tensor.</summary>
-    private static Tensor Gather(Tensor t, ArraySegment<int> rowSegment)
-    {
-        ReadOnlySpan<int> rows = rowSegment;
-        var shape = t.ShapeArray;
-        int row = shape[0] == 0 ? 0 : t.Length / shape[0];
-        shape[0] = rows.Length;
-        var batch = new Tensor(shape);
-        var src = t.Span;
-        var dst = batch.Span;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
-        }
-
-        return batch;
-    }
-}
-
-/// <summary>What <c>Evaluate</c> returns: the loss and every metric by name; deconstructs as (loss, first metric).</summary>
-public sealed class EvaluationResult(IReadOnlyDictionary<string, double> values)
-{
-    public IReadOnlyDictionary<string, double> Values { get; } = values;
-
-    public double Loss => Values["loss"];
-
-    public double this[string name] => Values.TryGetValue(name, out double v)
-        ? v
-        : throw new KeyNotFoundException($"Evaluate: no metric '{name}'; available: {string.Join(", ", Values.Keys)}.");
-
-    public void Deconstruct(out double loss, out double metric)
-    {
-        loss = Loss;
-        metric = Values.Where(kv => kv.Key != "loss").Select(kv => kv.Value).DefaultIfEmpty(double.NaN).First();
-    }
-
-    public override string ToString() => string.Join(" - ", Values.Select(kv => $"{kv.Key}: {ProgressLine.FormatValue(kv.Value)}"));
 }

@@ -91,7 +91,10 @@ public sealed class ProgressLine
     }
 
     /// <summary>Prints a warning on its own line (any verbose level but 0), below the progress bar.</summary>
-    public void Warn(string message)
+    public void Warn(string message) => Message($"WARNING: {message}");
+
+    /// <summary>Prints <paramref name="text"/> on its own line (any verbose level but 0), below the progress bar.</summary>
+    public void Message(string text)
     {
         if (verbose == 0)
         {
@@ -104,7 +107,7 @@ public sealed class ProgressLine
             lastWidth = 0;
         }
 
-        writer.WriteLine($"WARNING: {message}");
+        writer.WriteLine(text);
         writer.Flush();
     }
 

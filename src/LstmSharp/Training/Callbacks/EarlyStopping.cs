@@ -70,7 +70,7 @@ public sealed class EarlyStopping(
             {
                 if (verbose > 0)
                 {
-                    Console.WriteLine($"Restoring model weights from the end of the best epoch: {BestEpoch + 1}.");
+                    Print($"Restoring model weights from the end of the best epoch: {BestEpoch + 1}.");
                 }
 
                 TrainedModel.SetWeights(bestWeights);
@@ -82,7 +82,7 @@ public sealed class EarlyStopping(
     {
         if (StoppedEpoch > 0 && verbose > 0)
         {
-            Console.WriteLine($"Epoch {StoppedEpoch + 1}: early stopping");
+            Print($"Epoch {StoppedEpoch + 1}: early stopping");
         }
     }
 

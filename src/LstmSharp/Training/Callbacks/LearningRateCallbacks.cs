@@ -16,7 +16,7 @@ public sealed class LearningRateScheduler(Func<int, double, double> schedule, in
         optimizer.LearningRate = lr;
         if (verbose > 0)
         {
-            Console.WriteLine($"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.");
+            Print($"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.");
         }
     }
 }
@@ -73,7 +73,7 @@ public sealed class ReduceLROnPlateau(
                     optimizer.LearningRate = lr;
                     if (verbose > 0)
                     {
-                        Console.WriteLine($"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {lr}.");
+                        Print($"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {lr}.");
                     }
 
                     cooldownCounter = cooldown;
@@ -93,7 +93,7 @@ public sealed class TerminateOnNaN : Callback
     {
         if (logs.TryGetValue("loss", out double loss) && !double.IsFinite(loss))
         {
-            Console.WriteLine($"Batch {batch}: Invalid loss, terminating training");
+            Print($"Batch {batch}: Invalid loss, terminating training");
             Terminated = true;
             TrainedModel.StopTraining = true;
         }

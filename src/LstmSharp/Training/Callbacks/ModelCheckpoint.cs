@@ -31,7 +31,7 @@ public sealed class ModelCheckpoint(
             {
                 if (verbose > 0)
                 {
-                    Console.WriteLine($"Epoch {epoch + 1}: {monitor} did not improve from {best:0.00000}");
+                    Print($"Epoch {epoch + 1}: {monitor} did not improve from {best:0.00000}");
                 }
 
                 return;
@@ -39,7 +39,7 @@ public sealed class ModelCheckpoint(
 
             if (verbose > 0)
             {
-                Console.WriteLine($"Epoch {epoch + 1}: {monitor} improved from {best:0.00000} to {current:0.00000}, saving model to {path}");
+                Print($"Epoch {epoch + 1}: {monitor} improved from {best:0.00000} to {current:0.00000}, saving model to {path}");
             }
 
             best = current;
