@@ -21,5 +21,9 @@ internal static class RecurrentRegistration
         LayerRegistry.Register("SimpleRNN", SimpleRNN.FromConfig);
         LayerRegistry.Register("Bidirectional", Bidirectional.FromConfig);
         LayerRegistry.Register("ReverseTime", ReverseTime.FromConfig);
+        LayerRegistry.Register("RNN", RNN.FromConfig);
+        LayerRegistry.Register("LSTMCell", LstmAutogradCell.FromConfig);
+        LayerRegistry.Register("GRUCell", GruAutogradCell.FromConfig);
+        LayerRegistry.Register("SimpleRNNCell", SimpleRnnAutogradCell.FromConfig);
     }
 }

@@ -1,0 +1,204 @@
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Kernels;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// What the built-in autograd cells share (Keras's <c>LSTMCell</c>, <c>GRUCell</c>,
+/// <c>SimpleRNNCell</c>): units, activations, weights <c>kernel [features, G·units]</c>,
+/// <c>recurrent_kernel [units, G·units]</c> and a bias, their initializers, regularizers and
+/// constraints, and dropout with one mask per sequence (drawn in <see cref="BeginSequence"/>):
+/// the input is multiplied by <c>m_x</c> and the state that feeds the recurrent product by
+/// <c>m_h</c>, exactly as the fused layers do.
+/// </summary>
+public abstract class DenseRecurrentCell : RecurrentCell
+{
+    private Rng? dropoutRng;
+    private Tensor? inputMask;
+    private Tensor? recurrentMask;
+
+    private protected DenseRecurrentCell(
+        int units, string activation, string recurrentActivation, bool useBias,
+        string kernelInitializer, string recurrentInitializer, string biasInitializer,
+        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer,
+        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
+        float dropout, float recurrentDropout, int? seed, string? name)
+        : base(name)
+    {
+        if (units <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(units), $"{Describe()}: units must be a positive integer, got {units}.");
+        }
+
+        CheckRate(dropout, nameof(dropout));
+        CheckRate(recurrentDropout, nameof(recurrentDropout));
+        Units = units;
+        Activation = ActivationNames.Parse(activation, $"{Describe()} activation");
+        RecurrentActivation = ActivationNames.Parse(recurrentActivation, $"{Describe()} recurrent_activation");
+        UseBias = useBias;
+        KernelInitializer = LayerChecks.Initializer(kernelInitializer, Describe(), nameof(kernelInitializer));
+        RecurrentInitializer = LayerChecks.Initializer(recurrentInitializer, Describe(), nameof(recurrentInitializer));
+        BiasInitializer = LayerChecks.Initializer(biasInitializer, Describe(), nameof(biasInitializer));
+        KernelRegularizer = kernelRegularizer;
+        RecurrentRegularizer = recurrentRegularizer;
+        BiasRegularizer = biasRegularizer;
+        KernelConstraint = kernelConstraint;
+        RecurrentConstraint = recurrentConstraint;
+        BiasConstraint = biasConstraint;
+        Dropout = dropout;
+        RecurrentDropout = recurrentDropout;
+        Seed = seed;
+    }
+
+    public int Units { get; }
+
+    public ActivationKind Activation { get; }
+
+    public ActivationKind RecurrentActivation { get; }
+
+    public bool UseBias { get; }
+
+    public string KernelInitializer { get; }
+
+    public string RecurrentInitializer { get; }
+
+    public string BiasInitializer { get; }
+
+    public IRegularizer? KernelRegularizer { get; }
+
+    public IRegularizer? RecurrentRegularizer { get; }
+
+    public IRegularizer? BiasRegularizer { get; }
+
+    public IConstraint? KernelConstraint { get; }
+
+    public IConstraint? RecurrentConstraint { get; }
+
+    public IConstraint? BiasConstraint { get; }
+
+    /// <summary>Fraction of the input units dropped (one mask per sequence), in [0, 1).</summary>
+    public float Dropout { get; }
+
+    /// <summary>Fraction of the recurrent state units dropped (one mask per sequence), in [0, 1).</summary>
+    public float RecurrentDropout { get; }
+
+    /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
+    public int? Seed { get; }
+
+    public override int OutputSize => Units;
+
+    public Parameter? Kernel { get; private set; }
+
+    public Parameter? RecurrentKernel { get; private set; }
+
+    public Parameter? Bias { get; private set; }
+
+    /// <summary>Draws this sequence's dropout masks (training only), or clears them.</summary>
+    public override void BeginSequence(int batchSize, bool training)
+    {
+        inputMask = recurrentMask = null;
+        if (training && Dropout > 0)
+        {
+            int features = BuiltInputShapes?[0][0] ?? throw new InvalidOperationException($"{Describe()}: not built yet; an RNN builds its cell from the input's shape.");
+            inputMask = new Tensor(batchSize, features);
+            DropoutRandom.DropoutMask(inputMask.Span, Dropout);
+        }
+
+        if (training && RecurrentDropout > 0)
+        {
+            recurrentMask = new Tensor(batchSize, Units);
+            DropoutRandom.DropoutMask(recurrentMask.Span, RecurrentDropout);
+        }
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["units"] = Units;
+        c["activation"] = Activation.ToName();
+        c["recurrent_activation"] = RecurrentActivation.ToName();
+        c["use_bias"] = UseBias;
+        c["kernel_initializer"] = KernelInitializer;
+        c["recurrent_initializer"] = RecurrentInitializer;
+        c["bias_initializer"] = BiasInitializer;
+        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
+        c["recurrent_regularizer"] = LayerConfig.ObjectToJson(RecurrentRegularizer);
+        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
+        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
+        c["recurrent_constraint"] = LayerConfig.ObjectToJson(RecurrentConstraint);
+        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
+        c["dropout"] = Dropout;
+        c["recurrent_dropout"] = RecurrentDropout;
+        c["seed"] = Seed;
+        return c;
+    }
+
+    /// <summary>
+    /// Sets the dropout masks of the coming sequence by hand (tests: the same masks as a fused
+    /// kernel's run); null clears one. Overwritten by the next <see cref="BeginSequence"/>.
+    /// </summary>
+    internal void SetDropoutMasks(Tensor? input, Tensor? recurrent)
+    {
+        inputMask = input;
+        recurrentMask = recurrent;
+    }
+
+    /// <summary>Creates kernel <c>[features, gates·units]</c>, recurrent_kernel <c>[units, gates·units]</c> and, with a bias, <paramref name="biasShape"/>.</summary>
+    private protected void AddDenseWeights(int features, int gates, int[] biasShape)
+    {
+        ReserveWeights([("kernel", [features, gates * Units]), ("recurrent_kernel", [Units, gates * Units]), ("bias", UseBias ? biasShape : [0])]);
+        Kernel = AddWeight("kernel", [features, gates * Units], KernelInitializer, KernelRegularizer, KernelConstraint);
+        RecurrentKernel = AddWeight("recurrent_kernel", [Units, gates * Units], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
+        if (UseBias)
+        {
+            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
+        }
+    }
+
+    /// <summary>x ⊙ m_x when input dropout is on for this sequence, else x.</summary>
+    private protected Tensor DropInput(Tensor x) => inputMask is null ? x : Ops.Mul(x, inputMask);
+
+    /// <summary>h ⊙ m_h (the state that feeds the recurrent product) when recurrent dropout is on, else h.</summary>
+    private protected Tensor DropRecurrent(Tensor h) => recurrentMask is null ? h : Ops.Mul(h, recurrentMask);
+
+    /// <summary>Reads the options every built-in cell shares from a config.</summary>
+    private protected static CellOptions ReadCellOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") => new(
+        c.GetInt("units"),
+        c.GetStringOrNull("activation") ?? "tanh",
+        c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
+        c.GetBool("use_bias", true),
+        c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
+        c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
+        c.GetStringOrNull("bias_initializer") ?? "zeros",
+        c.GetRegularizer("kernel_regularizer"),
+        c.GetRegularizer("recurrent_regularizer"),
+        c.GetRegularizer("bias_regularizer"),
+        c.GetConstraint("kernel_constraint"),
+        c.GetConstraint("recurrent_constraint"),
+        c.GetConstraint("bias_constraint"),
+        c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+        c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
+        c.GetIntOrNull("seed"),
+        c.GetBase().Name);
+
+    private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
+
+    private void CheckRate(float rate, string argument)
+    {
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be in [0, 1), got {rate}.");
+        }
+    }
+
+    private protected sealed record CellOptions(
+        int Units, string Activation, string RecurrentActivation, bool UseBias,
+        string KernelInitializer, string RecurrentInitializer, string BiasInitializer,
+        IRegularizer? KernelRegularizer, IRegularizer? RecurrentRegularizer, IRegularizer? BiasRegularizer,
+        IConstraint? KernelConstraint, IConstraint? RecurrentConstraint, IConstraint? BiasConstraint,
+        float Dropout, float RecurrentDropout, int? Seed, string? Name);
+}

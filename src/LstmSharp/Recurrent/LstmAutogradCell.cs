@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// The standard LSTM step written with autograd ops (Keras's <c>LSTMCell</c>), for
+/// <see cref="RNN"/>: the same equations, weight layout (gate order i, f, c, o) and options as
+/// the fused <see cref="LSTM"/> layer with <see cref="LstmVariant.Standard"/>, so
+/// <c>RNN(new LstmAutogradCell(n))</c> given an <c>LSTM(n)</c>'s weights gives its outputs and
+/// gradients. A starting point for a custom LSTM-like cell; for speed use <see cref="LSTM"/>.
+/// <code>
+/// xd = x_t ⊙ m_x,  hd = h_{t−1} ⊙ m_h                       (dropout masks, one per sequence)
+/// [z_i, z_f, z_c, z_o] = xd·W + hd·U + b                    (W [features, 4u], U [u, 4u], b [4u])
+/// i = σ(z_i),  f = σ(z_f),  c~ = tanh(z_c),  o = σ(z_o)    (σ = recurrent_activation, tanh = activation)
+/// c_t = f ⊙ c_{t−1} + i ⊙ c~,   h_t = o ⊙ tanh(c_t);   output h_t, states [h_t, c_t]
+/// </code>
+/// </summary>
+public sealed class LstmAutogradCell : DenseRecurrentCell
+{
+    /// <param name="units">Size of h and c; a positive integer.</param>
+    /// <param name="activation">Applied to c~ and to c_t (default tanh).</param>
+    /// <param name="recurrentActivation">Applied to the gates (default sigmoid).</param>
+    /// <param name="useBias">Adds the bias vector.</param>
+    /// <param name="kernelInitializer">Initializer of W (default glorot_uniform).</param>
+    /// <param name="recurrentInitializer">Initializer of U (default orthogonal).</param>
+    /// <param name="biasInitializer">Initializer of b (default zeros).</param>
+    /// <param name="unitForgetBias">Adds 1 to the forget gate's bias at initialisation (Keras default).</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="kernelConstraint">Projection of W after each step.</param>
+    /// <param name="recurrentConstraint">Projection of U after each step.</param>
+    /// <param name="biasConstraint">Projection of b after each step.</param>
+    /// <param name="dropout">Fraction of input units dropped, one mask per sequence, in [0, 1).</param>
+    /// <param name="recurrentDropout">Fraction of recurrent units dropped, one mask per sequence, in [0, 1).</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
+    /// <param name="name">Cell name; null = automatic (lstm_cell, lstm_cell_1, ...).</param>
+    public LstmAutogradCell(
+        int units,
+        string activation = "tanh",
+        string recurrentActivation = "sigmoid",
+        bool useBias = true,
+        string kernelInitializer = "glorot_uniform",
+        string recurrentInitializer = "orthogonal",
+        string biasInitializer = "zeros",
+        bool unitForgetBias = true,
+        IRegularizer? kernelRegularizer = null,
+        IRegularizer? recurrentRegularizer = null,
+        IRegularizer? biasRegularizer = null,
+        IConstraint? kernelConstraint = null,
+        IConstraint? recurrentConstraint = null,
+        IConstraint? biasConstraint = null,
+        float dropout = 0f,
+        float recurrentDropout = 0f,
+        int? seed = null,
+        string? name = null)
+        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
+            dropout, recurrentDropout, seed, name)
+    {
+        UnitForgetBias = unitForgetBias;
+    }
+
+    public override string ClassName => "LSTMCell";
+
+    public bool UnitForgetBias { get; }
+
+    /// <summary>[h, c], each <c>[batch, units]</c>.</summary>
+    public override IReadOnlyList<int> StateSizes => [Units, Units];
+
+    public static LstmAutogradCell FromConfig(JsonObject c)
+    {
+        var o = ReadCellOptions(c);
+        return new LstmAutogradCell(
+            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
+            unitForgetBias: c.GetBool("unit_forget_bias", true),
+            kernelRegularizer: o.KernelRegularizer, recurrentRegularizer: o.RecurrentRegularizer, biasRegularizer: o.BiasRegularizer,
+            kernelConstraint: o.KernelConstraint, recurrentConstraint: o.RecurrentConstraint, biasConstraint: o.BiasConstraint,
+            dropout: o.Dropout, recurrentDropout: o.RecurrentDropout, seed: o.Seed, name: o.Name).WithBase(c);
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["unit_forget_bias"] = UnitForgetBias;
+        return c;
+    }
+
+    public override CellOutput Call(Tensor input, IReadOnlyList<Tensor> states, bool training)
+    {
+        var (h, c) = (states[0], states[1]);
+        var z = Ops.Add(Ops.MatMul(DropInput(input), Kernel!.Value), Ops.MatMul(DropRecurrent(h), RecurrentKernel!.Value));
+        if (Bias is not null)
+        {
+            z = Ops.Add(z, Bias.Value);
+        }
+
+        var g = Ops.Split(z, [Units, Units, Units, Units]);
+        var i = Ops.Activation(g[0], RecurrentActivation);
+        var f = Ops.Activation(g[1], RecurrentActivation);
+        var candidate = Ops.Activation(g[2], Activation);
+        var o = Ops.Activation(g[3], RecurrentActivation);
+        var cNew = Ops.Add(Ops.Mul(f, c), Ops.Mul(i, candidate));
+        var hNew = Ops.Mul(o, Ops.Activation(cNew, Activation));
+        return new CellOutput(hNew, [hNew, cNew]);
+    }
+
+    protected override void OnBuild(int[] inputShape)
+    {
+        AddDenseWeights(inputShape[0], 4, [4 * Units]);
+        if (Bias is not null && UnitForgetBias)
+        {
+            Bias.Value.Span.Slice(Units, Units).Fill(1f);
+        }
+    }
+}
