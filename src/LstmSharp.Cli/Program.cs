@@ -41,6 +41,7 @@ internal static class Program
         root.Subcommands.Add(OnnxExportCommand.Create());
         root.Subcommands.Add(TextCommands.GenerateCommand());
         OnnxImportCommands.AddTo(root);
+        DistributedCommands.AddTo(root);
         var parsed = root.Parse(args);
         var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         if (output is not null)
