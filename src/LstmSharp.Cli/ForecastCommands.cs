@@ -63,7 +63,7 @@ internal static class ForecastCommands
                 Seed = r.GetValue(seed),
                 Verbose = r.GetValue(verbose),
             },
-            "dotnet run -c Release --project src/LstmSharp.Cli -- " + string.Join(' ', args))));
+            Program.CommandLineOf(args))));
         return cmd;
     }
 }

@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LstmSharp.Cli.Experiments;
 using LstmSharp.Data;
+using LstmSharp.Layers;
 using LstmSharp.Models;
+using LstmSharp.Recurrent;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
 
@@ -73,6 +75,7 @@ internal static class ModelCommands
             Rng.SetGlobalSeed(r.GetValue(seed));
             var m = Open(r.GetValue(model)!, out int? savedEpoch);
             var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
+            set = BuildFromData(m, set, r.GetValue(data)!);
             if (!m.Compiled || r.GetValue(loss) is not null || r.GetResult(optimizer) is { Implicit: false })
             {
                 var opt = Optimizers.Get(r.GetValue(optimizer)!);
@@ -134,6 +137,7 @@ internal static class ModelCommands
             }
 
             var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
+            set = BuildFromData(m, set, r.GetValue(data)!);
             var x = set.XTest ?? set.XTrain;
             var y = set.YTest ?? set.YTrain;
             Console.WriteLine(m.Evaluate(x, y, batchSize: r.GetValue(batch)));
@@ -242,6 +246,38 @@ internal static class ModelCommands
 
                 return new DataSet(ArrayFiles.Load(spec, InputShape(model)), ArrayFiles.Load(targets), null, null, "mse");
         }
+    }
+
+    /// <summary>
+    /// A config without an input shape takes it from the data: an array's sample shape as it is, except that a
+    /// table (one row per sample) feeding a layer that reads sequences becomes [columns, 1]: one feature per step.
+    /// </summary>
+    private static DataSet BuildFromData(Model model, DataSet set, string spec)
+    {
+        if (InputShape(model) is not null || model is not Sequential s || s.Layers.Count == 0)
+        {
+            return set;
+        }
+
+        int[] sample = set.XTrain.Shape[1..].ToArray();
+        var first = s.Layers.First(l => l is not InputLayer);
+        if (sample.Length == 1 && first is RecurrentLayer or Bidirectional)
+        {
+            sample = [sample[0], 1];
+            Console.WriteLine($"Input shape from {spec}: {Tensor.FormatShape(sample)} ({sample[0]} steps of 1 feature per row; give the first layer an input_shape in the config for several features per step).");
+            set = set with
+            {
+                XTrain = set.XTrain.Reshape([set.XTrain.Dim(0), .. sample]),
+                XTest = set.XTest?.Reshape([set.XTest.Dim(0), .. sample]),
+            };
+        }
+        else
+        {
+            Console.WriteLine($"Input shape from {spec}: {Tensor.FormatShape(sample)}.");
+        }
+
+        s.Build(sample);
+        return set;
     }
 
     private static int[]? InputShape(Model model) => model switch

@@ -224,6 +224,35 @@ internal static class Program
 
     internal static string CommandLineOf(string[] args) => CommandLine(args);
 
-    private static string CommandLine(string[] args) =>
-        "dotnet run -c Release --project src/LstmSharp.Cli -- " + string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a));
+    /// <summary>
+    /// The command as the user ran it, for results.md: <c>lstmsharp …</c> from the installed tool,
+    /// <c>dotnet run -c Release --project src/LstmSharp.Cli -- …</c> from a clone's build output.
+    /// </summary>
+    private static string CommandLine(string[] args) => CommandLine(args, Environment.ProcessPath);
+
+    internal static string CommandLine(string[] args, string? processPath)
+    {
+        string joined = string.Join(' ', args.Select(ShellQuote));
+        string name = processPath is null ? string.Empty : Path.GetFileName(processPath); // not ...WithoutExtension: ".Cli" would go
+        if (name.Equals("LstmSharp.Cli", StringComparison.OrdinalIgnoreCase) || name.Equals("LstmSharp.Cli.exe", StringComparison.OrdinalIgnoreCase))
+        {
+            // The apphost beside LstmSharp.Cli.dll in bin/<configuration>/: what `dotnet run --project src/LstmSharp.Cli` starts.
+            return $"dotnet run -c {BuildConfiguration} --project src/LstmSharp.Cli -- {joined}";
+        }
+
+        // The tool's shim (`lstmsharp`), or a host this program cannot name better (tests run it in-process).
+        return "lstmsharp " + joined;
+    }
+
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+
+    /// <summary>An argument as a POSIX shell reads it back: bare when safe, else in single quotes.</summary>
+    internal static string ShellQuote(string a) =>
+        a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=,:+@%".Contains(c))
+            ? a
+            : "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

@@ -153,7 +153,7 @@ public static class CharLmExperiment
         var (xVal, yVal) = LanguageModelWindows.Create(valIds, s.SequenceLength);
         var epochs = new List<CharLmEpoch>();
         var rng = new Rng(s.Seed);
-        var stopper = new StopCallback();
+        var stopper = new ExperimentRunner.CancelCallback();
         var started = Stopwatch.StartNew();
         for (int epoch = 0; epoch < s.Epochs && !ExperimentRunner.CancelRequested; epoch++)
         {
@@ -249,6 +249,7 @@ public static class CharLmExperiment
         var last = epochs[^1];
         var md = new StringBuilder();
         md.AppendLine("# Character-level language model").AppendLine();
+        md.Append(ExperimentRunner.StoppedNote($"during epoch {last.Epoch} of {s.Epochs}"));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine(inv, $"Text `{s.Text}`: {chars:N0} characters, {vocabulary - 2} distinct in the training part; first {trainChars:N0} train, last {valChars:N0} validate (by position).");
         md.AppendLine(inv, $"Model: Embedding({vocabulary}, {s.Embedding}) → {s.Layers} × LSTM({s.Units}, return sequences) → Dense({vocabulary}) logits; {parameters:N0} parameters. Windows of {s.SequenceLength} characters (random offset per epoch), batch {s.Batch}, Adam {s.LearningRate} (× {s.LearningRateDecay} per epoch), clipnorm {s.ClipNorm}, dropout {s.Dropout}, seed {s.Seed}{(s.InitFrom is null ? string.Empty : $"; weights initialised from `{s.InitFrom}`")}.").AppendLine();
@@ -294,14 +295,4 @@ public static class CharLmExperiment
         File.Move(tmp, path, overwrite: true);
     }
 
-    private sealed class StopCallback : Callback
-    {
-        public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
-        {
-            if (ExperimentRunner.CancelRequested)
-            {
-                TrainedModel.StopTraining = true;
-            }
-        }
-    }
 }

@@ -6,7 +6,11 @@ namespace LstmSharp.Cli.Experiments;
 
 /// <summary>The outcome of training one model in an experiment.</summary>
 public sealed record ModelResult(
-    string Model, long Params, History History, double TestLoss, double TestAccuracy, double SecondsPerEpoch, double? ArticleAccuracy);
+    string Model, long Params, History History, double TestLoss, double TestAccuracy, double SecondsPerEpoch, double? ArticleAccuracy)
+{
+    /// <summary>The epochs the run asked for (the history may hold fewer after Ctrl+C or early stopping).</summary>
+    public int EpochsPlanned { get; init; }
+}
 
 /// <summary>Writes an experiment's results folder: results.md, history.csv and PNG charts.</summary>
 public static class ExperimentReport
@@ -30,11 +34,16 @@ public static class ExperimentReport
         return sb.ToString();
     }
 
-    public static void Write(string folder, string title, string command, IReadOnlyList<ModelResult> results)
+    /// <summary>
+    /// Writes the folder. After Ctrl+C, results.md opens by saying which model stopped at which epoch and which
+    /// of <paramref name="plannedModels"/> were never trained.
+    /// </summary>
+    public static void Write(string folder, string title, string command, IReadOnlyList<ModelResult> results, IReadOnlyList<string>? plannedModels = null)
     {
         Directory.CreateDirectory(folder);
         var md = new StringBuilder();
         md.Append("# ").AppendLine(title).AppendLine();
+        md.Append(ExperimentRunner.StoppedNote(StoppedWhere(results, plannedModels)));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine(Table(results));
         md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
@@ -56,6 +65,13 @@ public static class ExperimentReport
         File.WriteAllText(Path.Combine(folder, "history.csv"), csv.ToString());
         Chart(Path.Combine(folder, "accuracy.png"), title + ": accuracy", "accuracy", results, "accuracy", "val_accuracy");
         Chart(Path.Combine(folder, "loss.png"), title + ": loss", "loss", results, "loss", "val_loss");
+    }
+
+    private static string StoppedWhere(IReadOnlyList<ModelResult> results, IReadOnlyList<string>? plannedModels)
+    {
+        var notTrained = (plannedModels ?? []).Where(m => results.All(r => r.Model != m)).ToList();
+        string where = results.Count == 0 ? "before the first model trained" : $"{ExperimentRunner.DuringEpoch(results[^1].History, results[^1].EpochsPlanned)} of {results[^1].Model}";
+        return notTrained.Count == 0 ? where : $"{where}; not trained: {string.Join(", ", notTrained)}";
     }
 
     private static string Get(History h, string key, int i) =>

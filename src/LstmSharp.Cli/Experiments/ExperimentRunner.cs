@@ -16,6 +16,41 @@ internal static class ExperimentRunner
 
     private static int handlerInstalled;
 
+    private static int cancelAfterBatches;
+
+    /// <summary>Tests: behave as if Ctrl+C were pressed once this many training batches have ended (0: off).</summary>
+    internal static int CancelAfterBatchesForTests
+    {
+        get => Volatile.Read(ref cancelAfterBatches);
+        set
+        {
+            Volatile.Write(ref cancelAfterBatches, value);
+            cancelRequested = false;
+        }
+    }
+
+    /// <summary>Called by every training loop after a batch: true once the run should stop (Ctrl+C).</summary>
+    public static bool BatchEnded()
+    {
+        if (Volatile.Read(ref cancelAfterBatches) > 0 && Interlocked.Decrement(ref cancelAfterBatches) == 0)
+        {
+            cancelRequested = true;
+        }
+
+        return cancelRequested;
+    }
+
+    /// <summary>
+    /// The paragraph results.md opens with when Ctrl+C stopped the run (empty otherwise), e.g.
+    /// "Stopped by Ctrl+C during epoch 3 of 20 of lstm; not trained: gru."
+    /// </summary>
+    public static string StoppedNote(string where) =>
+        CancelRequested ? $"**Stopped by Ctrl+C** {where}. The figures below are those of the partial run.{Environment.NewLine}{Environment.NewLine}" : string.Empty;
+
+    /// <summary>"during epoch k of n" for a run whose history holds k (possibly partial) epochs.</summary>
+    public static string DuringEpoch(History history, int epochs) =>
+        $"during epoch {Math.Max(history.Epochs.Count, 1)} of {epochs}";
+
     public static void InstallCancelHandler()
     {
         if (Interlocked.Exchange(ref handlerInstalled, 1) == 1)
@@ -41,7 +76,7 @@ internal static class ExperimentRunner
     {
         Path = path,
         DownloadProgress = new ConsoleBar<DownloadProgress>(p => (p.FileName, p.Fraction, $"{p.BytesReceived / 1e6:0.0} MB")),
-        LoadProgress = new ConsoleBar<LoadProgress>(p => (p.Stage, p.Fraction, $"{p.Done}/{p.Total}")),
+        LoadProgress = new ConsoleBar<LoadProgress>(p => (p.Stage, p.Fraction, p.Describe())),
     };
 
     /// <summary>Trains <paramref name="model"/> and evaluates it on the test set; saves it to <paramref name="savePath"/>.</summary>
@@ -61,7 +96,7 @@ internal static class ExperimentRunner
         var (testLoss, testAcc) = model.Evaluate(xTest, yTest, batchSize: 512);
         double perEpoch = history.Seconds.Count == 0 ? 0 : history.Seconds.Average();
         Console.WriteLine($"{label}: test loss {testLoss:0.0000}, test accuracy {testAcc * 100:0.00} %{(articleAccuracy is { } a ? $" (article: {a * 100:0.00} %)" : string.Empty)}, {perEpoch:0.0} s/epoch; saved {savePath}");
-        return new ModelResult(label, model.CountParams(), history, testLoss, testAcc, perEpoch, articleAccuracy);
+        return new ModelResult(label, model.CountParams(), history, testLoss, testAcc, perEpoch, articleAccuracy) { EpochsPlanned = epochs };
     }
 
     /// <summary>Stops <c>Fit</c> after the current batch once Ctrl+C was pressed.</summary>
@@ -69,7 +104,7 @@ internal static class ExperimentRunner
     {
         public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
         {
-            if (CancelRequested)
+            if (BatchEnded())
             {
                 TrainedModel.StopTraining = true;
             }

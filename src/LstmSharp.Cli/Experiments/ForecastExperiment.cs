@@ -135,7 +135,8 @@ public static class ForecastExperiment
         }
 
         var stopper = new EarlyStopping(val is null ? "loss" : "val_loss", patience: s.Patience, restoreBestWeights: true);
-        var history = model.Fit(train, s.Epochs, s.Verbose, val, callbacks: [stopper]);
+        ExperimentRunner.InstallCancelHandler();
+        var history = model.Fit(train, s.Epochs, s.Verbose, val, callbacks: [stopper, new ExperimentRunner.CancelCallback()]);
         double secondsPerEpoch = history.Seconds.Average();
 
         // The windowing cost: reading one epoch of training batches without training on them.
@@ -164,7 +165,7 @@ public static class ForecastExperiment
         string md = Markdown(s, command, table, split, testOrigins.Length, stopper, history, secondsPerEpoch, batches, batchSeconds, errors, baselines, model.CountParams());
         File.WriteAllText(Path.Combine(s.Out, "results.md"), md);
         Console.WriteLine(md);
-        return 0;
+        return ExperimentRunner.CancelRequested ? 130 : 0;
     }
 
     private static void Validate(ForecastSettings s)
@@ -369,6 +370,7 @@ public static class ForecastExperiment
         static string F(double v) => double.IsNaN(v) ? "—" : v.ToString("0.00", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.AppendLine($"# Forecast: {s.Target} in {Path.GetFileName(s.Csv)}").AppendLine();
+        md.Append(ExperimentRunner.StoppedNote(ExperimentRunner.DuringEpoch(history, s.Epochs)));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine($"{table.Length} steps{(table.TimeStep is { } st ? $" (step {st})" : string.Empty)}; inputs {string.Join(", ", s.Features ?? [s.Target])}; lookback {s.Lookback}, horizon {s.Horizon}, strategy {s.Strategy}.");
         md.AppendLine($"Chronological split: train [0, {split.TrainEnd}), validation [{split.TrainEnd}, {split.TestStart}), test [{split.TestStart}, {split.Length}) — {testWindows} test forecasts (every origin whose {s.Horizon} targets lie in the test part).");

@@ -112,6 +112,7 @@ public static class LongLagExperiment
             var batch = task.Generate(s.Batch, t, TrainSeed(s.Seed, t, step));
             double loss = model.TrainOnBatch(batch.X, batch.Y);
             step++;
+            ExperimentRunner.BatchEnded();
             if (!double.IsFinite(loss))
             {
                 Console.WriteLine($"{task.Name} T={t} {modelName}: loss became {loss} at step {step}; stopping this run.");
@@ -212,10 +213,19 @@ public static class LongLagExperiment
         return sb.ToString();
     }
 
+    private static string StoppedWhere(LongLagSettings s, IReadOnlyList<LongLagResult> results)
+    {
+        var planned = s.Lengths.SelectMany(t => s.Models.Select(m => (T: t, Model: m))).ToList();
+        var notRun = planned.Where(p => !results.Any(r => r.T == p.T && r.Model == p.Model)).Select(p => $"{p.Model} T={p.T}").ToList();
+        string where = results.Count == 0 ? "before the first run" : $"at step {results[^1].StepsRun} of {s.Steps} of {results[^1].Model} T={results[^1].T}";
+        return notRun.Count == 0 ? where : $"{where}; not run: {string.Join(", ", notRun)}";
+    }
+
     private static void WriteResults(LongLagSettings s, LongLagTask task, string command, IReadOnlyList<LongLagResult> results, string table)
     {
         var md = new StringBuilder();
         md.AppendLine($"# Long time lags: {task.Name}").AppendLine();
+        md.Append(ExperimentRunner.StoppedNote(StoppedWhere(s, results)));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine($"Budget per run: {s.Steps} Adam steps (learning rate {F(s.LearningRate)}, clipnorm {(s.ClipNorm > 0 ? F(s.ClipNorm) : "off")}) on fresh batches of {s.Batch}; {s.Units} units; test set of {s.TestSamples} sequences per T, checked every {s.EvalEvery} steps{(s.StopWhenSolved ? "; a run stops at the first check where it is solved" : string.Empty)}.");
         md.AppendLine($"Solved = test {task.ErrorName} below {SolvedFraction:0.0} × the baseline (the error of the best predictor that ignores the input); \"steps to solve\" is the first check where that held.").AppendLine();

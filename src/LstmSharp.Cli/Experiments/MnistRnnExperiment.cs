@@ -75,7 +75,7 @@ internal static class MnistRnnExperiment
 
         Console.WriteLine();
         Console.WriteLine(ExperimentReport.Table(results));
-        ExperimentReport.Write(outDir, "MNIST row by row: SimpleRNN vs LSTM vs GRU", command, results);
+        ExperimentReport.Write(outDir, "MNIST row by row: SimpleRNN vs LSTM vs GRU", command, results, models);
         Console.WriteLine($"Wrote {Path.Combine(outDir, "results.md")}, history.csv, accuracy.png, loss.png and the models.");
         return ExperimentRunner.CancelRequested ? 130 : 0;
     }

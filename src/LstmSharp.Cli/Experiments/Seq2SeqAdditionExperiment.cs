@@ -113,7 +113,7 @@ public static class Seq2SeqAdditionExperiment
         var sw = Stopwatch.StartNew();
         var history = models.Training.Fit(
             [train.Source, train.DecoderInput], train.Target, batchSize: s.Batch, epochs: s.Epochs, verbose: s.Verbose,
-            validationData: ([test.Source, test.DecoderInput], test.Target), callbacks: [exact, new CancelCallback()], seed: s.Seed);
+            validationData: ([test.Source, test.DecoderInput], test.Target), callbacks: [exact, new ExperimentRunner.CancelCallback()], seed: s.Seed);
         sw.Stop();
         double greedy = GreedyExactMatch(models.Decoder, test, s.Digits);
         double? beam = s.BeamWidth > 1 ? BeamExactMatch(models.Decoder, test, s.Digits, s.BeamWidth, s.BeamSamples) : null;
@@ -171,6 +171,7 @@ public static class Seq2SeqAdditionExperiment
     {
         var md = new StringBuilder();
         md.AppendLine("# Sequence to sequence: addition").AppendLine();
+        md.Append(ExperimentRunner.StoppedNote(ExperimentRunner.DuringEpoch(r.History, s.Epochs)));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
         md.AppendLine($"Encoder LSTM({s.Units}) → final [h, c] → decoder LSTM({s.Units}) with teacher forcing → Dense(13, softmax) per step; Adam({s.LearningRate.ToString(CultureInfo.InvariantCulture)}), batch {s.Batch}. Exact match = the whole decoded answer equals the target.").AppendLine();
         md.AppendLine(summary);
@@ -304,14 +305,4 @@ public static class Seq2SeqAdditionExperiment
         }
     }
 
-    private sealed class CancelCallback : Callback
-    {
-        public override void OnBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
-        {
-            if (ExperimentRunner.CancelRequested)
-            {
-                TrainedModel.StopTraining = true;
-            }
-        }
-    }
 }

@@ -421,7 +421,7 @@ public static class Imdb
             bytes = memory.ToArray();
         }
 
-        string stage = $"tokenize {Splits[split]}";
+        string stage = $"tokenize {Splits[split]} ({Path.GetFileName(path)})";
         var data = bytes.AsSpan();
         int pos = 0, line = 0;
         while (pos < data.Length)
@@ -541,11 +541,11 @@ public static class Imdb
 
             if ((++done & 1023) == 0)
             {
-                progress?.Report(new LoadProgress("tokenize", done, source.Files.Length));
+                progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length, "files"));
             }
         }
 
-        progress?.Report(new LoadProgress("tokenize", done, source.Files.Length));
+        progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length, "files"));
     }
 
     private static void ReadTarball(string path, IReviewSink builder, IProgress<LoadProgress>? progress)
@@ -570,7 +570,7 @@ public static class Imdb
                     builder.Add(split, label, (label, id, name), reader.ReadToEnd());
                     if ((++seen & 1023) == 0)
                     {
-                        progress?.Report(new LoadProgress("tokenize", file.Position, file.Length));
+                        progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(path)}", file.Position, file.Length));
                     }
                 }
             }
@@ -580,7 +580,7 @@ public static class Imdb
             throw new InvalidDataException($"Imdb: '{path}' is not a readable .tar.gz ({e.Message}); expected the official {TarballName}.", e);
         }
 
-        progress?.Report(new LoadProgress("tokenize", file.Length, file.Length));
+        progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(path)}", file.Length, file.Length));
     }
 
     private static void Download(string folder, DatasetOptions options)

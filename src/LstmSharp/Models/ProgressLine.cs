@@ -18,6 +18,7 @@ public sealed class ProgressLine
     private readonly bool interactive;
     private readonly long started;
     private int lastWidth;
+    private int done;
     private long lastDraw;
 
     public ProgressLine(TextWriter writer, int totalSteps, int verbose, bool? interactive = null)
@@ -32,6 +33,7 @@ public sealed class ProgressLine
     /// <summary>Called after each batch; draws at most ~10 times a second on a terminal.</summary>
     public void Update(int step, IReadOnlyList<KeyValuePair<string, double>> logs)
     {
+        done = step;
         if (verbose != 1 || !interactive)
         {
             return;
@@ -53,7 +55,10 @@ public sealed class ProgressLine
         Draw(line.ToString());
     }
 
-    /// <summary>Finishes the epoch's line with the total time, time per step and all logs (validation included).</summary>
+    /// <summary>
+    /// Finishes the epoch's line with the batches actually run (fewer than the total when training stopped
+    /// mid-epoch; the count itself when the total was unknown), the time, time per step and all logs.
+    /// </summary>
     public void Finish(IReadOnlyList<KeyValuePair<string, double>> logs)
     {
         if (verbose == 0)
@@ -62,17 +67,18 @@ public sealed class ProgressLine
         }
 
         double elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        double perStep = total > 0 ? elapsed / total : 0;
+        int ran = done > 0 ? done : total;
+        double perStep = ran > 0 ? elapsed / ran : 0;
         var line = new StringBuilder();
         if (verbose == 1)
         {
-            AppendBar(line, total);
+            AppendBar(line, ran);
             line.Append(" - ").Append(Math.Round(elapsed).ToString(CultureInfo.InvariantCulture)).Append("s ").Append(FormatPerStep(perStep));
             AppendLogs(line, logs);
         }
         else
         {
-            line.Append(total).Append('/').Append(total).Append(" - ").Append(Math.Round(elapsed).ToString(CultureInfo.InvariantCulture)).Append('s');
+            line.Append(ran).Append('/').Append(total > 0 ? total : ran).Append(" - ").Append(Math.Round(elapsed).ToString(CultureInfo.InvariantCulture)).Append('s');
             AppendLogs(line, logs);
             line.Append(" - ").Append(Math.Round(elapsed).ToString(CultureInfo.InvariantCulture)).Append("s/epoch - ").Append(FormatPerStep(perStep));
         }

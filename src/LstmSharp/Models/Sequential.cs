@@ -90,7 +90,37 @@ public sealed class Sequential : Model
         }
 
         var shape = layers[0].InputShape ?? layers[0].BuiltInputShapes?[0]
-            ?? throw new InvalidOperationException($"Sequential '{Name}': the first layer has no inputShape, so the model cannot be built before it sees data; give {layers[0]} an inputShape or call the model once.");
+            ?? throw new InvalidOperationException($"Sequential '{Name}': the first layer has no input shape, so the model cannot be built yet; give {layers[0]} an inputShape (input_shape in a config) or call Build(inputShape).");
+        BuildFrom(shape);
+    }
+
+    /// <summary>
+    /// Builds every layer for samples of <paramref name="inputShape"/> (without the batch axis), as Keras's
+    /// <c>model.build</c>: for a model whose first layer was given no input shape.
+    /// </summary>
+    public void Build(params int[] inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        if (layers.Count == 0)
+        {
+            throw new InvalidOperationException($"Sequential '{Name}': no layers; Add some first.");
+        }
+
+        if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
+        {
+            throw new ArgumentException($"Sequential '{Name}' Build: expected a sample shape of positive sizes (without the batch axis), got {Tensor.FormatShape(inputShape)}.", nameof(inputShape));
+        }
+
+        if ((layers[0].InputShape ?? layers[0].BuiltInputShapes?[0]) is { } known && !known.SequenceEqual(inputShape))
+        {
+            throw new ArgumentException($"Sequential '{Name}' Build: {layers[0]} already expects samples of shape {Tensor.FormatShape(known)}, got {Tensor.FormatShape(inputShape)}.", nameof(inputShape));
+        }
+
+        BuildFrom(inputShape);
+    }
+
+    private void BuildFrom(int[] shape)
+    {
         foreach (var layer in layers)
         {
             if (!layer.Built)
@@ -120,15 +150,22 @@ public sealed class Sequential : Model
         return rows;
     }
 
-    public override JsonObject GetConfig() => new()
+    public override JsonObject GetConfig()
     {
-        ["class_name"] = "Sequential",
-        ["config"] = new JsonObject
+        var config = new JsonObject
         {
             ["name"] = Name,
             ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerRegistry.ToEntry(l)).ToArray()),
-        },
-    };
+        };
+
+        // Keras's Sequential does the same: a model built by Build (or from data) keeps its input shape in the file.
+        if (layers.Count > 0 && layers[0].InputShape is null && layers[0].BuiltInputShapes?[0] is { } built)
+        {
+            config["build_input_shape"] = LayerConfig.ShapeToJson([-1, .. built]);
+        }
+
+        return new JsonObject { ["class_name"] = "Sequential", ["config"] = config };
+    }
 
     internal static new Sequential FromConfig(JsonObject config)
     {
@@ -137,6 +174,11 @@ public sealed class Sequential : Model
         foreach (var entry in list)
         {
             model.Add(LayerRegistry.FromEntry(entry));
+        }
+
+        if (config.GetShapeOrNull("build_input_shape") is { Length: > 1 } built && model.layers.Count > 0 && model.layers[0].InputShape is null)
+        {
+            model.Build(built[1..]);
         }
 
         return model;

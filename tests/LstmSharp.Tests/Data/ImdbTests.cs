@@ -127,7 +127,8 @@ public sealed class ImdbTests : IDisposable
         Assert.NotNull(first.CachePath);
         Assert.True(File.Exists(first.CachePath));
         Assert.Equal(cache, Path.GetDirectoryName(first.CachePath));
-        Assert.Contains(progress.Items, p => p.Stage == "tokenize train" && p.Fraction == 1.0);
+        Assert.Contains(progress.Items, p => p.Stage == "tokenize train (train.jsonl.gz)" && p.Fraction == 1.0);
+        Assert.All(progress.Items, p => Assert.Matches(@"^\d+\.\d/\d+\.\d MB read$", p.Describe()));
 
         var second = Load(src, cache: cache);
         Assert.True(second.LoadedFromCache);
