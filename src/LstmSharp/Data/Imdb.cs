@@ -541,11 +541,11 @@ public static class Imdb
 
             if ((++done & 1023) == 0)
             {
-                progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length, "files"));
+                progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length) { Unit = "files" });
             }
         }
 
-        progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length, "files"));
+        progress?.Report(new LoadProgress($"tokenize {Path.GetFileName(source.Path)}", done, source.Files.Length) { Unit = "files" });
     }
 
     private static void ReadTarball(string path, IReviewSink builder, IProgress<LoadProgress>? progress)

@@ -11,8 +11,11 @@ public readonly record struct DownloadProgress(string FileName, long BytesReceiv
 /// Progress of a loading stage such as <c>tokenize aclImdb_v1.tar.gz</c>. <see cref="Done"/> and
 /// <see cref="Total"/> count <see cref="Unit"/>: <c>"bytes"</c> of the source read, or <c>"files"</c> of an extracted folder.
 /// </summary>
-public readonly record struct LoadProgress(string Stage, long Done, long Total, string Unit = "bytes")
+public readonly record struct LoadProgress(string Stage, long Done, long Total)
 {
+    /// <summary>What <see cref="Done"/> and <see cref="Total"/> count: "bytes" (the default) or "files".</summary>
+    public string Unit { get; init; } = "bytes";
+
     public double Fraction => Total > 0 ? Math.Min(1.0, (double)Done / Total) : 0;
 
     /// <summary>"12.3/80.2 MB read" for bytes, "12,288/50,000 files" otherwise.</summary>
