@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+
+namespace LstmSharp.Layers;
+
+/// <summary>Config helpers of the convolution, pooling and normalization layers, and their registration.</summary>
+internal static class ConvolutionConfig
+{
+    /// <summary>An int stored as a number or, as Keras writes tuples, a one-element list (<c>[5]</c>).</summary>
+    public static int GetIntOrTuple(this JsonObject config, string key)
+    {
+        var node = config[key] ?? throw new ArgumentException($"layer config: missing '{key}'.");
+        if (node is JsonArray a)
+        {
+            if (a.Count != 1 || a[0] is null)
+            {
+                throw new ArgumentException($"layer config: '{key}' must be an integer or a one-element list for a 1-D layer, got {node.ToJsonString()}.");
+            }
+
+            return a[0]!.GetValue<int>();
+        }
+
+        return node.GetValue<int>();
+    }
+
+    /// <summary>An int list (Keras <c>axis</c> may be an int or a list of ints).</summary>
+    public static int[] GetIntOrList(this JsonObject config, string key, int fallback)
+    {
+        var node = config[key];
+        return node switch
+        {
+            null => [fallback],
+            JsonArray a => a.Select(n => n?.GetValue<int>() ?? throw new ArgumentException($"layer config: '{key}' holds null: {node.ToJsonString()}.")).ToArray(),
+            _ => [node.GetValue<int>()],
+        };
+    }
+
+    // CA2255 warns that a library's module initializer runs code on load; this one only fills a dictionary.
+#pragma warning disable CA2255
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Register()
+    {
+        LayerRegistry.Register("Conv1D", Conv1D.FromConfig);
+        LayerRegistry.Register("MaxPooling1D", c => Pooling1D.FromConfig(c, max: true));
+        LayerRegistry.Register("AveragePooling1D", c => Pooling1D.FromConfig(c, max: false));
+        LayerRegistry.Register("GlobalMaxPooling1D", c => GlobalPooling1D.FromConfig(c, max: true));
+        LayerRegistry.Register("GlobalAveragePooling1D", c => GlobalPooling1D.FromConfig(c, max: false));
+        LayerRegistry.Register("SpatialDropout1D", SpatialDropout1D.FromConfig);
+        LayerRegistry.Register("LayerNormalization", LayerNormalization.FromConfig);
+        LayerRegistry.Register("BatchNormalization", BatchNormalization.FromConfig);
+    }
+}

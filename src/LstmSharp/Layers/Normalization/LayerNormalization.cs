@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using LstmSharp.Autograd;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// Keras <c>LayerNormalization</c> (Ba, Kiros, Hinton 2016): each sample is normalised over the
+/// axes in <see cref="Axis"/> (by default the last, the features of each time step):
+/// <code>y = γ ⊙ (x − μ)/√(σ² + ε) + β     μ, σ² = mean and (biased) variance over the axes</code>
+/// The axes must be the trailing ones (e.g. <c>-1</c>, or <c>[1, 2]</c> of <c>[batch, steps, features]</c>);
+/// γ ("gamma", with <see cref="Scale"/>) and β ("beta", with <see cref="Center"/>) have their shape.
+/// Masks pass through (each position is normalised on its own).
+/// </summary>
+public sealed class LayerNormalization : Layer
+{
+    private readonly int[] axis;
+
+    /// <param name="axis">Axes to normalise over (with the batch axis 0; negative counts from the end); null = [-1].</param>
+    /// <param name="epsilon">Added to the variance (Keras default 1e-3); positive.</param>
+    /// <param name="center">Adds the learned offset β.</param>
+    /// <param name="scale">Multiplies by the learned gain γ.</param>
+    /// <param name="betaInitializer">Keras initializer for β (default "zeros").</param>
+    /// <param name="gammaInitializer">Keras initializer for γ (default "ones").</param>
+    /// <param name="betaRegularizer">Penalty on β.</param>
+    /// <param name="gammaRegularizer">Penalty on γ.</param>
+    /// <param name="betaConstraint">Projection of β after each step.</param>
+    /// <param name="gammaConstraint">Projection of γ after each step.</param>
+    /// <param name="name">Layer name; null = automatic ("layer_normalization", ...).</param>
+    /// <param name="inputShape">Per-sample input shape (batch excluded).</param>
+    public LayerNormalization(
+        int[]? axis = null,
+        float epsilon = 1e-3f,
+        bool center = true,
+        bool scale = true,
+        string betaInitializer = "zeros",
+        string gammaInitializer = "ones",
+        IRegularizer? betaRegularizer = null,
+        IRegularizer? gammaRegularizer = null,
+        IConstraint? betaConstraint = null,
+        IConstraint? gammaConstraint = null,
+        string? name = null,
+        int[]? inputShape = null)
+        : base(name, inputShape)
+    {
+        this.axis = axis is null ? [-1] : (int[])axis.Clone();
+        if (this.axis.Length == 0 || this.axis.Contains(0))
+        {
+            throw new ArgumentException($"{Describe()}: axis must name one or more non-batch axes, got [{string.Join(", ", this.axis)}].", nameof(axis));
+        }
+
+        if (!(epsilon > 0) || float.IsInfinity(epsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), $"{Describe()}: epsilon must be a positive finite number, got {epsilon.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        Epsilon = epsilon;
+        Center = center;
+        Scale = scale;
+        BetaInitializer = LayerChecks.Initializer(betaInitializer, Describe(), nameof(betaInitializer));
+        GammaInitializer = LayerChecks.Initializer(gammaInitializer, Describe(), nameof(gammaInitializer));
+        BetaRegularizer = betaRegularizer;
+        GammaRegularizer = gammaRegularizer;
+        BetaConstraint = betaConstraint;
+        GammaConstraint = gammaConstraint;
+        SupportsMasking = true;
+    }
+
+    /// <summary>The axes normalised over, as given (batch axis 0).</summary>
+    public IReadOnlyList<int> Axis => axis;
+
+    public float Epsilon { get; }
+
+    public bool Center { get; }
+
+    public bool Scale { get; }
+
+    public string BetaInitializer { get; }
+
+    public string GammaInitializer { get; }
+
+    public IRegularizer? BetaRegularizer { get; }
+
+    public IRegularizer? GammaRegularizer { get; }
+
+    public IConstraint? BetaConstraint { get; }
+
+    public IConstraint? GammaConstraint { get; }
+
+    /// <summary>γ; null before building or without <see cref="Scale"/>.</summary>
+    public Parameter? Gamma { get; private set; }
+
+    /// <summary>β; null before building or without <see cref="Center"/>.</summary>
+    public Parameter? Beta { get; private set; }
+
+    /// <summary>Values per normalised group (the product of the axes' sizes); 0 before building.</summary>
+    public int NormalizedSize { get; private set; }
+
+    public static LayerNormalization FromConfig(JsonObject c)
+    {
+        var b = c.GetBase();
+        if (c.GetBool("rms_scaling", false))
+        {
+            throw new ArgumentException($"LayerNormalization '{b.Name}': rms_scaling is not supported.");
+        }
+
+        return new LayerNormalization(
+            c.GetIntOrList("axis", -1),
+            c["epsilon"] is null ? 1e-3f : c.GetFloat("epsilon"),
+            c.GetBool("center", true),
+            c.GetBool("scale", true),
+            c.GetStringOrNull("beta_initializer") ?? "zeros",
+            c.GetStringOrNull("gamma_initializer") ?? "ones",
+            c.GetRegularizer("beta_regularizer"),
+            c.GetRegularizer("gamma_regularizer"),
+            c.GetConstraint("beta_constraint"),
+            c.GetConstraint("gamma_constraint"),
+            b.Name,
+            b.InputShape).WithBase(c);
+    }
+
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["axis"] = axis.Length == 1 ? axis[0] : new JsonArray(axis.Select(a => (JsonNode)a).ToArray());
+        c["epsilon"] = Epsilon;
+        c["center"] = Center;
+        c["scale"] = Scale;
+        c["rms_scaling"] = false;
+        c["beta_initializer"] = BetaInitializer;
+        c["gamma_initializer"] = GammaInitializer;
+        c["beta_regularizer"] = LayerConfig.ObjectToJson(BetaRegularizer);
+        c["gamma_regularizer"] = LayerConfig.ObjectToJson(GammaRegularizer);
+        c["beta_constraint"] = LayerConfig.ObjectToJson(BetaConstraint);
+        c["gamma_constraint"] = LayerConfig.ObjectToJson(GammaConstraint);
+        return c;
+    }
+
+    protected override void OnBuild(int[] inputShape)
+    {
+        int first = FirstAxis(inputShape.Length + 1);
+        var shape = inputShape[(first - 1)..];
+        if (shape.Any(d => d <= 0))
+        {
+            throw ShapeError($"whose normalised axes [{string.Join(", ", axis)}] have known sizes", [-1, .. inputShape]);
+        }
+
+        NormalizedSize = shape.Aggregate(1, (p, d) => p * d);
+        if (Scale)
+        {
+            Gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, GammaConstraint);
+        }
+
+        if (Center)
+        {
+            Beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, BetaConstraint);
+        }
+    }
+
+    protected override Tensor Call(Tensor input, Tensor? mask, bool training)
+    {
+        var built = BuiltInputShapes![0];
+        if (input.Rank != built.Length + 1 || !input.Shape[(FirstAxis(input.Rank))..].SequenceEqual(built.AsSpan((FirstAxis(input.Rank) - 1)..)))
+        {
+            throw ShapeError(WithBatch(built), input.Shape);
+        }
+
+        return Ops.LayerNorm(input, Gamma?.Value, Beta?.Value, Epsilon, NormalizedSize);
+    }
+
+    /// <summary>The first normalised axis of a rank-<paramref name="rank"/> input; the axes must be it and all after it.</summary>
+    private int FirstAxis(int rank)
+    {
+        var resolved = axis.Select(a => a < 0 ? a + rank : a).Distinct().Order().ToArray();
+        if (resolved[0] < 1 || resolved[^1] != rank - 1 || resolved.Length != rank - resolved[0])
+        {
+            throw new ArgumentException($"{Describe()}: axis [{string.Join(", ", axis)}] must be the trailing axes of the rank-{rank} input (batch axis 0), e.g. -1 or [{string.Join(", ", Enumerable.Range(1, rank - 1))}].");
+        }
+
+        return resolved[0];
+    }
+}
