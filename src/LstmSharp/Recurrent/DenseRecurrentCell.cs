@@ -165,25 +165,27 @@ public abstract class DenseRecurrentCell : RecurrentCell
     /// <summary>h ⊙ m_h (the state that feeds the recurrent product) when recurrent dropout is on, else h.</summary>
     private protected Tensor DropRecurrent(Tensor h) => recurrentMask is null ? h : Ops.Mul(h, recurrentMask);
 
-    /// <summary>Reads the options every built-in cell shares from a config.</summary>
-    private protected static CellOptions ReadCellOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") => new(
-        c.GetInt("units"),
-        c.GetStringOrNull("activation") ?? "tanh",
-        c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
-        c.GetBool("use_bias", true),
-        c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-        c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
-        c.GetStringOrNull("bias_initializer") ?? "zeros",
-        c.GetRegularizer("kernel_regularizer"),
-        c.GetRegularizer("recurrent_regularizer"),
-        c.GetRegularizer("bias_regularizer"),
-        c.GetConstraint("kernel_constraint"),
-        c.GetConstraint("recurrent_constraint"),
-        c.GetConstraint("bias_constraint"),
-        c["dropout"] is null ? 0f : c.GetFloat("dropout"),
-        c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
-        c.GetIntOrNull("seed"),
-        c.GetBase().Name);
+    /// <summary>Reads the options every built-in cell shares from a config, each by its Keras name.</summary>
+    private protected static CellOptions ReadCellOptions(JsonObject c) => new()
+    {
+        Units = c.GetInt("units"),
+        Activation = c.GetStringOrNull("activation") ?? "tanh",
+        RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? "sigmoid",
+        UseBias = c.GetBool("use_bias", true),
+        KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
+        RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
+        BiasInitializer = c.GetStringOrNull("bias_initializer") ?? "zeros",
+        KernelRegularizer = c.GetRegularizer("kernel_regularizer"),
+        RecurrentRegularizer = c.GetRegularizer("recurrent_regularizer"),
+        BiasRegularizer = c.GetRegularizer("bias_regularizer"),
+        KernelConstraint = c.GetConstraint("kernel_constraint"),
+        RecurrentConstraint = c.GetConstraint("recurrent_constraint"),
+        BiasConstraint = c.GetConstraint("bias_constraint"),
+        Dropout = c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+        RecurrentDropout = c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
+        Seed = c.GetIntOrNull("seed"),
+        Name = c.GetBase().Name,
+    };
 
     private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
 
@@ -195,10 +197,40 @@ public abstract class DenseRecurrentCell : RecurrentCell
         }
     }
 
-    private protected sealed record CellOptions(
-        int Units, string Activation, string RecurrentActivation, bool UseBias,
-        string KernelInitializer, string RecurrentInitializer, string BiasInitializer,
-        IRegularizer? KernelRegularizer, IRegularizer? RecurrentRegularizer, IRegularizer? BiasRegularizer,
-        IConstraint? KernelConstraint, IConstraint? RecurrentConstraint, IConstraint? BiasConstraint,
-        float Dropout, float RecurrentDropout, int? Seed, string? Name);
+    private protected sealed record CellOptions
+    {
+        public required int Units { get; init; }
+
+        public required string Activation { get; init; }
+
+        public required string RecurrentActivation { get; init; }
+
+        public required bool UseBias { get; init; }
+
+        public required string KernelInitializer { get; init; }
+
+        public required string RecurrentInitializer { get; init; }
+
+        public required string BiasInitializer { get; init; }
+
+        public IRegularizer? KernelRegularizer { get; init; }
+
+        public IRegularizer? RecurrentRegularizer { get; init; }
+
+        public IRegularizer? BiasRegularizer { get; init; }
+
+        public IConstraint? KernelConstraint { get; init; }
+
+        public IConstraint? RecurrentConstraint { get; init; }
+
+        public IConstraint? BiasConstraint { get; init; }
+
+        public float Dropout { get; init; }
+
+        public float RecurrentDropout { get; init; }
+
+        public int? Seed { get; init; }
+
+        public string? Name { get; init; }
+    }
 }

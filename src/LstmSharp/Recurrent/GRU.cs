@@ -71,9 +71,43 @@ public sealed class GRU : SingleStateLayer
         int? seed = null,
         string? name = null,
         int[]? inputShape = null)
-        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+        : this(
+            new RecurrentOptions
+            {
+                Units = units,
+                Activation = activation,
+                RecurrentActivation = recurrentActivation,
+                UseBias = useBias,
+                KernelInitializer = kernelInitializer,
+                RecurrentInitializer = recurrentInitializer,
+                BiasInitializer = biasInitializer,
+                KernelRegularizer = kernelRegularizer,
+                RecurrentRegularizer = recurrentRegularizer,
+                BiasRegularizer = biasRegularizer,
+                ActivityRegularizer = activityRegularizer,
+                KernelConstraint = kernelConstraint,
+                RecurrentConstraint = recurrentConstraint,
+                BiasConstraint = biasConstraint,
+                Dropout = dropout,
+                RecurrentDropout = recurrentDropout,
+                ReturnSequences = returnSequences,
+                ReturnState = returnState,
+                GoBackwards = goBackwards,
+                Stateful = stateful,
+                ZeroOutputForMask = zeroOutputForMask,
+                Seed = seed,
+                Name = name,
+                InputShape = inputShape,
+            },
+            resetAfter)
+    {
+    }
+
+    /// <summary>A GRU from a <see cref="RecurrentOptions"/> record, plus its own option.</summary>
+    /// <param name="options">The options every recurrent layer shares.</param>
+    /// <param name="resetAfter">Apply the reset gate after the recurrent product (Keras 3 default true).</param>
+    public GRU(RecurrentOptions options, bool resetAfter = true)
+        : base(options)
     {
         ResetAfter = resetAfter;
     }
@@ -84,15 +118,8 @@ public sealed class GRU : SingleStateLayer
 
     public GruLayout? Layout { get; private set; }
 
-    public static GRU FromConfig(JsonObject c)
-    {
-        var o = ReadOptions(c);
-        return new GRU(
-            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
-            o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.ActivityRegularizer,
-            o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint, o.Dropout, o.RecurrentDropout, o.ReturnSequences, o.ReturnState,
-            o.GoBackwards, o.Stateful, c.GetBool("reset_after", true), o.ZeroOutputForMask, o.Seed, o.Name, o.InputShape).WithBase(c);
-    }
+    public static GRU FromConfig(JsonObject c) =>
+        new GRU(ReadOptions(c), resetAfter: c.GetBool("reset_after", true)).WithBase(c);
 
     public override JsonObject GetConfig()
     {

@@ -73,9 +73,24 @@ public sealed class GruAutogradCell : DenseRecurrentCell
     {
         var o = ReadCellOptions(c);
         return new GruAutogradCell(
-            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
-            o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint,
-            o.Dropout, o.RecurrentDropout, resetAfter: c.GetBool("reset_after", true), seed: o.Seed, name: o.Name).WithBase(c);
+            resetAfter: c.GetBool("reset_after", true),
+            units: o.Units,
+            activation: o.Activation,
+            recurrentActivation: o.RecurrentActivation,
+            useBias: o.UseBias,
+            kernelInitializer: o.KernelInitializer,
+            recurrentInitializer: o.RecurrentInitializer,
+            biasInitializer: o.BiasInitializer,
+            kernelRegularizer: o.KernelRegularizer,
+            recurrentRegularizer: o.RecurrentRegularizer,
+            biasRegularizer: o.BiasRegularizer,
+            kernelConstraint: o.KernelConstraint,
+            recurrentConstraint: o.RecurrentConstraint,
+            biasConstraint: o.BiasConstraint,
+            dropout: o.Dropout,
+            recurrentDropout: o.RecurrentDropout,
+            seed: o.Seed,
+            name: o.Name).WithBase(c);
     }
 
     public override JsonObject GetConfig()

@@ -76,9 +76,45 @@ public sealed class LSTM : RecurrentLayer
         int? seed = null,
         string? name = null,
         int[]? inputShape = null)
-        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+        : this(
+            new RecurrentOptions
+            {
+                Units = units,
+                Activation = activation,
+                RecurrentActivation = recurrentActivation,
+                UseBias = useBias,
+                KernelInitializer = kernelInitializer,
+                RecurrentInitializer = recurrentInitializer,
+                BiasInitializer = biasInitializer,
+                KernelRegularizer = kernelRegularizer,
+                RecurrentRegularizer = recurrentRegularizer,
+                BiasRegularizer = biasRegularizer,
+                ActivityRegularizer = activityRegularizer,
+                KernelConstraint = kernelConstraint,
+                RecurrentConstraint = recurrentConstraint,
+                BiasConstraint = biasConstraint,
+                Dropout = dropout,
+                RecurrentDropout = recurrentDropout,
+                ReturnSequences = returnSequences,
+                ReturnState = returnState,
+                GoBackwards = goBackwards,
+                Stateful = stateful,
+                ZeroOutputForMask = zeroOutputForMask,
+                Seed = seed,
+                Name = name,
+                InputShape = inputShape,
+            },
+            unitForgetBias,
+            variant)
+    {
+    }
+
+    /// <summary>An LSTM from a <see cref="RecurrentOptions"/> record, plus its own two options.</summary>
+    /// <param name="options">The options every recurrent layer shares.</param>
+    /// <param name="unitForgetBias">Adds 1 to the forget gate's bias at initialisation (Keras default).</param>
+    /// <param name="variant">The cell variant (default <see cref="LstmVariant.Standard"/>); its activations are overridden by the options'.</param>
+    public LSTM(RecurrentOptions options, bool unitForgetBias = true, LstmVariant? variant = null)
+        : base(options)
     {
         Variant = (variant ?? LstmVariant.Standard) with { Activation = Activation, RecurrentActivation = RecurrentActivation };
         try
@@ -116,13 +152,8 @@ public sealed class LSTM : RecurrentLayer
 
     public static LSTM FromConfig(JsonObject c)
     {
-        var o = ReadOptions(c);
         var variant = c["variant"] is JsonObject v ? VariantFromJson(v) : null;
-        return new LSTM(
-            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
-            c.GetBool("unit_forget_bias", true), o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.ActivityRegularizer,
-            o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint, o.Dropout, o.RecurrentDropout, o.ReturnSequences, o.ReturnState,
-            o.GoBackwards, o.Stateful, variant, o.ZeroOutputForMask, o.Seed, o.Name, o.InputShape).WithBase(c);
+        return new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant).WithBase(c);
     }
 
     public override JsonObject GetConfig()

@@ -76,11 +76,24 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     {
         var o = ReadCellOptions(c);
         return new LstmAutogradCell(
-            o.Units, o.Activation, o.RecurrentActivation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
             unitForgetBias: c.GetBool("unit_forget_bias", true),
-            kernelRegularizer: o.KernelRegularizer, recurrentRegularizer: o.RecurrentRegularizer, biasRegularizer: o.BiasRegularizer,
-            kernelConstraint: o.KernelConstraint, recurrentConstraint: o.RecurrentConstraint, biasConstraint: o.BiasConstraint,
-            dropout: o.Dropout, recurrentDropout: o.RecurrentDropout, seed: o.Seed, name: o.Name).WithBase(c);
+            units: o.Units,
+            activation: o.Activation,
+            recurrentActivation: o.RecurrentActivation,
+            useBias: o.UseBias,
+            kernelInitializer: o.KernelInitializer,
+            recurrentInitializer: o.RecurrentInitializer,
+            biasInitializer: o.BiasInitializer,
+            kernelRegularizer: o.KernelRegularizer,
+            recurrentRegularizer: o.RecurrentRegularizer,
+            biasRegularizer: o.BiasRegularizer,
+            kernelConstraint: o.KernelConstraint,
+            recurrentConstraint: o.RecurrentConstraint,
+            biasConstraint: o.BiasConstraint,
+            dropout: o.Dropout,
+            recurrentDropout: o.RecurrentDropout,
+            seed: o.Seed,
+            name: o.Name).WithBase(c);
     }
 
     public override JsonObject GetConfig()

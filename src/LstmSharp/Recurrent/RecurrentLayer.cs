@@ -28,46 +28,46 @@ public abstract class RecurrentLayer : Layer
     private Rng? dropoutRng;
     private Tensor[]? states;
 
-    protected RecurrentLayer(
-        int units, string activation, string recurrentActivation, bool useBias,
-        string kernelInitializer, string recurrentInitializer, string biasInitializer,
-        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer, IRegularizer? activityRegularizer,
-        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
-        float dropout, float recurrentDropout, bool returnSequences, bool returnState, bool goBackwards, bool stateful,
-        bool zeroOutputForMask, int? seed, string? name, int[]? inputShape)
-        : base(name, inputShape)
+    /// <summary>Validates and keeps the options every recurrent layer shares (the leaf classes take them as Keras-named arguments).</summary>
+    private protected RecurrentLayer(RecurrentOptions options)
+        : base(options?.Name, options?.InputShape)
     {
-        if (units <= 0)
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Units <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(units), $"{Describe()}: units must be a positive integer, got {units}.");
+            throw new ArgumentOutOfRangeException("units", $"{Describe()}: units must be a positive integer, got {options.Units}.");
         }
 
-        CheckRate(dropout, nameof(dropout));
-        CheckRate(recurrentDropout, nameof(recurrentDropout));
-        Units = units;
-        Activation = ActivationNames.Parse(activation, $"{Describe()} activation");
-        RecurrentActivation = ActivationNames.Parse(recurrentActivation, $"{Describe()} recurrent_activation");
-        UseBias = useBias;
-        KernelInitializer = CheckInitializer(kernelInitializer, nameof(kernelInitializer));
-        RecurrentInitializer = CheckInitializer(recurrentInitializer, nameof(recurrentInitializer));
-        BiasInitializer = CheckInitializer(biasInitializer, nameof(biasInitializer));
-        KernelRegularizer = kernelRegularizer;
-        RecurrentRegularizer = recurrentRegularizer;
-        BiasRegularizer = biasRegularizer;
-        ActivityRegularizer = activityRegularizer;
-        KernelConstraint = kernelConstraint;
-        RecurrentConstraint = recurrentConstraint;
-        BiasConstraint = biasConstraint;
-        Dropout = dropout;
-        RecurrentDropout = recurrentDropout;
-        ReturnSequences = returnSequences;
-        ReturnState = returnState;
-        GoBackwards = goBackwards;
-        IsStateful = stateful;
-        ZeroOutputForMask = zeroOutputForMask;
-        Seed = seed;
+        CheckRate(options.Dropout, "dropout");
+        CheckRate(options.RecurrentDropout, "recurrentDropout");
+        Options = options;
+        Units = options.Units;
+        Activation = ActivationNames.Parse(options.Activation, $"{Describe()} activation");
+        RecurrentActivation = ActivationNames.Parse(options.RecurrentActivation, $"{Describe()} recurrent_activation");
+        UseBias = options.UseBias;
+        KernelInitializer = CheckInitializer(options.KernelInitializer, "kernelInitializer");
+        RecurrentInitializer = CheckInitializer(options.RecurrentInitializer, "recurrentInitializer");
+        BiasInitializer = CheckInitializer(options.BiasInitializer, "biasInitializer");
+        KernelRegularizer = options.KernelRegularizer;
+        RecurrentRegularizer = options.RecurrentRegularizer;
+        BiasRegularizer = options.BiasRegularizer;
+        ActivityRegularizer = options.ActivityRegularizer;
+        KernelConstraint = options.KernelConstraint;
+        RecurrentConstraint = options.RecurrentConstraint;
+        BiasConstraint = options.BiasConstraint;
+        Dropout = options.Dropout;
+        RecurrentDropout = options.RecurrentDropout;
+        ReturnSequences = options.ReturnSequences;
+        ReturnState = options.ReturnState;
+        GoBackwards = options.GoBackwards;
+        IsStateful = options.Stateful;
+        ZeroOutputForMask = options.ZeroOutputForMask;
+        Seed = options.Seed;
         SupportsMasking = true;
     }
+
+    /// <summary>The options the layer was created with (its name and input shape as given, null when automatic).</summary>
+    public RecurrentOptions Options { get; }
 
     public int Units { get; }
 
@@ -241,32 +241,38 @@ public abstract class RecurrentLayer : Layer
         return c;
     }
 
-    /// <summary>Reads the options every recurrent layer shares from a config (for FromConfig).</summary>
-    protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") => new(
-        c.GetInt("units"),
-        c.GetStringOrNull("activation") ?? "tanh",
-        c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
-        c.GetBool("use_bias", true),
-        c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-        c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
-        c.GetStringOrNull("bias_initializer") ?? "zeros",
-        c.GetRegularizer("kernel_regularizer"),
-        c.GetRegularizer("recurrent_regularizer"),
-        c.GetRegularizer("bias_regularizer"),
-        c.GetRegularizer("activity_regularizer"),
-        c.GetConstraint("kernel_constraint"),
-        c.GetConstraint("recurrent_constraint"),
-        c.GetConstraint("bias_constraint"),
-        c["dropout"] is null ? 0f : c.GetFloat("dropout"),
-        c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
-        c.GetBool("return_sequences", false),
-        c.GetBool("return_state", false),
-        c.GetBool("go_backwards", false),
-        c.GetBool("stateful", false),
-        c.GetBool("zero_output_for_mask", false),
-        c.GetIntOrNull("seed"),
-        c.GetBase().Name,
-        c.GetBase().InputShape);
+    /// <summary>Reads the options every recurrent layer shares from a config, each by its Keras name (for FromConfig).</summary>
+    private protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid")
+    {
+        var (name, inputShape, _, _) = c.GetBase();
+        return new RecurrentOptions
+        {
+            Units = c.GetInt("units"),
+            Activation = c.GetStringOrNull("activation") ?? "tanh",
+            RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
+            UseBias = c.GetBool("use_bias", true),
+            KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
+            RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
+            BiasInitializer = c.GetStringOrNull("bias_initializer") ?? "zeros",
+            KernelRegularizer = c.GetRegularizer("kernel_regularizer"),
+            RecurrentRegularizer = c.GetRegularizer("recurrent_regularizer"),
+            BiasRegularizer = c.GetRegularizer("bias_regularizer"),
+            ActivityRegularizer = c.GetRegularizer("activity_regularizer"),
+            KernelConstraint = c.GetConstraint("kernel_constraint"),
+            RecurrentConstraint = c.GetConstraint("recurrent_constraint"),
+            BiasConstraint = c.GetConstraint("bias_constraint"),
+            Dropout = c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+            RecurrentDropout = c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
+            ReturnSequences = c.GetBool("return_sequences", false),
+            ReturnState = c.GetBool("return_state", false),
+            GoBackwards = c.GetBool("go_backwards", false),
+            Stateful = c.GetBool("stateful", false),
+            ZeroOutputForMask = c.GetBool("zero_output_for_mask", false),
+            Seed = c.GetIntOrNull("seed"),
+            Name = name,
+            InputShape = inputShape,
+        };
+    }
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {
@@ -522,11 +528,68 @@ public abstract class RecurrentLayer : Layer
     }
 }
 
-/// <summary>The options every recurrent layer shares, as read from a config.</summary>
-public sealed record RecurrentOptions(
-    int Units, string Activation, string RecurrentActivation, bool UseBias,
-    string KernelInitializer, string RecurrentInitializer, string BiasInitializer,
-    IRegularizer? KernelRegularizer, IRegularizer? RecurrentRegularizer, IRegularizer? BiasRegularizer, IRegularizer? ActivityRegularizer,
-    IConstraint? KernelConstraint, IConstraint? RecurrentConstraint, IConstraint? BiasConstraint,
-    float Dropout, float RecurrentDropout, bool ReturnSequences, bool ReturnState, bool GoBackwards, bool Stateful,
-    bool ZeroOutputForMask, int? Seed, string? Name, int[]? InputShape);
+/// <summary>
+/// The options every recurrent layer shares, by their Keras names, with Keras's defaults: what
+/// <see cref="LSTM"/>, <see cref="GRU"/> and <see cref="SimpleRNN"/> take as optional
+/// arguments, and what their <c>FromConfig</c> reads. A layer can also be made from a record,
+/// <c>new LSTM(new RecurrentOptions { Units = 64, ReturnSequences = true })</c>, and a variation
+/// of one with <c>layer.Options with { GoBackwards = true }</c>.
+/// </summary>
+public sealed record RecurrentOptions
+{
+    /// <summary>Size of the state; a positive integer.</summary>
+    public required int Units { get; init; }
+
+    /// <summary>Activation of the candidate and the output (Keras <c>activation</c>, default tanh).</summary>
+    public string Activation { get; init; } = "tanh";
+
+    /// <summary>Activation of the gates (Keras <c>recurrent_activation</c>, default sigmoid; SimpleRNN has none).</summary>
+    public string RecurrentActivation { get; init; } = "sigmoid";
+
+    public bool UseBias { get; init; } = true;
+
+    public string KernelInitializer { get; init; } = "glorot_uniform";
+
+    public string RecurrentInitializer { get; init; } = "orthogonal";
+
+    public string BiasInitializer { get; init; } = "zeros";
+
+    public IRegularizer? KernelRegularizer { get; init; }
+
+    public IRegularizer? RecurrentRegularizer { get; init; }
+
+    public IRegularizer? BiasRegularizer { get; init; }
+
+    public IRegularizer? ActivityRegularizer { get; init; }
+
+    public IConstraint? KernelConstraint { get; init; }
+
+    public IConstraint? RecurrentConstraint { get; init; }
+
+    public IConstraint? BiasConstraint { get; init; }
+
+    /// <summary>Fraction of the input units dropped, one mask per sequence, in [0, 1).</summary>
+    public float Dropout { get; init; }
+
+    /// <summary>Fraction of the recurrent units dropped, one mask per sequence, in [0, 1).</summary>
+    public float RecurrentDropout { get; init; }
+
+    public bool ReturnSequences { get; init; }
+
+    public bool ReturnState { get; init; }
+
+    public bool GoBackwards { get; init; }
+
+    public bool Stateful { get; init; }
+
+    public bool ZeroOutputForMask { get; init; }
+
+    /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>Layer name; null = automatic.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Per-sample input shape <c>[time, features]</c> (time may be -1), or null.</summary>
+    public int[]? InputShape { get; init; }
+}

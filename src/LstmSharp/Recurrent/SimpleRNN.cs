@@ -65,9 +65,38 @@ public sealed class SimpleRNN : SingleStateLayer
         int? seed = null,
         string? name = null,
         int[]? inputShape = null)
-        : base(units, activation, "sigmoid", useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+        : this(new RecurrentOptions
+        {
+            Units = units,
+            Activation = activation,
+            UseBias = useBias,
+            KernelInitializer = kernelInitializer,
+            RecurrentInitializer = recurrentInitializer,
+            BiasInitializer = biasInitializer,
+            KernelRegularizer = kernelRegularizer,
+            RecurrentRegularizer = recurrentRegularizer,
+            BiasRegularizer = biasRegularizer,
+            ActivityRegularizer = activityRegularizer,
+            KernelConstraint = kernelConstraint,
+            RecurrentConstraint = recurrentConstraint,
+            BiasConstraint = biasConstraint,
+            Dropout = dropout,
+            RecurrentDropout = recurrentDropout,
+            ReturnSequences = returnSequences,
+            ReturnState = returnState,
+            GoBackwards = goBackwards,
+            Stateful = stateful,
+            ZeroOutputForMask = zeroOutputForMask,
+            Seed = seed,
+            Name = name,
+            InputShape = inputShape,
+        })
+    {
+    }
+
+    /// <summary>A SimpleRNN from a <see cref="RecurrentOptions"/> record (its <c>RecurrentActivation</c> is unused).</summary>
+    public SimpleRNN(RecurrentOptions options)
+        : base(options)
     {
     }
 
@@ -75,15 +104,7 @@ public sealed class SimpleRNN : SingleStateLayer
 
     public SimpleRnnLayout? Layout { get; private set; }
 
-    public static SimpleRNN FromConfig(JsonObject c)
-    {
-        var o = ReadOptions(c);
-        return new SimpleRNN(
-            o.Units, o.Activation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
-            o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.ActivityRegularizer,
-            o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint, o.Dropout, o.RecurrentDropout, o.ReturnSequences, o.ReturnState,
-            o.GoBackwards, o.Stateful, o.ZeroOutputForMask, o.Seed, o.Name, o.InputShape).WithBase(c);
-    }
+    public static SimpleRNN FromConfig(JsonObject c) => new SimpleRNN(ReadOptions(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {

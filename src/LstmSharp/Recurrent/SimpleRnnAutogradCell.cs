@@ -62,9 +62,22 @@ public sealed class SimpleRnnAutogradCell : DenseRecurrentCell
     {
         var o = ReadCellOptions(c);
         return new SimpleRnnAutogradCell(
-            o.Units, o.Activation, o.UseBias, o.KernelInitializer, o.RecurrentInitializer, o.BiasInitializer,
-            o.KernelRegularizer, o.RecurrentRegularizer, o.BiasRegularizer, o.KernelConstraint, o.RecurrentConstraint, o.BiasConstraint,
-            o.Dropout, o.RecurrentDropout, o.Seed, o.Name).WithBase(c);
+            units: o.Units,
+            activation: o.Activation,
+            useBias: o.UseBias,
+            kernelInitializer: o.KernelInitializer,
+            recurrentInitializer: o.RecurrentInitializer,
+            biasInitializer: o.BiasInitializer,
+            kernelRegularizer: o.KernelRegularizer,
+            recurrentRegularizer: o.RecurrentRegularizer,
+            biasRegularizer: o.BiasRegularizer,
+            kernelConstraint: o.KernelConstraint,
+            recurrentConstraint: o.RecurrentConstraint,
+            biasConstraint: o.BiasConstraint,
+            dropout: o.Dropout,
+            recurrentDropout: o.RecurrentDropout,
+            seed: o.Seed,
+            name: o.Name).WithBase(c);
     }
 
     public override JsonObject GetConfig()

@@ -12,16 +12,8 @@ public abstract class SingleStateLayer : RecurrentLayer
 {
     private SingleStateKernel? kernel;
 
-    protected SingleStateLayer(
-        int units, string activation, string recurrentActivation, bool useBias,
-        string kernelInitializer, string recurrentInitializer, string biasInitializer,
-        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer, IRegularizer? activityRegularizer,
-        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
-        float dropout, float recurrentDropout, bool returnSequences, bool returnState, bool goBackwards, bool stateful,
-        bool zeroOutputForMask, int? seed, string? name, int[]? inputShape)
-        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, returnSequences, returnState, goBackwards, stateful, zeroOutputForMask, seed, name, inputShape)
+    private protected SingleStateLayer(RecurrentOptions options)
+        : base(options)
     {
     }
 
