@@ -163,6 +163,22 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void OutputGetsKerasLinesOnlyWhenVerboseAsksForThem()
+    {
+        var (x, y) = Data();
+        var silent = new StringWriter();
+        Classifier().Fit(x, y, new FitOptions { BatchSize = 16, Epochs = 2, Output = silent, Callbacks = [new LstmSharp.Training.Callbacks.LearningRateScheduler((_, lr) => lr, verbose: 1)] });
+        Assert.Equal(string.Empty, silent.ToString());
+
+        var text = new StringWriter();
+        Classifier().Fit(x, y, new FitOptions { BatchSize = 16, Epochs = 2, Verbose = 2, Output = text, ValidationSplit = 0.2 });
+        var lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.Equal(["Epoch 1/2", "Epoch 2/2"], new[] { lines[0], lines[2] });
+        Assert.All(new[] { lines[1], lines[3] }, l => Assert.Matches(@"^2/2 - \d+s - loss: \d+\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d+\.\d{4} - val_accuracy: \d\.\d{4} - \d+s/epoch - \d+(us|ms|s)/step$", l));
+    }
+
+    [Fact]
     public void OptionsForOneKindOfDataAreRefusedWithTheOther()
     {
         var (x, y) = Data();
