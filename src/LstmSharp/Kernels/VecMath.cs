@@ -6,8 +6,9 @@ namespace LstmSharp.Kernels;
 
 /// <summary>
 /// Inlineable float32 math for fused kernels: exp, sigmoid, tanh, hard sigmoid, relu and the
-/// activation derivatives expressed through the output, each for <see cref="Vector512{T}"/>,
-/// <see cref="Vector256{T}"/> and scalar <see cref="float"/>.
+/// activation derivatives expressed through the output: once for every vector width (generic
+/// over <see cref="ILanes{TV}"/>: <see cref="Lanes512"/>, <see cref="Lanes256"/>) and once as
+/// the scalar twin on <see cref="float"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -115,7 +116,7 @@ internal static class VecMath
         x = Math.Clamp(x, ExpClampLo, ExpClampHi);
         float t = MathF.FusedMultiplyAdd(x, Log2E, Shifter);
         float n = t - Shifter;
-        float p = ExpReduced(x, n);
+        float p = ExpReduced(x, n, E2, E3, E4, E5, E6, E7, 1f);
         int ni = BitConverter.SingleToInt32Bits(t) - ShifterBits;
         int n1 = ni >> 1;
         int n2 = ni - n1;
@@ -131,7 +132,7 @@ internal static class VecMath
         y = ExpClampLo > y ? ExpClampLo : y;
         float t = MathF.FusedMultiplyAdd(y, Log2E, ShifterBiased);
         float n = t - ShifterBiased;
-        float p = ExpReducedScaled(y, n);
+        float p = ExpReduced(y, n, S2, S3, S4, S5, S6, S7, S0);
         float e = p * BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(t) << 23);
         float s = 1f / (1f + e);
         return x < 0f ? e * s : s;
@@ -209,305 +210,181 @@ internal static class VecMath
         _ => 1f,
     };
 
-    /// <summary>e^r for r = x − n·ln2 (Cody–Waite), |r| ≤ ln2/2: the Taylor polynomial in Horner form.</summary>
+    /// <summary>
+    /// e^r for r = x − n·ln2 (Cody–Waite), |r| ≤ ln2/2: the Taylor polynomial in Horner form with
+    /// the coefficients given (1/k!, or 1/k!·2^-64 for the sigmoid: the same bits times 2^-64).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ExpReduced(float x, float n)
+    private static float ExpReduced(float x, float n, float c2, float c3, float c4, float c5, float c6, float c7, float c01)
     {
         float r = MathF.FusedMultiplyAdd(n, NegLn2Hi, x);
         r = MathF.FusedMultiplyAdd(n, NegLn2Lo, r);
-        float p = MathF.FusedMultiplyAdd(E7, r, E6);
-        p = MathF.FusedMultiplyAdd(p, r, E5);
-        p = MathF.FusedMultiplyAdd(p, r, E4);
-        p = MathF.FusedMultiplyAdd(p, r, E3);
-        p = MathF.FusedMultiplyAdd(p, r, E2);
-        p = MathF.FusedMultiplyAdd(p, r, 1f);
-        return MathF.FusedMultiplyAdd(p, r, 1f);
+        float p = MathF.FusedMultiplyAdd(c7, r, c6);
+        p = MathF.FusedMultiplyAdd(p, r, c5);
+        p = MathF.FusedMultiplyAdd(p, r, c4);
+        p = MathF.FusedMultiplyAdd(p, r, c3);
+        p = MathF.FusedMultiplyAdd(p, r, c2);
+        p = MathF.FusedMultiplyAdd(p, r, c01);
+        return MathF.FusedMultiplyAdd(p, r, c01);
     }
 
-    /// <summary>2^-64·e^r, r = x − n·ln2: <see cref="ExpReduced(float, float)"/> with every coefficient times 2^-64 (the same bits times 2^-64).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ExpReducedScaled(float x, float n)
-    {
-        float r = MathF.FusedMultiplyAdd(n, NegLn2Hi, x);
-        r = MathF.FusedMultiplyAdd(n, NegLn2Lo, r);
-        float p = MathF.FusedMultiplyAdd(S7, r, S6);
-        p = MathF.FusedMultiplyAdd(p, r, S5);
-        p = MathF.FusedMultiplyAdd(p, r, S4);
-        p = MathF.FusedMultiplyAdd(p, r, S3);
-        p = MathF.FusedMultiplyAdd(p, r, S2);
-        p = MathF.FusedMultiplyAdd(p, r, S0);
-        return MathF.FusedMultiplyAdd(p, r, S0);
-    }
-
-    // ---------------------------------------------------------------- Vector512
+    // ---------------------------------------------------------------- vectors, written once
 
     /// <summary>e^x per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x)
+    public static TV Exp<TL, TV>(TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
-        var xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpClampLo)), Vector512.Create(ExpClampHi));
-        var t = Vector512.FusedMultiplyAdd(xc, Vector512.Create(Log2E), Vector512.Create(Shifter));
-        var n = t - Vector512.Create(Shifter);
-        var p = ExpReduced(xc, n);
-        var ni = t.AsInt32() - Vector512.Create(ShifterBits);
-        var n1 = Vector512.ShiftRightArithmetic(ni, 1);
-        var n2 = ni - n1;
-        var bias = Vector512.Create(127);
-        var s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle();
-        var s2 = Vector512.ShiftLeft(n2 + bias, 23).AsSingle();
-        var y = p * s1 * s2;
+        var xc = TL.MinNative(TL.MaxNative(x, TL.Broadcast(ExpClampLo)), TL.Broadcast(ExpClampHi));
+        var t = TL.Fma(xc, TL.Broadcast(Log2E), TL.Broadcast(Shifter));
+        var n = TL.Sub(t, TL.Broadcast(Shifter));
+        var p = ExpReduced<TL, TV>(xc, n, E2, E3, E4, E5, E6, E7, 1f);
+        var ni = TL.SubInt(t, TL.BroadcastBits(ShifterBits));
+        var n1 = TL.ShiftRightArithmeticInt(ni, 1);
+        var n2 = TL.SubInt(ni, n1);
+        var bias = TL.BroadcastBits(127);
+        var s1 = TL.ShiftLeftInt(TL.AddInt(n1, bias), 23);
+        var s2 = TL.ShiftLeftInt(TL.AddInt(n2, bias), 23);
+        var y = TL.Mul(TL.Mul(p, s1), s2);
 
         // The clamp above maps NaN to a bound; put it back.
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), y, x);
+        return TL.Select(TL.IsNumber(x), y, x);
     }
 
     /// <summary>σ(x) per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x)
+    public static TV Sigmoid<TL, TV>(TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         // -|x| by setting the sign bit; the clamp's second operand is returned for NaN, so NaN stays.
-        var y = x | Vector512.Create(-0f);
-        y = Vector512.MaxNative(Vector512.Create(ExpClampLo), y);
-        var t = Vector512.FusedMultiplyAdd(y, Vector512.Create(Log2E), Vector512.Create(ShifterBiased));
-        var n = t - Vector512.Create(ShifterBiased);
-        var p = ExpReducedScaled(y, n);
-        var e = p * Vector512.ShiftLeft(t.AsInt32(), 23).AsSingle();
-        var s = Vector512<float>.One / (Vector512<float>.One + e);
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), e * s, s);
+        var y = TL.Or(x, TL.Broadcast(-0f));
+        y = TL.MaxNative(TL.Broadcast(ExpClampLo), y);
+        var t = TL.Fma(y, TL.Broadcast(Log2E), TL.Broadcast(ShifterBiased));
+        var n = TL.Sub(t, TL.Broadcast(ShifterBiased));
+        var p = ExpReduced<TL, TV>(y, n, S2, S3, S4, S5, S6, S7, S0);
+        var e = TL.Mul(p, TL.ShiftLeftInt(t, 23));
+        var s = TL.Div(TL.One, TL.Add(TL.One, e));
+        return TL.Select(TL.LessThan(x, TL.Zero), TL.Mul(e, s), s);
     }
 
     /// <summary>tanh(x) per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x)
+    public static TV Tanh<TL, TV>(TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
-        var c = Vector512.MinNative(Vector512.Create(TanhClamp), x);
-        c = Vector512.MaxNative(Vector512.Create(-TanhClamp), c);
-        var z = c * c;
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(TA13), z, Vector512.Create(TA11));
-        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(TA9));
-        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(TA7));
-        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(TA5));
-        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(TA3));
-        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(TA1));
-        var q = Vector512.FusedMultiplyAdd(Vector512.Create(TB6), z, Vector512.Create(TB4));
-        q = Vector512.FusedMultiplyAdd(q, z, Vector512.Create(TB2));
-        q = Vector512.FusedMultiplyAdd(q, z, Vector512.Create(TB0));
-        var t = (c * p) / q;
-        t = Vector512.MinNative(Vector512<float>.One, t);
-        t = Vector512.MaxNative(-Vector512<float>.One, t);
-        return Vector512.ConditionalSelect(Vector512.LessThan(z, Vector512.Create(TanhTinySquared)), x, t);
+        var c = TL.MinNative(TL.Broadcast(TanhClamp), x);
+        c = TL.MaxNative(TL.Broadcast(-TanhClamp), c);
+        var z = TL.Mul(c, c);
+        var p = TL.Fma(TL.Broadcast(TA13), z, TL.Broadcast(TA11));
+        p = TL.Fma(p, z, TL.Broadcast(TA9));
+        p = TL.Fma(p, z, TL.Broadcast(TA7));
+        p = TL.Fma(p, z, TL.Broadcast(TA5));
+        p = TL.Fma(p, z, TL.Broadcast(TA3));
+        p = TL.Fma(p, z, TL.Broadcast(TA1));
+        var q = TL.Fma(TL.Broadcast(TB6), z, TL.Broadcast(TB4));
+        q = TL.Fma(q, z, TL.Broadcast(TB2));
+        q = TL.Fma(q, z, TL.Broadcast(TB0));
+        var t = TL.Div(TL.Mul(c, p), q);
+        t = TL.MinNative(TL.One, t);
+        t = TL.MaxNative(TL.Neg(TL.One), t);
+        return TL.Select(TL.LessThan(z, TL.Broadcast(TanhTinySquared)), x, t);
     }
 
     /// <summary>clip(x/6 + 1/2, 0, 1) per lane; NaN stays NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> HardSigmoid(Vector512<float> x)
+    public static TV HardSigmoid<TL, TV>(TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
-        var h = (x + Vector512.Create(3f)) * Vector512.Create(OneSixth);
-        h = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(h, Vector512<float>.Zero), Vector512<float>.Zero, h);
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(h, Vector512<float>.One), Vector512<float>.One, h);
+        var h = TL.Mul(TL.Add(x, TL.Broadcast(3f)), TL.Broadcast(OneSixth));
+        h = TL.Select(TL.LessThanOrEqual(h, TL.Zero), TL.Zero, h);
+        return TL.Select(TL.GreaterThanOrEqual(h, TL.One), TL.One, h);
     }
 
     /// <summary>max(x, 0) per lane; NaN stays NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Relu(Vector512<float> x) =>
-        Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), Vector512<float>.Zero, x);
+    public static TV Relu<TL, TV>(TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct =>
+        TL.Select(TL.LessThan(x, TL.Zero), TL.Zero, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Activate(ActivationKind kind, Vector512<float> x) => kind switch
+    public static TV Activate<TL, TV>(ActivationKind kind, TV x)
+        where TL : struct, ILanes<TV>
+        where TV : struct => kind switch
     {
-        ActivationKind.Sigmoid => Sigmoid(x),
-        ActivationKind.Tanh => Tanh(x),
-        ActivationKind.HardSigmoid => HardSigmoid(x),
-        ActivationKind.Relu => Relu(x),
+        ActivationKind.Sigmoid => Sigmoid<TL, TV>(x),
+        ActivationKind.Tanh => Tanh<TL, TV>(x),
+        ActivationKind.HardSigmoid => HardSigmoid<TL, TV>(x),
+        ActivationKind.Relu => Relu<TL, TV>(x),
         _ => x,
     };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> SigmoidDerivativeFromOutput(Vector512<float> y) => y * (Vector512<float>.One - y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> TanhDerivativeFromOutput(Vector512<float> y) => Vector512.FusedMultiplyAdd(-y, y, Vector512<float>.One);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> HardSigmoidDerivativeFromOutput(Vector512<float> y) =>
-        Vector512.Create(OneSixth) & Vector512.GreaterThan(y, Vector512<float>.Zero) & Vector512.LessThan(y, Vector512<float>.One);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ReluDerivativeFromOutput(Vector512<float> y) =>
-        Vector512<float>.One & Vector512.GreaterThan(y, Vector512<float>.Zero);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> DerivativeFromOutput(ActivationKind kind, Vector512<float> y) => kind switch
+    public static TV DerivativeFromOutput<TL, TV>(ActivationKind kind, TV y)
+        where TL : struct, ILanes<TV>
+        where TV : struct => kind switch
     {
-        ActivationKind.Sigmoid => SigmoidDerivativeFromOutput(y),
-        ActivationKind.Tanh => TanhDerivativeFromOutput(y),
-        ActivationKind.HardSigmoid => HardSigmoidDerivativeFromOutput(y),
-        ActivationKind.Relu => ReluDerivativeFromOutput(y),
-        _ => Vector512<float>.One,
+        ActivationKind.Sigmoid => TL.SigmoidDerivativeFromOutput(y),
+        ActivationKind.Tanh => TL.TanhDerivativeFromOutput(y),
+        ActivationKind.HardSigmoid => TL.And(TL.And(TL.Broadcast(OneSixth), TL.GreaterThan(y, TL.Zero)), TL.LessThan(y, TL.One)),
+        ActivationKind.Relu => TL.And(TL.One, TL.GreaterThan(y, TL.Zero)),
+        _ => TL.One,
     };
 
+    /// <summary>
+    /// The Taylor polynomial of e^r, r = x − n·ln2 (Cody–Waite), in Horner form with the
+    /// coefficients given (1/k!, or 1/k!·2^-64 for the sigmoid: the same bits times 2^-64).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpReduced(Vector512<float> x, Vector512<float> n)
+    private static TV ExpReduced<TL, TV>(TV x, TV n, float c2, float c3, float c4, float c5, float c6, float c7, float c01)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(NegLn2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(NegLn2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(E7), r, Vector512.Create(E6));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        return Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        var r = TL.Fma(n, TL.Broadcast(NegLn2Hi), x);
+        r = TL.Fma(n, TL.Broadcast(NegLn2Lo), r);
+        var p = TL.Fma(TL.Broadcast(c7), r, TL.Broadcast(c6));
+        p = TL.Fma(p, r, TL.Broadcast(c5));
+        p = TL.Fma(p, r, TL.Broadcast(c4));
+        p = TL.Fma(p, r, TL.Broadcast(c3));
+        p = TL.Fma(p, r, TL.Broadcast(c2));
+        p = TL.Fma(p, r, TL.Broadcast(c01));
+        return TL.Fma(p, r, TL.Broadcast(c01));
     }
 
+    // The Vector512/Vector256 entry points (tests, bench, the GEMM-side callers).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpReducedScaled(Vector512<float> x, Vector512<float> n)
-    {
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(NegLn2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(NegLn2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(S7), r, Vector512.Create(S6));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S0));
-        return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(S0));
-    }
-
-    // ---------------------------------------------------------------- Vector256
-
-    /// <summary>e^x per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
-    {
-        var xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpClampLo)), Vector256.Create(ExpClampHi));
-        var t = Vector256.FusedMultiplyAdd(xc, Vector256.Create(Log2E), Vector256.Create(Shifter));
-        var n = t - Vector256.Create(Shifter);
-        var p = ExpReduced(xc, n);
-        var ni = t.AsInt32() - Vector256.Create(ShifterBits);
-        var n1 = Vector256.ShiftRightArithmetic(ni, 1);
-        var n2 = ni - n1;
-        var bias = Vector256.Create(127);
-        var s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle();
-        var s2 = Vector256.ShiftLeft(n2 + bias, 23).AsSingle();
-        var y = p * s1 * s2;
-
-        // The clamp above maps NaN to a bound; put it back.
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x);
-    }
-
-    /// <summary>σ(x) per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x)
-    {
-        // -|x| by setting the sign bit; the clamp's second operand is returned for NaN, so NaN stays.
-        var y = x | Vector256.Create(-0f);
-        y = Vector256.MaxNative(Vector256.Create(ExpClampLo), y);
-        var t = Vector256.FusedMultiplyAdd(y, Vector256.Create(Log2E), Vector256.Create(ShifterBiased));
-        var n = t - Vector256.Create(ShifterBiased);
-        var p = ExpReducedScaled(y, n);
-        var e = p * Vector256.ShiftLeft(t.AsInt32(), 23).AsSingle();
-        var s = Vector256<float>.One / (Vector256<float>.One + e);
-        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), e * s, s);
-    }
-
-    /// <summary>tanh(x) per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
-    {
-        var c = Vector256.MinNative(Vector256.Create(TanhClamp), x);
-        c = Vector256.MaxNative(Vector256.Create(-TanhClamp), c);
-        var z = c * c;
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(TA13), z, Vector256.Create(TA11));
-        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(TA9));
-        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(TA7));
-        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(TA5));
-        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(TA3));
-        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(TA1));
-        var q = Vector256.FusedMultiplyAdd(Vector256.Create(TB6), z, Vector256.Create(TB4));
-        q = Vector256.FusedMultiplyAdd(q, z, Vector256.Create(TB2));
-        q = Vector256.FusedMultiplyAdd(q, z, Vector256.Create(TB0));
-        var t = (c * p) / q;
-        t = Vector256.MinNative(Vector256<float>.One, t);
-        t = Vector256.MaxNative(-Vector256<float>.One, t);
-        return Vector256.ConditionalSelect(Vector256.LessThan(z, Vector256.Create(TanhTinySquared)), x, t);
-    }
-
-    /// <summary>clip(x/6 + 1/2, 0, 1) per lane; NaN stays NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> HardSigmoid(Vector256<float> x)
-    {
-        var h = (x + Vector256.Create(3f)) * Vector256.Create(OneSixth);
-        h = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(h, Vector256<float>.Zero), Vector256<float>.Zero, h);
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(h, Vector256<float>.One), Vector256<float>.One, h);
-    }
-
-    /// <summary>max(x, 0) per lane; NaN stays NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Relu(Vector256<float> x) =>
-        Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), Vector256<float>.Zero, x);
+    public static Vector512<float> Exp(Vector512<float> x) => Exp<Lanes512, Vector512<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Activate(ActivationKind kind, Vector256<float> x) => kind switch
-    {
-        ActivationKind.Sigmoid => Sigmoid(x),
-        ActivationKind.Tanh => Tanh(x),
-        ActivationKind.HardSigmoid => HardSigmoid(x),
-        ActivationKind.Relu => Relu(x),
-        _ => x,
-    };
+    public static Vector256<float> Exp(Vector256<float> x) => Exp<Lanes256, Vector256<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> SigmoidDerivativeFromOutput(Vector256<float> y) => y * (Vector256<float>.One - y);
+    public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid<Lanes512, Vector512<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> TanhDerivativeFromOutput(Vector256<float> y) => Vector256.FusedMultiplyAdd(-y, y, Vector256<float>.One);
+    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid<Lanes256, Vector256<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> HardSigmoidDerivativeFromOutput(Vector256<float> y) =>
-        Vector256.Create(OneSixth) & Vector256.GreaterThan(y, Vector256<float>.Zero) & Vector256.LessThan(y, Vector256<float>.One);
+    public static Vector512<float> Tanh(Vector512<float> x) => Tanh<Lanes512, Vector512<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ReluDerivativeFromOutput(Vector256<float> y) =>
-        Vector256<float>.One & Vector256.GreaterThan(y, Vector256<float>.Zero);
+    public static Vector256<float> Tanh(Vector256<float> x) => Tanh<Lanes256, Vector256<float>>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> DerivativeFromOutput(ActivationKind kind, Vector256<float> y) => kind switch
-    {
-        ActivationKind.Sigmoid => SigmoidDerivativeFromOutput(y),
-        ActivationKind.Tanh => TanhDerivativeFromOutput(y),
-        ActivationKind.HardSigmoid => HardSigmoidDerivativeFromOutput(y),
-        ActivationKind.Relu => ReluDerivativeFromOutput(y),
-        _ => Vector256<float>.One,
-    };
+    public static Vector512<float> Activate(ActivationKind kind, Vector512<float> x) => Activate<Lanes512, Vector512<float>>(kind, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpReduced(Vector256<float> x, Vector256<float> n)
-    {
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(NegLn2Hi), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(NegLn2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(E7), r, Vector256.Create(E6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        return Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-    }
+    public static Vector256<float> Activate(ActivationKind kind, Vector256<float> x) => Activate<Lanes256, Vector256<float>>(kind, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpReducedScaled(Vector256<float> x, Vector256<float> n)
-    {
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(NegLn2Hi), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(NegLn2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(S7), r, Vector256.Create(S6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S0));
-        return Vector256.FusedMultiplyAdd(p, r, Vector256.Create(S0));
-    }
+    public static Vector512<float> DerivativeFromOutput(ActivationKind kind, Vector512<float> y) => DerivativeFromOutput<Lanes512, Vector512<float>>(kind, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> DerivativeFromOutput(ActivationKind kind, Vector256<float> y) => DerivativeFromOutput<Lanes256, Vector256<float>>(kind, y);
 
     // ---------------------------------------------------------------- spans
 
@@ -599,137 +476,67 @@ internal static class VecMath
         }
     }
 
-    private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y)
-        where TOp : struct, IActivationOp
+    private static void Map<TA>(ReadOnlySpan<float> x, Span<float> y)
+        where TA : struct, IActivation
     {
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        nuint n = (nuint)x.Length;
-        nuint i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                TOp.F(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-            }
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
-            {
-                TOp.F(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref yr, i) = TOp.F(Unsafe.Add(ref xr, i));
-        }
+        var op = new MapOp<TA> { X = ref MemoryMarshal.GetReference(x), Y = ref MemoryMarshal.GetReference(y) };
+        LaneLoop.Run(ref op, x.Length);
     }
 
-    private static void Scale<TOp>(ReadOnlySpan<float> y, Span<float> grad)
-        where TOp : struct, IActivationOp
+    private static void Scale<TA>(ReadOnlySpan<float> y, Span<float> grad)
+        where TA : struct, IActivation
     {
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref float gr = ref MemoryMarshal.GetReference(grad);
-        nuint n = (nuint)y.Length;
-        nuint i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                (Vector512.LoadUnsafe(ref gr, i) * TOp.D(Vector512.LoadUnsafe(ref yr, i))).StoreUnsafe(ref gr, i);
-            }
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
-            {
-                (Vector256.LoadUnsafe(ref gr, i) * TOp.D(Vector256.LoadUnsafe(ref yr, i))).StoreUnsafe(ref gr, i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref gr, i) *= TOp.D(Unsafe.Add(ref yr, i));
-        }
+        var op = new ScaleOp<TA> { Y = ref MemoryMarshal.GetReference(y), G = ref MemoryMarshal.GetReference(grad) };
+        LaneLoop.Run(ref op, y.Length);
     }
 
-    /// <summary>An activation at every width, so one driver loop serves them all.</summary>
-    private interface IActivationOp
+    /// <summary>One activation as a type, so that each span loop is specialised for it.</summary>
+    private interface IActivation
     {
-        static abstract float F(float x);
-
-        static abstract Vector256<float> F(Vector256<float> x);
-
-        static abstract Vector512<float> F(Vector512<float> x);
-
-        static abstract float D(float y);
-
-        static abstract Vector256<float> D(Vector256<float> y);
-
-        static abstract Vector512<float> D(Vector512<float> y);
+        static abstract ActivationKind Kind { get; }
     }
 
-    private readonly struct SigmoidOp : IActivationOp
+    private readonly struct SigmoidOp : IActivation
     {
-        public static float F(float x) => Sigmoid(x);
-
-        public static Vector256<float> F(Vector256<float> x) => Sigmoid(x);
-
-        public static Vector512<float> F(Vector512<float> x) => Sigmoid(x);
-
-        public static float D(float y) => SigmoidDerivativeFromOutput(y);
-
-        public static Vector256<float> D(Vector256<float> y) => SigmoidDerivativeFromOutput(y);
-
-        public static Vector512<float> D(Vector512<float> y) => SigmoidDerivativeFromOutput(y);
+        public static ActivationKind Kind => ActivationKind.Sigmoid;
     }
 
-    private readonly struct TanhOp : IActivationOp
+    private readonly struct TanhOp : IActivation
     {
-        public static float F(float x) => Tanh(x);
-
-        public static Vector256<float> F(Vector256<float> x) => Tanh(x);
-
-        public static Vector512<float> F(Vector512<float> x) => Tanh(x);
-
-        public static float D(float y) => TanhDerivativeFromOutput(y);
-
-        public static Vector256<float> D(Vector256<float> y) => TanhDerivativeFromOutput(y);
-
-        public static Vector512<float> D(Vector512<float> y) => TanhDerivativeFromOutput(y);
+        public static ActivationKind Kind => ActivationKind.Tanh;
     }
 
-    private readonly struct HardSigmoidOp : IActivationOp
+    private readonly struct HardSigmoidOp : IActivation
     {
-        public static float F(float x) => HardSigmoid(x);
-
-        public static Vector256<float> F(Vector256<float> x) => HardSigmoid(x);
-
-        public static Vector512<float> F(Vector512<float> x) => HardSigmoid(x);
-
-        public static float D(float y) => HardSigmoidDerivativeFromOutput(y);
-
-        public static Vector256<float> D(Vector256<float> y) => HardSigmoidDerivativeFromOutput(y);
-
-        public static Vector512<float> D(Vector512<float> y) => HardSigmoidDerivativeFromOutput(y);
+        public static ActivationKind Kind => ActivationKind.HardSigmoid;
     }
 
-    private readonly struct ReluOp : IActivationOp
+    private readonly struct ReluOp : IActivation
     {
-        public static float F(float x) => Relu(x);
+        public static ActivationKind Kind => ActivationKind.Relu;
+    }
 
-        public static Vector256<float> F(Vector256<float> x) => Relu(x);
+    /// <summary>y = f(x).</summary>
+    private ref struct MapOp<TA> : ILaneOp
+        where TA : struct, IActivation
+    {
+        public ref float X;
+        public ref float Y;
 
-        public static Vector512<float> F(Vector512<float> x) => Relu(x);
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct => TL.Store(TL.Activate(TA.Kind, TL.Load(ref X, i)), ref Y, i);
+    }
 
-        public static float D(float y) => ReluDerivativeFromOutput(y);
+    /// <summary>grad *= f'(x), from y = f(x).</summary>
+    private ref struct ScaleOp<TA> : ILaneOp
+        where TA : struct, IActivation
+    {
+        public ref float Y;
+        public ref float G;
 
-        public static Vector256<float> D(Vector256<float> y) => ReluDerivativeFromOutput(y);
-
-        public static Vector512<float> D(Vector512<float> y) => ReluDerivativeFromOutput(y);
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct => TL.Store(TL.Mul(TL.Load(ref G, i), TL.DerivativeFromOutput(TA.Kind, TL.Load(ref Y, i))), ref G, i);
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -58,11 +59,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => ResetAfterCols<Lanes256>(row, ResetAfterCols<Lanes512>(row, 0, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr), ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr),
-            LaneWidth.Vector256 => ResetAfterCols<Lanes256>(row, 0, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr),
+            LaneWidth.Vector512 => ResetAfterCols<Lanes256, Vector256<float>>(row, ResetAfterCols<Lanes512, Vector512<float>>(row, 0, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr), ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr),
+            LaneWidth.Vector256 => ResetAfterCols<Lanes256, Vector256<float>>(row, 0, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr),
             _ => 0,
         };
-        ResetAfterCols<Lanes1>(row, j, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr);
+        ResetAfterCols<Lanes1, float>(row, j, ref xr, ref rr, ref bx, ref bq, ref hp, ref gr, ref qr, ref hr);
     }
 
     /// <summary>reset_after = false, first pass: z, r and rh = r ⊙ hd (the h-block product's input).</summary>
@@ -71,11 +72,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => GatesCols<Lanes256>(row, GatesCols<Lanes512>(row, 0, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr), ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr),
-            LaneWidth.Vector256 => GatesCols<Lanes256>(row, 0, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr),
+            LaneWidth.Vector512 => GatesCols<Lanes256, Vector256<float>>(row, GatesCols<Lanes512, Vector512<float>>(row, 0, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr), ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr),
+            LaneWidth.Vector256 => GatesCols<Lanes256, Vector256<float>>(row, 0, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr),
             _ => 0,
         };
-        GatesCols<Lanes1>(row, j, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr);
+        GatesCols<Lanes1, float>(row, j, ref xr, ref rr, ref bx, ref hdr, ref gr, ref rhr);
     }
 
     /// <summary>reset_after = false, second pass: h~ = act(xp_h + rec_h + bh) and h_t (rec_h = rh Uh).</summary>
@@ -84,11 +85,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => CandidateCols<Lanes256>(row, CandidateCols<Lanes512>(row, 0, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr), ref xr, ref rr, ref bx, ref hp, ref gr, ref hr),
-            LaneWidth.Vector256 => CandidateCols<Lanes256>(row, 0, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr),
+            LaneWidth.Vector512 => CandidateCols<Lanes256, Vector256<float>>(row, CandidateCols<Lanes512, Vector512<float>>(row, 0, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr), ref xr, ref rr, ref bx, ref hp, ref gr, ref hr),
+            LaneWidth.Vector256 => CandidateCols<Lanes256, Vector256<float>>(row, 0, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr),
             _ => 0,
         };
-        CandidateCols<Lanes1>(row, j, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr);
+        CandidateCols<Lanes1, float>(row, j, ref xr, ref rr, ref bx, ref hp, ref gr, ref hr);
     }
 
     /// <summary>reset_after = true: dRec = [dz~, dr~, dq], dAh = da_h, carry = dh ⊙ z.</summary>
@@ -97,11 +98,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => BackResetAfterCols<Lanes256>(row, BackResetAfterCols<Lanes512>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
-            LaneWidth.Vector256 => BackResetAfterCols<Lanes256>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
+            LaneWidth.Vector512 => BackResetAfterCols<Lanes256, Vector256<float>>(row, BackResetAfterCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
+            LaneWidth.Vector256 => BackResetAfterCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah),
             _ => 0,
         };
-        BackResetAfterCols<Lanes1>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah);
+        BackResetAfterCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref qr, ref dr, ref dah);
     }
 
     /// <summary>reset_after = false, first pass: dRec's z and h blocks = dz~, da_h; carry = dh ⊙ z.</summary>
@@ -110,11 +111,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => BackCandidateCols<Lanes256>(row, BackCandidateCols<Lanes512>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
-            LaneWidth.Vector256 => BackCandidateCols<Lanes256>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
+            LaneWidth.Vector512 => BackCandidateCols<Lanes256, Vector256<float>>(row, BackCandidateCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr), ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
+            LaneWidth.Vector256 => BackCandidateCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr),
             _ => 0,
         };
-        BackCandidateCols<Lanes1>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr);
+        BackCandidateCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref hp, ref gr, ref dr);
     }
 
     /// <summary>
@@ -126,11 +127,11 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => BackResetCols<Lanes256>(row, BackResetCols<Lanes512>(row, 0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr), ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
-            LaneWidth.Vector256 => BackResetCols<Lanes256>(row, 0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
+            LaneWidth.Vector512 => BackResetCols<Lanes256, Vector256<float>>(row, BackResetCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr), ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
+            LaneWidth.Vector256 => BackResetCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr),
             _ => 0,
         };
-        BackResetCols<Lanes1>(row, j, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr);
+        BackResetCols<Lanes1, float>(row, j, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr);
     }
 
     /// <summary>A masked row: the state was copied, so all of dh = carry + dhd ⊙ m_h + dy flows to h_{t−1}.</summary>
@@ -139,16 +140,17 @@ internal static class GruCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => PassCols<Lanes256>(row, PassCols<Lanes512>(row, 0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy),
-            LaneWidth.Vector256 => PassCols<Lanes256>(row, 0, ref carry, ref dhd, ref mhr, ref dy),
+            LaneWidth.Vector512 => PassCols<Lanes256, Vector256<float>>(row, PassCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy),
+            LaneWidth.Vector256 => PassCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy),
             _ => 0,
         };
-        PassCols<Lanes1>(row, j, ref carry, ref dhd, ref mhr, ref dy);
+        PassCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ResetAfterCols<TL>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float bq, ref float hp, ref float gr, ref float qr, ref float hr)
-        where TL : struct, ILanes<TL>
+    private static int ResetAfterCols<TL, TV>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float bq, ref float hp, ref float gr, ref float qr, ref float hr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var rec = row.RecurrentActivation;
@@ -173,8 +175,9 @@ internal static class GruCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int GatesCols<TL>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float hdr, ref float gr, ref float rhr)
-        where TL : struct, ILanes<TL>
+    private static int GatesCols<TL, TV>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float hdr, ref float gr, ref float rhr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var rec = row.RecurrentActivation;
@@ -192,8 +195,9 @@ internal static class GruCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CandidateCols<TL>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float hp, ref float gr, ref float hr)
-        where TL : struct, ILanes<TL>
+    private static int CandidateCols<TL, TV>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float hp, ref float gr, ref float hr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var act = row.Activation;
@@ -211,8 +215,9 @@ internal static class GruCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BackResetAfterCols<TL>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float qr, ref float dr, ref float dah)
-        where TL : struct, ILanes<TL>
+    private static int BackResetAfterCols<TL, TV>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float qr, ref float dr, ref float dah)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var rec = row.RecurrentActivation;
@@ -221,7 +226,7 @@ internal static class GruCell
         for (; j <= u - TL.Count; j += TL.Count)
         {
             int jr = u + j, jh = (2 * u) + j;
-            var dh = RnnRun.TotalDh<TL>(j, ref carry, ref dhd, ref mhr, ref dy);
+            var dh = RnnRun.TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy);
             var z = TL.Load(ref Unsafe.Add(ref gr, j));
             var r = TL.Load(ref Unsafe.Add(ref gr, jr));
             var c = TL.Load(ref Unsafe.Add(ref gr, jh));
@@ -240,21 +245,23 @@ internal static class GruCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int PassCols<TL>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
-        where TL : struct, ILanes<TL>
+    private static int PassCols<TL, TV>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         for (; j <= u - TL.Count; j += TL.Count)
         {
-            TL.Store(RnnRun.TotalDh<TL>(j, ref carry, ref dhd, ref mhr, ref dy), ref Unsafe.Add(ref carry, j));
+            TL.Store(RnnRun.TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy), ref Unsafe.Add(ref carry, j));
         }
 
         return j;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BackCandidateCols<TL>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float dr)
-        where TL : struct, ILanes<TL>
+    private static int BackCandidateCols<TL, TV>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hp, ref float gr, ref float dr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var rec = row.RecurrentActivation;
@@ -263,7 +270,7 @@ internal static class GruCell
         for (; j <= u - TL.Count; j += TL.Count)
         {
             int jh = (2 * u) + j;
-            var dh = RnnRun.TotalDh<TL>(j, ref carry, ref dhd, ref mhr, ref dy);
+            var dh = RnnRun.TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy);
             var z = TL.Load(ref Unsafe.Add(ref gr, j));
             var c = TL.Load(ref Unsafe.Add(ref gr, jh));
             var dz = TL.Mul(TL.Mul(dh, TL.Sub(TL.Load(ref Unsafe.Add(ref hp, j)), c)), TL.DerivativeFromOutput(rec, z));
@@ -277,8 +284,9 @@ internal static class GruCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BackResetCols<TL>(in CellRow row, int j, ref float carry, ref float drh, ref float mhr, ref float hdr, ref float gr, ref float dr)
-        where TL : struct, ILanes<TL>
+    private static int BackResetCols<TL, TV>(in CellRow row, int j, ref float carry, ref float drh, ref float mhr, ref float hdr, ref float gr, ref float dr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var rec = row.RecurrentActivation;

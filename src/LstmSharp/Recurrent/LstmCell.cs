@@ -78,23 +78,23 @@ internal static class LstmCell
         // much as a step at 10 units).
         int j = 0, units = layout.Units;
         var shape = ShapeOf(layout, fgrGradient: false);
-        if (RowSimd512.IsSupported && units >= 16)
+        if (Lanes512.IsAccelerated && units >= 16)
         {
             j = shape switch
             {
-                CellShape.Standard => ForwardVector<RowSimd512, Vector512<float>, StandardCell>(layout, z, c, h, peephole, j),
-                CellShape.SigmoidTanh => ForwardVector<RowSimd512, Vector512<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
-                _ => ForwardVector<RowSimd512, Vector512<float>, AnyCell>(layout, z, c, h, peephole, j),
+                CellShape.Standard => ForwardVector<Lanes512, Vector512<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardVector<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardVector<Lanes512, Vector512<float>, AnyCell>(layout, z, c, h, peephole, j),
             };
         }
 
-        if (RowSimd256.IsSupported && units - j >= 8)
+        if (Lanes256.IsAccelerated && units - j >= 8)
         {
             j = shape switch
             {
-                CellShape.Standard => ForwardVector<RowSimd256, Vector256<float>, StandardCell>(layout, z, c, h, peephole, j),
-                CellShape.SigmoidTanh => ForwardVector<RowSimd256, Vector256<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
-                _ => ForwardVector<RowSimd256, Vector256<float>, AnyCell>(layout, z, c, h, peephole, j),
+                CellShape.Standard => ForwardVector<Lanes256, Vector256<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardVector<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardVector<Lanes256, Vector256<float>, AnyCell>(layout, z, c, h, peephole, j),
             };
         }
 
@@ -139,23 +139,23 @@ internal static class LstmCell
     {
         int j = 0, units = layout.Units;
         var shape = ShapeOf(layout, fgrGradient: !dGates.IsEmpty);
-        if (RowSimd512.IsSupported && units >= 16)
+        if (Lanes512.IsAccelerated && units >= 16)
         {
             j = shape switch
             {
-                CellShape.Standard => BackwardVector<RowSimd512, Vector512<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                CellShape.SigmoidTanh => BackwardVector<RowSimd512, Vector512<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                _ => BackwardVector<RowSimd512, Vector512<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.Standard => BackwardVector<Lanes512, Vector512<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardVector<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardVector<Lanes512, Vector512<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
             };
         }
 
-        if (RowSimd256.IsSupported && units - j >= 8)
+        if (Lanes256.IsAccelerated && units - j >= 8)
         {
             j = shape switch
             {
-                CellShape.Standard => BackwardVector<RowSimd256, Vector256<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                CellShape.SigmoidTanh => BackwardVector<RowSimd256, Vector256<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                _ => BackwardVector<RowSimd256, Vector256<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.Standard => BackwardVector<Lanes256, Vector256<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardVector<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardVector<Lanes256, Vector256<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
             };
         }
 
@@ -224,8 +224,8 @@ internal static class LstmCell
         }
     }
 
-    private static int ForwardVector<TS, TV, TC>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
-        where TS : struct, IRowSimd<TV>
+    private static int ForwardVector<TL, TV, TC>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
     {
@@ -241,47 +241,47 @@ internal static class LstmCell
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float hr = ref MemoryMarshal.GetReference(h);
         ref float pr = ref MemoryMarshal.GetReference(peephole);
-        int end = start + ((units - start) / TS.Count * TS.Count);
-        for (int j = start; j < end; j += TS.Count)
+        int end = start + ((units - start) / TL.Count * TL.Count);
+        for (int j = start; j < end; j += TL.Count)
         {
-            TV cPrev = TS.Load(ref cr, j);
-            TV i = TS.One;
+            TV cPrev = TL.Load(ref cr, j);
+            TV i = TL.One;
             if (TC.Standard || oi >= 0)
             {
-                TV zi = TS.Load(ref zr, oi + j);
-                if (!TC.Standard && pi >= 0) zi = TS.Add(zi, TS.Mul(TS.Load(ref pr, pi + j), cPrev));
-                i = Rec<TS, TV, TC>(rec, zi);
-                TS.Store(i, ref zr, oi + j);
+                TV zi = TL.Load(ref zr, oi + j);
+                if (!TC.Standard && pi >= 0) zi = TL.Add(zi, TL.Mul(TL.Load(ref pr, pi + j), cPrev));
+                i = Rec<TL, TV, TC>(rec, zi);
+                TL.Store(i, ref zr, oi + j);
             }
 
-            TV f = TS.One;
+            TV f = TL.One;
             if (TC.Standard || of >= 0)
             {
-                TV zf = TS.Load(ref zr, of + j);
-                if (!TC.Standard && pf >= 0) zf = TS.Add(zf, TS.Mul(TS.Load(ref pr, pf + j), cPrev));
-                f = Rec<TS, TV, TC>(rec, zf);
-                TS.Store(f, ref zr, of + j);
+                TV zf = TL.Load(ref zr, of + j);
+                if (!TC.Standard && pf >= 0) zf = TL.Add(zf, TL.Mul(TL.Load(ref pr, pf + j), cPrev));
+                f = Rec<TL, TV, TC>(rec, zf);
+                TL.Store(f, ref zr, of + j);
             }
             else if (cifg)
             {
-                f = TS.Sub(TS.One, i);
+                f = TL.Sub(TL.One, i);
             }
 
-            TV g = TS.Load(ref zr, oc + j);
-            if (TC.Standard || inAct) g = Act<TS, TV, TC>(act, g);
-            TS.Store(g, ref zr, oc + j);
-            TV cNew = TS.Add(TS.Mul(f, cPrev), TS.Mul(i, g));
-            TS.Store(cNew, ref cr, j);
-            TV o = TS.One;
+            TV g = TL.Load(ref zr, oc + j);
+            if (TC.Standard || inAct) g = Act<TL, TV, TC>(act, g);
+            TL.Store(g, ref zr, oc + j);
+            TV cNew = TL.Add(TL.Mul(f, cPrev), TL.Mul(i, g));
+            TL.Store(cNew, ref cr, j);
+            TV o = TL.One;
             if (TC.Standard || oo >= 0)
             {
-                TV zo = TS.Load(ref zr, oo + j);
-                if (!TC.Standard && po >= 0) zo = TS.Add(zo, TS.Mul(TS.Load(ref pr, po + j), cNew));
-                o = Rec<TS, TV, TC>(rec, zo);
-                TS.Store(o, ref zr, oo + j);
+                TV zo = TL.Load(ref zr, oo + j);
+                if (!TC.Standard && po >= 0) zo = TL.Add(zo, TL.Mul(TL.Load(ref pr, po + j), cNew));
+                o = Rec<TL, TV, TC>(rec, zo);
+                TL.Store(o, ref zr, oo + j);
             }
 
-            TS.Store(TS.Mul(o, TC.Standard || outAct ? Act<TS, TV, TC>(act, cNew) : cNew), ref hr, j);
+            TL.Store(TL.Mul(o, TC.Standard || outAct ? Act<TL, TV, TC>(act, cNew) : cNew), ref hr, j);
         }
 
         return end;
@@ -345,8 +345,8 @@ internal static class LstmCell
         }
     }
 
-    private static int BackwardVector<TS, TV, TC>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
-        where TS : struct, IRowSimd<TV>
+    private static int BackwardVector<TL, TV, TC>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
     {
@@ -366,51 +366,51 @@ internal static class LstmCell
         ref float cpr = ref MemoryMarshal.GetReference(cPrev);
         ref float pr = ref MemoryMarshal.GetReference(peephole);
         ref float dgr = ref MemoryMarshal.GetReference(dGates);
-        int end = start + ((units - start) / TS.Count * TS.Count);
-        for (int j = start; j < end; j += TS.Count)
+        int end = start + ((units - start) / TL.Count * TL.Count);
+        for (int j = start; j < end; j += TL.Count)
         {
-            TV i = TC.Standard || oi >= 0 ? TS.Load(ref ar, oi + j) : TS.One;
-            TV f = TC.Standard || of >= 0 ? TS.Load(ref ar, of + j) : cifg ? TS.Sub(TS.One, i) : TS.One;
-            TV g = TS.Load(ref ar, oc + j);
-            TV o = TC.Standard || oo >= 0 ? TS.Load(ref ar, oo + j) : TS.One;
-            TV c = TS.Load(ref ctr, j), cp = TS.Load(ref cpr, j);
-            TV tc = TC.Standard || outAct ? Act<TS, TV, TC>(act, c) : c;
-            TV dhj = TS.Load(ref dhr, j);
-            TV dct = TS.Mul(dhj, o);
-            if (TC.Standard || outAct) dct = TS.Mul(dct, ActDerivative<TS, TV, TC>(act, tc));
-            dct = TS.Add(TS.Load(ref dcr, j), dct);
+            TV i = TC.Standard || oi >= 0 ? TL.Load(ref ar, oi + j) : TL.One;
+            TV f = TC.Standard || of >= 0 ? TL.Load(ref ar, of + j) : cifg ? TL.Sub(TL.One, i) : TL.One;
+            TV g = TL.Load(ref ar, oc + j);
+            TV o = TC.Standard || oo >= 0 ? TL.Load(ref ar, oo + j) : TL.One;
+            TV c = TL.Load(ref ctr, j), cp = TL.Load(ref cpr, j);
+            TV tc = TC.Standard || outAct ? Act<TL, TV, TC>(act, c) : c;
+            TV dhj = TL.Load(ref dhr, j);
+            TV dct = TL.Mul(dhj, o);
+            if (TC.Standard || outAct) dct = TL.Mul(dct, ActDerivative<TL, TV, TC>(act, tc));
+            dct = TL.Add(TL.Load(ref dcr, j), dct);
             if (TC.Standard || oo >= 0)
             {
-                TV dao = TS.Mul(dhj, tc);
-                if (!TC.Standard && go >= 0) dao = TS.Add(dao, TS.Load(ref dgr, go + j));
-                TV dzo = TS.Mul(dao, RecDerivative<TS, TV, TC>(rec, o));
-                TS.Store(dzo, ref ar, oo + j);
-                if (!TC.Standard && po >= 0) dct = TS.Add(dct, TS.Mul(TS.Load(ref pr, po + j), dzo));
+                TV dao = TL.Mul(dhj, tc);
+                if (!TC.Standard && go >= 0) dao = TL.Add(dao, TL.Load(ref dgr, go + j));
+                TV dzo = TL.Mul(dao, RecDerivative<TL, TV, TC>(rec, o));
+                TL.Store(dzo, ref ar, oo + j);
+                if (!TC.Standard && po >= 0) dct = TL.Add(dct, TL.Mul(TL.Load(ref pr, po + j), dzo));
             }
 
-            TV dcp = TS.Mul(dct, f);
+            TV dcp = TL.Mul(dct, f);
             if (TC.Standard || of >= 0)
             {
-                TV daf = TS.Mul(dct, cp);
-                if (!TC.Standard && gf >= 0) daf = TS.Add(daf, TS.Load(ref dgr, gf + j));
-                TV dzf = TS.Mul(daf, RecDerivative<TS, TV, TC>(rec, f));
-                TS.Store(dzf, ref ar, of + j);
-                if (!TC.Standard && pf >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pf + j), dzf));
+                TV daf = TL.Mul(dct, cp);
+                if (!TC.Standard && gf >= 0) daf = TL.Add(daf, TL.Load(ref dgr, gf + j));
+                TV dzf = TL.Mul(daf, RecDerivative<TL, TV, TC>(rec, f));
+                TL.Store(dzf, ref ar, of + j);
+                if (!TC.Standard && pf >= 0) dcp = TL.Add(dcp, TL.Mul(TL.Load(ref pr, pf + j), dzf));
             }
 
             if (TC.Standard || oi >= 0)
             {
-                TV dai = TS.Mul(dct, !TC.Standard && cifg ? TS.Sub(g, cp) : g);
-                if (!TC.Standard && gi >= 0) dai = TS.Add(dai, TS.Load(ref dgr, gi + j));
-                TV dzi = TS.Mul(dai, RecDerivative<TS, TV, TC>(rec, i));
-                TS.Store(dzi, ref ar, oi + j);
-                if (!TC.Standard && pi >= 0) dcp = TS.Add(dcp, TS.Mul(TS.Load(ref pr, pi + j), dzi));
+                TV dai = TL.Mul(dct, !TC.Standard && cifg ? TL.Sub(g, cp) : g);
+                if (!TC.Standard && gi >= 0) dai = TL.Add(dai, TL.Load(ref dgr, gi + j));
+                TV dzi = TL.Mul(dai, RecDerivative<TL, TV, TC>(rec, i));
+                TL.Store(dzi, ref ar, oi + j);
+                if (!TC.Standard && pi >= 0) dcp = TL.Add(dcp, TL.Mul(TL.Load(ref pr, pi + j), dzi));
             }
 
-            TV dg = TS.Mul(dct, i);
-            if (TC.Standard || inAct) dg = TS.Mul(dg, ActDerivative<TS, TV, TC>(act, g));
-            TS.Store(dg, ref ar, oc + j);
-            TS.Store(dcp, ref dcr, j);
+            TV dg = TL.Mul(dct, i);
+            if (TC.Standard || inAct) dg = TL.Mul(dg, ActDerivative<TL, TV, TC>(act, g));
+            TL.Store(dg, ref ar, oc + j);
+            TL.Store(dcp, ref dcr, j);
         }
 
         return end;
@@ -419,32 +419,32 @@ internal static class LstmCell
     // The gate activation σ and the cell activation φ: fixed to sigmoid and tanh when the shape
     // says so (no switch on the kind inside the loop), else chosen by kind.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Rec<TS, TV, TC>(ActivationKind kind, TV x)
-        where TS : struct, IRowSimd<TV>
+    private static TV Rec<TL, TV, TC>(ActivationKind kind, TV x)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TS.Sigmoid(x) : TS.Activate(kind, x);
+        => TC.SigmoidTanh ? TL.Sigmoid(x) : TL.Activate(kind, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Act<TS, TV, TC>(ActivationKind kind, TV x)
-        where TS : struct, IRowSimd<TV>
+    private static TV Act<TL, TV, TC>(ActivationKind kind, TV x)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TS.Tanh(x) : TS.Activate(kind, x);
+        => TC.SigmoidTanh ? TL.Tanh(x) : TL.Activate(kind, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV RecDerivative<TS, TV, TC>(ActivationKind kind, TV y)
-        where TS : struct, IRowSimd<TV>
+    private static TV RecDerivative<TL, TV, TC>(ActivationKind kind, TV y)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TS.SigmoidDerivativeFromOutput(y) : TS.DerivativeFromOutput(kind, y);
+        => TC.SigmoidTanh ? TL.SigmoidDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ActDerivative<TS, TV, TC>(ActivationKind kind, TV y)
-        where TS : struct, IRowSimd<TV>
+    private static TV ActDerivative<TL, TV, TC>(ActivationKind kind, TV y)
+        where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TS.TanhDerivativeFromOutput(y) : TS.DerivativeFromOutput(kind, y);
+        => TC.SigmoidTanh ? TL.TanhDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
 
     /// <summary>
     /// Which specialisation of the vector row kernels fits: <see cref="CellShape.Standard"/> (all four

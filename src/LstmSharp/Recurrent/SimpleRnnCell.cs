@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -38,11 +39,11 @@ internal static class SimpleRnnCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => ForwardCols<Lanes256>(row, ForwardCols<Lanes512>(row, 0, ref ar, ref bx, ref hr), ref ar, ref bx, ref hr),
-            LaneWidth.Vector256 => ForwardCols<Lanes256>(row, 0, ref ar, ref bx, ref hr),
+            LaneWidth.Vector512 => ForwardCols<Lanes256, Vector256<float>>(row, ForwardCols<Lanes512, Vector512<float>>(row, 0, ref ar, ref bx, ref hr), ref ar, ref bx, ref hr),
+            LaneWidth.Vector256 => ForwardCols<Lanes256, Vector256<float>>(row, 0, ref ar, ref bx, ref hr),
             _ => 0,
         };
-        ForwardCols<Lanes1>(row, j, ref ar, ref bx, ref hr);
+        ForwardCols<Lanes1, float>(row, j, ref ar, ref bx, ref hr);
     }
 
     /// <summary>
@@ -54,16 +55,17 @@ internal static class SimpleRnnCell
     {
         int j = row.Width switch
         {
-            LaneWidth.Vector512 => BackwardCols<Lanes256>(row, BackwardCols<Lanes512>(row, 0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar), kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
-            LaneWidth.Vector256 => BackwardCols<Lanes256>(row, 0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
+            LaneWidth.Vector512 => BackwardCols<Lanes256, Vector256<float>>(row, BackwardCols<Lanes512, Vector512<float>>(row, 0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar), kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
+            LaneWidth.Vector256 => BackwardCols<Lanes256, Vector256<float>>(row, 0, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar),
             _ => 0,
         };
-        BackwardCols<Lanes1>(row, j, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar);
+        BackwardCols<Lanes1, float>(row, j, kept, ref carry, ref dhd, ref mhr, ref dy, ref hr, ref dar);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ForwardCols<TL>(in CellRow row, int j, ref float ar, ref float bx, ref float hr)
-        where TL : struct, ILanes<TL>
+    private static int ForwardCols<TL, TV>(in CellRow row, int j, ref float ar, ref float bx, ref float hr)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var act = row.Activation;
@@ -77,15 +79,16 @@ internal static class SimpleRnnCell
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BackwardCols<TL>(in CellRow row, int j, bool kept, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hr, ref float dar)
-        where TL : struct, ILanes<TL>
+    private static int BackwardCols<TL, TV>(in CellRow row, int j, bool kept, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float hr, ref float dar)
+        where TL : struct, ILanes<TV>
+        where TV : struct
     {
         int u = row.Units;
         var act = row.Activation;
         var zero = TL.Broadcast(0f);
         for (; j <= u - TL.Count; j += TL.Count)
         {
-            var dh = RnnRun.TotalDh<TL>(j, ref carry, ref dhd, ref mhr, ref dy);
+            var dh = RnnRun.TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy);
             if (kept)
             {
                 TL.Store(TL.Mul(dh, TL.DerivativeFromOutput(act, TL.Load(ref Unsafe.Add(ref hr, j)))), ref Unsafe.Add(ref dar, j));

@@ -231,8 +231,9 @@ internal static class RnnRun
 
     /// <summary>dh_t = carry + dhd ⊙ m_h + dy at columns [j, j + width): the gradient every single-state backward row starts from.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL TotalDh<TL>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
-        where TL : struct, ILanes<TL> =>
+    public static TV TotalDh<TL, TV>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
+        where TL : struct, ILanes<TV>
+        where TV : struct =>
         TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

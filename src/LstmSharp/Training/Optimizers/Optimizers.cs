@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using LstmSharp.Kernels;
 
 namespace LstmSharp.Training;
 
@@ -40,7 +41,7 @@ public sealed class Sgd : Optimizer
             HasMomentum = Momentum > 0,
             Nesterov = Nesterov,
         };
-        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, ScalarOnly);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -49,7 +50,7 @@ public sealed class Sgd : Optimizer
         config["nesterov"] = Nesterov;
     }
 
-    private ref struct Kernel : IUpdateKernel
+    private ref struct Kernel : ILaneOp
     {
         public ref float W;
         public ref float G;
@@ -59,21 +60,22 @@ public sealed class Sgd : Optimizer
         public bool HasMomentum;
         public bool Nesterov;
 
-        public readonly void Apply<TV>(int i)
-            where TV : struct, IVec<TV>
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct
         {
-            var g = TV.Load(ref G, i);
-            var w = TV.Load(ref W, i);
-            var lrG = g * TV.Splat(Lr);
+            var g = TL.Load(ref G, i);
+            var w = TL.Load(ref W, i);
+            var lrG = TL.Mul(g, TL.Broadcast(Lr));
             if (!HasMomentum)
             {
-                TV.Store(w - lrG, ref W, i);
+                TL.Store(TL.Sub(w, lrG), ref W, i);
                 return;
             }
 
-            var m = (TV.Load(ref M, i) * TV.Splat(Mu)) - lrG;
-            TV.Store(m, ref M, i);
-            TV.Store(Nesterov ? w + ((m * TV.Splat(Mu)) - lrG) : w + m, ref W, i);
+            var m = TL.Sub(TL.Mul(TL.Load(ref M, i), TL.Broadcast(Mu)), lrG);
+            TL.Store(m, ref M, i);
+            TL.Store(Nesterov ? TL.Add(w, TL.Sub(TL.Mul(m, TL.Broadcast(Mu)), lrG)) : TL.Add(w, m), ref W, i);
         }
     }
 }
@@ -134,7 +136,7 @@ public sealed class Adam : Optimizer
             Eps = (float)Epsilon,
             Amsgrad = Amsgrad,
         };
-        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, ScalarOnly);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -145,7 +147,7 @@ public sealed class Adam : Optimizer
         config["amsgrad"] = Amsgrad;
     }
 
-    private ref struct Kernel : IUpdateKernel
+    private ref struct Kernel : ILaneOp
     {
         public ref float W;
         public ref float G;
@@ -158,24 +160,25 @@ public sealed class Adam : Optimizer
         public float Eps;
         public bool Amsgrad;
 
-        public readonly void Apply<TV>(int i)
-            where TV : struct, IVec<TV>
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct
         {
-            var g = TV.Load(ref G, i);
-            var m = TV.Load(ref M, i);
-            var v = TV.Load(ref V, i);
-            m += (g - m) * TV.Splat(OneMinusBeta1);
-            v += ((g * g) - v) * TV.Splat(OneMinusBeta2);
-            TV.Store(m, ref M, i);
-            TV.Store(v, ref V, i);
+            var g = TL.Load(ref G, i);
+            var m = TL.Load(ref M, i);
+            var v = TL.Load(ref V, i);
+            m = TL.Add(m, TL.Mul(TL.Sub(g, m), TL.Broadcast(OneMinusBeta1)));
+            v = TL.Add(v, TL.Mul(TL.Sub(TL.Mul(g, g), v), TL.Broadcast(OneMinusBeta2)));
+            TL.Store(m, ref M, i);
+            TL.Store(v, ref V, i);
             if (Amsgrad)
             {
-                v = TV.Max(TV.Load(ref VHat, i), v);
-                TV.Store(v, ref VHat, i);
+                v = TL.Max(TL.Load(ref VHat, i), v);
+                TL.Store(v, ref VHat, i);
             }
 
-            var w = TV.Load(ref W, i);
-            TV.Store(w - ((m * TV.Splat(Alpha)) / (TV.Sqrt(v) + TV.Splat(Eps))), ref W, i);
+            var w = TL.Load(ref W, i);
+            TL.Store(TL.Sub(w, TL.Div(TL.Mul(m, TL.Broadcast(Alpha)), TL.Add(TL.Sqrt(v), TL.Broadcast(Eps)))), ref W, i);
         }
     }
 }
@@ -246,7 +249,7 @@ public sealed class RmsProp : Optimizer
             HasMomentum = Momentum > 0,
             Centered = Centered,
         };
-        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, ScalarOnly);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -257,7 +260,7 @@ public sealed class RmsProp : Optimizer
         config["centered"] = Centered;
     }
 
-    private ref struct Kernel : IUpdateKernel
+    private ref struct Kernel : ILaneOp
     {
         public ref float W;
         public ref float G;
@@ -272,32 +275,33 @@ public sealed class RmsProp : Optimizer
         public bool HasMomentum;
         public bool Centered;
 
-        public readonly void Apply<TV>(int i)
-            where TV : struct, IVec<TV>
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct
         {
-            var g = TV.Load(ref G, i);
-            var v = (TV.Splat(Rho) * TV.Load(ref V, i)) + (TV.Splat(OneMinusRho) * (g * g));
-            TV.Store(v, ref V, i);
+            var g = TL.Load(ref G, i);
+            var v = TL.Add(TL.Mul(TL.Broadcast(Rho), TL.Load(ref V, i)), TL.Mul(TL.Broadcast(OneMinusRho), TL.Mul(g, g)));
+            TL.Store(v, ref V, i);
             TV denominator;
             if (Centered)
             {
-                var a = (TV.Splat(Rho) * TV.Load(ref Avg, i)) + (TV.Splat(OneMinusRho) * g);
-                TV.Store(a, ref Avg, i);
-                denominator = (v - (a * a)) + TV.Splat(Eps);
+                var a = TL.Add(TL.Mul(TL.Broadcast(Rho), TL.Load(ref Avg, i)), TL.Mul(TL.Broadcast(OneMinusRho), g));
+                TL.Store(a, ref Avg, i);
+                denominator = TL.Add(TL.Sub(v, TL.Mul(a, a)), TL.Broadcast(Eps));
             }
             else
             {
-                denominator = v + TV.Splat(Eps);
+                denominator = TL.Add(v, TL.Broadcast(Eps));
             }
 
-            var increment = (TV.Splat(Lr) * g) / TV.Sqrt(denominator);
+            var increment = TL.Div(TL.Mul(TL.Broadcast(Lr), g), TL.Sqrt(denominator));
             if (HasMomentum)
             {
-                increment = (TV.Splat(Mu) * TV.Load(ref Mom, i)) + increment;
-                TV.Store(increment, ref Mom, i);
+                increment = TL.Add(TL.Mul(TL.Broadcast(Mu), TL.Load(ref Mom, i)), increment);
+                TL.Store(increment, ref Mom, i);
             }
 
-            TV.Store(TV.Load(ref W, i) - increment, ref W, i);
+            TL.Store(TL.Sub(TL.Load(ref W, i), increment), ref W, i);
         }
     }
 }
@@ -339,7 +343,7 @@ public sealed class Adagrad : Optimizer
             Lr = (float)lr,
             Eps = (float)Epsilon,
         };
-        UpdateLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, ScalarOnly);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -348,7 +352,7 @@ public sealed class Adagrad : Optimizer
         config["epsilon"] = Epsilon;
     }
 
-    private ref struct Kernel : IUpdateKernel
+    private ref struct Kernel : ILaneOp
     {
         public ref float W;
         public ref float G;
@@ -356,13 +360,14 @@ public sealed class Adagrad : Optimizer
         public float Lr;
         public float Eps;
 
-        public readonly void Apply<TV>(int i)
-            where TV : struct, IVec<TV>
+        public readonly void Apply<TL, TV>(int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct
         {
-            var g = TV.Load(ref G, i);
-            var acc = TV.Load(ref Acc, i) + (g * g);
-            TV.Store(acc, ref Acc, i);
-            TV.Store(TV.Load(ref W, i) - ((TV.Splat(Lr) * g) / TV.Sqrt(acc + TV.Splat(Eps))), ref W, i);
+            var g = TL.Load(ref G, i);
+            var acc = TL.Add(TL.Load(ref Acc, i), TL.Mul(g, g));
+            TL.Store(acc, ref Acc, i);
+            TL.Store(TL.Sub(TL.Load(ref W, i), TL.Div(TL.Mul(TL.Broadcast(Lr), g), TL.Sqrt(TL.Add(acc, TL.Broadcast(Eps))))), ref W, i);
         }
     }
 }
