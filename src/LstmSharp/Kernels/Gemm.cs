@@ -41,6 +41,9 @@ internal static unsafe partial class Gemm
         : Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2
         : Isa.Scalar;
 
+    /// <summary>The same choice as the lane width of the vector kernels (<see cref="Gemv"/>).</summary>
+    internal static readonly LaneWidth Width = Path switch { Isa.Avx512 => LaneWidth.Vector512, Isa.Avx2 => LaneWidth.Vector256, _ => LaneWidth.Scalar };
+
     /// <summary>Micro-tile rows (broadcast from A) and columns (vector lanes of B).</summary>
     internal static readonly int MR = Path switch { Isa.Avx512 => 12, Isa.Avx2 => 6, _ => 4 };
 
@@ -123,7 +126,7 @@ internal static unsafe partial class Gemm
             }
             else if (m == 1 || n == 1)
             {
-                Gemv(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                Gemv.Product(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             }
             else if (GemmSmall.UseDirect(m, n, k))
             {

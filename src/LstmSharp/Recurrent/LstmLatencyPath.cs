@@ -242,16 +242,16 @@ internal sealed unsafe class LstmLatencyPath
         if (s > 0)
         {
             // Odd steps walk the rows backwards: the end of the previous step's stream is still in L1.
-            GemvColumns.MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width, reverse: (s & 1) != 0);
+            Gemv.MultiplyAddGates(H((s + 1) & 1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width, reverse: (s & 1) != 0);
         }
         else if (gates == 4 && n % 64 == 0 && width == LaneWidth.Vector512)
         {
-            GemvColumns.MultiplyAddGatesAndPack(H(1), ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.RecurrentKernel), u0), layout.GateWidth, units, z, n, panel);
+            Gemv.MultiplyAddGatesAndPack(H(1), ref Unsafe.Add(ref MemoryMarshal.GetReference(weights.RecurrentKernel), u0), layout.GateWidth, units, z, n, panel);
         }
         else
         {
             Pack(weights.RecurrentKernel, units, u0, n, panel);
-            GemvColumns.MultiplyAddGates(H(1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width);
+            Gemv.MultiplyAddGates(H(1), ref MemoryMarshal.GetReference(panel), pw, n, z, n, gates, width);
         }
         var h = H(s & 1).Slice(u0, n);
         LstmCell.ForwardRowUnchecked(part, z, C().Slice(u0, n), h, default, default);
@@ -336,7 +336,7 @@ internal sealed unsafe class LstmLatencyPath
             {
                 for (int c = 0; c < cols; c += 64)
                 {
-                    GemvColumns.MultiplyAdd4x64(ref Unsafe.Add(ref x, blocked * inputSize), inputSize, ref Unsafe.Add(ref w, c), pw, ref Unsafe.Add(ref zr, (blocked * pw) + c), pw);
+                    Gemv.MultiplyAdd4x64(ref Unsafe.Add(ref x, blocked * inputSize), inputSize, ref Unsafe.Add(ref w, c), pw, ref Unsafe.Add(ref zr, (blocked * pw) + c), pw);
                 }
             }
         }
@@ -346,7 +346,7 @@ internal sealed unsafe class LstmLatencyPath
             int c0 = t < blocked ? cols : 0;
             if (c0 < pw)
             {
-                GemvColumns.MultiplyAdd(run.X.Slice(t * inputSize, inputSize), ref Unsafe.Add(ref w, c0), pw, zx.Slice((t * pw) + c0, pw - c0), pw - c0, width);
+                Gemv.MultiplyAdd(run.X.Slice(t * inputSize, inputSize), ref Unsafe.Add(ref w, c0), pw, zx.Slice((t * pw) + c0, pw - c0), pw - c0, width);
             }
         }
     }
