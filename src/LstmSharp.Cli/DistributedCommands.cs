@@ -1,11 +1,14 @@
 using System.CommandLine;
 using LstmSharp.Distributed;
+using LstmSharp.Models;
+using LstmSharp.Tensors;
 
 namespace LstmSharp.Cli;
 
 /// <summary>
 /// <c>mpi-check</c>: every collective of distributed training, run under <c>mpirun -np N</c> and
-/// checked bit for bit on every rank (an MPI installation or a hostfile tried before a long job).
+/// checked bit for bit on every rank (an MPI installation or a hostfile tried before a long job);
+/// and the <c>--distributed</c> options of <c>train</c> and <c>experiment mnist-rnn</c>.
 /// </summary>
 internal static class DistributedCommands
 {
@@ -14,6 +17,130 @@ internal static class DistributedCommands
     /// <summary>The communicator of a <c>--distributed</c> run: MPI's world under an MPI launcher, else a group of one.</summary>
     public static ICommunicator Open() =>
         MpiCommunicator.LaunchedByMpirun ? MpiCommunicator.World() : InProcessCommunicator.Single();
+
+    /// <summary>What <c>--distributed</c> and its companions asked for.</summary>
+    public sealed record Settings(int Shards, string? Checkpoint, int CheckpointEvery, bool Resume, int? MaxSteps);
+
+    /// <summary>The options a command gains for distributed training.</summary>
+    public sealed class TrainOptions
+    {
+        private readonly Option<bool> distributed = new("--distributed") { Description = "Data-parallel training over the ranks of an MPI job (start with mpirun -np N); weights bit-identical to one process with the same --shards. Without mpirun: one rank." };
+        private readonly Option<int> shards = new("--shards") { Description = "With --distributed: virtual shards per batch (fixed slices summed in order; results depend on it, not on the rank count; >= ranks).", DefaultValueFactory = _ => 12 };
+        private readonly Option<string?> checkpoint = new("--checkpoint") { Description = "With --distributed: checkpoint file written by rank 0 (weights, optimizer, position; default OUT.ckpt when --checkpoint-every or --resume is given)." };
+        private readonly Option<int> every = new("--checkpoint-every") { Description = "With --distributed: also checkpoint every N steps (default: at epoch ends).", DefaultValueFactory = _ => 0 };
+        private readonly Option<bool> resume = new("--resume") { Description = "With --distributed: continue from the checkpoint if it exists (rank 0 reads it and sends it to all ranks)." };
+        private readonly Option<int?> maxSteps = new("--max-steps") { Description = "With --distributed: stop after this many steps (a checkpoint is written there)." };
+
+        public static TrainOptions AddTo(Command command)
+        {
+            var o = new TrainOptions();
+            command.Options.Add(o.distributed);
+            command.Options.Add(o.shards);
+            command.Options.Add(o.checkpoint);
+            command.Options.Add(o.every);
+            command.Options.Add(o.resume);
+            command.Options.Add(o.maxSteps);
+            return o;
+        }
+
+        public bool Requested(ParseResult r)
+        {
+            bool on = r.GetValue(distributed);
+            if (!on && (r.GetResult(shards) is { Implicit: false } || r.GetResult(checkpoint) is { Implicit: false } || r.GetResult(every) is { Implicit: false } || r.GetValue(resume) || r.GetResult(maxSteps) is { Implicit: false }))
+            {
+                throw new ArgumentException("--shards, --checkpoint, --checkpoint-every, --resume and --max-steps apply to --distributed training; add --distributed.");
+            }
+
+            return on;
+        }
+
+        public Settings Read(ParseResult r)
+        {
+            int s = r.GetValue(shards);
+            if (s < 1)
+            {
+                throw new ArgumentException($"--shards: expected a positive number, got {s}.");
+            }
+
+            if (r.GetValue(every) < 0 || r.GetValue(maxSteps) is <= 0)
+            {
+                throw new ArgumentException($"--checkpoint-every must be >= 0 and --max-steps positive; got {r.GetValue(every)} and {r.GetValue(maxSteps)}.");
+            }
+
+            return new Settings(s, r.GetValue(checkpoint), r.GetValue(every), r.GetValue(resume), r.GetValue(maxSteps));
+        }
+    }
+
+    /// <summary>
+    /// <c>train --distributed</c>: every rank runs this with the same model and data; rank 0 prints,
+    /// checkpoints and saves <paramref name="outPath"/>. A failure on any rank ends the whole job
+    /// (MPI_Abort), so no rank waits forever for a dead one.
+    /// </summary>
+    public static void Train(Model model, Tensor x, Tensor y, double validationSplit, int epochs, int batchSize, int seed, int verbose, string outPath, Settings s)
+    {
+        using var comm = Open();
+        Guard(comm, () =>
+        {
+            (Tensor X, Tensor Y)? validation = null;
+            if (validationSplit > 0)
+            {
+                int n = y.Dim(0), splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
+                if (splitAt <= 0 || splitAt >= n)
+                {
+                    throw new ArgumentException($"--validation-split {validationSplit} of {n} samples leaves an empty training or validation set.");
+                }
+
+                validation = (x.Slice(splitAt, n - splitAt), y.Slice(splitAt, n - splitAt));
+                (x, y) = (x.Slice(0, splitAt), y.Slice(0, splitAt));
+            }
+
+            var options = new DistributedOptions
+            {
+                BatchSize = batchSize,
+                Epochs = epochs,
+                Seed = seed,
+                VirtualShards = s.Shards,
+                Verbose = verbose,
+                ValidationData = validation is { } v ? ([v.X], v.Y) : null,
+                CheckpointPath = s.Checkpoint ?? (s.Resume || s.CheckpointEvery > 0 || s.MaxSteps is not null ? outPath + ".ckpt" : null),
+                CheckpointEverySteps = s.CheckpointEvery,
+                Resume = s.Resume,
+                MaxSteps = s.MaxSteps,
+            };
+            if (comm.Rank == 0)
+            {
+                Console.WriteLine($"distributed: {comm.Description}; global batch {batchSize} in {s.Shards} virtual shards");
+                model.Summary();
+            }
+
+            var trainer = new DistributedTrainer(model, comm);
+            var history = trainer.Fit([x], y, options);
+            if (comm.Rank == 0)
+            {
+                model.Save(outPath, includeOptimizer: true, epoch: history.Epochs.Count > 0 ? history.Epochs[^1] + 1 : null);
+                Console.WriteLine($"rank 0: {trainer.Timings}");
+                Console.WriteLine($"Saved {outPath}.");
+            }
+
+            comm.Barrier();
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/>; on an exception with other ranks alive, prints it and aborts the job.</summary>
+    public static void Guard(ICommunicator comm, Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (Exception e) when (comm.Size > 1 && comm is MpiCommunicator)
+        {
+            Console.Error.WriteLine($"lstmsharp: rank {comm.Rank}: {CliErrors.Describe(e)}");
+            Console.Error.Flush();
+            comm.Abort(CliErrors.IsUserError(e) ? CliErrors.UserError : CliErrors.InternalError);
+            throw;
+        }
+    }
 
     private static Command MpiCheck()
     {

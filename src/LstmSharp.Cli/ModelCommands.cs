@@ -60,6 +60,7 @@ internal static class ModelCommands
         {
             model, data, targets, dataDir, epochs, batch, split, optimizer, lr, loss, metrics, output, seed, verbose, imdb.Words, imdb.Maxlen,
         };
+        var distributed = DistributedCommands.TrainOptions.AddTo(cmd);
         cmd.SetAction(r => Run(() =>
         {
             // Every option is checked before anything is loaded or trained, so a typo never costs a run.
@@ -91,6 +92,12 @@ internal static class ModelCommands
             else if (r.GetValue(lr) is { } rate)
             {
                 m.Optimizer!.LearningRate = rate;
+            }
+
+            if (distributed.Requested(r))
+            {
+                DistributedCommands.Train(m, set.XTrain, set.YTrain, validation, epochCount, batchSize, r.GetValue(seed), r.GetValue(verbose), path, distributed.Read(r));
+                return;
             }
 
             m.Summary();

@@ -87,10 +87,21 @@ public static partial class Ops
             return x;
         }
 
-        // mask[i] is 0 or 1/(1 - rate); y = x ⊙ mask, dx = dy ⊙ mask.
         var mask = new float[x.Length];
         rng.DropoutMask(mask, rate);
+        return Dropout(x, mask);
+    }
 
+    /// <summary>Dropout with a given mask (0 or 1/(1 − rate) per element, e.g. drawn per sample by <see cref="SampleRandom"/>).</summary>
+    internal static Tensor Dropout(Tensor x, float[] mask)
+    {
+        const string op = "dropout";
+        if (mask.Length != x.Length)
+        {
+            throw new ArgumentException($"{Where(op)}: mask of {mask.Length} values for an input of {x.Length}.", nameof(mask));
+        }
+
+        // mask[i] is 0 or 1/(1 - rate); y = x ⊙ mask, dx = dy ⊙ mask.
         var y = new Tensor(x.ShapeArray);
         TensorPrimitives.Multiply(x.Span, mask, y.Span);
         Tape.Track(op, y, x, () =>

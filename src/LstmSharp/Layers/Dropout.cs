@@ -50,5 +50,8 @@ public sealed class Dropout : Layer
         return c;
     }
 
-    protected override Tensor Call(Tensor input, Tensor? mask, bool training) => Ops.Dropout(input, Rate, rng, training);
+    protected override Tensor Call(Tensor input, Tensor? mask, bool training) =>
+        training && Rate > 0 && SampleRandom.Active
+            ? Ops.Dropout(input, SampleRandom.DropoutMask(SampleStreamOrName, Seed, input.Length, Rate))
+            : Ops.Dropout(input, Rate, rng, training);
 }

@@ -75,6 +75,15 @@ public abstract partial class Layer
 
     public string Name { get; }
 
+    /// <summary>
+    /// The key of this layer's per-sample dropout masks (<see cref="Tensors.SampleRandom"/>): its
+    /// position in the model, set by distributed training so the masks do not depend on the
+    /// automatic names a process happened to give; the name when unset.
+    /// </summary>
+    internal string? SampleStream { get; set; }
+
+    internal string SampleStreamOrName => SampleStream ?? Name;
+
     /// <summary>The shape declared at construction (batch excluded, -1 = unknown), or null.</summary>
     public int[]? InputShape => (int[]?)inputShape?.Clone();
 

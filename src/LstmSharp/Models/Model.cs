@@ -304,6 +304,25 @@ public abstract partial class Model
     {
         // The step's intermediates never leave it, so their storage is reused by the next step.
         using var arena = StepArena.Enter(stepArena);
+        double value = Backpropagate(xb, yb, loss, sampleWeights, parameters, metrics);
+        value += Regularization.AddPenaltiesAndGradients(parameters);
+        Optimizer!.Step(parameters);
+        return value;
+    }
+
+    /// <summary>
+    /// One forward and backward pass on a batch: the gradients of its loss (with activity
+    /// penalties) in the parameters' <c>Grad</c>, cleared first, and the metrics updated; no
+    /// weight penalty and no optimizer step (distributed training sums shards' gradients first).
+    /// </summary>
+    internal double ComputeGradients(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
+    {
+        using var arena = StepArena.Enter(stepArena);
+        return Backpropagate(xb, yb, loss, sampleWeights, parameters, metrics);
+    }
+
+    private double Backpropagate(Tensor[] xb, Tensor yb, Loss loss, float[]? sampleWeights, IReadOnlyList<Parameter> parameters, (string Name, PredictionMetric Metric)[] metrics)
+    {
         foreach (var p in parameters)
         {
             p.Grad.Clear();
@@ -347,8 +366,6 @@ public abstract partial class Model
             }
         }
 
-        value += Regularization.AddPenaltiesAndGradients(parameters);
-        Optimizer!.Step(parameters);
         foreach (var (_, m) in metrics)
         {
             m.Update(pred, yb, sampleWeights);

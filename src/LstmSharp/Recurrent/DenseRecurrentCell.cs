@@ -105,13 +105,19 @@ public abstract class DenseRecurrentCell : RecurrentCell
         {
             int features = BuiltInputShapes?[0][0] ?? throw new InvalidOperationException($"{Describe()}: not built yet; an RNN builds its cell from the input's shape.");
             inputMask = new Tensor(batchSize, features);
-            DropoutRandom.DropoutMask(inputMask.Span, Dropout);
+            if (!SampleRandom.TryFill(SampleStreamOrName + "/dropout", Seed, inputMask.Span, Dropout))
+            {
+                DropoutRandom.DropoutMask(inputMask.Span, Dropout);
+            }
         }
 
         if (training && RecurrentDropout > 0)
         {
             recurrentMask = new Tensor(batchSize, Units);
-            DropoutRandom.DropoutMask(recurrentMask.Span, RecurrentDropout);
+            if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentMask.Span, RecurrentDropout))
+            {
+                DropoutRandom.DropoutMask(recurrentMask.Span, RecurrentDropout);
+            }
         }
     }
 

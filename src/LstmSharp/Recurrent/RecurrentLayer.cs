@@ -352,13 +352,19 @@ public abstract class RecurrentLayer : Layer
         if (training && Dropout > 0)
         {
             inputDrop = new float[batch * features];
-            DropoutRandom.DropoutMask(inputDrop, Dropout);
+            if (!SampleRandom.TryFill(SampleStreamOrName + "/dropout", Seed, inputDrop, Dropout))
+            {
+                DropoutRandom.DropoutMask(inputDrop, Dropout);
+            }
         }
 
         if (training && RecurrentDropout > 0)
         {
             recurrentDrop = new float[batch * Units];
-            DropoutRandom.DropoutMask(recurrentDrop, RecurrentDropout);
+            if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentDrop, RecurrentDropout))
+            {
+                DropoutRandom.DropoutMask(recurrentDrop, RecurrentDropout);
+            }
         }
 
         var sequence = ReturnSequences ? new Tensor(batch, time, Units) : null;

@@ -20,6 +20,12 @@ public abstract class Metric
 
     public double Result() => count == 0 ? 0 : total / count;
 
+    /// <summary>Σ w·v so far (distributed training adds the slices' sums in a fixed order).</summary>
+    internal double Total => total;
+
+    /// <summary>Σ w so far.</summary>
+    internal double TotalWeight => count;
+
     public void Reset()
     {
         total = 0;
