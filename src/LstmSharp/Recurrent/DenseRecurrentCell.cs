@@ -100,7 +100,12 @@ public abstract class DenseRecurrentCell : RecurrentCell
     /// <summary>Draws this sequence's dropout masks (training only), or clears them.</summary>
     public override void BeginSequence(int batchSize, bool training)
     {
-        inputMask = recurrentMask = null;
+        (inputMask, recurrentMask) = FixedDropoutMasks ?? (null, null);
+        if (FixedDropoutMasks is not null)
+        {
+            return;
+        }
+
         if (training && Dropout > 0)
         {
             int features = BuiltInputShapes?[0][0] ?? throw new InvalidOperationException($"{Describe()}: not built yet; an RNN builds its cell from the input's shape.");
@@ -144,14 +149,10 @@ public abstract class DenseRecurrentCell : RecurrentCell
     }
 
     /// <summary>
-    /// Sets the dropout masks of the coming sequence by hand (tests: the same masks as a fused
-    /// kernel's run); null clears one. Overwritten by the next <see cref="BeginSequence"/>.
+    /// Dropout masks every sequence uses instead of drawn ones, in training and inference (tests
+    /// hold the cell to a reference run with known masks); null draws them as usual.
     /// </summary>
-    internal void SetDropoutMasks(Tensor? input, Tensor? recurrent)
-    {
-        inputMask = input;
-        recurrentMask = recurrent;
-    }
+    internal (Tensor? Input, Tensor? Recurrent)? FixedDropoutMasks { get; set; }
 
     /// <summary>Creates kernel <c>[features, gates·units]</c>, recurrent_kernel <c>[units, gates·units]</c> and, with a bias, <paramref name="biasShape"/>.</summary>
     private protected void AddDenseWeights(int features, int gates, int[] biasShape)

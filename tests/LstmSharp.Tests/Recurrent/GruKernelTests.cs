@@ -5,50 +5,8 @@ namespace LstmSharp.Tests.Recurrent;
 
 public class GruKernelTests
 {
-    public static TheoryData<bool, int> Cases()
-    {
-        var data = new TheoryData<bool, int>();
-        int count = SeqCheck.OptionMatrix().Count();
-        foreach (bool resetAfter in new[] { false, true })
-        {
-            for (int i = 0; i < count; i++)
-            {
-                data.Add(resetAfter, i);
-            }
-        }
-
-        return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void MatchesReferenceAndFiniteDifferences(bool resetAfter, int optionIndex)
-    {
-        var o = SeqCheck.OptionMatrix().ElementAt(optionIndex);
-        SeqCheck.ForwardAndGradients(Make(o, resetAfter), o);
-    }
-
-    [Theory]
-    [InlineData(false, ActivationKind.Relu, ActivationKind.HardSigmoid, true)]
-    [InlineData(true, ActivationKind.Relu, ActivationKind.HardSigmoid, true)]
-    [InlineData(false, ActivationKind.Sigmoid, ActivationKind.Tanh, false)]
-    [InlineData(true, ActivationKind.Linear, ActivationKind.Sigmoid, false)]
-    public void OtherActivationsAndNoBias(bool resetAfter, ActivationKind activation, ActivationKind recurrentActivation, bool useBias)
-    {
-        var o = new SeqOptions { InitialState = true, Mask = "middle", LastGrad = true, Seed = 21 };
-        var layout = new GruLayout(o.Input, o.Units, resetAfter, useBias, activation, recurrentActivation);
-        SeqCheck.ForwardAndGradients(new GruUnderTest(new GruKernel(layout)), o);
-    }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void UnitsNotAMultipleOfTheVectorWidthUseTheTail(bool resetAfter)
-    {
-        // 37 = 2·16 + 5 (Vector512) = 4·8 + 5 (Vector256): vector body and scalar tail both run.
-        var o = new SeqOptions { Units = 37, Input = 5, Batch = 2, Time = 3, InitialState = true, RecurrentDropout = true, Mask = "middle", Seed = 31 };
-        SeqCheck.ForwardAndGradients(Make(o, resetAfter), o);
-    }
+    // Reference and finite-difference checks: Harness/ReferenceHarness.cs (GruReferenceTests),
+    // every option set and activation variant, for the kernel and the autograd cell alike.
 
     [Theory]
     [InlineData(false)]

@@ -1,5 +1,6 @@
 using LstmSharp.Kernels;
 using LstmSharp.Recurrent;
+using LstmSharp.Tests.Recurrent.Harness;
 using LstmSharp.Tests.Recurrent.Reference;
 using Xunit.Sdk;
 
@@ -84,7 +85,7 @@ internal sealed record SeqOptions
 
     public bool InitialState { get; init; }
 
-    /// <summary>"right" (trailing padding), "left" (leading padding), "middle", "allmasked-row" or null.</summary>
+    /// <summary>"right" (trailing padding), "left" (leading padding), "middle", "allmasked-row", "holes", "mixed" or null.</summary>
     public string? Mask { get; init; }
 
     public bool GoBackwards { get; init; }
@@ -101,6 +102,9 @@ internal sealed record SeqOptions
     public bool LastGrad { get; init; }
 
     public bool FinalGrad { get; init; } = true;
+
+    /// <summary>Gradient on the second final state (LSTM's c_T); null = as <see cref="FinalGrad"/>.</summary>
+    public bool? SecondFinalGrad { get; init; }
 
     public int Seed { get; init; } = 1;
 
@@ -191,7 +195,7 @@ internal sealed class SeqCase
         return a;
     }
 
-    private static float[] DropMask(Random rng, int count, float rate)
+    public static float[] DropMask(Random rng, int count, float rate)
     {
         var a = new float[count];
         for (int i = 0; i < count; i++)
@@ -202,7 +206,7 @@ internal sealed class SeqCase
         return a;
     }
 
-    private static float[] MakeMask(string kind, int b, int t)
+    public static float[] MakeMask(string kind, int b, int t)
     {
         var m = new float[b * t];
         for (int r = 0; r < b; r++)
@@ -216,6 +220,8 @@ internal sealed class SeqCase
                     "left" => s >= r,
                     "middle" => !(r > 0 && (s == 1 || (r == 2 && s == 2))),
                     "allmasked-row" => r != 1 && s != t - 1,
+                    "holes" => (s + r) % 3 != 1,
+                    "mixed" => r == 1 ? s >= 1 : r != 2 || s < 2,
                     _ => throw new ArgumentException(kind),
                 };
                 m[(r * t) + s] = valid ? 1f : 0f;
@@ -288,85 +294,15 @@ internal static class SeqCheck
         return $"worst at [{at}]: {actual[at]:R} vs {expected[at]:R}";
     }
 
-    /// <summary>
-    /// Forward against the double reference, then backward against central finite differences
-    /// of the reference (x, W, U, b, h0), with the kernel's gradient buffers pre-filled to check
-    /// that dW, dU, db accumulate. Returns the worst relative error seen.
-    /// </summary>
-    public static double ForwardAndGradients(ISeqKernelUnderTest k, SeqOptions o, double rel = 1e-4)
-    {
-        var c = new SeqCase(o, k.GateWidth, k.BiasLength);
-        int b = o.Batch, t = o.Time, u = o.Units;
-        var seq = new float[b * t * u];
-        var last = new float[b * u];
-        var final = new float[b * u];
-        k.Forward(c.Run(), c.W, c.U, c.B, c.H0, training: true, seq, last, final);
-
-        var x = SeqCase.D(c.X);
-        var w = SeqCase.D(c.W);
-        var uu = SeqCase.D(c.U);
-        var bias = k.BiasLength == 0 ? null : SeqCase.D(c.B);
-        var h0 = c.H0 is null ? null : SeqCase.D(c.H0);
-        var s = c.Ref(x, h0);
-        var expected = k.Reference(s, w, uu, bias);
-        double worst = 0;
-        worst = Math.Max(worst, Close($"{o} sequence", seq, expected.Sequence, rel));
-        worst = Math.Max(worst, Close($"{o} lastOutput", last, expected.LastOutput, rel));
-        worst = Math.Max(worst, Close($"{o} finalState", final, expected.FinalState, rel));
-
-        var wrt = new List<double[]> { x, w, uu };
-        if (bias is not null)
-        {
-            wrt.Add(bias);
-        }
-
-        if (h0 is not null)
-        {
-            wrt.Add(h0);
-        }
-
-        var fd = RefDriver.Gradients(() => k.Reference(s, w, uu, bias), wrt.ToArray(), SeqCase.D(c.GSeq), SeqCase.D(c.GLast), SeqCase.D(c.GFinal));
-
-        var rng = new Random(99);
-        var dx = new float[c.X.Length];
-        var dW0 = SeqCase.Uniform(rng, c.W.Length, 1f);
-        var dU0 = SeqCase.Uniform(rng, c.U.Length, 1f);
-        var dB0 = SeqCase.Uniform(rng, c.B.Length, 1f);
-        var dW = (float[])dW0.Clone();
-        var dU = (float[])dU0.Clone();
-        var dB = (float[])dB0.Clone();
-        var dh0 = c.H0 is null ? null : new float[b * u];
-        k.Backward(c.Run(), c.W, c.U, c.B, c.GSeq, c.GLast, c.GFinal, dx, dW, dU, dB, dh0);
-
-        worst = Math.Max(worst, Close($"{o} dx", dx, fd[0], rel));
-        worst = Math.Max(worst, Close($"{o} dKernel", Minus(dW, dW0), fd[1], rel));
-        worst = Math.Max(worst, Close($"{o} dRecurrentKernel", Minus(dU, dU0), fd[2], rel));
-        int next = 3;
-        if (bias is not null)
-        {
-            worst = Math.Max(worst, Close($"{o} dBias", Minus(dB, dB0), fd[next++], rel));
-        }
-
-        if (dh0 is not null)
-        {
-            worst = Math.Max(worst, Close($"{o} dInitialState", dh0, fd[next], rel));
-        }
-
-        return worst;
-    }
-
-    // The accumulated gradient minus what was there before, in double so the check sees the
-    // float kernel's result, not a second float rounding.
-    private static float[] Minus(float[] a, float[] before)
-    {
-        var r = new float[a.Length];
-        for (int i = 0; i < a.Length; i++)
-        {
-            r[i] = (float)((double)a[i] - before[i]);
-        }
-
-        return r;
-    }
+    /// <summary>The harness's reference and finite-difference check (Harness/ReferenceHarness.cs) of one GRU or SimpleRNN kernel.</summary>
+    public static void ForwardAndGradients(ISeqKernelUnderTest k, SeqOptions o, double rel = 1e-4) =>
+        ReferenceHarness.Check(
+            o.ToString(),
+            new SingleStateReferenceCell(o.Input, o.Units, k.GateWidth / o.Units, k.BiasLength, k.Reference),
+            new SingleStateKernelUnderTest(k),
+            o,
+            stateCount: 1,
+            rel);
 
     /// <summary>The option sets that change the math, each checked for every cell.</summary>
     public static IEnumerable<SeqOptions> OptionMatrix() =>

@@ -5,43 +5,8 @@ namespace LstmSharp.Tests.Recurrent;
 
 public class SimpleRnnKernelTests
 {
-    public static TheoryData<int> Cases()
-    {
-        var data = new TheoryData<int>();
-        int count = SeqCheck.OptionMatrix().Count();
-        for (int i = 0; i < count; i++)
-        {
-            data.Add(i);
-        }
-
-        return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void MatchesReferenceAndFiniteDifferences(int optionIndex)
-    {
-        var o = SeqCheck.OptionMatrix().ElementAt(optionIndex);
-        SeqCheck.ForwardAndGradients(Make(o), o);
-    }
-
-    [Theory]
-    [InlineData(ActivationKind.Relu, true)]
-    [InlineData(ActivationKind.Sigmoid, false)]
-    [InlineData(ActivationKind.HardSigmoid, true)]
-    [InlineData(ActivationKind.Linear, true)]
-    public void OtherActivationsAndNoBias(ActivationKind activation, bool useBias)
-    {
-        var o = new SeqOptions { InitialState = true, Mask = "middle", LastGrad = true, RecurrentDropout = true, Seed = 22 };
-        SeqCheck.ForwardAndGradients(new SimpleRnnUnderTest(new SimpleRnnKernel(new SimpleRnnLayout(o.Input, o.Units, useBias, activation))), o);
-    }
-
-    [Fact]
-    public void UnitsNotAMultipleOfTheVectorWidthUseTheTail()
-    {
-        var o = new SeqOptions { Units = 37, Input = 5, Batch = 2, Time = 3, InitialState = true, RecurrentDropout = true, Mask = "middle", Seed = 32 };
-        SeqCheck.ForwardAndGradients(Make(o), o);
-    }
+    // Reference and finite-difference checks: Harness/ReferenceHarness.cs (SimpleRnnReferenceTests),
+    // every option set and activation variant, for the kernel and the autograd cell alike.
 
     [Fact]
     public void VectorPathsMatchTheScalarTwin()

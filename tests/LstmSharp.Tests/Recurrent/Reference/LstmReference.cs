@@ -64,7 +64,7 @@ public sealed record LstmResult(double[] Sequence, double[] Last, double[] H, do
 /// <summary>
 /// A slow, plain double-precision LSTM written line by line from the equations in
 /// <see cref="LstmCell"/>'s documentation, with Keras's masking rules. The oracle for the
-/// fast float32 kernel; its gradients come from central finite differences.
+/// fast float32 kernel; <c>ReferenceHarness</c> takes its gradients by central finite differences.
 /// </summary>
 public static class LstmReference
 {
@@ -162,39 +162,5 @@ public static class LstmReference
         }
 
         return new LstmResult(seq, last, hOut, cOut);
-    }
-
-    /// <summary>L = Σ wSeq·sequence + Σ wLast·last + Σ wH·h_T + Σ wC·c_T (null weights = term left out).</summary>
-    public static double Loss(LstmResult r, double[]? wSeq, double[]? wLast, double[]? wH, double[]? wC) =>
-        Dot(r.Sequence, wSeq) + Dot(r.Last, wLast) + Dot(r.H, wH) + Dot(r.C, wC);
-
-    /// <summary>Central finite differences of <paramref name="loss"/> with respect to every element of <paramref name="values"/>.</summary>
-    public static double[] NumericGradient(double[] values, Func<double> loss, double eps = 1e-6)
-    {
-        var grad = new double[values.Length];
-        for (int k = 0; k < values.Length; k++)
-        {
-            double keep = values[k];
-            values[k] = keep + eps;
-            double up = loss();
-            values[k] = keep - eps;
-            double down = loss();
-            values[k] = keep;
-            grad[k] = (up - down) / (2 * eps);
-        }
-
-        return grad;
-    }
-
-    private static double Dot(double[] a, double[]? w)
-    {
-        if (w is null)
-        {
-            return 0;
-        }
-
-        double s = 0;
-        for (int k = 0; k < a.Length; k++) s += a[k] * w[k];
-        return s;
     }
 }
