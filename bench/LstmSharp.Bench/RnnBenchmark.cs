@@ -31,9 +31,10 @@ namespace LstmSharp.Bench;
 /// once with <c>session.intra_op.allow_spinning</c> = 0 and once with 1.</item>
 /// <item><c>train-imdb</c>: token ids [128, 300] → Embedding(5000, 15) → LSTM(10) → Dense(1, sigmoid),
 /// binary cross-entropy, Adam(0.001).</item>
+/// <item><c>conv1d-cnn-lstm</c>: Conv1D forward + backward on the keras-io CNN-LSTM shapes (RnnBenchmark.Conv.cs).</item>
 /// </list>
 /// </remarks>
-internal static class RnnBenchmark
+internal static partial class RnnBenchmark
 {
     private const int Batch = 128, Time = 28, Features = 28, Units = 128, Classes = 10;
     private const int ImdbVocab = 5000, ImdbEmbed = 15, ImdbUnits = 10, ImdbTime = 300;
@@ -87,6 +88,7 @@ internal static class RnnBenchmark
             ("infer-lstm-b1", () => OursInfer(1, usePredict: false), () => TheirsInfer(1)),
             ("infer-lstm-b128", () => OursInfer(Batch, usePredict: false), () => TheirsInfer(Batch)),
             ("train-imdb", OursImdb, TheirsImdb),
+            ("conv1d-cnn-lstm", OursConv, TheirsConv),
         };
 
         foreach (var (name, ours, theirs) in workloads)

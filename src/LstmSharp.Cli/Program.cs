@@ -30,6 +30,7 @@ internal static class Program
         experiment.Subcommands.Add(Seq2SeqCommand(args));
         experiment.Subcommands.Add(TextCommands.CharLmCommand(args));
         experiment.Subcommands.Add(ForecastCommands.Create(args));
+        experiment.Subcommands.Add(ImdbCnnLstmCommand.Create(args));
         root.Subcommands.Add(experiment);
         foreach (var command in ModelCommands.Create())
         {

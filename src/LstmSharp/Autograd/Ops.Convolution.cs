@@ -13,8 +13,9 @@ public static partial class Ops
     /// <code>y[b, t, f] = bias[f] + Σ_k Σ_c x[b, t·stride + k·dilation − padLeft, c] · kernel[k, c, f]</code>
     /// <paramref name="kernel"/> is Keras's <c>[kernel_size, channels, filters]</c>; the output is
     /// <c>[batch, outSteps, filters]</c> with the steps of <see cref="Conv1DGeometry.For"/>.
-    /// Computed as im2col + one SGEMM (<see cref="Convolution1D"/>); the columns are kept for
-    /// the kernel's gradient. Backward: dkernel += colsᵀ·dy, dbias += Σ dy, dx += col2im(dy·kernelᵀ).
+    /// With stride 1 each tap is one SGEMM over the sequences laid end to end
+    /// (<see cref="Convolution1DTaps"/>); other strides use im2col + one SGEMM
+    /// (<see cref="Convolution1D"/>). Backward: dkernel += Σ_k x_kᵀ·dy, dbias += Σ dy, dx += Σ_k dy·kernel_kᵀ at the taps' offsets.
     /// </summary>
     /// <param name="x">Input <c>[batch, steps, channels]</c>.</param>
     /// <param name="kernel">Weights <c>[kernel_size, channels, filters]</c>.</param>
@@ -44,7 +45,63 @@ public static partial class Ops
         }
 
         var g = Geometry(op, padding, x.Dim(1), width, strides, dilationRate, "kernel_size");
-        int batch = x.Dim(0);
+        return g.Stride == 1 ? Conv1DTaps(op, x, kernel, bias, g) : Conv1DIm2Col(op, x, kernel, bias, g);
+    }
+
+    /// <summary>Stride 1: one GEMM per tap over the (padded) sequences laid end to end (<see cref="Convolution1DTaps"/>).</summary>
+    private static Tensor Conv1DTaps(string op, Tensor x, Tensor kernel, Tensor? bias, Conv1DGeometry g)
+    {
+        int batch = x.Dim(0), channels = kernel.Dim(1), filters = kernel.Dim(2);
+        int tp = Convolution1DTaps.PaddedSteps(g);
+        bool noPad = Convolution1DTaps.NoPadding(g);
+        float[]? padded = null;
+        if (!noPad)
+        {
+            padded = StepArena.Floats(batch * tp * channels);
+            Convolution1DTaps.Pad(x.Span, batch, channels, g, padded);
+        }
+
+        // Inside a training step y comes from the step's arena (it dies with the step).
+        var y = new Tensor(StepArena.Floats(batch * g.OutSteps * filters), batch, g.OutSteps, filters);
+        var yfull = Convolution1DTaps.Scratch(0, batch * tp * filters);
+        Convolution1DTaps.Forward(noPad ? x.Span : padded, batch, channels, g, kernel.Span, bias is null ? default : bias.Span, filters, yfull, y.Span);
+
+        Tensor[] inputs = bias is null ? [x, kernel] : [x, kernel, bias];
+        Tape.Track(op, [y], inputs, () =>
+        {
+            var dyfull = Convolution1DTaps.Scratch(0, batch * tp * filters);
+            var partials = kernel.RequiresGrad ? Convolution1DTaps.Scratch(1, Convolution1DTaps.PartialsLength(batch, channels, g, filters)) : default;
+            bool padGrad = x.RequiresGrad && !noPad;
+            var dxp = !x.RequiresGrad ? default : noPad ? x.EnsureGrad().Span : Convolution1DTaps.Scratch(2, batch * tp * channels);
+            if (padGrad)
+            {
+                dxp.Clear();
+            }
+
+            Convolution1DTaps.Backward(
+                noPad ? x.Span : padded, y.Grad!.Span, batch, channels, g, kernel.Span, filters, dyfull, partials,
+                kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
+                bias is not null && bias.RequiresGrad ? bias.EnsureGrad().Span : default,
+                dxp);
+            if (padGrad)
+            {
+                // The padded rows' gradients belong to no input.
+                var dx = x.EnsureGrad().Span;
+                int n = g.Steps * channels;
+                for (int b = 0; b < batch; b++)
+                {
+                    var d = dx.Slice(b * n, n);
+                    TensorPrimitives.Add(d, dxp.Slice(((b * tp) + g.PadLeft) * channels, n), d);
+                }
+            }
+        });
+        return y;
+    }
+
+    /// <summary>Any stride: im2col + one GEMM (<see cref="Convolution1D"/>); the columns are kept for the kernel's gradient.</summary>
+    private static Tensor Conv1DIm2Col(string op, Tensor x, Tensor kernel, Tensor? bias, Conv1DGeometry g)
+    {
+        int batch = x.Dim(0), width = kernel.Dim(0), channels = kernel.Dim(1), filters = kernel.Dim(2);
         int rows = batch * g.OutSteps;
         int depth = width * channels;
         var cols = StepArena.Floats(rows * depth);

@@ -90,6 +90,63 @@ public class ConvolutionTests
             inputs);
     }
 
+    [Theory]
+    [InlineData("valid", 1)]
+    [InlineData("same", 2)]
+    [InlineData("causal", 1)]
+    public void Conv1DOverSeveralBatchChunksMatchesTheReference(string padding, int dilation)
+    {
+        // 12 sequences of 100 steps: the stride-1 path cuts them into several chunks of whole sequences.
+        const int batch = 12, steps = 100, channels = 2, filters = 3, width = 3;
+        var conv = new Conv1D(filters, width, 1, padding, dilation, biasInitializer: "random_uniform");
+        var x = Random(13, -1, 1, batch, steps, channels);
+        conv.Build([steps, channels]);
+        CheckAgainstReference(
+            $"conv1d {padding} d{dilation}, {batch} sequences",
+            t => conv.Apply(t[0]),
+            t => ConvReference(t[0], t[1], t[2], batch, steps, channels, width, filters, 1, dilation, padding, v => v),
+            [x, conv.Kernel!.Value, conv.Bias!.Value]);
+    }
+
+    [Theory]
+    [InlineData(1, "valid")]
+    [InlineData(1, "same")]
+    [InlineData(2, "valid")]
+    public void Conv1DGradientsAreBitIdenticalForAnyThreadCount(int strides, string padding)
+    {
+        var x = Random(17, -1, 1, 30, 100, 16);
+        var kernel = Random(18, -1, 1, 5, 16, 8);
+        var bias = Random(19, -1, 1, 8);
+        var dy = Random(20, -1, 1, 30, strides == 1 && padding == "valid" ? 96 : padding == "same" ? 100 / strides : 48, 8);
+        var pool = LstmSharp.Kernels.WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        var results = new List<float[]>();
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                pool.ThreadCount = threads;
+                foreach (var t in new[] { x, kernel, bias })
+                {
+                    t.Grad = null;
+                    t.RequiresGrad = true;
+                }
+
+                using var tape = Tape.Record();
+                var y = Ops.Conv1D(x, kernel, bias, strides, padding);
+                tape.Backward(y, dy);
+                results.Add([.. y.ToArray(), .. x.Grad!.ToArray(), .. kernel.Grad!.ToArray(), .. bias.Grad!.ToArray()]);
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+
+        Assert.Equal(results[0], results[1]);
+        Assert.Equal(results[0], results[2]);
+    }
+
     [Fact]
     public void Conv1DOnTheCnnLstmShapesMatchesTheReference()
     {

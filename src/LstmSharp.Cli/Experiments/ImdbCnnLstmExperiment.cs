@@ -1,0 +1,111 @@
+using LstmSharp.Data;
+using LstmSharp.Layers;
+using LstmSharp.Models;
+using LstmSharp.Recurrent;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+
+namespace LstmSharp.Cli.Experiments;
+
+/// <summary>
+/// The keras-io CNN-LSTM IMDB example (<c>imdb_cnn_lstm.py</c>): top 20,000 words, reviews
+/// padded/truncated to 100, Embedding(20000, 128) → Dropout(0.25) → Conv1D(64, 5, relu, valid)
+/// → MaxPooling1D(4) → LSTM(70) → Dense(1, sigmoid), binary cross-entropy, Adam, batch 30,
+/// 2 epochs, the test set as validation data; its published test accuracy is 0.8498.
+/// </summary>
+internal static class ImdbCnnLstmExperiment
+{
+    public const double PublishedAccuracy = 0.8498;
+
+    public static Sequential BuildModel(int numWords, int maxlen, int embedding, int filters, int kernelSize, int poolSize, int units)
+    {
+        var model = new Sequential();
+        model.Add(new Embedding(numWords, embedding, inputShape: [maxlen]));
+        model.Add(new Dropout(0.25f));
+        model.Add(new Conv1D(filters, kernelSize, padding: "valid", activation: "relu", strides: 1));
+        model.Add(new MaxPooling1D(poolSize));
+        model.Add(new LSTM(units));
+        model.Add(new Dense(1, activation: "sigmoid"));
+        return model;
+    }
+
+    public static int Run(ImdbCnnLstmSettings s, string command)
+    {
+        ExperimentRunner.InstallCancelHandler();
+        var data = Imdb.LoadData(numWords: s.NumWords, options: ExperimentRunner.DataOptions(s.Data));
+        var xTrain = Sequences.PadSequences(data.TrainSequences, s.Maxlen);
+        var xTest = Sequences.PadSequences(data.TestSequences, s.Maxlen);
+        var yTrain = Labels(data.TrainLabels);
+        var yTest = Labels(data.TestLabels);
+        if (s.Limit is { } limit && limit < xTrain.Dim(0))
+        {
+            xTrain = xTrain.Slice(0, limit).Clone();
+            yTrain = yTrain.Slice(0, limit).Clone();
+            xTest = xTest.Slice(0, Math.Min(limit, xTest.Dim(0))).Clone();
+            yTest = yTest.Slice(0, Math.Min(limit, yTest.Dim(0))).Clone();
+        }
+
+        Console.WriteLine($"IMDB from {data.Source}{(data.LoadedFromCache ? " (token cache)" : string.Empty)}: train {xTrain.Dim(0)}, test {xTest.Dim(0)}, top {s.NumWords} words, padded to {s.Maxlen}.");
+        Directory.CreateDirectory(s.Out);
+        Layer.ClearSession();
+        Rng.SetGlobalSeed(s.Seed);
+        Layer.SetRandomSeed(s.Seed);
+        var model = BuildModel(s.NumWords, s.Maxlen, s.Embedding, s.Filters, s.KernelSize, s.PoolSize, s.Units);
+        model.Summary();
+        model.Compile(new Adam(s.LearningRate), "binary_crossentropy", ["accuracy"]);
+        var result = ExperimentRunner.Train(
+            "cnn-lstm", model, xTrain, yTrain, xTest, yTest, s.Batch, s.Epochs, validationSplit: 0, testAsValidation: true,
+            PublishedAccuracy, Path.Combine(s.Out, "cnn-lstm.lstm"), s.Verbose, s.Seed);
+        Console.WriteLine();
+        Console.WriteLine(ExperimentReport.Table([result]));
+        ExperimentReport.Write(s.Out, "IMDB sentiment: Embedding → Conv1D → MaxPooling1D → LSTM → Dense (keras-io CNN-LSTM)", command, [result]);
+        Console.WriteLine($"Wrote {Path.Combine(s.Out, "results.md")}, history.csv, accuracy.png, loss.png and the model.");
+        return ExperimentRunner.CancelRequested ? 130 : 0;
+    }
+
+    private static Tensor Labels(int[] labels)
+    {
+        var y = new Tensor(labels.Length, 1);
+        for (int i = 0; i < labels.Length; i++)
+        {
+            y[i, 0] = labels[i];
+        }
+
+        return y;
+    }
+}
+
+/// <summary>Options of <c>lstmsharp experiment imdb-cnn-lstm</c>; the defaults are keras-io's.</summary>
+internal sealed record ImdbCnnLstmSettings
+{
+    public int NumWords { get; init; } = 20_000;
+
+    public int Maxlen { get; init; } = 100;
+
+    public int Embedding { get; init; } = 128;
+
+    public int Filters { get; init; } = 64;
+
+    public int KernelSize { get; init; } = 5;
+
+    public int PoolSize { get; init; } = 4;
+
+    public int Units { get; init; } = 70;
+
+    public int Batch { get; init; } = 30;
+
+    public int Epochs { get; init; } = 2;
+
+    public double LearningRate { get; init; } = 0.001;
+
+    /// <summary>Train (and test) on the first N reviews only: quick runs and tests.</summary>
+    public int? Limit { get; init; }
+
+    public string Out { get; init; } = Path.Combine("results", "imdb-cnn-lstm");
+
+    public string? Data { get; init; }
+
+    public int Seed { get; init; } = 42;
+
+    public int Verbose { get; init; } = 1;
+}
