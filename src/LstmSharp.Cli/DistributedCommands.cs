@@ -126,6 +126,79 @@ internal static class DistributedCommands
         });
     }
 
+    /// <summary>
+    /// An experiment's body, distributed when <paramref name="settings"/> is given: the
+    /// communicator is opened once for the whole run, ranks other than 0 print nothing (their
+    /// console output is dropped) and write no files, and a failure on any rank aborts the job.
+    /// </summary>
+    public static int RunExperiment(Settings? settings, Func<Run?, int> body)
+    {
+        if (settings is null)
+        {
+            return body(null);
+        }
+
+        using var comm = Open();
+        var run = new Run(comm, settings);
+        if (!run.IsRoot)
+        {
+            Console.SetOut(TextWriter.Null);
+        }
+        else
+        {
+            Console.WriteLine($"distributed: {comm.Description}; global batch in {settings.Shards} virtual shards");
+        }
+
+        int code = 0;
+        Guard(comm, () => code = body(run));
+        comm.Barrier();
+        return code;
+    }
+
+    /// <summary>One distributed experiment run: its communicator and settings.</summary>
+    public sealed class Run(ICommunicator comm, Settings settings)
+    {
+        public bool IsRoot => comm.Rank == 0;
+
+        /// <summary>
+        /// The distributed counterpart of <see cref="Experiments.ExperimentRunner.Train"/>: the test
+        /// set as validation data, rank 0 saves the model and evaluates it; every rank returns the
+        /// same result.
+        /// </summary>
+        public Experiments.ModelResult TrainExperiment(
+            string label, Model model, Tensor xTrain, Tensor yTrain, Tensor xTest, Tensor yTest,
+            int batch, int epochs, double? articleAccuracy, string savePath, int verbose, int seed)
+        {
+            string? checkpoint = settings.Checkpoint is { } c ? $"{c}.{label}" : settings.Resume || settings.CheckpointEvery > 0 || settings.MaxSteps is not null ? savePath + ".ckpt" : null;
+            var trainer = new DistributedTrainer(model, comm);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var history = trainer.Fit([xTrain], yTrain, new DistributedOptions
+            {
+                BatchSize = batch,
+                Epochs = epochs,
+                Seed = seed,
+                VirtualShards = settings.Shards,
+                Verbose = verbose,
+                ValidationData = ([xTest], yTest),
+                CheckpointPath = checkpoint,
+                CheckpointEverySteps = settings.CheckpointEvery,
+                Resume = settings.Resume,
+                MaxSteps = settings.MaxSteps,
+            });
+            double testLoss = history.Contains("val_loss") ? history["val_loss"][^1] : double.NaN;
+            double testAcc = history.Contains("val_accuracy") ? history["val_accuracy"][^1] : double.NaN;
+            double perEpoch = history.Seconds.Count == 0 ? 0 : history.Seconds.Average();
+            if (IsRoot)
+            {
+                model.Save(savePath, includeOptimizer: true, epoch: history.Epochs.Count == 0 ? 0 : history.Epochs[^1] + 1);
+                Console.WriteLine($"{label}: test loss {testLoss:0.0000}, test accuracy {testAcc * 100:0.00} %{(articleAccuracy is { } a ? $" (article: {a * 100:0.00} %)" : string.Empty)}, {perEpoch:0.0} s/epoch; saved {savePath}");
+                Console.WriteLine($"{label}: rank 0: {trainer.Timings}");
+            }
+
+            return new Experiments.ModelResult(label, model.CountParams(), history, testLoss, testAcc, perEpoch, articleAccuracy) { EpochsPlanned = epochs };
+        }
+    }
+
     /// <summary>Runs <paramref name="body"/>; on an exception with other ranks alive, prints it and aborts the job.</summary>
     public static void Guard(ICommunicator comm, Action body)
     {

@@ -87,10 +87,11 @@ internal static class Program
             models, epochs, batch, units, limit, common.Out, common.Data, common.Seed, common.Verbose,
         };
         common.Out.DefaultValueFactory = _ => Path.Combine("results", "mnist-rnn");
-        cmd.SetAction(r => ModelCommands.Run(() => MnistRnnExperiment.Run(
+        var distributed = DistributedCommands.TrainOptions.AddTo(cmd);
+        cmd.SetAction(r => ModelCommands.Run(() => DistributedCommands.RunExperiment(distributed.Requested(r) ? distributed.Read(r) : null, dist => MnistRnnExperiment.Run(
             r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             r.GetValue(epochs), r.GetValue(batch), r.GetValue(units), r.GetValue(common.Out)!, r.GetValue(common.Data),
-            r.GetValue(limit), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args))));
+            r.GetValue(limit), r.GetValue(common.Seed), r.GetValue(common.Verbose), CommandLine(args), dist))));
         return cmd;
     }
 

@@ -38,7 +38,7 @@ internal static class MnistRnnExperiment
         return model;
     }
 
-    public static int Run(string[] models, int epochs, int batch, int units, string outDir, string? dataPath, int? limit, int seed, int verbose, string command)
+    public static int Run(string[] models, int epochs, int batch, int units, string outDir, string? dataPath, int? limit, int seed, int verbose, string command, DistributedCommands.Run? distributed = null)
     {
         ExperimentRunner.InstallCancelHandler();
         var data = Mnist.LoadData(options: ExperimentRunner.DataOptions(dataPath));
@@ -68,9 +68,15 @@ internal static class MnistRnnExperiment
             var model = BuildModel(kind, units);
             model.Summary();
             model.Compile(new Adam(0.001), "categorical_crossentropy", ["accuracy"]);
-            results.Add(ExperimentRunner.Train(
-                kind, model, xTrain, yTrain, data.TestImages, yTest, batch, epochs, 0, testAsValidation: true,
-                ArticleAccuracy.TryGetValue(kind, out var a) ? a : null, Path.Combine(outDir, $"{kind}.lstm"), verbose, seed));
+            double? article = ArticleAccuracy.TryGetValue(kind, out var a) ? a : null;
+            results.Add(distributed is { } d
+                ? d.TrainExperiment(kind, model, xTrain, yTrain, data.TestImages, yTest, batch, epochs, article, Path.Combine(outDir, $"{kind}.lstm"), verbose, seed)
+                : ExperimentRunner.Train(kind, model, xTrain, yTrain, data.TestImages, yTest, batch, epochs, 0, testAsValidation: true, article, Path.Combine(outDir, $"{kind}.lstm"), verbose, seed));
+        }
+
+        if (distributed is { IsRoot: false })
+        {
+            return 0;
         }
 
         Console.WriteLine();

@@ -109,6 +109,35 @@ public sealed class MpiTrainingTests
     }
 
     [SkippableFact]
+    public void MnistExperimentOnTwoRanksMatchesOneProcessBitForBit()
+    {
+        MpiRun.Require();
+        string data = Path.GetDirectoryName(LstmSharp.Tests.Data.TestData.Require("mnist"))!;
+        string dir = LstmSharp.Tests.Data.TestData.NewTempFolder("mpi-mnist");
+        try
+        {
+            string[] Args(string output) =>
+                ["experiment", "mnist-rnn", "--models", "lstm", "--units", "8", "--epochs", "1", "--batch", "32", "--limit", "256",
+                 "--distributed", "--shards", "4", "--data", data, "--out", Path.Combine(dir, output), "--verbose", "0"];
+            var alone = MpiRun.LstmsharpAlone(Args("one"));
+            Assert.True(alone.ExitCode == 0, alone.ToString());
+            var two = MpiRun.Lstmsharp(2, Args("two"), timeoutSeconds: 120);
+            Assert.True(two.ExitCode == 0, two.ToString());
+            Assert.Contains("rank 0 of 2;", two.Output);
+            Assert.Single(two.Output.Split('\n'), l => l.StartsWith("Wrote ", StringComparison.Ordinal));
+            DistributedTrainerTests.AssertSameBits(Weights(Path.Combine(dir, "one", "lstm.lstm")), Weights(Path.Combine(dir, "two", "lstm.lstm")), "mnist-rnn lstm: 2 ranks vs one process");
+
+            // The same loss and accuracy figures, to the last digit (the last column is the epoch's seconds).
+            static IEnumerable<string> Figures(string path) => File.ReadAllLines(path).Select(l => l[..l.LastIndexOf(',')]);
+            Assert.Equal(Figures(Path.Combine(dir, "one", "history.csv")), Figures(Path.Combine(dir, "two", "history.csv")));
+        }
+        finally
+        {
+            LstmSharp.Tests.Data.TestData.DeleteFolder(dir);
+        }
+    }
+
+    [SkippableFact]
     public void AKilledRankEndsTheJobAndResumeEqualsTheUninterruptedRun()
     {
         MpiRun.Require();
