@@ -94,6 +94,7 @@ public static class KerasImport
 
         var built = KerasConfig.ToModel(config, error);
         _ = built.Model.Parameters; // build
+        // PureHDF reads the entry as BoundedZip delivered it (size, ratio and total checked; never a stream over the raw zip).
         using var weights = new MemoryStream(zip.Read("model.weights.h5"), writable: false);
         var writes = Hdf5(weights, error, h5 =>
         {
@@ -336,6 +337,8 @@ public static class KerasImport
     /// <summary>Runs <paramref name="body"/> on the HDF5 file in <paramref name="stream"/>; PureHDF's own failures on a damaged file become the documented exception.</summary>
     private static T Hdf5<T>(Stream stream, Func<string, Exception> error, Func<IH5Group, T> body)
     {
+        // PureHDF allocates from size fields before it reads: check them all against the file first.
+        Hdf5Preflight.Check(stream, error);
         try
         {
             using var h5 = H5File.Open(stream, leaveOpen: true);

@@ -55,6 +55,8 @@ public class KerasHostileFileTests
     [Theory]
     [InlineData("seq_lstm_gru.keras")]
     [InlineData("legacy_func.h5")]
+    [InlineData("seq_lstm_gru_latest.keras")]
+    [InlineData("legacy_func_latest.h5")]
     public async Task ThousandsOfTruncatedAndBitFlippedFilesEndOnlyInTheDocumentedException(string name)
     {
         byte[] original = File.ReadAllBytes(FrameworkFixtures.Keras(name));
@@ -62,6 +64,7 @@ public class KerasHostileFileTests
         string dir = FrameworkFixtures.NewTempFolder("keras-fuzz");
         string path = Path.Combine(dir, "mutant" + Path.GetExtension(name));
         int rejected = 0;
+        long maxAllocated = 0;
         try
         {
             for (int trial = 0; trial < 1000; trial++)
@@ -69,8 +72,10 @@ public class KerasHostileFileTests
                 byte[] mutant = trial % 3 == 0 ? original[..rng.Next(original.Length)] : Flip(original, rng, 1 + rng.Next(8));
                 File.WriteAllBytes(path, mutant);
                 // A hang would be a failure too: each file gets 20 s.
+                // No allocation sized by a damaged field: each attempt allocates at most AllocationBound bytes.
                 var task = Task.Run(() =>
                 {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
                     try
                     {
                         KerasImport.LoadKeras(path);
@@ -79,6 +84,14 @@ public class KerasHostileFileTests
                     catch (Exception e)
                     {
                         return e;
+                    }
+                    finally
+                    {
+                        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                        lock (rng)
+                        {
+                            maxAllocated = Math.Max(maxAllocated, allocated);
+                        }
                     }
                 });
                 var first = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(20)));
@@ -92,12 +105,17 @@ public class KerasHostileFileTests
             }
 
             Assert.True(rejected > 200, $"{name}: only {rejected} of 1000 mutants were rejected");
+            Assert.True(maxAllocated < AllocationBound, $"{name}: a mutant made the reader allocate {maxAllocated:N0} bytes (bound {AllocationBound:N0}; the file is {original.Length:N0} bytes)");
+            Console.WriteLine($"keras fuzz {name}: most allocated by one mutant {maxAllocated:N0} bytes");
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>What reading one small fixture (a few KB) may allocate at most, damaged or not.</summary>
+    private const long AllocationBound = 64L << 20;
 
     private static byte[] Flip(byte[] original, Random rng, int flips)
     {
