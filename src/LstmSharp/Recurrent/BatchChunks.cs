@@ -14,8 +14,8 @@ internal static class BatchChunks
 {
     /// <summary>
     /// Fewest rows a chunk keeps. Each chunk pays the fixed costs of its per-step calls (call
-    /// overhead, packing the rows of h) on its own; measured on 2 cores (bench <c>rnn</c>), batch
-    /// 128 as 2 chunks of 64 rows was as fast as or faster than 4 chunks of 32 on every workload.
+    /// overhead, packing the rows of h) on its own, so fewer, larger chunks win until each
+    /// thread has one (the measurement is in bench/README.md).
     /// </summary>
     internal const int DefaultMinRows = 64;
 

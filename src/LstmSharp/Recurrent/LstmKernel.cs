@@ -5,102 +5,6 @@ using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
 
-/// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>.</summary>
-internal readonly ref struct LstmWeights
-{
-    /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
-    public ReadOnlySpan<float> Kernel { get; init; }
-
-    /// <summary>U [units, G·units] (Keras <c>recurrent_kernel</c>).</summary>
-    public ReadOnlySpan<float> RecurrentKernel { get; init; }
-
-    /// <summary>b [G·units]; empty when the layout has no bias.</summary>
-    public ReadOnlySpan<float> Bias { get; init; }
-
-    /// <summary>P [S, units]; empty without peepholes.</summary>
-    public ReadOnlySpan<float> Peephole { get; init; }
-
-    /// <summary>R [S·units, S·units]; empty without full gate recurrence.</summary>
-    public ReadOnlySpan<float> GateRecurrence { get; init; }
-
-    internal void Validate(string owner, LstmLayout layout)
-    {
-        int gu = layout.GateWidth, su = layout.WeightedGateCount * layout.Units;
-        SequenceRun.CheckLength(owner, "kernel", Kernel.Length, false, layout.InputSize, gu);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", RecurrentKernel.Length, false, layout.Units, gu);
-        SequenceRun.CheckLength(owner, "bias", Bias.Length, false, layout.UseBias ? gu : 0);
-        SequenceRun.CheckLength(owner, "peephole", Peephole.Length, false, layout.HasPeepholes ? layout.WeightedGateCount : 0, layout.Units);
-        SequenceRun.CheckLength(owner, "gate_recurrence", GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
-    }
-}
-
-/// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted).</summary>
-internal readonly ref struct LstmOutputs
-{
-    /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
-    public Span<float> Sequence { get; init; }
-
-    /// <summary>[batch, units]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
-    public Span<float> Last { get; init; }
-
-    /// <summary>[batch, units]: the final hidden state h_T.</summary>
-    public Span<float> H { get; init; }
-
-    /// <summary>[batch, units]: the final cell state c_T.</summary>
-    public Span<float> C { get; init; }
-}
-
-/// <summary>Gradients of the loss with respect to the forward's outputs; every span is optional (empty = zero).</summary>
-internal readonly ref struct LstmOutputGradients
-{
-    /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
-    public ReadOnlySpan<float> Sequence { get; init; }
-
-    /// <summary>[batch, units]: ∂L/∂(last output).</summary>
-    public ReadOnlySpan<float> Last { get; init; }
-
-    /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
-    public ReadOnlySpan<float> H { get; init; }
-
-    /// <summary>[batch, units]: ∂L/∂c_T (returned state).</summary>
-    public ReadOnlySpan<float> C { get; init; }
-}
-
-/// <summary>
-/// Where <see cref="LstmKernel.Backward"/> writes. Parameter gradients are ACCUMULATED (+=)
-/// and must be given (except those the layout does not have); <see cref="Input"/>,
-/// <see cref="InitialH"/>, <see cref="InitialC"/> are OVERWRITTEN and optional (empty = not needed).
-/// </summary>
-internal readonly ref struct LstmGradients
-{
-    /// <summary>dW [inputSize, G·units], accumulated.</summary>
-    public Span<float> Kernel { get; init; }
-
-    /// <summary>dU [units, G·units], accumulated.</summary>
-    public Span<float> RecurrentKernel { get; init; }
-
-    /// <summary>db [G·units], accumulated; empty when the layout has no bias.</summary>
-    public Span<float> Bias { get; init; }
-
-    /// <summary>dP [S, units], accumulated; empty without peepholes.</summary>
-    public Span<float> Peephole { get; init; }
-
-    /// <summary>dR [S·units, S·units], accumulated; empty without gate recurrence.</summary>
-    public Span<float> GateRecurrence { get; init; }
-
-    /// <summary>dx [batch, time, inputSize], overwritten; empty to skip (saves one matrix product).</summary>
-    public Span<float> Input { get; init; }
-
-    /// <summary>d(token table) [vocab, inputSize], accumulated; only for a run with tokens; empty to skip.</summary>
-    public Span<float> Table { get; init; }
-
-    /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
-    public Span<float> InitialH { get; init; }
-
-    /// <summary>dc_0 [batch, units], overwritten; empty to skip.</summary>
-    public Span<float> InitialC { get; init; }
-}
-
 /// <summary>
 /// The LSTM sequence kernel: forward over a whole batch of sequences and its exact backward
 /// (BPTT), for every <see cref="LstmVariant"/>. Equations: <see cref="LstmCell"/>.
@@ -128,43 +32,8 @@ internal readonly ref struct LstmGradients
 /// per direction. The buffers a backward needs live in an <see cref="LstmCache"/> the caller
 /// passes to a training forward; an inference forward (cache = null) keeps no activations.</para>
 /// </remarks>
-internal sealed class LstmKernel
+internal sealed partial class LstmKernel
 {
-    /// <summary>
-    /// Below this many gate values per step (batch · G·units) the row work of a one-chunk batch
-    /// stays on the calling thread: a smaller step does not pay for a fork-join.
-    /// </summary>
-    internal const int DefaultParallelRowMinFloats = 8192;
-
-    // A test's override, for the thread that sets it only (read on the calling thread, like
-    // BatchChunks.MinRows), so tests running in parallel never see each other's value.
-    [ThreadStatic]
-    private static int? t_parallelRowMinFloats;
-
-    /// <summary><see cref="DefaultParallelRowMinFloats"/>, or what the calling thread set (tests set 0 to split every step).</summary>
-    internal static int ParallelRowMinFloats
-    {
-        get => t_parallelRowMinFloats ?? DefaultParallelRowMinFloats;
-        set => t_parallelRowMinFloats = value;
-    }
-
-    private float[] zScratch = [];
-    private float[] xScratch = [];
-    private float[] hState = [];
-    private float[] cState = [];
-    private float[] yState = [];
-    private float[] gState = [];
-    private float[] hpScratch = [];
-    private float[] gpScratch = [];
-    private float[] dhState = [];
-    private float[] dcState = [];
-    private float[] dgState = [];
-    private float[] dhRec = [];
-    private float[] dgRec = [];
-    private float[] dyCarry = [];
-    private float[] dhTotal = [];
-    private float[] uTransposed = [];
-    private float[] wTransposed = [];
     private LstmLatencyPath? latencyPath;
 
     /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (on unless LSTMSHARP_LATENCY_PATH=0; tests set it).</summary>
@@ -172,8 +41,6 @@ internal sealed class LstmKernel
 
     /// <summary>The SIMD width of the batch-1 path's products (tests pin <see cref="LaneWidth.Scalar"/>); read when that path is first used.</summary>
     internal LaneWidth Width { get; set; } = LaneWidth.Auto;
-    private float[] tableProjection = [];
-    private float[] tableScatter = [];
     private readonly string forwardOwner;
     private readonly string backwardOwner;
 
@@ -346,7 +213,7 @@ internal sealed class LstmKernel
 
         // Uᵀ once, so each step's dz·Uᵀ is a plain product.
         var ut = Scratch(ref uTransposed, gw * units);
-        Transpose(weights.RecurrentKernel, units, gw, ut);
+        RnnRun.Transpose(weights.RecurrentKernel, units, gw, ut);
         int chunks = BatchChunks.Count(batch);
         if (chunks == 1)
         {
@@ -403,7 +270,7 @@ internal sealed class LstmKernel
         if (!grads.Input.IsEmpty)
         {
             var wt = Scratch(ref wTransposed, gw * inputSize);
-            Transpose(weights.Kernel, inputSize, gw, wt);
+            RnnRun.Transpose(weights.Kernel, inputSize, gw, wt);
             Gemm.Sgemm(false, false, bt, inputSize, gw, 1f, dz, gw, wt, inputSize, 0f, grads.Input, inputSize);
             if (!run.InputDropoutMask.IsEmpty)
             {
@@ -679,91 +546,6 @@ internal sealed class LstmKernel
         }
     }
 
-    /// <summary>
-    /// Widest gate row (G·units floats) whose next-step lines the time loops prefetch: short rows
-    /// scatter one stream per row that the hardware prefetcher misses; a long row is a run of its
-    /// own the hardware follows, and prefetching many of them a step ahead only evicts lines
-    /// (measurements in bench/README.md).
-    /// </summary>
-    internal const int PrefetchMaxGateWidth = 64;
-
-    /// <summary>
-    /// Asks for the cache lines of <paramref name="span"/>[start, start + count) ahead of use;
-    /// nothing without SSE or outside the span. A prefetch reads nothing and cannot fault.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch(ReadOnlySpan<float> span, int start, int count)
-    {
-        if (!Sse.IsSupported || count <= 0 || (uint)start >= (uint)span.Length || count > span.Length - start)
-        {
-            return;
-        }
-
-        fixed (float* p = &span[start])
-        {
-            byte* first = (byte*)p, last = (byte*)(p + count - 1);
-            for (byte* line = first; line <= last; line += 64)
-            {
-                Sse.Prefetch0(line);
-            }
-
-            Sse.Prefetch0(last);
-        }
-    }
-
-    /// <summary>How many pieces the per-step row work is cut into: one per thread once a step has enough work to pay for the fork-join.</summary>
-    private static int RowChunks(int batch, int gateWidth)
-    {
-        int threads = WorkerPool.Shared.ThreadCount;
-        return threads > 1 && (long)batch * gateWidth >= ParallelRowMinFloats ? Math.Min(batch, threads) : 1;
-    }
-
-    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i.</summary>
-    private ref struct ForwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunks) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly LstmWeights weights = weights;
-        private readonly LstmOutputs outputs = outputs;
-
-        public readonly void Execute(int index) =>
-            kernel.ForwardSteps(run, weights, outputs, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
-    }
-
-    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
-    private ref struct BackwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunks) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly LstmWeights weights = weights;
-        private readonly LstmOutputGradients dOut = dOut;
-
-        public readonly void Execute(int index) =>
-            kernel.BackwardSteps(run, weights, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
-    }
-
-    private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunk) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly LstmWeights weights = weights;
-        private readonly LstmOutputs outputs = outputs;
-
-        public int Step;
-
-        public readonly void Execute(int index) =>
-            kernel.ForwardRows(run, weights, outputs, cache, Step, index * chunk, Math.Min(run.Batch, (index + 1) * chunk));
-    }
-
-    private ref struct BackwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunk) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly LstmWeights weights = weights;
-        private readonly LstmOutputGradients dOut = dOut;
-
-        public int Step;
-
-        public readonly void Execute(int index) =>
-            kernel.BackwardRows(run, weights, dOut, cache, Step, index * chunk, Math.Min(run.Batch, (index + 1) * chunk));
-    }
-
     /// <summary>dp_i += Σ dz_i ⊙ c_{t−1}, dp_f += Σ dz_f ⊙ c_{t−1}, dp_o += Σ dz_o ⊙ c_t over all rows.</summary>
     private static void AccumulatePeepholeGradient(LstmLayout layout, in SequenceRun run, ReadOnlySpan<float> dz, ReadOnlySpan<float> cell, ReadOnlySpan<float> cell0, Span<float> dPeephole)
     {
@@ -792,24 +574,5 @@ internal sealed class LstmKernel
                 }
             }
         }
-    }
-
-    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols].</summary>
-    private static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
-    {
-        for (int i = 0; i < rows; i++)
-        {
-            var row = src.Slice(i * cols, cols);
-            for (int j = 0; j < cols; j++)
-            {
-                dst[(j * rows) + i] = row[j];
-            }
-        }
-    }
-
-    private static Span<float> Scratch(ref float[] buffer, int length)
-    {
-        LstmCache.Grow(ref buffer, length);
-        return buffer.AsSpan(0, length);
     }
 }

@@ -22,7 +22,8 @@ namespace LstmSharp.Recurrent;
 /// <para>Step 0 of each part first computes b + x_t·W for every t (W's part packed, four steps
 /// per pass over it), then its h·U product reads U's part straight from U and stores it into a
 /// contiguous panel as it goes (row r holds the part's i, f, c~, o columns one after the other):
-/// later steps stream one contiguous block instead of G strided ones, ~20% faster from L2. The
+/// later steps stream one contiguous block instead of G strided ones (faster from L2;
+/// bench/README.md). The
 /// panels are rebuilt on every call: the weights carry no version to tell when they changed.</para>
 /// <para>Deadlock-free for any number of threads, one included (the pool runs jobs inline when
 /// it is busy or has one thread): task (s, k) is claimed only once every task of step s − 1 is
