@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LstmSharp.Data;
+using LstmSharp.Interop.Keras;
 using LstmSharp.Interop.Onnx;
 using LstmSharp.Interop.Torch;
 using LstmSharp.Models;
@@ -17,29 +18,43 @@ namespace LstmSharp.Fuzz;
 /// </summary>
 public static class Program
 {
-    private static readonly Dictionary<string, Target> Targets = new(StringComparer.Ordinal)
+    // Factories, not targets: nothing of the (instrumented) library may run before afl's shared memory is
+    // attached inside Fuzzer.OutOfProcess.Run — its module initializer would write to an unmapped trace map
+    // (AccessViolationException in <Module>..cctor).
+    private static readonly Dictionary<string, Func<Target>> Targets = new(StringComparer.Ordinal)
     {
-        ["model"] = new("model.lstm", p => Model.Load(p), typeof(ModelFormatException)),
-        ["safetensors"] = new("x.safetensors", p => SafeTensors.Load(p), typeof(ModelFormatException)),
-        ["idx-images"] = new("images.idx", p => Mnist.ReadImages(p), typeof(InvalidDataException)),
-        ["idx-labels"] = new("labels.idx", p => Mnist.ReadLabels(p), typeof(InvalidDataException)),
-        ["imdb"] = new("train.jsonl", ImdbLines, typeof(InvalidDataException)),
-        ["npy"] = new("x.npy", p => ArrayFiles.LoadNpy(p), typeof(InvalidDataException)),
-        ["csv"] = new("x.csv", p => ArrayFiles.LoadCsv(p), typeof(InvalidDataException)),
-        ["onnx"] = new("model.onnx", p => Model.LoadOnnx(p), typeof(OnnxImportException)),
-        ["torch"] = new("model.pt", p => TorchStateDict.Load(p), typeof(TorchFormatException)),
+        ["model"] = () => new("model.lstm", p => Model.Load(p), typeof(ModelFormatException)),
+        ["safetensors"] = () => new("x.safetensors", p => SafeTensors.Load(p), typeof(ModelFormatException)),
+        ["idx-images"] = () => new("images.idx", p => Mnist.ReadImages(p), typeof(InvalidDataException)),
+        ["idx-labels"] = () => new("labels.idx", p => Mnist.ReadLabels(p), typeof(InvalidDataException)),
+        ["imdb"] = () => new("train.jsonl", ImdbLines, typeof(InvalidDataException)),
+        ["npy"] = () => new("x.npy", p => ArrayFiles.LoadNpy(p), typeof(InvalidDataException)),
+        ["csv"] = () => new("x.csv", p => ArrayFiles.LoadCsv(p), typeof(InvalidDataException)),
+        ["onnx"] = () => new("model.onnx", p => Model.LoadOnnx(p), typeof(OnnxImportException)),
+        ["torch"] = () => new("model.pt", p => TorchStateDict.Load(p), typeof(TorchFormatException)),
+        ["keras"] = () => new("model.keras", p => KerasImport.LoadKeras(p), typeof(KerasFormatException)),
+        ["keras-h5"] = () => new("model.h5", p => KerasImport.LoadKeras(p), typeof(KerasFormatException)),
+    };
+
+    /// <summary>The file name each target reads (kept beside the factories so Main needs no library type).</summary>
+    private static readonly Dictionary<string, string> FileNames = new(StringComparer.Ordinal)
+    {
+        ["model"] = "model.lstm", ["safetensors"] = "x.safetensors", ["idx-images"] = "images.idx", ["idx-labels"] = "labels.idx",
+        ["imdb"] = "train.jsonl", ["npy"] = "x.npy", ["csv"] = "x.csv", ["onnx"] = "model.onnx", ["torch"] = "model.pt",
+        ["keras"] = "model.keras", ["keras-h5"] = "model.h5",
     };
 
     public static int Main(string[] args)
     {
-        if (args.Length == 0 || !Targets.TryGetValue(args[0], out var target))
+        if (args.Length == 0 || !Targets.TryGetValue(args[0], out var factory))
         {
             Console.Error.WriteLine($"usage: LstmSharp.Fuzz TARGET [--seconds N] [--afl | --libfuzzer]; targets: {string.Join(", ", Targets.Keys)}");
             return 2;
         }
 
-        string file = Path.Combine(Path.GetTempPath(), $"lstmsharp-fuzz-{Environment.ProcessId}", target.FileName);
+        string file = Path.Combine(Path.GetTempPath(), $"lstmsharp-fuzz-{Environment.ProcessId}", FileNames[args[0]]);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        Target? target = null;
         if (args.Contains("--afl"))
         {
             Fuzzer.OutOfProcess.Run(stream =>
@@ -49,7 +64,7 @@ public static class Program
                     stream.CopyTo(f);
                 }
 
-                target.Check(file);
+                (target ??= factory()).Check(file);
             });
             return 0;
         }
@@ -59,10 +74,12 @@ public static class Program
             Fuzzer.LibFuzzer.Run(span =>
             {
                 File.WriteAllBytes(file, span.ToArray());
-                target.Check(file);
+                (target ??= factory()).Check(file);
             });
             return 0;
         }
+
+        target = factory();
 
         int at = Array.IndexOf(args, "--seconds");
         int seconds = at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], out int s) ? s : 60;

@@ -158,6 +158,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 case "imdb": FuzzRule.HoldsForFile("corpus " + file, "train.jsonl", bytes, p => Imdb.ReadJsonLines(p, 0, new ImdbCorpusBuilder(), null), 0, DataErrors); break;
                 case "npy": FuzzRule.HoldsForFile("corpus " + file, "x.npy", bytes, p => ArrayFiles.LoadNpy(p), 0, DataErrors); break;
                 case "csv": FuzzRule.HoldsForFile("corpus " + file, "x.csv", bytes, p => ArrayFiles.LoadCsv(p), 0, DataErrors); break;
+                case "onnx": FuzzRule.HoldsForFile("corpus " + file, "model.onnx", bytes, p => LstmSharp.Interop.Onnx.OnnxImport.Load(p), 0, typeof(LstmSharp.Interop.Onnx.OnnxImportException)); break;
+                case "torch": FuzzRule.HoldsForFile("corpus " + file, "model.pt", bytes, p => LstmSharp.Interop.Torch.TorchStateDict.Load(p), 0, typeof(LstmSharp.Interop.Torch.TorchFormatException)); break;
+                case "keras": FuzzRule.HoldsForFile("corpus " + file, "model.keras", bytes, p => LstmSharp.Interop.Keras.KerasImport.LoadKeras(p), 0, typeof(LstmSharp.Interop.Keras.KerasFormatException)); break;
+                case "keras-h5": FuzzRule.HoldsForFile("corpus " + file, "model.h5", bytes, p => LstmSharp.Interop.Keras.KerasImport.LoadKeras(p), 0, typeof(LstmSharp.Interop.Keras.KerasFormatException)); break;
                 default: Assert.Fail($"corpus file {file}: unknown target folder '{target}'."); break;
             }
         }
