@@ -1,0 +1,185 @@
+using LstmSharp.Kernels;
+using LstmSharp.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace LstmSharp.Autograd;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// A batch of matrix products, one GEMM per batch entry: a is <c>[B, M, K]</c>, b is
+    /// <c>[B, K, N]</c> (or <c>[B, N, K]</c> when <paramref name="transposeB"/>); y is <c>[B, M, N]</c>:
+    /// <code>
+    /// y_b = a_b · op(b_b)     da_b += dy_b · op(b_b)ᵀ     db_b += a_bᵀ · dy_b  (dy_bᵀ · a_b when transposed)
+    /// </code>
+    /// Attention's scores (query · keyᵀ) and its weighted sum of values (weights · value).
+    /// </summary>
+    public static Tensor BatchMatMul(Tensor a, Tensor b, bool transposeB = false)
+    {
+        const string op = "batch_matmul";
+        NotNull(a, op, nameof(a));
+        NotNull(b, op, nameof(b));
+        if (a.Rank != 3)
+        {
+            throw ShapeError(op, "a as [batch, M, K]", a.Shape, "a");
+        }
+
+        int batch = a.Dim(0), m = a.Dim(1), k = a.Dim(2);
+        int n = b.Rank == 3 ? (transposeB ? b.Dim(1) : b.Dim(2)) : 0;
+        if (b.Rank != 3 || b.Dim(0) != batch || (transposeB ? b.Dim(2) : b.Dim(1)) != k)
+        {
+            throw ShapeError(op, transposeB ? $"b as [{batch}, N, {k}]" : $"b as [{batch}, {k}, N]", b.Shape, "b");
+        }
+
+        var y = new Tensor(batch, m, n);
+        int ldb = transposeB ? k : n;
+        if (m > 0 && n > 0 && k > 0)
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                Gemm.Sgemm(false, transposeB, m, n, k, 1f, a.Span.Slice(i * m * k, m * k), k, b.Span.Slice(i * k * n, k * n), ldb, 0f, y.Span.Slice(i * m * n, m * n), n);
+            }
+        }
+
+        Tape.Track(op, y, a, b, () =>
+        {
+            if (m == 0 || n == 0 || k == 0)
+            {
+                return;
+            }
+
+            for (int i = 0; i < batch; i++)
+            {
+                var dy = y.Grad!.Span.Slice(i * m * n, m * n);
+                if (a.RequiresGrad)
+                {
+                    // da[M,K] += dy[M,N] · op(b)ᵀ
+                    Gemm.Sgemm(false, !transposeB, m, k, n, 1f, dy, n, b.Span.Slice(i * k * n, k * n), ldb, 1f, a.EnsureGrad().Span.Slice(i * m * k, m * k), k);
+                }
+
+                if (b.RequiresGrad)
+                {
+                    var db = b.EnsureGrad().Span.Slice(i * k * n, k * n);
+                    if (!transposeB)
+                    {
+                        // db[K,N] += aᵀ · dy
+                        Gemm.Sgemm(true, false, k, n, m, 1f, a.Span.Slice(i * m * k, m * k), k, dy, n, 1f, db, n);
+                    }
+                    else
+                    {
+                        // b stored [N,K]: db += dyᵀ · a
+                        Gemm.Sgemm(true, false, n, k, m, 1f, dy, n, a.Span.Slice(i * m * k, m * k), k, 1f, db, k);
+                    }
+                }
+            }
+        });
+        return y;
+    }
+
+    /// <summary>
+    /// Bahdanau's additive attention scores (Keras <c>AdditiveAttention</c>): query <c>[B, Tq, D]</c>,
+    /// key <c>[B, Tv, D]</c>, optional <paramref name="scale"/> <c>[D]</c> (all ones when null):
+    /// <code>
+    /// s[b,i,j] = Σ_d scale_d · tanh(q[b,i,d] + k[b,j,d])
+    /// with t = tanh(q_i + k_j), u = ds[b,i,j] · scale ⊙ (1 − t²):   dq_i += u   dk_j += u   dscale += ds[b,i,j] · t
+    /// </code>
+    /// The tanh values are recomputed in the backward instead of kept (B·Tq·Tv·D of them).
+    /// </summary>
+    public static Tensor AdditiveAttentionScores(Tensor query, Tensor key, Tensor? scale = null)
+    {
+        const string op = "additive_attention_scores";
+        NotNull(query, op, nameof(query));
+        NotNull(key, op, nameof(key));
+        if (query.Rank != 3)
+        {
+            throw ShapeError(op, "query as [batch, Tq, dim]", query.Shape, "query");
+        }
+
+        int batch = query.Dim(0), tq = query.Dim(1), d = query.Dim(2);
+        if (key.Rank != 3 || key.Dim(0) != batch || key.Dim(2) != d)
+        {
+            throw ShapeError(op, $"key as [{batch}, Tv, {d}]", key.Shape, "key");
+        }
+
+        if (scale is not null && (scale.Rank != 1 || scale.Length != d))
+        {
+            throw ShapeError(op, $"scale as [{d}]", scale.Shape, "scale");
+        }
+
+        int tv = key.Dim(1);
+        var y = new Tensor(batch, tq, tv);
+        var t = new float[d];
+        var qs = query.Span;
+        var ks = key.Span;
+        var ys = y.Span;
+        for (int b = 0; b < batch; b++)
+        {
+            for (int i = 0; i < tq; i++)
+            {
+                var qi = qs.Slice(((b * tq) + i) * d, d);
+                for (int j = 0; j < tv; j++)
+                {
+                    TensorPrimitives.Add(qi, ks.Slice(((b * tv) + j) * d, d), t);
+                    TensorPrimitives.Tanh(t, t);
+                    ys[(((b * tq) + i) * tv) + j] = scale is null ? TensorPrimitives.Sum(t) : TensorPrimitives.Dot(t, scale.Span);
+                }
+            }
+        }
+
+        Tensor[] inputs = scale is null ? [query, key] : [query, key, scale];
+        Tape.Track(op, [y], inputs, () =>
+        {
+            var dy = y.Grad!.Span;
+            var tb = new float[d];
+            var u = new float[d];
+            var q = query.Span;
+            var k = key.Span;
+            var dq = query.RequiresGrad ? query.EnsureGrad().Span : default;
+            var dk = key.RequiresGrad ? key.EnsureGrad().Span : default;
+            var ds = scale is not null && scale.RequiresGrad ? scale.EnsureGrad().Span : default;
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < tq; i++)
+                {
+                    int qi = ((b * tq) + i) * d;
+                    for (int j = 0; j < tv; j++)
+                    {
+                        float g = dy[(((b * tq) + i) * tv) + j];
+                        if (g == 0f)
+                        {
+                            continue;
+                        }
+
+                        int kj = ((b * tv) + j) * d;
+                        TensorPrimitives.Add(q.Slice(qi, d), k.Slice(kj, d), tb);
+                        TensorPrimitives.Tanh(tb, tb);
+                        if (!ds.IsEmpty)
+                        {
+                            TensorPrimitives.MultiplyAdd(tb, g, ds, ds);
+                        }
+
+                        // u = g · scale ⊙ (1 − t²)
+                        TensorPrimitives.Multiply(tb, tb, u);
+                        TensorPrimitives.Subtract(1f, u, u);
+                        if (scale is not null)
+                        {
+                            TensorPrimitives.Multiply(u, scale.Span, u);
+                        }
+
+                        TensorPrimitives.Multiply(u, g, u);
+                        if (!dq.IsEmpty)
+                        {
+                            TensorPrimitives.Add(dq.Slice(qi, d), u, dq.Slice(qi, d));
+                        }
+
+                        if (!dk.IsEmpty)
+                        {
+                            TensorPrimitives.Add(dk.Slice(kj, d), u, dk.Slice(kj, d));
+                        }
+                    }
+                }
+            }
+        });
+        return y;
+    }
+}
