@@ -53,6 +53,9 @@ internal sealed class Hdf5Preflight
     private int lengthSize;
     private long baseAddress;
     private int visits;
+    private List<int> chunkFilters = [];
+    private ulong chunkBytesLimit;
+    private byte[]? inflateScratch;
 
     private Hdf5Preflight(Stream stream, Func<string, Exception> error)
     {
@@ -314,6 +317,10 @@ internal sealed class Hdf5Preflight
                 info.Type = t;
                 info.ElementSize = t.Size;
             }
+            else if (type == 11 && target?.Filters is { } f)
+            {
+                info.Filters = f;
+            }
 
             return;
         }
@@ -391,7 +398,7 @@ internal sealed class Hdf5Preflight
             }
 
             case 11:
-                FilterPipeline(c);
+                info.Filters = FilterPipeline(c);
                 break;
             case 12:
                 Attribute(c, info);
@@ -732,8 +739,10 @@ internal sealed class Hdf5Preflight
         }
     }
 
-    private static void FilterPipeline(Cursor c)
+    /// <summary>A filter pipeline; returns the filter identifiers in pipeline order.</summary>
+    private static List<int> FilterPipeline(Cursor c)
     {
+        var ids = new List<int>();
         int version = c.U8("version");
         int count = c.U8("number of filters");
         if (version == 1)
@@ -744,6 +753,7 @@ internal sealed class Hdf5Preflight
         for (int i = 0; i < count && i <= 32; i++)
         {
             int id = c.U16("filter identifier");
+            ids.Add(id);
             int nameLength = version == 1 || id >= 256 ? c.U16("filter name length") : 0;
             c.U16("filter flags");
             int values = c.U16("number of client data values");
@@ -765,6 +775,8 @@ internal sealed class Hdf5Preflight
                 c.Skip(4, "padding");
             }
         }
+
+        return ids;
     }
 
     /// <summary>An attribute message (in an object header or a fractal heap), decoded as PureHDF's AttributeMessage.Decode reads it.</summary>
@@ -963,7 +975,7 @@ internal sealed class Hdf5Preflight
                         if ((l.Flags & 2) != 0)
                         {
                             l.Size = c.Length("filtered chunk size");
-                            c.U32("filter mask");
+                            l.Mask = c.U32("filter mask");
                         }
 
                         break;
@@ -1045,10 +1057,18 @@ internal sealed class Hdf5Preflight
             throw Fail($"{where}: chunks of {chunkBytes} bytes (chunk dimensions [{string.Join(", ", l.ChunkDims)}]) for a dataset of {datasetBytes} bytes");
         }
 
+        if (info.Filters?.FirstOrDefault(id => id is 4 or 6) is { } unread and not 0)
+        {
+            throw Fail($"{where}: filter {unread} ({(unread == 4 ? "n-bit" : "scale-offset")}) sizes its output from its parameters (not read)");
+        }
+
         if (l.Address == Undefined)
         {
             return; // no chunk written yet
         }
+
+        chunkFilters = info.Filters ?? [];
+        chunkBytesLimit = chunkBytes;
 
         long index = Address(l.Address, where, "chunk index address", 1);
         switch (l.Version, l.Index)
@@ -1057,7 +1077,7 @@ internal sealed class Hdf5Preflight
                 ChunkBTree(index, l.ChunkDims.Length, where, -1, 0);
                 break;
             case (4, 1):
-                Extent(index, (l.Flags & 2) != 0 ? l.Size : chunkBytes, where, "single chunk size");
+                Chunk(index, (l.Flags & 2) != 0 ? l.Size : chunkBytes, l.Mask, where, "single chunk size");
                 break;
             case (4, 2):
             {
@@ -1097,7 +1117,8 @@ internal sealed class Hdf5Preflight
         {
             Visit(node);
             uint chunkSize = c.U32("chunk size");
-            c.Skip(4 + (8 * rank), "filter mask and chunk offsets");
+            uint mask = c.U32("filter mask");
+            c.Skip(8 * rank, "chunk offsets");
             long child = Address(c.Offset("child address"), node, "child address", 1);
             if (level > 0)
             {
@@ -1105,7 +1126,7 @@ internal sealed class Hdf5Preflight
             }
             else
             {
-                Extent(child, chunkSize, node, $"chunk {i} size");
+                Chunk(child, chunkSize, mask, node, $"chunk {i} size");
             }
         }
     }
@@ -1131,6 +1152,97 @@ internal sealed class Hdf5Preflight
         }
 
         return (level, BinaryPrimitives.ReadUInt16LittleEndian(h.AsSpan(6)));
+    }
+
+    /// <summary>
+    /// One stored chunk: inside the file, and, when PureHDF will inflate it, inflating to no more
+    /// than a chunk (PureHDF's deflate filter grows its output with whatever the stream yields).
+    /// PureHDF applies pipeline filter k unless bit k+1 of the mask is set (libhdf5 reads bit k).
+    /// </summary>
+    private void Chunk(long at, ulong storedSize, uint mask, string where, string field)
+    {
+        long size = Extent(at, storedSize, where, field);
+        if (chunkFilters.Count == 0)
+        {
+            return;
+        }
+
+        for (int k = chunkFilters.Count - 1; k >= 0; k--)
+        {
+            if (k + 1 < 32 && ((mask >> (k + 1)) & 1) != 0)
+            {
+                continue;
+            }
+
+            if (chunkFilters[k] == 3)
+            {
+                size -= 4; // Fletcher-32 drops its checksum
+                if (size < 0)
+                {
+                    return; // PureHDF fails on it without allocating
+                }
+            }
+            else if (chunkFilters[k] == 1)
+            {
+                Visit(where);
+                stream.Position = at;
+                using var window = new WindowStream(stream, size);
+                using var z = new System.IO.Compression.ZLibStream(window, System.IO.Compression.CompressionMode.Decompress);
+                var scratch = inflateScratch ??= new byte[16384];
+                long total = 0;
+                try
+                {
+                    int n;
+                    while ((n = z.Read(scratch, 0, scratch.Length)) > 0)
+                    {
+                        total += n;
+                        if ((ulong)total > chunkBytesLimit)
+                        {
+                            throw Fail($"{where}: the deflated chunk at 0x{at:X} ({size} bytes) inflates to more than a chunk's {chunkBytesLimit} bytes");
+                        }
+                    }
+                }
+                catch (InvalidDataException)
+                {
+                    // not deflate data: PureHDF fails on it (inside ZLibStream, with bounded buffers)
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>A read-only view of <paramref name="count"/> bytes of the file from its current position.</summary>
+    private sealed class WindowStream(Stream inner, long count) : Stream
+    {
+        private long left = count;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int n)
+        {
+            int got = inner.Read(buffer, offset, (int)Math.Min(n, left));
+            left -= got;
+            return got;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A fixed array chunk index (FAHD + FADB), unpaged.</summary>
@@ -1190,7 +1302,8 @@ internal sealed class Hdf5Preflight
             if (filtered)
             {
                 ulong size = e.Uint(Math.Min(entrySize - offsetSize - 4, 8), "filtered chunk size");
-                Extent(Address(chunk, blk, "chunk address", 1), size, blk, $"entry {i} size");
+                uint mask = e.U32("filter mask");
+                Chunk(Address(chunk, blk, "chunk address", 1), size, mask, blk, $"entry {i} size");
             }
             else
             {
@@ -1646,9 +1759,10 @@ internal sealed class Hdf5Preflight
             throw Fail($"{where}: type {type}, records of {recordSize} bytes, nodes of {nodeSize} bytes (expected type {recordType} with {expectedRecord}-byte records)");
         }
 
-        if (depth != 0)
+        if (depth > 1)
         {
-            throw Fail($"{where}: depth {depth} (only B-trees v2 of one leaf node are read)");
+            // PureHDF sizes the child-count fields of deeper trees differently from libhdf5: refuse rather than misread.
+            throw Fail($"{where}: depth {depth} (B-trees v2 of up to two levels are read)");
         }
 
         if (root == Undefined)
@@ -1656,28 +1770,14 @@ internal sealed class Hdf5Preflight
             return;
         }
 
-        long leaf = Address(root, where, "root node address", 1);
-        string leafWhere = $"B-tree v2 leaf at 0x{leaf:X} ({what} of '{path}')";
-        Extent(leaf, (ulong)(6 + ((long)rootRecords * recordSize) + 4), leafWhere, $"{rootRecords} records");
-        if (6 + ((long)rootRecords * recordSize) + 4 > nodeSize)
+        var records = new List<(byte[] Record, string Where)>();
+        int maxLeaf = (int)((nodeSize - 10) / (uint)recordSize);
+        BTree2Node(Address(root, where, "root node address", 1), rootRecords, depth, nodeSize, recordSize, maxLeaf, $"{what} of '{path}'", records);
+        foreach (var (record, recordWhere) in records)
         {
-            throw Fail($"{leafWhere}: {rootRecords} records of {recordSize} bytes do not fit a {nodeSize}-byte node");
-        }
-
-        var l = new Cursor(this, leaf, Read(leaf, 6 + (rootRecords * recordSize), leafWhere), leafWhere);
-        if (!l.Bytes(4, "signature").AsSpan().SequenceEqual("BTLF"u8))
-        {
-            throw Fail($"{leafWhere}: no BTLF signature");
-        }
-
-        l.Skip(2, "version and type");
-        for (int i = 0; i < rootRecords; i++)
-        {
-            Visit(leafWhere);
-            var record = l.Bytes((uint)recordSize, "record");
             var id = record.AsSpan(isLink ? 4 : 0, idLength);
-            var (at, bytes) = HeapObject(heap, id, $"{leafWhere}, record {i}");
-            string objWhere = at < 0 ? $"{leafWhere}, record {i} (tiny object)" : $"heap object at 0x{at:X} ({what} of '{path}')";
+            var (at, bytes) = HeapObject(heap, id, recordWhere);
+            string objWhere = at < 0 ? $"{recordWhere} (tiny object)" : $"heap object at 0x{at:X} ({what} of '{path}')";
             var o = new Cursor(this, Math.Max(at, 0), bytes, objWhere);
             if (isLink)
             {
@@ -1695,6 +1795,52 @@ internal sealed class Hdf5Preflight
         }
 
         info.HardLinks.Clear();
+    }
+
+    /// <summary>A B-tree v2 leaf (level 0) or internal node (level 1: records between child pointers of an address and a record count); collects the records.</summary>
+    private void BTree2Node(long address, int count, int level, uint nodeSize, int recordSize, int maxLeaf, string owner, List<(byte[], string)> records)
+    {
+        string kind = level == 0 ? "leaf" : "internal node";
+        string where = $"B-tree v2 {kind} at 0x{address:X} ({owner})";
+        Visit(where);
+        if (!checkedStructures.Add(address))
+        {
+            throw Fail($"{where}: reached twice (a cycle)");
+        }
+
+        int countSize = MinByteCount((uint)Math.Max(maxLeaf, 1));
+        int pointerSize = offsetSize + countSize;
+        long size = 6 + ((long)count * recordSize) + (level == 0 ? 0 : (count + 1L) * pointerSize);
+        if (size + 4 > nodeSize || (level == 0 && count > maxLeaf))
+        {
+            throw Fail($"{where}: {count} records of {recordSize} bytes do not fit a {nodeSize}-byte node");
+        }
+
+        Extent(address, (ulong)size + 4, where, $"{count} records");
+        var c = new Cursor(this, address, Read(address, (int)size, where), where);
+        if (!c.Bytes(4, "signature").AsSpan().SequenceEqual(level == 0 ? "BTLF"u8 : "BTIN"u8))
+        {
+            throw Fail($"{where}: no {(level == 0 ? "BTLF" : "BTIN")} signature");
+        }
+
+        c.Skip(2, "version and type");
+        for (int i = 0; i < count; i++)
+        {
+            Visit(where);
+            records.Add((c.Bytes((uint)recordSize, "record"), $"{where}, record {i}"));
+        }
+
+        if (level == 0)
+        {
+            return;
+        }
+
+        for (int i = 0; i <= count; i++)
+        {
+            ulong child = c.Offset("child node address");
+            int childCount = (int)c.Uint(countSize, "number of records in child node");
+            BTree2Node(Address(child, where, "child node address", 1), childCount, level - 1, nodeSize, recordSize, maxLeaf, owner, records);
+        }
     }
 
     // ---------------------------------------------------------------- primitives
@@ -1850,6 +1996,7 @@ internal sealed class Hdf5Preflight
         public uint ElementSize;
         public TypeInfo? Type;
         public LayoutInfo? Layout;
+        public List<int>? Filters;
     }
 
     private sealed class LayoutInfo
@@ -1861,6 +2008,7 @@ internal sealed class Hdf5Preflight
         public int Index = -1;
         public ulong Address = Undefined;
         public ulong Size;
+        public uint Mask;
         public ulong[]? ChunkDims;
     }
 

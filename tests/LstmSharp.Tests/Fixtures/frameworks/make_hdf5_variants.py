@@ -18,7 +18,14 @@ Variants (in keras/):
 - legacy_seq_gzip.h5: default format, chunked + gzip + shuffle (B-tree v1 chunk index, deflate).
 - seq_lstm_gru_latest.keras: the .keras archive with model.weights.h5 rewritten with
   libver="latest" and chunked gzip datasets.
+- legacy_seq_many.h5: libver="latest" with 150 extra groups at the root and 150 extra attributes
+  on model_weights: their B-tree v2 name indexes are two levels deep (internal node + leaves).
+
+And one hostile file:
+- hostile_gzip_bomb.h5: legacy_seq_gzip.h5 with its largest deflated chunk replaced by a deflate
+  stream of zeros of at most the same length that inflates to several times the chunk's size.
 """
+import zlib
 import os
 import shutil
 import tempfile
@@ -78,11 +85,49 @@ def many_links_and_attributes(f):
         g.attrs[f"note_{i:02d}"] = np.arange(i + 1, dtype=np.int32)
 
 
+def many(f):
+    for i in range(150):
+        f.create_group(f"extra_{i:03d}")
+    g = f["model_weights"]
+    for i in range(150):
+        g.attrs[f"note_{i:03d}"] = np.int32(i)
+
+
+def gzip_bomb(src_path, dst_path):
+    """Overwrites the stored bytes of the largest deflated chunk with a deflate stream of zeros
+    that fits in them and inflates to as much as it can (several times the chunk's size)."""
+    with h5py.File(src_path, "r") as f:
+        chunks = []
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.compression == "gzip":
+                nbytes = int(np.prod(obj.chunks)) * obj.dtype.itemsize
+                for i in range(obj.id.get_num_chunks()):
+                    info = obj.id.get_chunk_info(i)
+                    if info.filter_mask == 0:
+                        chunks.append((info.size, name, info.byte_offset, nbytes))
+
+        f.visititems(visit)
+    size, name, offset, nbytes = max(chunks)
+    n = 1
+    while len(zlib.compress(bytes(n * 2), 9)) <= size:
+        n *= 2
+    bomb = zlib.compress(bytes(n), 9)
+    assert n > nbytes, (n, nbytes)
+    data = bytearray(open(src_path, "rb").read())
+    data[offset:offset + size] = bomb + bytes(size - len(bomb))
+    open(dst_path, "wb").write(data)
+    print(f"{os.path.basename(dst_path)}: the {size}-byte chunk of {name} at {offset} ({nbytes} bytes inflated) now inflates to {n}")
+
+
 def main():
     keras = lambda name: os.path.join(KERAS_DIR, name)
     rewrite(keras("legacy_func.h5"), keras("legacy_func_latest.h5"), chunked(), libver="latest", extra=many_links_and_attributes)
     rewrite(keras("legacy_seq.h5"), keras("legacy_seq_compact.h5"), compact_dataset, track_order=True)
     rewrite(keras("legacy_seq.h5"), keras("legacy_seq_gzip.h5"), chunked(compression="gzip", shuffle=True))
+
+    rewrite(keras("legacy_seq.h5"), keras("legacy_seq_many.h5"), chunked(), libver="latest", extra=many)
+    gzip_bomb(keras("legacy_seq_gzip.h5"), keras("hostile_gzip_bomb.h5"))
 
     tmp = tempfile.mkdtemp()
     try:

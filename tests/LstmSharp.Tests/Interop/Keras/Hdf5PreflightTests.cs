@@ -12,14 +12,13 @@ namespace LstmSharp.Tests.Interop.Keras;
 /// </summary>
 public class Hdf5PreflightTests
 {
-    private static readonly string[] HdfFixtures = ["legacy_seq.h5", "legacy_func.h5", "legacy_func_latest.h5", "legacy_seq_compact.h5", "legacy_seq_gzip.h5"];
-
     [Theory]
     [InlineData("legacy_seq.h5")]
     [InlineData("legacy_func.h5")]
     [InlineData("legacy_func_latest.h5")]
     [InlineData("legacy_seq_compact.h5")]
     [InlineData("legacy_seq_gzip.h5")]
+    [InlineData("legacy_seq_many.h5")]
     [InlineData("seq_lstm_gru.keras")]
     [InlineData("func_embed_bidi.keras")]
     [InlineData("seq_lstm_gru_latest.keras")]
@@ -29,6 +28,7 @@ public class Hdf5PreflightTests
     [InlineData("legacy_func_latest.h5", "legacy_func", "Functional")]
     [InlineData("legacy_seq_compact.h5", "legacy_seq", "Sequential")]
     [InlineData("legacy_seq_gzip.h5", "legacy_seq", "Sequential")]
+    [InlineData("legacy_seq_many.h5", "legacy_seq", "Sequential")]
     [InlineData("seq_lstm_gru_latest.keras", "seq_lstm_gru", "Sequential")]
     public void OtherStorageLayoutsImportWithTheOriginalsOutputs(string file, string original, string modelClass)
     {
@@ -385,6 +385,35 @@ public class Hdf5PreflightTests
         Assert.True(at >= 0);
         BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at + 2), 0xFFF0);
         Refused(b, "claims compact data of 65520 bytes");
+    }
+
+    [Fact]
+    public void BTreeV2InternalNodeChildCount()
+    {
+        var b = File.ReadAllBytes(FrameworkFixtures.Keras("legacy_seq_many.h5"));
+        int node = Find(b, "BTIN");
+        int header = Find(b, "BTHD");
+        if (b[header + 5] != b[node + 5])
+        {
+            header = IndexOf(b, "BTHD"u8.ToArray(), header + 1);
+        }
+
+        int recordSize = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(header + 10));
+        int records = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(header + 16 + 8));
+        // the first child pointer follows the records: an 8-byte address, then the child's record count
+        int pointer = node + 6 + (records * recordSize);
+        Assert.Equal("BTLF", Encoding.ASCII.GetString(b, (int)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(pointer)), 4));
+        b[pointer + 8] = 0xFF;
+        Refused(b, "255 records of");
+    }
+
+    [Fact]
+    public void ADeflatedChunkThatInflatesBeyondItsChunkIsRefused()
+    {
+        string path = FrameworkFixtures.Keras("hostile_gzip_bomb.h5");
+        var e = Assert.Throws<KerasFormatException>(() => KerasImport.LoadKeras(path));
+        FrameworkFixtures.AssertMentions(e, path);
+        FrameworkFixtures.AssertMentions(e, "inflates to more than a chunk's 96 bytes");
     }
 
     // ---------------------------------------------------------------- helpers
