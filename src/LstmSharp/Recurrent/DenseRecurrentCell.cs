@@ -157,6 +157,7 @@ public abstract class DenseRecurrentCell : RecurrentCell
     /// <summary>Creates kernel <c>[features, gates·units]</c>, recurrent_kernel <c>[units, gates·units]</c> and, with a bias, <paramref name="biasShape"/>.</summary>
     private protected void AddDenseWeights(int features, int gates, int[] biasShape)
     {
+        LayoutLimits.GateWidth(Describe(), gates, Units, features);
         ReserveWeights([("kernel", [features, gates * Units]), ("recurrent_kernel", [Units, gates * Units]), ("bias", UseBias ? biasShape : [0])]);
         Kernel = AddWeight("kernel", [features, gates * Units], KernelInitializer, KernelRegularizer, KernelConstraint);
         RecurrentKernel = AddWeight("recurrent_kernel", [Units, gates * Units], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);

@@ -3,6 +3,7 @@ using LstmSharp.Autograd;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
+using LstmSharp.Serialization;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
 using static LstmSharp.Tests.Infrastructure.GradientChecker;
@@ -201,6 +202,64 @@ public class RnnCellTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// A model file whose RNN config was tampered with (no cell, a cell that is not one, a huge
+    /// or negative units, a wrong type) is refused with one <see cref="ModelFormatException"/>
+    /// naming the file and the layer, before any weight is allocated.
+    /// </summary>
+    [Fact]
+    public void ATamperedRnnConfigIsRefusedByName()
+    {
+        Layer.SetRandomSeed(12);
+        var dir = Path.Combine(Path.GetTempPath(), $"rnncell-bad-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var model = new Sequential();
+            model.Add(new RNN(new GruAutogradCell(3, name: "gru_cell"), name: "rnn", inputShape: [4, 2]));
+            string good = Path.Combine(dir, "good.lstm");
+            model.Save(good);
+
+            ModelFormatException Refused(Action<JsonObject> changeRnnConfig)
+            {
+                var bytes = File.ReadAllBytes(good);
+                int n = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+                var header = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(bytes, 8, n))!.AsObject();
+                var metadata = (JsonObject)header[LstmSharp.Serialization.SafeTensors.MetadataKey]!;
+                var config = JsonNode.Parse(metadata["config"]!.GetValue<string>())!.AsObject();
+                changeRnnConfig((JsonObject)config["config"]!["layers"]![0]!["config"]!);
+                metadata["config"] = config.ToJsonString();
+                var text = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+                int padded = (text.Length + 7) / 8 * 8;
+                var result = new byte[8 + padded + (bytes.Length - 8 - n)];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)padded);
+                result.AsSpan(8, padded).Fill((byte)' ');
+                text.CopyTo(result, 8);
+                bytes.AsSpan(8 + n).CopyTo(result.AsSpan(8 + padded));
+                string bad = Path.Combine(dir, "bad.lstm");
+                File.WriteAllBytes(bad, result);
+                var e = Assert.Throws<ModelFormatException>(() => Model.Load(bad));
+                Assert.Contains("bad.lstm", e.Message);
+                return e;
+            }
+
+            Assert.Contains("lacks 'cell'", Refused(c => c.Remove("cell")).Message);
+            Assert.Contains("must be a recurrent cell", Refused(c => c["cell"] = new JsonObject { ["class_name"] = "Dense", ["config"] = new JsonObject { ["units"] = 3 } }).Message);
+            var huge = Refused(c => c["cell"]!["config"]!["units"] = 2_000_000_000);
+            Assert.Contains("GRUCell 'gru_cell'", huge.Message);
+            Assert.Contains("units=2000000000", huge.Message);
+            var big = Refused(c => c["cell"]!["config"]!["units"] = 5_000).Message;
+            Assert.True(big.Contains("more than the", StringComparison.Ordinal), big);
+            Assert.Contains("units must be a positive integer, got -3", Refused(c => c["cell"]!["config"]!["units"] = -3).Message);
+            Refused(c => c["return_sequences"] = "yes");
+            Assert.Contains("unknown layer class 'NoSuchCell'", Refused(c => c["cell"]!["class_name"] = "NoSuchCell").Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
         }
     }
 
