@@ -108,13 +108,13 @@ internal static class CellMathBenchmark
             switch (name)
             {
                 case "exp":
-                    for (nuint i = 0; i < N; i += 16) VecMath.Exp(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 16) VecMath.Exp<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
                 case "sigmoid":
-                    for (nuint i = 0; i < N; i += 16) VecMath.Sigmoid(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 16) VecMath.Sigmoid<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
                 default:
-                    for (nuint i = 0; i < N; i += 16) VecMath.Tanh(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 16) VecMath.Tanh<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
             }
         }
@@ -126,13 +126,13 @@ internal static class CellMathBenchmark
             switch (name)
             {
                 case "exp":
-                    for (nuint i = 0; i < N; i += 8) VecMath.Exp(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 8) VecMath.Exp<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
                 case "sigmoid":
-                    for (nuint i = 0; i < N; i += 8) VecMath.Sigmoid(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 8) VecMath.Sigmoid<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
                 default:
-                    for (nuint i = 0; i < N; i += 8) VecMath.Tanh(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+                    for (nuint i = 0; i < N; i += 8) VecMath.Tanh<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
                     break;
             }
         }

@@ -247,7 +247,7 @@ internal static class Rows
             var acc = Vector512<float>.Zero;
             for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
             {
-                var e = VecMath.Exp(Vector512.LoadUnsafe(ref xr, i) - s);
+                var e = VecMath.Exp<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref xr, i) - s);
                 e.StoreUnsafe(ref yr, i);
                 acc += e;
             }
@@ -261,7 +261,7 @@ internal static class Rows
             var acc = Vector256<float>.Zero;
             for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
             {
-                var e = VecMath.Exp(Vector256.LoadUnsafe(ref xr, i) - s);
+                var e = VecMath.Exp<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref xr, i) - s);
                 e.StoreUnsafe(ref yr, i);
                 acc += e;
             }
@@ -292,7 +292,7 @@ internal static class Rows
             var sv = Vector512.Create(s);
             for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
             {
-                Vector512.FusedMultiplyAdd(-VecMath.Exp(Vector512.LoadUnsafe(ref yr, i)), sv, Vector512.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
+                Vector512.FusedMultiplyAdd(-VecMath.Exp<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref yr, i)), sv, Vector512.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
             }
         }
 
@@ -301,7 +301,7 @@ internal static class Rows
             var sv = Vector256.Create(s);
             for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
             {
-                Vector256.FusedMultiplyAdd(-VecMath.Exp(Vector256.LoadUnsafe(ref yr, i)), sv, Vector256.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
+                Vector256.FusedMultiplyAdd(-VecMath.Exp<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref yr, i)), sv, Vector256.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
             }
         }
 

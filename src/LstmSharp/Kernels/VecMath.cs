@@ -355,37 +355,6 @@ internal static class VecMath
         return TL.Fma(p, r, TL.Broadcast(c01));
     }
 
-    // The Vector512/Vector256 entry points (tests, bench, the GEMM-side callers).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x) => Exp<Lanes512, Vector512<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x) => Exp<Lanes256, Vector256<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid<Lanes512, Vector512<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid<Lanes256, Vector256<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x) => Tanh<Lanes512, Vector512<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x) => Tanh<Lanes256, Vector256<float>>(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Activate(ActivationKind kind, Vector512<float> x) => Activate<Lanes512, Vector512<float>>(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Activate(ActivationKind kind, Vector256<float> x) => Activate<Lanes256, Vector256<float>>(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> DerivativeFromOutput(ActivationKind kind, Vector512<float> y) => DerivativeFromOutput<Lanes512, Vector512<float>>(kind, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> DerivativeFromOutput(ActivationKind kind, Vector256<float> y) => DerivativeFromOutput<Lanes256, Vector256<float>>(kind, y);
-
     // ---------------------------------------------------------------- spans
 
     /// <summary>

@@ -47,22 +47,6 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
 
     public SimpleRnnLayout Layout { get; }
 
-    /// <summary>
-    /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
-    /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
-    /// <see cref="Backward"/> needs; with null (inference) it keeps nothing.
-    /// </summary>
-    public void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SimpleRnnCache? cache) =>
-        ForwardCore(run, weights, h0, outputs, cache);
-
-    /// <summary>
-    /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
-    /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
-    /// the parameter gradients and writing dx and dh_0. Consumes the cache.
-    /// </summary>
-    public void Backward(in SequenceRun run, in RnnWeights weights, SimpleRnnCache cache, in RnnOutputGradients dOut, in RnnGradients grads) =>
-        BackwardCore(run, weights, cache, dOut, grads);
-
     internal override SingleStateCache NewCache() => new SimpleRnnCache();
 
     private protected override object LayoutKey => Layout;

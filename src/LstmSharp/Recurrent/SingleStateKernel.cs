@@ -83,9 +83,9 @@ internal abstract class SingleStateKernel
     /// <summary>
     /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> [batch, units] is the
     /// initial state (empty = zeros). With a <paramref name="cache"/> (training) it saves what
-    /// the backward needs; with null (inference) it keeps nothing.
+    /// <see cref="Backward"/> needs (a cache from <see cref="NewCache"/>); with null (inference) it keeps nothing.
     /// </summary>
-    internal void ForwardCore(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SingleStateCache? cache)
+    internal void Forward(in SequenceRun run, in RnnWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SingleStateCache? cache)
     {
         string owner = ownerForward;
         int n = InputSize, u = Units, g = GateWidth;
@@ -143,7 +143,7 @@ internal abstract class SingleStateKernel
     /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
     /// the parameter gradients and writing dx and dh_0. Consumes the cache.
     /// </summary>
-    internal void BackwardCore(in SequenceRun run, in RnnWeights weights, SingleStateCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
+    internal void Backward(in SequenceRun run, in RnnWeights weights, SingleStateCache cache, in RnnOutputGradients dOut, in RnnGradients grads)
     {
         ArgumentNullException.ThrowIfNull(cache);
         string owner = ownerBackward;

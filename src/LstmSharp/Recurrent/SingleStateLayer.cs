@@ -47,7 +47,7 @@ public abstract class SingleStateLayer : RecurrentLayer
         : [Kernel!.Value, RecurrentKernel!.Value, Bias.Value];
 
     private protected sealed override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
-        kernel!.ForwardCore(
+        kernel!.Forward(
             run,
             Weights(),
             initialStates[0] is { } h0 ? h0.Span : default,
@@ -55,7 +55,7 @@ public abstract class SingleStateLayer : RecurrentLayer
             (SingleStateCache?)cache);
 
     private protected sealed override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
-        kernel!.BackwardCore(
+        kernel!.Backward(
             run,
             Weights(),
             (SingleStateCache)cache,

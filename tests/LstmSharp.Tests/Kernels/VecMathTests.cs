@@ -98,14 +98,14 @@ public class VecMathTests
 
             for (int i = 0; i < n; i += 8)
             {
-                VecMath.Activate(kind, Vector256.Create(x, i)).CopyTo(v256, i);
-                VecMath.DerivativeFromOutput(kind, Vector256.Create(s, i)).CopyTo(d256, i);
+                VecMath.Activate<Lanes256, Vector256<float>>(kind, Vector256.Create(x, i)).CopyTo(v256, i);
+                VecMath.DerivativeFromOutput<Lanes256, Vector256<float>>(kind, Vector256.Create(s, i)).CopyTo(d256, i);
             }
 
             for (int i = 0; i < n; i += 16)
             {
-                VecMath.Activate(kind, Vector512.Create(x, i)).CopyTo(v512, i);
-                VecMath.DerivativeFromOutput(kind, Vector512.Create(s, i)).CopyTo(d512, i);
+                VecMath.Activate<Lanes512, Vector512<float>>(kind, Vector512.Create(x, i)).CopyTo(v512, i);
+                VecMath.DerivativeFromOutput<Lanes512, Vector512<float>>(kind, Vector512.Create(s, i)).CopyTo(d512, i);
             }
 
             Check.Identical($"Vector256 Activate({kind})", s, v256, x);
@@ -121,9 +121,9 @@ public class VecMathTests
 
         for (int i = 0; i < n; i += 16)
         {
-            VecMath.Exp(Vector512.Create(x, i)).CopyTo(v512, i);
-            VecMath.Exp(Vector256.Create(x, i)).CopyTo(v256, i);
-            VecMath.Exp(Vector256.Create(x, i + 8)).CopyTo(v256, i + 8);
+            VecMath.Exp<Lanes512, Vector512<float>>(Vector512.Create(x, i)).CopyTo(v512, i);
+            VecMath.Exp<Lanes256, Vector256<float>>(Vector256.Create(x, i)).CopyTo(v256, i);
+            VecMath.Exp<Lanes256, Vector256<float>>(Vector256.Create(x, i + 8)).CopyTo(v256, i + 8);
         }
 
         Check.Identical("Vector512 Exp", s, v512, x);
@@ -203,8 +203,8 @@ public class VecMathTests
             Assert.Equal(1f, VecMath.Tanh(big));
             Assert.Equal(-1f, VecMath.Tanh(-big));
             Assert.Equal(1f, VecMath.Sigmoid(big + 8f));
-            Assert.Equal(1f, VecMath.Tanh(Vector512.Create(big)).GetElement(3));
-            Assert.Equal(-1f, VecMath.Tanh(Vector256.Create(-big)).GetElement(5));
+            Assert.Equal(1f, VecMath.Tanh<Lanes512, Vector512<float>>(Vector512.Create(big)).GetElement(3));
+            Assert.Equal(-1f, VecMath.Tanh<Lanes256, Vector256<float>>(Vector256.Create(-big)).GetElement(5));
         }
 
         // sigmoid(-100) = e^-100 / (1 + e^-100) ≈ 3.7e-44 is a float subnormal: positive, finite.
@@ -248,8 +248,8 @@ public class VecMathTests
         foreach (var kind in Kinds)
         {
             Assert.True(float.IsNaN(VecMath.Activate(kind, float.NaN)), $"{kind} scalar");
-            Assert.True(float.IsNaN(VecMath.Activate(kind, Vector256.Create(float.NaN)).GetElement(0)), $"{kind} Vector256");
-            Assert.True(float.IsNaN(VecMath.Activate(kind, Vector512.Create(float.NaN)).GetElement(15)), $"{kind} Vector512");
+            Assert.True(float.IsNaN(VecMath.Activate<Lanes256, Vector256<float>>(kind, Vector256.Create(float.NaN)).GetElement(0)), $"{kind} Vector256");
+            Assert.True(float.IsNaN(VecMath.Activate<Lanes512, Vector512<float>>(kind, Vector512.Create(float.NaN)).GetElement(15)), $"{kind} Vector512");
             var x = new float[37];
             x[33] = float.NaN;
             x[5] = float.NaN;
