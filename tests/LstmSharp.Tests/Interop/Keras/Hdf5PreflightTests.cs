@@ -135,6 +135,38 @@ public class Hdf5PreflightTests
         Refused(b, "is visited twice (a cycle)");
     }
 
+    /// <summary>Two datasets whose datatype messages are shared from each other: PureHDF would construct one header inside the other without end (a stack overflow ends the process).</summary>
+    [Fact]
+    public void SharedMessageCycle()
+    {
+        var b = Legacy();
+        var found = new List<(int Header, int Message)>();
+        for (int node = IndexOf(b, "SNOD"u8.ToArray(), 0); node >= 0 && found.Count < 2; node = IndexOf(b, "SNOD"u8.ToArray(), node + 1))
+        {
+            int count = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(node + 6));
+            for (int i = 0; i < count && found.Count < 2; i++)
+            {
+                int header = (int)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(node + 8 + (i * 40) + 8));
+                if (V1Message(b, header, 3) is { } message && b[message + 8] == 0x11)
+                {
+                    found.Add((header, message)); // a dataset: its version 1 floating-point datatype message
+                }
+            }
+        }
+
+        Assert.Equal(2, found.Count);
+        for (int k = 0; k < 2; k++)
+        {
+            int message = found[k].Message;
+            b[message + 4] |= 0x02; // shared
+            b[message + 8] = 2; // shared message version 2, then type 0 and the other header's address
+            b[message + 9] = 0;
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(message + 10), (ulong)found[1 - k].Header);
+        }
+
+        Refused(b, "refer back to itself (a cycle)");
+    }
+
     [Fact]
     public void LocalHeapDataSegmentSize()
     {
@@ -461,6 +493,29 @@ public class Hdf5PreflightTests
     }
 
     private static int IndexOf(byte[] b, byte[] pattern, int from) => b.AsSpan(from).IndexOf(pattern) is var i and >= 0 ? from + i : -1;
+
+    /// <summary>The prefix of the first message of <paramref name="type"/> in the first chunk of the version 1 object header at <paramref name="header"/>, if any.</summary>
+    private static int? V1Message(byte[] b, int header, int type)
+    {
+        if (b[header] != 1)
+        {
+            return null;
+        }
+
+        int p = header + 16;
+        int end = p + (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(header + 8));
+        while (p + 8 <= end)
+        {
+            if (BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(p)) == type)
+            {
+                return p;
+            }
+
+            p += 8 + BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(p + 2));
+        }
+
+        return null;
+    }
 
     /// <summary>The prefix of the first version 1 layout message (type 8) holding a version 3 contiguous layout.</summary>
     private static int FindLayout(byte[] b)

@@ -57,6 +57,7 @@ public class KerasHostileFileTests
     [InlineData("legacy_func.h5")]
     [InlineData("seq_lstm_gru_latest.keras")]
     [InlineData("legacy_func_latest.h5")]
+    [InlineData("legacy_seq_many.h5")]
     public async Task ThousandsOfTruncatedAndBitFlippedFilesEndOnlyInTheDocumentedException(string name)
     {
         byte[] original = File.ReadAllBytes(FrameworkFixtures.Keras(name));
