@@ -217,8 +217,10 @@ internal static class DistributedCommands
 
     private static Command MpiCheck()
     {
-        var cmd = new Command("mpi-check", "Run every collective used by --distributed training on all ranks (start with mpirun -np N) and check the results bit for bit; exit 1 if any rank saw a wrong result.");
-        cmd.SetAction(_ => CliErrors.Run(() =>
+        var benchmark = new Option<bool>("--benchmark") { Description = "Then time the gradient reduction (fixed-order sum, and MPI_Allreduce of the same bytes for comparison) from 4 KB to 64 MB per rank." };
+        var shards = new Option<int>("--shards") { Description = "Virtual shards for --benchmark.", DefaultValueFactory = _ => 12 };
+        var cmd = new Command("mpi-check", "Run every collective used by --distributed training on all ranks (start with mpirun -np N) and check the results bit for bit; exit 1 if any rank saw a wrong result.") { benchmark, shards };
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             using var comm = Open();
             var result = CommunicatorSelfTest.Run(comm);
@@ -230,6 +232,24 @@ internal static class DistributedCommands
             if (comm.Rank == 0)
             {
                 Console.WriteLine($"{comm.Description}: {result.Checks} checks per rank, {(result.FailedOnAnyRank == 0 ? "all passed" : $"{result.FailedOnAnyRank} failed")}");
+            }
+
+            if (result.FailedOnAnyRank == 0 && r.GetValue(benchmark))
+            {
+                if (comm.Rank == 0)
+                {
+                    Console.WriteLine($"gradient reduction, {comm.Size} ranks, {r.GetValue(shards)} virtual shards (median of 9, slowest rank):");
+                    Console.WriteLine("floats\tbytes\tsharded_sum_ms\tallreduce_ms\tsharded_GB/s");
+                }
+
+                for (int floats = 1 << 10; floats <= 1 << 24; floats <<= 2)
+                {
+                    var (sharded, allreduce) = CommunicatorSelfTest.MeasureReduction(comm, floats, r.GetValue(shards), 9);
+                    if (comm.Rank == 0)
+                    {
+                        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{floats}\t{floats * 4L}\t{sharded * 1e3:0.000}\t{allreduce * 1e3:0.000}\t{floats * 4e-9 / sharded:0.00}"));
+                    }
+                }
             }
 
             return result.FailedOnAnyRank == 0 ? 0 : CliErrors.UserError;

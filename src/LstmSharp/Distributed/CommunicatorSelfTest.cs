@@ -137,6 +137,58 @@ public static class CommunicatorSelfTest
         return new Result(checks, (int)failed[0], failures);
     }
 
+    /// <summary>
+    /// Median seconds of one fixed-order gradient sum (<c>floats</c> per shard, <c>shards</c>
+    /// virtual shards over the ranks) and, for comparison, of one MPI_Allreduce of the same number
+    /// of bytes (whose order of additions is unspecified), over <paramref name="repeats"/> runs
+    /// after one warm-up. Every rank must call it with the same arguments.
+    /// </summary>
+    public static (double ShardedSum, double Allreduce) MeasureReduction(ICommunicator comm, int floats, int shards, int repeats)
+    {
+        ArgumentNullException.ThrowIfNull(comm);
+        ArgumentOutOfRangeException.ThrowIfLessThan(floats, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
+        var sum = new ShardedSum(comm, shards);
+        var local = new float[sum.LocalShards * floats];
+        for (int i = 0; i < local.Length; i++)
+        {
+            local[i] = Mixed(comm.Rank, i);
+        }
+
+        var result = new float[floats];
+        var send = new double[floats / 2];
+        var reduced = new double[floats / 2];
+        var sharded = new double[repeats];
+        var allreduce = new double[repeats];
+        for (int r = -1; r < repeats; r++)
+        {
+            comm.Barrier();
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            sum.Sum(local, floats, result);
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            comm.Barrier();
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            comm.AllreduceSum(send, reduced);
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (r >= 0)
+            {
+                sharded[r] = (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+                allreduce[r] = (t3 - t2) / (double)System.Diagnostics.Stopwatch.Frequency;
+            }
+        }
+
+        // The slowest rank's time is the collective's time.
+        var slowest = new double[2];
+        comm.AllreduceMax([Median(sharded), Median(allreduce)], slowest);
+        return (slowest[0], slowest[1]);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
     private static float Value(int who, int i) => who * 100_000f + i;
 
     private static float Mixed(int shard, int i)

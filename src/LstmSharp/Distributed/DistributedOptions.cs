@@ -47,12 +47,21 @@ public sealed record DistributedOptions
     public int? MaxSteps { get; init; }
 }
 
-/// <summary>Where the time of a distributed run went (this rank; seconds).</summary>
-public sealed record DistributedTimings(int Steps, double ComputeSeconds, double ReduceSeconds, double OptimizerSeconds, long GradientFloats)
+/// <summary>
+/// Where the time of a distributed run went on this rank (seconds): computing its shards'
+/// gradients, waiting at the step's barrier for the slowest rank (load imbalance), exchanging
+/// and summing the gradients and the per-shard figures, and the optimizer step.
+/// </summary>
+public sealed record DistributedTimings(int Steps, double ComputeSeconds, double WaitSeconds, double ReduceSeconds, double OptimizerSeconds, long GradientFloats)
 {
-    /// <summary>Share of the step spent in gradient reduction and metric exchange.</summary>
-    public double CommunicationShare => ComputeSeconds + ReduceSeconds + OptimizerSeconds is > 0 and var total ? ReduceSeconds / total : 0;
+    /// <summary>Share of the step spent exchanging gradients and figures (waiting excluded).</summary>
+    public double CommunicationShare => Total > 0 ? ReduceSeconds / Total : 0;
+
+    /// <summary>Share of the step spent waiting for the slowest rank.</summary>
+    public double WaitShare => Total > 0 ? WaitSeconds / Total : 0;
+
+    private double Total => ComputeSeconds + WaitSeconds + ReduceSeconds + OptimizerSeconds;
 
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{Steps} steps: compute {ComputeSeconds:0.00} s, gradient exchange {ReduceSeconds:0.00} s ({CommunicationShare:P1}), optimizer {OptimizerSeconds:0.00} s; {GradientFloats} gradient floats per step");
+        $"{Steps} steps: compute {ComputeSeconds:0.00} s, waiting for the slowest rank {WaitSeconds:0.00} s ({WaitShare:P1}), gradient exchange {ReduceSeconds:0.00} s ({CommunicationShare:P1}), optimizer {OptimizerSeconds:0.00} s; {GradientFloats} gradient floats per step");
 }

@@ -96,6 +96,14 @@ public sealed class CommunicatorTests
         }
     }
 
+    [Fact]
+    public void ReductionTimingsComeBackTheSameOnEveryRank()
+    {
+        var times = InProcessCommunicator.Run(2, comm => CommunicatorSelfTest.MeasureReduction(comm, 1024, 4, 3), TimeSpan.FromSeconds(60));
+        Assert.Equal(times[0], times[1]);
+        Assert.True(times[0].ShardedSum > 0 && times[0].Allreduce > 0, times[0].ToString());
+    }
+
     [SkippableTheory]
     [InlineData(1, false)]
     [InlineData(2, false)]
