@@ -28,6 +28,7 @@ internal static class Program
         experiment.Subcommands.Add(ImdbCommand(args));
         experiment.Subcommands.Add(LongLagCommand(args));
         experiment.Subcommands.Add(Seq2SeqCommand(args));
+        experiment.Subcommands.Add(Seq2SeqAttentionCommand.Create(args));
         experiment.Subcommands.Add(TextCommands.CharLmCommand(args));
         experiment.Subcommands.Add(ForecastCommands.Create(args));
         experiment.Subcommands.Add(ImdbCnnLstmCommand.Create(args));
