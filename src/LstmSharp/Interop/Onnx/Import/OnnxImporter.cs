@@ -164,7 +164,13 @@ internal sealed partial class OnnxImporter
             }
 
             var (dims, elemType) = InputShape(input);
-            int batchAxis = dims.Length == 0 ? 0 : Math.Min(InferBatchAxis(input.Name, 0), dims.Length - 1);
+            if (dims.Length == 0)
+            {
+                // Found by afl-fuzz: a rank-0 input indexed its missing batch axis (IndexOutOfRangeException).
+                throw Unsupported($"graph input '{Short(input.Name)}' is a scalar (rank 0); a model input needs a batch axis.");
+            }
+
+            int batchAxis = Math.Min(InferBatchAxis(input.Name, 0), dims.Length - 1);
             dims[batchAxis] = BatchSymbol;
             var perSample = dims.Where((_, a) => a != batchAxis).Select(d => d >= 0 ? checked((int)d) : -1).ToArray();
             if (perSample.Any(d => d == 0))
