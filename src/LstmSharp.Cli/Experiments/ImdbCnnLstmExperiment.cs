@@ -58,7 +58,7 @@ internal static class ImdbCnnLstmExperiment
             PublishedAccuracy, Path.Combine(s.Out, "cnn-lstm.lstm"), s.Verbose, s.Seed);
         Console.WriteLine();
         Console.WriteLine(ExperimentReport.Table([result]));
-        ExperimentReport.Write(s.Out, "IMDB sentiment: Embedding → Conv1D → MaxPooling1D → LSTM → Dense (keras-io CNN-LSTM)", command, [result]);
+        ExperimentReport.Write(s.Out, "IMDB: keras-io CNN-LSTM", command, [result]);
         Console.WriteLine($"Wrote {Path.Combine(s.Out, "results.md")}, history.csv, accuracy.png, loss.png and the model.");
         return ExperimentRunner.CancelRequested ? 130 : 0;
     }

@@ -17,7 +17,8 @@ internal static class KerasConfig
 {
     /// <summary>The Keras layer classes read (those LstmSharp has).</summary>
     public static readonly IReadOnlyList<string> Supported =
-        ["InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "TimeDistributed", "Masking", "Concatenate", "Add"];
+        ["InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "TimeDistributed", "Masking", "Concatenate", "Add",
+        "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "SpatialDropout1D", "LayerNormalization", "BatchNormalization"];
 
     /// <summary>A model and its layers in Keras's <c>model.layers</c> order with their Keras class names.</summary>
     public sealed record Built(Model Model, IReadOnlyList<(string ClassName, Layer Layer)> Layers);

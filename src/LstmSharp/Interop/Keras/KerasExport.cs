@@ -47,6 +47,14 @@ public static class KerasExport
         ["Masking"] = ["mask_value"],
         ["Concatenate"] = ["axis"],
         ["Add"] = [],
+        ["Conv1D"] = ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"],
+        ["MaxPooling1D"] = ["pool_size", "strides", "padding", "data_format"],
+        ["AveragePooling1D"] = ["pool_size", "strides", "padding", "data_format"],
+        ["GlobalMaxPooling1D"] = ["data_format", "keepdims"],
+        ["GlobalAveragePooling1D"] = ["data_format", "keepdims"],
+        ["SpatialDropout1D"] = ["rate", "seed"],
+        ["LayerNormalization"] = ["axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
+        ["BatchNormalization"] = ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
     };
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (a .keras file), atomically.</summary>

@@ -469,12 +469,119 @@ def legacy_fixtures():
     save_npy(KERAS_DIR, "legacy_func_y", y.astype(F32))
 
 
+# Issue 15's layers, from their equations in float64 (Keras semantics, channels_last).
+def conv1d(x, kernel, bias, padding="valid", stride=1, dilation=1):
+    width = kernel.shape[0]
+    span = dilation * (width - 1) + 1
+    steps = x.shape[1]
+    if padding == "valid":
+        out, left = (steps - span) // stride + 1, 0
+    elif padding == "same":
+        out = -(-steps // stride)
+        left = max(0, (out - 1) * stride + span - steps) // 2
+    else:  # causal
+        out, left = (steps - 1) // stride + 1, span - 1
+    xp = np.zeros((x.shape[0], steps + 2 * span, x.shape[2]))
+    xp[:, left:left + steps] = x
+    y = np.zeros((x.shape[0], out, kernel.shape[2])) + bias
+    for t in range(out):
+        for k in range(width):
+            y[:, t] += xp[:, t * stride + k * dilation] @ kernel[k]
+    return y
+
+
+def max_pool1d(x, pool):
+    out = (x.shape[1] - pool) // pool + 1
+    return np.stack([x[:, t * pool:t * pool + pool].max(1) for t in range(out)], 1)
+
+
+def batch_norm_inference(x, gamma, beta, mean, var, eps=1e-3):
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def layer_norm(x, gamma, beta, eps=1e-3):
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def k3_layer(class_name, name, **config):
+    return k3_obj("keras.layers", class_name, {"name": name, "trainable": True, "dtype": k3_policy(), **config})
+
+
+def keras3_cnn_fixture():
+    """Embedding -> Conv1D(same, relu) -> BatchNormalization -> MaxPooling1D -> LayerNormalization ->
+    Conv1D(causal, dilation 2) -> LSTM(seq) -> GlobalAveragePooling1D -> Dense(1, sigmoid), Keras 3 layout."""
+    rng = np.random.default_rng(15)
+
+    def r(*shape, lo=-0.6, hi=0.6):
+        return rng.uniform(lo, hi, size=shape).astype(F32)
+
+    tokens = rng.integers(0, 20, size=(3, 12))
+    w_emb = [r(20, 5)]
+    w_c1 = [r(3, 5, 6), r(6)]
+    w_bn = [r(6, lo=0.5, hi=1.5), r(6), r(6), r(6, lo=0.2, hi=1.0)]  # gamma, beta, moving_mean, moving_variance
+    w_ln = [r(6, lo=0.5, hi=1.5), r(6)]
+    w_c2 = [r(2, 6, 4), r(4)]
+    w_lstm = [r(4, 12), r(3, 12), r(12)]
+    w_out = [r(3, 1), r(1)]
+    f64 = lambda ws: [w.astype(np.float64) for w in ws]  # noqa: E731
+    h = f64(w_emb)[0][tokens]
+    h = act("relu", conv1d(h, *f64(w_c1), padding="same"))
+    h = batch_norm_inference(h, *f64(w_bn))
+    h = max_pool1d(h, 2)
+    h = layer_norm(h, *f64(w_ln))
+    h = conv1d(h, *f64(w_c2), padding="causal", dilation=2)
+    h = lstm_seq(h, f64(w_lstm))
+    h = h.mean(1)
+    y = sigmoid(h @ f64(w_out)[0] + f64(w_out)[1])
+
+    def conv_cfg(name, filters, size, padding, dilation, activation):
+        return k3_layer("Conv1D", name, filters=filters, kernel_size=[size], strides=[1], padding=padding,
+                        data_format="channels_last", dilation_rate=[dilation], groups=1, activation=activation, use_bias=True,
+                        kernel_initializer=k3_init("GlorotUniform", {"seed": None}), bias_initializer=k3_init("Zeros"),
+                        kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                        kernel_constraint=None, bias_constraint=None)
+
+    config = k3_obj("keras", "Sequential", {
+        "name": "cnn", "trainable": True, "dtype": k3_policy(),
+        "layers": [k3_input("input_layer", [None, 12]),
+                   k3_embedding("embedding", 20, 5),
+                   conv_cfg("conv1d", 6, 3, "same", 1, "relu"),
+                   k3_layer("BatchNormalization", "batch_normalization", axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True,
+                            beta_initializer=k3_init("Zeros"), gamma_initializer=k3_init("Ones"),
+                            moving_mean_initializer=k3_init("Zeros"), moving_variance_initializer=k3_init("Ones"),
+                            beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, synchronized=False),
+                   k3_layer("MaxPooling1D", "max_pooling1d", pool_size=[2], padding="valid", strides=[2], data_format="channels_last"),
+                   k3_layer("LayerNormalization", "layer_normalization", axis=[-1], epsilon=0.001, center=True, scale=True, rms_scaling=False,
+                            beta_initializer=k3_init("Zeros"), gamma_initializer=k3_init("Ones"),
+                            beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None),
+                   conv_cfg("conv1d_1", 4, 2, "causal", 2, "linear"),
+                   k3_rnn("LSTM", "lstm", 3, True),
+                   k3_layer("GlobalAveragePooling1D", "global_average_pooling1d", data_format="channels_last", keepdims=False),
+                   k3_dense("dense", 1, "sigmoid")]})
+    config["build_config"] = {"input_shape": [None, 12]}
+    write_keras3(os.path.join(KERAS_DIR, "seq_cnn_norm.keras"), config,
+                 [("layers/embedding", {"": w_emb}), ("layers/conv1d", {"": w_c1}), ("layers/batch_normalization", {"": w_bn}),
+                  ("layers/max_pooling1d", {"": []}), ("layers/layer_normalization", {"": w_ln}), ("layers/conv1d_1", {"": w_c2}),
+                  ("layers/lstm", rnn_groups(w_lstm)), ("layers/global_average_pooling1d", {"": []}), ("layers/dense", {"": w_out})])
+    save_npy(KERAS_DIR, "seq_cnn_norm_x", tokens.astype(F32))
+    save_npy(KERAS_DIR, "seq_cnn_norm_y", y.astype(F32))
+
+
 def keras_fixtures():
     os.makedirs(KERAS_DIR, exist_ok=True)
     keras3_fixtures()
     legacy_fixtures()
+    keras3_cnn_fixture()
 
 
 if __name__ == "__main__":
-    torch_fixtures()
-    keras_fixtures()
+    import sys
+    if sys.argv[1:] == ["--only-cnn"]:
+        # Issue 15's fixture alone (its own generator), leaving the other files untouched.
+        os.makedirs(KERAS_DIR, exist_ok=True)
+        keras3_cnn_fixture()
+    else:
+        torch_fixtures()
+        keras_fixtures()

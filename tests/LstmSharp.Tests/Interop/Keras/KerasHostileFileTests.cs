@@ -10,18 +10,18 @@ public class KerasHostileFileTests
     [Fact]
     public void AnUnsupportedLayerIsNamed()
     {
-        string path = Path.Combine(FrameworkFixtures.NewTempFolder("keras-bad"), "conv.keras");
+        string path = Path.Combine(FrameworkFixtures.NewTempFolder("keras-bad"), "conv2d.keras");
         try
         {
             using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
             {
-                Write(zip, "config.json", """{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 5, 3], "name": "in"}}, {"module": "keras.layers", "class_name": "Conv1D", "config": {"name": "conv1d", "filters": 4}}]}}""");
+                Write(zip, "config.json", """{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 5, 3], "name": "in"}}, {"module": "keras.layers", "class_name": "Conv2D", "config": {"name": "conv2d", "filters": 4}}]}}""");
                 Write(zip, "model.weights.h5", "not used");
             }
 
             var ex = Assert.Throws<KerasFormatException>(() => KerasImport.LoadKeras(path));
             FrameworkFixtures.AssertMentions(ex, path);
-            FrameworkFixtures.AssertMentions(ex, "layer 'conv1d' is a Conv1D");
+            FrameworkFixtures.AssertMentions(ex, "layer 'conv2d' is a Conv2D");
         }
         finally
         {

@@ -14,6 +14,7 @@ public class KerasImportTests
     [InlineData("func_embed_bidi.keras", "Functional")]
     [InlineData("legacy_seq.h5", "Sequential")]
     [InlineData("legacy_func.h5", "Functional")]
+    [InlineData("seq_cnn_norm.keras", "Sequential")]
     public void RebuildsTheModelAndMatchesTheReferenceOutputs(string file, string modelClass)
     {
         var model = KerasImport.LoadKeras(FrameworkFixtures.Keras(file));

@@ -16,6 +16,7 @@ public class KerasRoundTripTests
     [InlineData("func_embed_bidi.keras")]
     [InlineData("legacy_seq.h5")]
     [InlineData("legacy_func.h5")]
+    [InlineData("seq_cnn_norm.keras")]
     public void ImportedModelsExportAndImportBitIdentical(string file)
     {
         var model = KerasImport.LoadKeras(FrameworkFixtures.Keras(file));
@@ -59,6 +60,64 @@ public class KerasRoundTripTests
             string config = System.Text.Encoding.UTF8.GetString(ReadEntry(path, "config.json"));
             Assert.Contains("\"class_name\":\"InputLayer\"", config);
             Assert.DoesNotContain("variant", config);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ConvolutionPoolingAndNormalizationLayersRoundTripWithKerasNamesAndPaths()
+    {
+        Rng.SetGlobalSeed(8);
+        var model = new Sequential(
+        [
+            new Conv1D(5, 3, strides: 2, padding: "same", activation: "tanh", inputShape: [11, 4]),
+            new SpatialDropout1D(0.3f),
+            new BatchNormalization(momentum: 0.9f, center: false),
+            new AveragePooling1D(2, 1, "same"),
+            new LayerNormalization([1, 2], epsilon: 1e-4f),
+            new Conv1D(3, 2, padding: "causal", dilationRate: 2, useBias: false),
+            new GlobalMaxPooling1D(keepDims: true),
+            new Flatten(),
+            new Dense(2),
+        ]);
+        foreach (var p in model.Parameters)
+        {
+            // Moving statistics and gains away from their initial 0/1, so a misplaced one shows.
+            var s = p.Value.Span;
+            for (int i = 0; i < s.Length; i++)
+            {
+                s[i] = p.Name == "moving_variance" ? 0.5f + (0.1f * i) : s[i] + (0.01f * (i + 1));
+            }
+        }
+
+        var x = new Tensor(2, 11, 4);
+        var rng = new Rng(3);
+        for (int i = 0; i < x.Length; i++)
+        {
+            x.Span[i] = rng.NextFloat() - 0.5f;
+        }
+
+        string path = AssertRoundTrip(model, x, keep: true);
+        try
+        {
+            using var h5Bytes = new MemoryStream(ReadEntry(path, "model.weights.h5"));
+            using var h5 = H5File.Open(h5Bytes, leaveOpen: true);
+            Assert.Equal([3, 4, 5], h5.Group("layers/conv1d/vars").Dataset("0").Space.Dimensions.Select(d => (int)d).ToArray());
+            Assert.Equal([5], h5.Group("layers/batch_normalization/vars").Dataset("2").Space.Dimensions.Select(d => (int)d).ToArray());
+            Assert.Equal(3, h5.Group("layers/batch_normalization/vars").Children().Count());
+            Assert.Equal([6, 5], h5.Group("layers/layer_normalization/vars").Dataset("0").Space.Dimensions.Select(d => (int)d).ToArray());
+            Assert.Equal([2, 5, 3], h5.Group("layers/conv1d_1/vars").Dataset("0").Space.Dimensions.Select(d => (int)d).ToArray());
+            string config = System.Text.Encoding.UTF8.GetString(ReadEntry(path, "config.json"));
+            foreach (string cls in new[] { "Conv1D", "SpatialDropout1D", "BatchNormalization", "AveragePooling1D", "LayerNormalization", "GlobalMaxPooling1D" })
+            {
+                Assert.Contains($"\"class_name\":\"{cls}\"", config);
+            }
+
+            Assert.Contains("\"kernel_size\":[3]", config);
+            Assert.Contains("\"dilation_rate\":[2]", config);
         }
         finally
         {

@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -254,6 +254,8 @@ internal sealed partial class OnnxExporter
                     return [new OnnxValue(ReverseTimeAxis(x.Name, rt.Name), shapes[0], mask)];
                 }
 
+            case var conv when IsConvolutional(conv):
+                return [EmitConvolutional(conv, One(layer, ins), shapes[0])];
             default:
                 throw new NotSupportedException($"ONNX export: {layer} has no ONNX mapping (class {layer.ClassName}); supported layers: {SupportedLayers}.");
         }
