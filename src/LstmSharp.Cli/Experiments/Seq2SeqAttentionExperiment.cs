@@ -315,7 +315,8 @@ internal static class Seq2SeqAttentionExperiment
         {
             for (int j = 0; j < len; j++)
             {
-                data[i, j] = weights![0][i][first + j]; // row 0 (the first output) drawn at the top
+                // ScottPlot draws row 0 at the top and the y axis counts up: output step i goes in row rows-1-i (at y = i).
+                data[rows - 1 - i, j] = weights![0][i][first + j];
             }
         }
 
@@ -324,9 +325,9 @@ internal static class Seq2SeqAttentionExperiment
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         var bar = plot.Add.ColorBar(map);
         bar.Label = "attention weight";
-        plot.Title($"attention weights, held-out sequence of {len} tokens (padding columns left out)");
+        plot.Title($"attention weights, held-out example ({len} tokens)");
         plot.XLabel("source step (after padding)");
-        plot.YLabel("output step (top = first)");
+        plot.YLabel($"output step ({len} = END)");
         Charts.IntegerTicksOnX(plot);
         plot.SavePng(Path.Combine(s.Out, "attention-heatmap.png"), Math.Clamp(300 + (16 * len), 600, 1400), Math.Clamp(200 + (14 * rows), 400, 1100));
 
