@@ -109,14 +109,13 @@ internal static unsafe class Gemv
             return;
         }
 
-        // Blocks of 128 outputs: acc = 0, acc += x·W[:, block] (one chain per output), then alpha, beta.
+        // Blocks of 128 outputs: acc = x·W[:, block] (one chain per output, from zero), then alpha, beta.
         float* acc = stackalloc float[128];
         var x = new ReadOnlySpan<float>(job.X, job.K);
         for (int j = j0; j < j1; j += 128)
         {
             int count = Math.Min(128, j1 - j);
-            new Span<float>(acc, count).Clear();
-            MultiplyAdd(x, ref job.W[j], (int)job.Ldw, new Span<float>(acc, count), count, Gemm.Width);
+            MultiplyAdd(x, ref job.W[j], (int)job.Ldw, new Span<float>(acc, count), count, Gemm.Width, overwrite: true);
             FinishOutputs(job, acc, j, count);
         }
     }
@@ -185,20 +184,23 @@ internal static unsafe class Gemv
     /// <summary>
     /// acc[j] = fma(a[r], m[r·ld + j], acc[j]) for r = 0, 1, … in order (or in reverse), for j in
     /// [0, n): one FMA chain per column, so every width gives the scalar loop's bits. Blocks of
-    /// four vectors (each row segment read once for four chains), then one vector, widest first.
+    /// eight, then four vectors (each row segment read once for all their chains), then one vector,
+    /// widest first.
     /// </summary>
-    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n, LaneWidth width, bool reverse = false)
+    internal static void MultiplyAdd(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, int n, LaneWidth width, bool reverse = false, bool overwrite = false)
     {
-        var c = new Columns(a, ref m, ld, acc, reverse);
+        var c = new Columns(a, ref m, ld, acc, reverse, overwrite);
         int j = 0;
         if (width == LaneWidth.Vector512)
         {
+            j = c.Block8<Lanes512, Vector512<float>>(j, n);
             j = c.Block4<Lanes512, Vector512<float>>(j, n);
             j = c.Block1<Lanes512, Vector512<float>>(j, n);
         }
 
         if (width != LaneWidth.Scalar)
         {
+            j = c.Block8<Lanes256, Vector256<float>>(j, n);
             j = c.Block4<Lanes256, Vector256<float>>(j, n);
             j = c.Block1<Lanes256, Vector256<float>>(j, n);
         }
@@ -207,7 +209,7 @@ internal static unsafe class Gemv
     }
 
     /// <summary>The operands of <see cref="MultiplyAdd"/>: a (rows), m (row stride ld), acc; rows taken forwards or backwards.</summary>
-    private readonly ref struct Columns(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, bool reverse)
+    private readonly ref struct Columns(ReadOnlySpan<float> a, ref float m, int ld, Span<float> acc, bool reverse, bool overwrite)
     {
         private readonly ref float ar = ref MemoryMarshal.GetReference(a);
         private readonly ref float mr = ref m;
@@ -216,6 +218,52 @@ internal static unsafe class Gemv
         private readonly int rows = a.Length;
         private readonly int r0 = reverse ? a.Length - 1 : 0;
         private readonly int dr = reverse ? -1 : 1;
+        private readonly bool overwrite = overwrite;
+
+        /// <summary>The chain's starting value: acc's, or zero when the product overwrites acc.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private TV Start<TL, TV>(ref float acc, int i)
+            where TL : struct, ILanes<TV>
+            where TV : struct => overwrite ? TL.Zero : TL.Load(ref acc, i);
+
+        /// <summary>Eight vectors of columns per pass: eight independent FMA chains keep both FMA units busy when M is in cache.</summary>
+        public int Block8<TL, TV>(int j, int n)
+            where TL : struct, ILanes<TV>
+            where TV : struct
+        {
+            int w = TL.Count;
+            for (; j + (8 * w) <= n; j += 8 * w)
+            {
+                ref float mj = ref Unsafe.Add(ref mr, j);
+                ref float cj = ref Unsafe.Add(ref cr, j);
+                TV c0 = Start<TL, TV>(ref cj, 0), c1 = Start<TL, TV>(ref cj, w), c2 = Start<TL, TV>(ref cj, 2 * w), c3 = Start<TL, TV>(ref cj, 3 * w);
+                TV c4 = Start<TL, TV>(ref cj, 4 * w), c5 = Start<TL, TV>(ref cj, 5 * w), c6 = Start<TL, TV>(ref cj, 6 * w), c7 = Start<TL, TV>(ref cj, 7 * w);
+                for (int i = 0, r = r0; i < rows; i++, r += dr)
+                {
+                    TV x = TL.Broadcast(Unsafe.Add(ref ar, r));
+                    ref float row = ref Unsafe.Add(ref mj, r * ld);
+                    c0 = TL.Fma(x, TL.Load(ref row), c0);
+                    c1 = TL.Fma(x, TL.Load(ref row, w), c1);
+                    c2 = TL.Fma(x, TL.Load(ref row, 2 * w), c2);
+                    c3 = TL.Fma(x, TL.Load(ref row, 3 * w), c3);
+                    c4 = TL.Fma(x, TL.Load(ref row, 4 * w), c4);
+                    c5 = TL.Fma(x, TL.Load(ref row, 5 * w), c5);
+                    c6 = TL.Fma(x, TL.Load(ref row, 6 * w), c6);
+                    c7 = TL.Fma(x, TL.Load(ref row, 7 * w), c7);
+                }
+
+                TL.Store(c0, ref cj);
+                TL.Store(c1, ref cj, w);
+                TL.Store(c2, ref cj, 2 * w);
+                TL.Store(c3, ref cj, 3 * w);
+                TL.Store(c4, ref cj, 4 * w);
+                TL.Store(c5, ref cj, 5 * w);
+                TL.Store(c6, ref cj, 6 * w);
+                TL.Store(c7, ref cj, 7 * w);
+            }
+
+            return j;
+        }
 
         public int Block4<TL, TV>(int j, int n)
             where TL : struct, ILanes<TV>
@@ -226,7 +274,7 @@ internal static unsafe class Gemv
             {
                 ref float mj = ref Unsafe.Add(ref mr, j);
                 ref float cj = ref Unsafe.Add(ref cr, j);
-                TV c0 = TL.Load(ref cj), c1 = TL.Load(ref cj, w), c2 = TL.Load(ref cj, 2 * w), c3 = TL.Load(ref cj, 3 * w);
+                TV c0 = Start<TL, TV>(ref cj, 0), c1 = Start<TL, TV>(ref cj, w), c2 = Start<TL, TV>(ref cj, 2 * w), c3 = Start<TL, TV>(ref cj, 3 * w);
                 for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     TV x = TL.Broadcast(Unsafe.Add(ref ar, r));
@@ -253,7 +301,7 @@ internal static unsafe class Gemv
             for (; j + TL.Count <= n; j += TL.Count)
             {
                 ref float mj = ref Unsafe.Add(ref mr, j);
-                TV c0 = TL.Load(ref cr, j);
+                TV c0 = Start<TL, TV>(ref cr, j);
                 for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     c0 = TL.Fma(TL.Broadcast(Unsafe.Add(ref ar, r)), TL.Load(ref Unsafe.Add(ref mj, r * ld)), c0);
