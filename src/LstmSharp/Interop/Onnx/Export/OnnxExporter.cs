@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -168,7 +168,7 @@ internal sealed partial class OnnxExporter
     private OnnxValue AddGraphInput(string name, int[] shape, bool tokens, int batchAxis = 0)
     {
         g.Reserve(name);
-        g.Graph.Input.Add(ValueInfo(name, tokens ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, shape, batchAxis));
+        g.Graph.Input.Add(ValueInfo(name, tokens ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, shape, batchAxis, ownDims: g.Graph.Input.Count > 0));
         if (batchAxis == 0)
         {
             return new OnnxValue(name, shape, null, tokens);
@@ -191,7 +191,7 @@ internal sealed partial class OnnxExporter
             g.NodeInto("Transpose", name + "/BatchBack", [value.Name], name, Attr("perm", MoveAxis(value.Shape.Length + 1, 0, batchAxis)));
         }
 
-        g.Graph.Output.Add(ValueInfo(name, value.IsInt64 ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, value.Shape, batchAxis));
+        g.Graph.Output.Add(ValueInfo(name, value.IsInt64 ? OnnxTensorWriter.Int64 : OnnxTensorWriter.Float, value.Shape, batchAxis, ownDims: true));
     }
 
     /// <summary>Writes one layer call; returns its outputs in the layer's order.</summary>
@@ -254,6 +254,8 @@ internal sealed partial class OnnxExporter
                     return [new OnnxValue(ReverseTimeAxis(x.Name, rt.Name), shapes[0], mask)];
                 }
 
+            case AttentionBase attention:
+                return EmitAttention(attention, ins, shapes);
             case var conv when IsConvolutional(conv):
                 return [EmitConvolutional(conv, One(layer, ins), shapes[0])];
             default:

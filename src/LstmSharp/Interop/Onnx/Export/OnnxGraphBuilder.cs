@@ -145,16 +145,20 @@ internal sealed class OnnxGraphBuilder
     /// <summary>
     /// A tensor's type and shape for a graph input or output: the batch (at
     /// <paramref name="batchAxis"/>, 0 unless the model keeps a foreign layout) and unknown
-    /// sizes become named dims.
+    /// sizes become named dims. ONNX takes equal dim names as equal sizes, so only the first
+    /// graph input's unknown dims are plain "time", "dim_3", ...; every other value's carry its
+    /// name (<paramref name="ownDims"/>), since an encoder's and a decoder's steps, or a pooled
+    /// output's, are independent.
     /// </summary>
-    public static ValueInfoProto ValueInfo(string name, int elemType, IReadOnlyList<int> perSampleShape, int batchAxis = 0)
+    public static ValueInfoProto ValueInfo(string name, int elemType, IReadOnlyList<int> perSampleShape, int batchAxis = 0, bool ownDims = false)
     {
+        string prefix = ownDims ? name + "_" : string.Empty;
         var dims = new List<TensorShapeProto.Types.Dimension>();
         for (int i = 0; i < perSampleShape.Count; i++)
         {
             dims.Add(perSampleShape[i] >= 0
                 ? new TensorShapeProto.Types.Dimension { DimValue = perSampleShape[i] }
-                : new TensorShapeProto.Types.Dimension { DimParam = i == 0 ? "time" : $"dim_{i + 1}" });
+                : new TensorShapeProto.Types.Dimension { DimParam = prefix + (i == 0 ? "time" : $"dim_{i + 1}") });
         }
 
         dims.Insert(batchAxis, new TensorShapeProto.Types.Dimension { DimParam = "batch" });

@@ -1,0 +1,121 @@
+using LstmSharp.Layers;
+using static LstmSharp.Interop.Onnx.OnnxGraphBuilder;
+
+namespace LstmSharp.Interop.Onnx;
+
+/// <summary>
+/// Keras <c>Attention</c> (dot and concat scores) and <c>AdditiveAttention</c> as ONNX nodes,
+/// the same computation as <see cref="AttentionBase"/>:
+/// <code>
+/// dot:       scores = MatMul(q, Transpose(k)) · scale
+/// concat:    scores = w · ReduceSum(Tanh(Unsqueeze(q·scale, 2) + Unsqueeze(k·scale, 1)), -1)
+/// additive:  scores = ReduceSum(Tanh(Unsqueeze(q, 2) + Unsqueeze(k, 1)) · scale, -1)
+/// scores    += Where(value step masked or (causal) j &gt; i, −1e9, 0)
+/// output     = MatMul(Softmax(scores, -1), v) · query mask
+/// </code>
+/// The causal mask is built from <c>Range</c> over the run-time step counts, so the graph
+/// takes any Tq and Tv. Dropout is the identity at inference.
+/// </summary>
+internal sealed partial class OnnxExporter
+{
+    private OnnxValue[] EmitAttention(AttentionBase a, OnnxValue[] ins, IReadOnlyList<int[]> shapes)
+    {
+        if (ins.Length is < 2 or > 3)
+        {
+            throw new NotSupportedException($"ONNX export: {a} is called on {ins.Length} inputs; expected [query, value] or [query, value, key].");
+        }
+
+        string q = ins[0].Name, v = ins[1].Name, k = ins.Length > 2 ? ins[2].Name : v;
+        string owner = a.Name;
+        string scores = a switch
+        {
+            Attention { ScoreMode: "dot" } dot => DotScores(dot, q, k),
+            Attention concat => ConcatScores(concat, q, k),
+            AdditiveAttention add => AdditiveScores(add, q, k),
+            _ => throw new NotSupportedException($"ONNX export: {a} has no ONNX mapping (class {a.ClassName})."),
+        };
+
+        string? masked = null;
+        if (ins[1].Mask is { } valueMask)
+        {
+            // [batch, Tv] 0/1 → [batch, 1, Tv] true where the value step is masked.
+            string isZero = g.Node("Equal", owner + "/ValueMasked", [valueMask, g.FloatScalar(owner + "/zero", 0f)]);
+            masked = g.Node("Unsqueeze", owner + "/ValueMaskedPerQuery", [isZero, g.Int64s(1)]);
+        }
+
+        if (a.UseCausalMask)
+        {
+            string causal = CausalMask(owner, q, v);
+            masked = masked is null ? causal : g.Node("Or", owner + "/MaskedOrFuture", [masked, causal]);
+        }
+
+        if (masked is not null)
+        {
+            string offsets = g.Node("Where", owner + "/MaskOffsets", [masked, g.FloatScalar(owner + "/masked_offset", -AttentionBase.MaskedScoreOffset), g.FloatScalar(owner + "/kept_offset", 0f)]);
+            scores = g.Node("Add", owner + "/MaskScores", [scores, offsets]);
+        }
+
+        string weights = g.Node("Softmax", owner + "/Softmax", [scores], Attr("axis", -1L));
+        string output = g.Node("MatMul", owner + "/WeightedValues", [weights, v]);
+        if (ins[0].Mask is { } queryMask)
+        {
+            output = g.Node("Mul", owner + "/ZeroMaskedQuerySteps", [output, g.Node("Unsqueeze", owner + "/QueryMaskPerFeature", [queryMask, g.Int64s(-1)])]);
+        }
+
+        var result = new OnnxValue(output, shapes[0], ins[0].Mask);
+        return a.ReturnAttentionScores ? [result, new OnnxValue(weights, shapes[1])] : [result];
+    }
+
+    private string DotScores(Attention a, string q, string k)
+    {
+        string kt = g.Node("Transpose", a.Name + "/KeyTransposed", [k], Attr("perm", new long[] { 0, 2, 1 }));
+        string scores = g.Node("MatMul", a.Name + "/DotScores", [q, kt]);
+        return a.Scale is { } s ? g.Node("Mul", a.Name + "/Scale", [scores, g.Weight(a.Name + "/scale", [], s.Value.Span)]) : scores;
+    }
+
+    private string ConcatScores(Attention a, string q, string k)
+    {
+        if (a.Scale is { } s)
+        {
+            // As the layer: s·q and s·k, then the pairwise sums.
+            string scale = g.Weight(a.Name + "/scale", [], s.Value.Span);
+            q = g.Node("Mul", a.Name + "/ScaleQuery", [q, scale]);
+            k = g.Node("Mul", a.Name + "/ScaleKey", [k, scale]);
+        }
+
+        string summed = g.Node("ReduceSum", a.Name + "/SumOverDepth", [PairwiseTanh(a.Name, q, k), g.Int64s(-1)], Attr("keepdims", 0L));
+        var w = a.ConcatScoreWeight!.Value;
+        return g.Node("Mul", a.Name + "/ConcatScoreWeight", [summed, g.Weight(a.Name + "/concat_score_weight", [], w.Span)]);
+    }
+
+    private string AdditiveScores(AdditiveAttention a, string q, string k)
+    {
+        string t = PairwiseTanh(a.Name, q, k);
+        if (a.Scale is { } s)
+        {
+            t = g.Node("Mul", a.Name + "/Scale", [t, g.Weight(a.Name + "/scale", [s.Value.Length], s.Value.Span)]);
+        }
+
+        return g.Node("ReduceSum", a.Name + "/SumOverDepth", [t, g.Int64s(-1)], Attr("keepdims", 0L));
+    }
+
+    /// <summary>tanh(q[b,i,d] + k[b,j,d]) as [batch, Tq, Tv, dim].</summary>
+    private string PairwiseTanh(string owner, string q, string k)
+    {
+        string q4 = g.Node("Unsqueeze", owner + "/QueryPerKey", [q, g.Int64s(2)]);
+        string k4 = g.Node("Unsqueeze", owner + "/KeyPerQuery", [k, g.Int64s(1)]);
+        return g.Node("Tanh", owner + "/Tanh", [g.Node("Add", owner + "/PairwiseSum", [q4, k4])]);
+    }
+
+    /// <summary>[Tq, Tv] true where j &gt; i, from the run-time step counts.</summary>
+    private string CausalMask(string owner, string q, string v)
+    {
+        string zero = g.Int64Scalar(owner + "/range_start", 0);
+        string one = g.Int64Scalar(owner + "/range_step", 1);
+        string tq = g.Node("Gather", owner + "/QuerySteps", [g.Node("Shape", owner + "/QueryShape", [q]), g.Int64Scalar(owner + "/steps_axis", 1)], Attr("axis", 0L));
+        string tv = g.Node("Gather", owner + "/ValueSteps", [g.Node("Shape", owner + "/ValueShape", [v]), g.Int64Scalar(owner + "/steps_axis", 1)], Attr("axis", 0L));
+        string rows = g.Node("Unsqueeze", owner + "/QueryIndexColumn", [g.Node("Range", owner + "/QueryIndex", [zero, tq, one]), g.Int64s(1)]);
+        string cols = g.Node("Unsqueeze", owner + "/ValueIndexRow", [g.Node("Range", owner + "/ValueIndex", [zero, tv, one]), g.Int64s(0)]);
+        return g.Node("Greater", owner + "/Future", [cols, rows]);
+    }
+}
