@@ -18,7 +18,15 @@ internal static class KerasConfig
     /// <summary>The Keras layer classes read (those LstmSharp has).</summary>
     public static readonly IReadOnlyList<string> Supported =
         ["InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "TimeDistributed", "Masking", "Concatenate", "Add",
-        "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "SpatialDropout1D", "LayerNormalization", "BatchNormalization"];
+        "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "SpatialDropout1D", "LayerNormalization", "BatchNormalization",
+        "Attention", "AdditiveAttention"];
+
+    /// <summary>Options Keras passes to each call of these layers and LstmSharp keeps in the layer's config.</summary>
+    private static readonly Dictionary<string, string[]> CallOptions = new(StringComparer.Ordinal)
+    {
+        ["Attention"] = ["use_causal_mask", "return_attention_scores"],
+        ["AdditiveAttention"] = ["use_causal_mask", "return_attention_scores"],
+    };
 
     /// <summary>A model and its layers in Keras's <c>model.layers</c> order with their Keras class names.</summary>
     public sealed record Built(Model Model, IReadOnlyList<(string ClassName, Layer Layer)> Layers);
@@ -72,6 +80,11 @@ internal static class KerasConfig
                 var refs = new List<(string, int, int)>();
                 CollectRefs(node, refs, error);
                 nodes.Add(refs);
+            }
+
+            if (CallOptions.TryGetValue(cls, out var options))
+            {
+                cfg = WithCallOptions(cls, name, cfg, entry["inbound_nodes"] as JsonArray, options, error);
             }
 
             layers.Add((cls, cls == "InputLayer" ? null : Build(cls, cfg, error), name, nodes, cfg));
@@ -136,6 +149,48 @@ internal static class KerasConfig
         {
             throw error($"the functional graph cannot be built: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The layer's config with the options Keras gives per call (Keras 3: a node's "kwargs"; Keras 2:
+    /// the kwargs of a node's first input reference) folded in; every call must agree on them.
+    /// </summary>
+    private static JsonObject WithCallOptions(string cls, string name, JsonObject cfg, JsonArray? nodes, string[] options, Func<string, Exception> error)
+    {
+        var merged = (JsonObject)cfg.DeepClone();
+        var seen = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var node in nodes ?? [])
+        {
+            var kwargs = node switch
+            {
+                JsonObject o => o["kwargs"] as JsonObject,
+                JsonArray { Count: > 0 } a when a[0] is JsonArray { Count: >= 4 } first => first[3] as JsonObject,
+                _ => null,
+            };
+            foreach (string option in options)
+            {
+                bool value = false;
+                if (kwargs?[option] is { } v)
+                {
+                    value = v is JsonValue jv && jv.TryGetValue(out bool b) ? b
+                        : throw error($"layer '{name}' ({cls}) is called with {option} = {v.ToJsonString()}; expected true or false");
+                }
+
+                if (seen.TryGetValue(option, out bool before) && before != value)
+                {
+                    throw error($"layer '{name}' ({cls}) is called with {option} = {before.ToString().ToLowerInvariant()} and = {value.ToString().ToLowerInvariant()}; LstmSharp keeps one value per layer");
+                }
+
+                seen[option] = value;
+            }
+        }
+
+        foreach (var (option, value) in seen)
+        {
+            merged[option] = value || (merged[option] is JsonValue jv && jv.TryGetValue(out bool b) && b);
+        }
+
+        return merged;
     }
 
     private static SymbolicTensor Resolve(Dictionary<(string, int), SymbolicTensor[]> outputs, (string Layer, int Node, int Index) r, Func<string, Exception> error) =>

@@ -54,6 +54,8 @@ public static class KerasExport
         ["GlobalAveragePooling1D"] = ["data_format", "keepdims"],
         ["SpatialDropout1D"] = ["rate", "seed"],
         ["LayerNormalization"] = ["axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
+        ["Attention"] = ["use_scale", "score_mode", "dropout", "seed"],
+        ["AdditiveAttention"] = ["use_scale", "dropout", "seed"],
         ["BatchNormalization"] = ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
     };
 
@@ -224,6 +226,11 @@ public static class KerasExport
             JsonObject node = layer switch
             {
                 Concatenate or LstmSharp.Layers.Add => new JsonObject { ["args"] = new JsonArray(new JsonArray(tensors)), ["kwargs"] = new JsonObject() },
+                AttentionBase a => new JsonObject
+                {
+                    ["args"] = new JsonArray(new JsonArray(tensors)),
+                    ["kwargs"] = new JsonObject { ["use_causal_mask"] = a.UseCausalMask, ["return_attention_scores"] = a.ReturnAttentionScores },
+                },
                 (RecurrentLayer or Bidirectional) when tensors.Length > 1 => new JsonObject
                 {
                     ["args"] = new JsonArray(tensors[0]),

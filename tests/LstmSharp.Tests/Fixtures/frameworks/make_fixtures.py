@@ -569,11 +569,78 @@ def keras3_cnn_fixture():
     save_npy(KERAS_DIR, "seq_cnn_norm_y", y.astype(F32))
 
 
+def softmax_last(v):
+    e = np.exp(v - v.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def keras3_attention_fixture():
+    """Functional, Keras 3 layout: query [None, 4, 3], value [None, 6, 3];
+    Attention(use_scale)([q, v], use_causal_mask=True, return_attention_scores=True) ->
+    AdditiveAttention([att, v, k]) with key = Dense(3)(value) -> GlobalAveragePooling1D -> Dense(1).
+    Outputs: dense and the attention weights. Keras's call options live in the node kwargs."""
+    rng = np.random.default_rng(150)
+
+    def r(*shape):
+        return rng.uniform(-0.8, 0.8, size=shape).astype(F32)
+
+    q, v = r(2, 4, 3), r(2, 6, 3)
+    w_scale = [np.array(1.7, dtype=F32)]
+    w_key = [r(3, 3), r(3)]
+    w_add = [r(3)]
+    w_out = [r(3, 1), r(1)]
+    f64 = lambda ws: [w.astype(np.float64) for w in ws]  # noqa: E731
+    q64, v64 = q.astype(np.float64), v.astype(np.float64)
+    # Keras: scores = scale * q.k; causal keeps j <= i (row_index >= col_index); scores -= 1e9 * (1 - mask).
+    scores = f64(w_scale)[0] * np.einsum("bid,bjd->bij", q64, v64)
+    keep = np.tril(np.ones((4, 6)))
+    scores = scores - 1e9 * (1 - keep)
+    weights = softmax_last(scores)
+    att = weights @ v64
+    k64 = v64 @ f64(w_key)[0] + f64(w_key)[1]
+    add_scores = (f64(w_add)[0] * np.tanh(att[:, :, None, :] + k64[:, None, :, :])).sum(-1)
+    add = softmax_last(add_scores) @ v64
+    y = add.mean(1) @ f64(w_out)[0] + f64(w_out)[1]
+
+    layers = [
+        k3_input("query", [None, 4, 3]) | {"name": "query", "inbound_nodes": []},
+        k3_input("value", [None, 6, 3]) | {"name": "value", "inbound_nodes": []},
+        k3_layer("Attention", "attention", use_scale=True, score_mode="dot", dropout=0.0, seed=None) | {
+            "name": "attention",
+            "inbound_nodes": [{"args": [[k3_tensor("query", [None, 4, 3]), k3_tensor("value", [None, 6, 3])]],
+                               "kwargs": {"use_causal_mask": True, "return_attention_scores": True}}]},
+        k3_dense("key_dense", 3, "linear") | {"name": "key_dense",
+                                              "inbound_nodes": [{"args": [k3_tensor("value", [None, 6, 3])], "kwargs": {}}]},
+        k3_layer("AdditiveAttention", "additive_attention", use_scale=True, dropout=0.0) | {
+            "name": "additive_attention",
+            "inbound_nodes": [{"args": [[k3_tensor("attention", [None, 4, 3]), k3_tensor("value", [None, 6, 3]),
+                                         k3_tensor("key_dense", [None, 6, 3])]], "kwargs": {}}]},
+        k3_layer("GlobalAveragePooling1D", "global_average_pooling1d", data_format="channels_last", keepdims=False) | {
+            "name": "global_average_pooling1d",
+            "inbound_nodes": [{"args": [k3_tensor("additive_attention", [None, 4, 3])], "kwargs": {}}]},
+        k3_dense("dense", 1, "linear") | {"name": "dense",
+                                          "inbound_nodes": [{"args": [k3_tensor("global_average_pooling1d", [None, 3])], "kwargs": {}}]},
+    ]
+    config = {"module": "keras.src.models.functional", "class_name": "Functional",
+              "config": {"name": "attention_model", "trainable": True, "layers": layers,
+                         "input_layers": [["query", 0, 0], ["value", 0, 0]], "output_layers": [["dense", 0, 0], ["attention", 0, 1]]},
+              "registered_name": "Functional", "build_config": {"input_shape": None}}
+    write_keras3(os.path.join(KERAS_DIR, "func_attention.keras"), config, [
+        ("layers/input_layer", {"": []}), ("layers/input_layer_1", {"": []}),
+        ("layers/attention", {"": w_scale}), ("layers/dense", {"": w_key}),
+        ("layers/additive_attention", {"": w_add}), ("layers/global_average_pooling1d", {"": []}), ("layers/dense_1", {"": w_out})])
+    save_npy(KERAS_DIR, "func_attention_q", q)
+    save_npy(KERAS_DIR, "func_attention_v", v)
+    save_npy(KERAS_DIR, "func_attention_y", y.astype(F32))
+    save_npy(KERAS_DIR, "func_attention_scores", weights.astype(F32))
+
+
 def keras_fixtures():
     os.makedirs(KERAS_DIR, exist_ok=True)
     keras3_fixtures()
     legacy_fixtures()
     keras3_cnn_fixture()
+    keras3_attention_fixture()
 
 
 if __name__ == "__main__":
@@ -582,6 +649,9 @@ if __name__ == "__main__":
         # Issue 15's fixture alone (its own generator), leaving the other files untouched.
         os.makedirs(KERAS_DIR, exist_ok=True)
         keras3_cnn_fixture()
+    elif sys.argv[1:] == ["--only-attention"]:
+        os.makedirs(KERAS_DIR, exist_ok=True)
+        keras3_attention_fixture()
     else:
         torch_fixtures()
         keras_fixtures()
