@@ -53,7 +53,7 @@ internal static class ModelCommands
         var loss = new Option<string?>("--loss") { Description = "Keras loss name (default: the config's compile section; else categorical_crossentropy for mnist, binary_crossentropy for imdb, mse for .csv/.npy)." };
         var metrics = new Option<string>("--metrics") { Description = "Comma-separated metrics (default: accuracy for a classification loss, none for a regression loss).", DefaultValueFactory = _ => string.Empty };
         var output = new Option<string>("--out") { Description = "Where to save the trained model (.lstm).", DefaultValueFactory = _ => "model.lstm" };
-        var seed = new Option<int>("--seed") { Description = "Global seed.", DefaultValueFactory = _ => 42 };
+        var seed = new Option<int>("--seed") { Description = "Seed of weight initialisation, dropout and shuffling (Keras set_random_seed).", DefaultValueFactory = _ => 42 };
         var verbose = new Option<int>("--verbose") { Description = "0, 1 or 2.", DefaultValueFactory = _ => 1 };
         var imdb = ImdbOptions();
         var cmd = new Command("train", "Train a model on mnist, imdb, or .csv/.npy arrays, and save it.")
@@ -73,7 +73,7 @@ internal static class ModelCommands
             }
 
             string path = PrepareOutput("--out", r.GetValue(output)!);
-            Rng.SetGlobalSeed(r.GetValue(seed));
+            SeedEverything(r.GetValue(seed));
             var m = Open(r.GetValue(model)!, out int? savedEpoch);
             var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
             set = BuildFromData(m, set, r.GetValue(data)!);
@@ -185,6 +185,17 @@ internal static class ModelCommands
     }
 
     /// <summary>Opens a .lstm model file, or builds a new model from a JSON config (with an optional "compile" section).</summary>
+    /// <summary>
+    /// Keras's <c>set_random_seed</c> for a run of the tool: the process-wide generator and this
+    /// thread's layer generator, so the weights a seed gives do not depend on other threads
+    /// drawing from the global generator (tests run the tool's code in parallel with others).
+    /// </summary>
+    public static void SeedEverything(int seed)
+    {
+        Rng.SetGlobalSeed(seed);
+        Layer.SetRandomSeed(seed);
+    }
+
     internal static Model Open(string path, out int? epoch)
     {
         epoch = null;

@@ -89,8 +89,9 @@ public sealed class MpiTrainingTests
 
             // The in-process communicator on 2 threads, from the model the tool builds (global seed, then the config).
             LstmSharp.Layers.Layer.ClearSession();
-            Rng.SetGlobalSeed(Seed);
+            LstmSharp.Cli.ModelCommands.SeedEverything(Seed); // as the tool does; immune to other tests drawing from the global generator
             var first = LstmSharp.Cli.ModelCommands.Open(Path.Combine(dir, "model.json"), out _);
+            _ = first.Parameters; // built here, on the seeded thread, as the tool builds it on its main thread
             var (x, y) = DistributedTrainerTests.Data();
             var threads = InProcessCommunicator.Run(2, comm =>
             {
