@@ -118,7 +118,7 @@ public abstract class DenseRecurrentCell : RecurrentCell
 
         if (training && RecurrentDropout > 0)
         {
-            recurrentMask = new Tensor(batchSize, Units);
+            recurrentMask = new Tensor(batchSize, OutputSize);
             if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentMask.Span, RecurrentDropout))
             {
                 DropoutRandom.DropoutMask(recurrentMask.Span, RecurrentDropout);
@@ -154,13 +154,13 @@ public abstract class DenseRecurrentCell : RecurrentCell
     /// </summary>
     internal (Tensor? Input, Tensor? Recurrent)? FixedDropoutMasks { get; set; }
 
-    /// <summary>Creates kernel <c>[features, gates·units]</c>, recurrent_kernel <c>[units, gates·units]</c> and, with a bias, <paramref name="biasShape"/>.</summary>
+    /// <summary>Creates kernel <c>[features, gates·units]</c>, recurrent_kernel <c>[h, gates·units]</c> (h = <see cref="OutputSize"/>, the units unless an LSTM projects) and, with a bias, <paramref name="biasShape"/>.</summary>
     private protected void AddDenseWeights(int features, int gates, int[] biasShape)
     {
-        LayoutLimits.GateWidth(Describe(), gates, Units, features);
-        ReserveWeights([("kernel", [features, gates * Units]), ("recurrent_kernel", [Units, gates * Units]), ("bias", UseBias ? biasShape : [0])]);
+        LayoutLimits.GateWidth(Describe(), gates, Units, Math.Max(features, OutputSize));
+        ReserveWeights([("kernel", [features, gates * Units]), ("recurrent_kernel", [OutputSize, gates * Units]), ("bias", UseBias ? biasShape : [0])]);
         Kernel = AddWeight("kernel", [features, gates * Units], KernelInitializer, KernelRegularizer, KernelConstraint);
-        RecurrentKernel = AddWeight("recurrent_kernel", [Units, gates * Units], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
+        RecurrentKernel = AddWeight("recurrent_kernel", [OutputSize, gates * Units], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
         if (UseBias)
         {
             Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);

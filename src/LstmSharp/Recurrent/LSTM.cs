@@ -18,6 +18,11 @@ namespace LstmSharp.Recurrent;
 /// <c>bias [G·units]</c> in gate order i, f, c, o (G = 4 for the standard cell; gates a variant
 /// lacks have no block), plus <c>peephole [S, units]</c> and <c>gate_recurrence</c> for the
 /// variants that have them. LSTM(128) on 28 features has 80,384 weights.
+/// <para>With <c>projSize</c> P &gt; 0 (LSTMP, Sak et al. 2014; PyTorch <c>nn.LSTM(proj_size=P)</c>;
+/// Keras has no such option) the output and h are <c>[.., P]</c> and c stays <c>[batch, units]</c>:
+/// h_t = (o_t ⊙ φ(c_t))·W_p with <c>projection_kernel [units, P]</c> (PyTorch's <c>weight_hr_l0</c>
+/// transposed, initialised like <c>kernel</c>), and <c>recurrent_kernel</c> is <c>[P, G·units]</c>.
+/// The config key is <c>proj_size</c>. No ONNX or Keras equivalent: exporting it throws.</para>
 /// </remarks>
 public sealed class LSTM : RecurrentLayer
 {
@@ -49,6 +54,7 @@ public sealed class LSTM : RecurrentLayer
     /// <param name="seed">Seed of the dropout masks.</param>
     /// <param name="name">Layer name; null = automatic (lstm, lstm_1, ...).</param>
     /// <param name="inputShape">Per-sample input shape <c>[time, features]</c> (time may be -1).</param>
+    /// <param name="projSize">Projects h to this many values (PyTorch <c>proj_size</c>); 0 = no projection.</param>
     public LSTM(
         int units,
         string activation = "tanh",
@@ -75,7 +81,8 @@ public sealed class LSTM : RecurrentLayer
         bool zeroOutputForMask = false,
         int? seed = null,
         string? name = null,
-        int[]? inputShape = null)
+        int[]? inputShape = null,
+        int projSize = 0)
         : this(
             new RecurrentOptions
             {
@@ -105,7 +112,8 @@ public sealed class LSTM : RecurrentLayer
                 InputShape = inputShape,
             },
             unitForgetBias,
-            variant)
+            variant,
+            projSize)
     {
     }
 
@@ -113,9 +121,16 @@ public sealed class LSTM : RecurrentLayer
     /// <param name="options">The options every recurrent layer shares.</param>
     /// <param name="unitForgetBias">Adds 1 to the forget gate's bias at initialisation (Keras default).</param>
     /// <param name="variant">The cell variant (default <see cref="LstmVariant.Standard"/>); its activations are overridden by the options'.</param>
-    public LSTM(RecurrentOptions options, bool unitForgetBias = true, LstmVariant? variant = null)
+    /// <param name="projSize">Projects h to this many values (PyTorch <c>proj_size</c>); 0 = no projection.</param>
+    public LSTM(RecurrentOptions options, bool unitForgetBias = true, LstmVariant? variant = null, int projSize = 0)
         : base(options)
     {
+        if (projSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(projSize), $"{Describe()}: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
+        }
+
+        ProjSize = projSize;
         Variant = (variant ?? LstmVariant.Standard) with { Activation = Activation, RecurrentActivation = RecurrentActivation };
         try
         {
@@ -135,6 +150,16 @@ public sealed class LSTM : RecurrentLayer
 
     public bool UnitForgetBias { get; }
 
+    /// <summary>P, the size of h with a projection (PyTorch <c>proj_size</c>); 0 = none.</summary>
+    public int ProjSize { get; }
+
+    /// <summary>W_p <c>[units, P]</c> (null without a projection or before building).</summary>
+    public Parameter? ProjectionKernel { get; private set; }
+
+    private protected override int OutputUnits => ProjSize > 0 ? ProjSize : Units;
+
+    private protected override int StateUnits(int state) => state == 0 ? OutputUnits : Units;
+
     public override int StateCount => 2;
 
     /// <summary>The weight layout (null before building).</summary>
@@ -153,13 +178,18 @@ public sealed class LSTM : RecurrentLayer
     public static LSTM FromConfig(JsonObject c)
     {
         var variant = c["variant"] is JsonObject v ? VariantFromJson(v) : null;
-        return new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant).WithBase(c);
+        return new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant, projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
     }
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
         c["unit_forget_bias"] = UnitForgetBias;
+        if (ProjSize > 0)
+        {
+            c["proj_size"] = ProjSize;
+        }
+
         c["variant"] = new JsonObject
         {
             ["input_gate"] = Variant.InputGate,
@@ -176,7 +206,7 @@ public sealed class LSTM : RecurrentLayer
 
     private protected override void BuildCell(int inputSize)
     {
-        var layout = new LstmLayout(Variant, inputSize, Units, UseBias);
+        var layout = new LstmLayout(Variant, inputSize, Units, UseBias, ProjSize);
         ReserveWeights(layout.ParameterShapes);
         kernel = new LstmKernel(layout, Name);
         Kernel = AddWeight("kernel", layout.KernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
@@ -207,6 +237,11 @@ public sealed class LSTM : RecurrentLayer
         {
             GateRecurrence = AddWeight("gate_recurrence", fgrShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
         }
+
+        if (layout.ProjectionShape is { } projShape)
+        {
+            ProjectionKernel = AddWeight("projection_kernel", projShape, KernelInitializer, KernelRegularizer, KernelConstraint);
+        }
     }
 
     private protected override bool ReadsTokens => true;
@@ -229,6 +264,11 @@ public sealed class LSTM : RecurrentLayer
         if (GateRecurrence is not null)
         {
             list.Add(GateRecurrence.Value);
+        }
+
+        if (ProjectionKernel is not null)
+        {
+            list.Add(ProjectionKernel.Value);
         }
 
         return list.ToArray();
@@ -265,6 +305,7 @@ public sealed class LSTM : RecurrentLayer
                 Bias = Bias is null ? default : Bias.Grad.Span,
                 Peephole = Peephole is null ? default : Peephole.Grad.Span,
                 GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Grad.Span,
+                Projection = ProjectionKernel is null ? default : ProjectionKernel.Grad.Span,
                 Input = dx is null ? default : dx.Span,
                 Table = dTable is null ? default : dTable.Span,
                 InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
@@ -279,6 +320,7 @@ public sealed class LSTM : RecurrentLayer
         Bias = Bias is null ? default : Bias.Value.Span,
         Peephole = Peephole is null ? default : Peephole.Value.Span,
         GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Value.Span,
+        Projection = ProjectionKernel is null ? default : ProjectionKernel.Value.Span,
     };
 
     private static LstmVariant VariantFromJson(JsonObject v) => new()

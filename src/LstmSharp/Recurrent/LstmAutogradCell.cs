@@ -17,6 +17,7 @@ namespace LstmSharp.Recurrent;
 /// [z_i, z_f, z_c, z_o] = xd·W + hd·U + b                    (W [features, 4u], U [u, 4u], b [4u])
 /// i = σ(z_i),  f = σ(z_f),  c~ = tanh(z_c),  o = σ(z_o)    (σ = recurrent_activation, tanh = activation)
 /// c_t = f ⊙ c_{t−1} + i ⊙ c~,   h_t = o ⊙ tanh(c_t);   output h_t, states [h_t, c_t]
+/// with projSize P &gt; 0:  h_t = (o ⊙ tanh(c_t))·W_p   (W_p = projection_kernel [u, P]; U [P, 4u], m_h [P])
 /// </code>
 /// </summary>
 public sealed class LstmAutogradCell : DenseRecurrentCell
@@ -39,6 +40,7 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     /// <param name="recurrentDropout">Fraction of recurrent units dropped, one mask per sequence, in [0, 1).</param>
     /// <param name="seed">Seed of the dropout masks.</param>
     /// <param name="name">Cell name; null = automatic (lstm_cell, lstm_cell_1, ...).</param>
+    /// <param name="projSize">Projects h to this many values (PyTorch <c>proj_size</c>, as <see cref="LSTM"/>'s); 0 = none.</param>
     public LstmAutogradCell(
         int units,
         string activation = "tanh",
@@ -57,20 +59,36 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
         float dropout = 0f,
         float recurrentDropout = 0f,
         int? seed = null,
-        string? name = null)
+        string? name = null,
+        int projSize = 0)
         : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
             kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
             dropout, recurrentDropout, seed, name)
     {
+        if (projSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(projSize), $"{Describe()}: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
+        }
+
         UnitForgetBias = unitForgetBias;
+        ProjSize = projSize;
     }
 
     public override string ClassName => "LSTMCell";
 
     public bool UnitForgetBias { get; }
 
-    /// <summary>[h, c], each <c>[batch, units]</c>.</summary>
-    public override IReadOnlyList<int> StateSizes => [Units, Units];
+    /// <summary>P, the size of h with a projection; 0 = none.</summary>
+    public int ProjSize { get; }
+
+    /// <summary>W_p <c>[units, P]</c> (null without a projection or before building).</summary>
+    public Parameter? ProjectionKernel { get; private set; }
+
+    /// <summary>Size of h and of the output: <see cref="ProjSize"/> with a projection, else the units.</summary>
+    public override int OutputSize => ProjSize > 0 ? ProjSize : Units;
+
+    /// <summary>[h, c]: <c>[batch, OutputSize]</c> and <c>[batch, units]</c>.</summary>
+    public override IReadOnlyList<int> StateSizes => [OutputSize, Units];
 
     public static LstmAutogradCell FromConfig(JsonObject c)
     {
@@ -93,13 +111,19 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
             dropout: o.Dropout,
             recurrentDropout: o.RecurrentDropout,
             seed: o.Seed,
-            name: o.Name).WithBase(c);
+            name: o.Name,
+            projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
     }
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
         c["unit_forget_bias"] = UnitForgetBias;
+        if (ProjSize > 0)
+        {
+            c["proj_size"] = ProjSize;
+        }
+
         return c;
     }
 
@@ -119,6 +143,11 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
         var o = Ops.Activation(g[3], RecurrentActivation);
         var cNew = Ops.Add(Ops.Mul(f, c), Ops.Mul(i, candidate));
         var hNew = Ops.Mul(o, Ops.Activation(cNew, Activation));
+        if (ProjectionKernel is not null)
+        {
+            hNew = Ops.MatMul(hNew, ProjectionKernel.Value);
+        }
+
         return new CellOutput(hNew, [hNew, cNew]);
     }
 
@@ -128,6 +157,12 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
         if (Bias is not null && UnitForgetBias)
         {
             Bias.Value.Span.Slice(Units, Units).Fill(1f);
+        }
+
+        if (ProjSize > 0)
+        {
+            ReserveWeights([("projection_kernel", [Units, ProjSize])]);
+            ProjectionKernel = AddWeight("projection_kernel", [Units, ProjSize], KernelInitializer, KernelRegularizer, KernelConstraint);
         }
     }
 }

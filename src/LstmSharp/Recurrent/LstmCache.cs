@@ -17,7 +17,7 @@ internal sealed class LstmCache
     /// <summary>[B·T, G·units]: gate activations i, f, c~, o; after the backward, the pre-activation gradients dz.</summary>
     internal float[] Gates = [];
 
-    /// <summary>[B·T, units]: h_{t−1} ⊙ recurrent dropout mask, the left operand of row r's recurrent product.</summary>
+    /// <summary>[B·T, H]: h_{t−1} ⊙ recurrent dropout mask, the left operand of row r's recurrent product.</summary>
     internal float[] HPrev = [];
 
     /// <summary>[B·T, units]: the cell state after step r (carried over masked steps).</summary>
@@ -31,6 +31,12 @@ internal sealed class LstmCache
 
     /// <summary>[B·T, S·units]: the previous gate activations row r's FGR product read (FGR only).</summary>
     internal float[] GatesPrev = [];
+
+    /// <summary>[B·T, units]: m_t = o_t ⊙ φ(c_t), the left operand of row r's projection (projection only; zero at masked steps).</summary>
+    internal float[] Unprojected = [];
+
+    /// <summary>[B·T, P]: ∂L/∂h_t of row r, written by the backward for dW_p (projection only; zero at masked steps).</summary>
+    internal float[] DProjected = [];
 
     internal LstmLayout? Layout;
     internal int Batch;
@@ -46,14 +52,14 @@ internal sealed class LstmCache
     public bool IsReady { get; internal set; }
 
     /// <summary>Floats currently held (capacity), for memory accounting.</summary>
-    public long CapacityFloats => (long)Gates.Length + HPrev.Length + Cell.Length + Cell0.Length + XDropped.Length + GatesPrev.Length;
+    public long CapacityFloats => (long)Gates.Length + HPrev.Length + Cell.Length + Cell0.Length + XDropped.Length + GatesPrev.Length + Unprojected.Length + DProjected.Length;
 
     internal void Prepare(LstmLayout layout, in SequenceRun run)
     {
         int bt = run.Batch * run.Time;
         int units = layout.Units;
         Grow(ref Gates, bt * layout.GateWidth);
-        Grow(ref HPrev, bt * units);
+        Grow(ref HPrev, bt * layout.OutputSize);
         Grow(ref Cell, bt * units);
         Grow(ref Cell0, run.Batch * units);
         if (!run.InputDropoutMask.IsEmpty)
@@ -64,6 +70,12 @@ internal sealed class LstmCache
         if (layout.HasGateRecurrence)
         {
             Grow(ref GatesPrev, bt * layout.WeightedGateCount * units);
+        }
+
+        if (layout.HasProjection)
+        {
+            Grow(ref Unprojected, bt * units);
+            Grow(ref DProjected, bt * layout.ProjSize);
         }
 
         Layout = layout;

@@ -49,6 +49,15 @@ namespace LstmSharp.Recurrent;
 /// dh_{t−1} = dz · Uᵀ,  dx_t = dz · Wᵀ,  dW += x_tᵀ dz,  dU += h_{t−1}ᵀ dz,  db += dz
 /// </code>
 /// FGR adds R's contribution to the gates' activation gradients of the previous step.
+/// <para>Projection (LSTMP, Sak et al. 2014; PyTorch <c>proj_size</c>; any variant above): the
+/// cell's output m_t [units] is projected to h_t [P] by W_p [units, P] (<c>projection_kernel</c>);
+/// h_t is the output and the recurrent input, so U is [P, G·units] and the recurrent dropout
+/// mask is [P]; c_t keeps <c>units</c> values. The row kernels here compute m_t;
+/// <see cref="LstmKernel"/> does the product per step.</para>
+/// <code>
+/// m_t = o_t ⊙ φ(c_t),   h_t = m_t W_p
+/// backward:  dm = dh W_pᵀ  (dm is the "dh" of the cell backward above),  dW_p += m_tᵀ dh
+/// </code>
 /// </remarks>
 internal static class LstmCell
 {

@@ -42,6 +42,11 @@ public static class LstmGateRecorder
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(x);
         var layout = layer.Layout ?? throw new InvalidOperationException($"LstmGateRecorder: LSTM '{layer.Name}' is not built; call it on data or build the model first.");
+        if (layout.HasProjection)
+        {
+            throw new NotSupportedException($"LstmGateRecorder: LSTM '{layer.Name}' projects h to proj_size={layout.ProjSize}; the recorder follows LSTMs without a projection.");
+        }
+
         int features = layout.InputSize, units = layout.Units, gw = layout.GateWidth;
         bool oneSample = (x.Rank == 2 && x.Dim(1) == features) || (x.Rank == 3 && x.Dim(0) == 1 && x.Dim(2) == features);
         if (!oneSample || x.Dim(-2) == 0)

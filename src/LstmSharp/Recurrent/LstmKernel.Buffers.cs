@@ -26,6 +26,9 @@ internal sealed partial class LstmKernel
     private float[] wTransposed = [];
     private float[] tableProjection = [];
     private float[] tableScatter = [];
+    private float[] projected = [];
+    private float[] unprojected = [];
+    private float[] dUnprojected = [];
 
     /// <summary>
     /// Widest gate row (G·units floats) whose next-step lines the time loops prefetch: short rows

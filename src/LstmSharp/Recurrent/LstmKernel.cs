@@ -67,16 +67,16 @@ internal sealed partial class LstmKernel
     {
         var layout = Layout;
         string owner = forwardOwner;
-        int units = layout.Units;
-        run.Validate(owner, layout.InputSize, units);
+        int units = layout.Units, hs = layout.OutputSize;
+        run.Validate(owner, layout.InputSize, hs);
         weights.Validate(owner, layout);
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
         int su = layout.WeightedGateCount * units;
-        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, batch, hs);
         SequenceRun.CheckLength(owner, "initial c", c0.Length, true, batch, units);
-        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, batch, time, units);
-        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, batch, units);
-        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, batch, time, hs);
+        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, batch, hs);
+        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, batch, hs);
         SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
 
         bool training = cache is not null;
@@ -88,11 +88,17 @@ internal sealed partial class LstmKernel
 
         cache?.Prepare(layout, run);
         int bt = batch * time;
-        int bu = batch * units;
+        int bu = batch * units, bh = batch * hs;
         Span<float> z = training ? cache!.Gates.AsSpan(0, bt * gw) : Scratch(ref zScratch, bt * gw);
-        var h = Scratch(ref hState, bu);
+        var h = Scratch(ref hState, bh);
         var c = Scratch(ref cState, bu);
-        var y = Scratch(ref yState, bu);
+        var y = Scratch(ref yState, bh);
+        if (layout.HasProjection)
+        {
+            Scratch(ref projected, bh);
+            if (!training) Scratch(ref unprojected, bu);
+        }
+
         var g = layout.HasGateRecurrence ? Scratch(ref gState, batch * su) : [];
         if (h0.IsEmpty) h.Clear(); else h0.CopyTo(h);
         if (c0.IsEmpty) c.Clear(); else c0.CopyTo(c);
@@ -141,7 +147,7 @@ internal sealed partial class LstmKernel
         if (!training)
         {
             // One step of recurrent inputs; a training forward keeps every step's in the cache.
-            Scratch(ref hpScratch, bu);
+            Scratch(ref hpScratch, bh);
             if (layout.HasGateRecurrence) Scratch(ref gpScratch, batch * su);
         }
 
@@ -175,45 +181,47 @@ internal sealed partial class LstmKernel
         ArgumentNullException.ThrowIfNull(cache);
         var layout = Layout;
         string owner = backwardOwner;
-        int units = layout.Units;
-        run.Validate(owner, layout.InputSize, units);
+        int units = layout.Units, hs = layout.OutputSize;
+        run.Validate(owner, layout.InputSize, hs);
         weights.Validate(owner, layout);
         cache.CheckMatches(owner, layout, run);
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
         int sgates = layout.WeightedGateCount, su = sgates * units;
-        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, batch, time, units);
-        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, batch, units);
-        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, batch, time, hs);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, batch, hs);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, batch, hs);
         SequenceRun.CheckLength(owner, "d(final c)", dOut.C.Length, true, batch, units);
         SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gw);
-        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, units, gw);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, hs, gw);
         SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, layout.UseBias ? gw : 0);
         SequenceRun.CheckLength(owner, "d(peephole)", grads.Peephole.Length, false, layout.HasPeepholes ? sgates : 0, units);
         SequenceRun.CheckLength(owner, "d(gate_recurrence)", grads.GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
+        SequenceRun.CheckLength(owner, "d(projection_kernel)", grads.Projection.Length, false, units, layout.ProjSize);
         SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, batch, time, inputSize);
         SequenceRun.CheckLength(owner, "d(token table)", grads.Table.Length, true, run.HasTokens ? run.TokenTable.Length : 0);
-        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, batch, units);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, batch, hs);
         SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, batch, units);
 
-        int bt = batch * time, bu = batch * units;
+        int bt = batch * time, bu = batch * units, bh = batch * hs;
         var dz = cache.Gates.AsSpan(0, bt * gw);
         var cell = cache.Cell.AsSpan(0, bt * units);
         var cell0 = cache.Cell0.AsSpan(0, bu);
-        var dh = Scratch(ref dhState, bu);
+        var dh = Scratch(ref dhState, bh);
         var dc = Scratch(ref dcState, bu);
         var dg = layout.HasGateRecurrence ? Scratch(ref dgState, batch * su) : [];
-        Scratch(ref dhRec, bu);
+        Scratch(ref dhRec, bh);
         if (layout.HasGateRecurrence) Scratch(ref dgRec, batch * su);
-        var carry = Scratch(ref dyCarry, bu);
-        Scratch(ref dhTotal, bu);
+        if (layout.HasProjection) Scratch(ref dUnprojected, bu);
+        var carry = Scratch(ref dyCarry, bh);
+        Scratch(ref dhTotal, bh);
         if (dOut.H.IsEmpty) dh.Clear(); else dOut.H.CopyTo(dh);
         if (dOut.C.IsEmpty) dc.Clear(); else dOut.C.CopyTo(dc);
         dg.Clear();
         carry.Clear();
 
         // Uᵀ once, so each step's dz·Uᵀ is a plain product.
-        var ut = Scratch(ref uTransposed, gw * units);
-        RnnRun.Transpose(weights.RecurrentKernel, units, gw, ut);
+        var ut = Scratch(ref uTransposed, gw * hs);
+        RnnRun.Transpose(weights.RecurrentKernel, hs, gw, ut);
         int chunks = BatchChunks.Count(batch);
         if (chunks == 1)
         {
@@ -247,7 +255,12 @@ internal sealed partial class LstmKernel
             }
         }
 
-        Gemm.Sgemm(true, false, units, gw, bt, 1f, cache.HPrev.AsSpan(0, bt * units), units, dz, gw, 1f, grads.RecurrentKernel, gw);
+        Gemm.Sgemm(true, false, hs, gw, bt, 1f, cache.HPrev.AsSpan(0, bt * hs), hs, dz, gw, 1f, grads.RecurrentKernel, gw);
+        if (layout.HasProjection)
+        {
+            // dW_p += Σ_t m_tᵀ ∂L/∂h_t; masked rows of both are zero.
+            Gemm.Sgemm(true, false, units, hs, bt, 1f, cache.Unprojected.AsSpan(0, bt * units), units, cache.DProjected.AsSpan(0, bt * hs), hs, 1f, grads.Projection, hs);
+        }
 
         if (layout.HasGateRecurrence)
         {
@@ -299,7 +312,7 @@ internal sealed partial class LstmKernel
     private void ForwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int b0, int b1)
     {
         var layout = Layout;
-        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        int units = layout.Units, hs = layout.OutputSize, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
         int rows = b1 - b0;
         bool training = cache is not null;
         Span<float> z = training ? cache!.Gates.AsSpan() : zScratch.AsSpan();
@@ -313,8 +326,8 @@ internal sealed partial class LstmKernel
 
             // Row b of the cache's [batch, time, ·] buffers starts at (b·time + t); inference scratch is [batch, ·].
             int zRow = (b0 * time) + t;
-            int hpRow = training ? zRow : b0, hpLd = training ? time * units : units;
-            Gemm.Sgemm(false, false, rows, gw, units, 1f, hp[(hpRow * units)..], hpLd, weights.RecurrentKernel, gw, 1f, z[(zRow * gw)..], time * gw);
+            int hpRow = training ? zRow : b0, hpLd = training ? time * hs : hs;
+            Gemm.Sgemm(false, false, rows, gw, hs, 1f, hp[(hpRow * hs)..], hpLd, weights.RecurrentKernel, gw, 1f, z[(zRow * gw)..], time * gw);
             if (layout.HasGateRecurrence)
             {
                 int gpLd = training ? time * su : su;
@@ -337,6 +350,11 @@ internal sealed partial class LstmKernel
                 job.Step = s;
                 WorkerPool.Shared.For(rowChunks, job);
             }
+
+            if (layout.HasProjection)
+            {
+                ProjectRows(run, weights, outputs, cache, s, b0, b1);
+            }
         }
     }
 
@@ -347,17 +365,22 @@ internal sealed partial class LstmKernel
     private void BackwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int b0, int b1)
     {
         var layout = Layout;
-        int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
+        int units = layout.Units, hs = layout.OutputSize, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
         int rows = b1 - b0;
         Span<float> dz = cache.Gates.AsSpan();
-        var ut = uTransposed.AsSpan(0, gw * units);
-        var dhr = dhRec.AsSpan(b0 * units, rows * units);
+        var ut = uTransposed.AsSpan(0, gw * hs);
+        var dhr = dhRec.AsSpan(b0 * hs, rows * hs);
         Span<float> dgr = layout.HasGateRecurrence ? dgRec.AsSpan(b0 * su, rows * su) : [];
         int rowChunks = rows == run.Batch ? RowChunks(rows, gw) : 1;
         var job = new BackwardRowsJob(this, run, weights, dOut, cache, (rows + rowChunks - 1) / rowChunks);
         for (int s = time - 1; s >= 0; s--)
         {
             int t = run.TimeIndex(s);
+            if (layout.HasProjection)
+            {
+                UnprojectGradients(run, weights, dOut, cache, s, b0, b1);
+            }
+
             if (rowChunks == 1)
             {
                 BackwardRows(run, weights, dOut, cache, s, b0, b1);
@@ -369,7 +392,7 @@ internal sealed partial class LstmKernel
             }
 
             int zRow = (b0 * time) + t;
-            Gemm.Sgemm(false, false, rows, units, gw, 1f, dz[(zRow * gw)..], time * gw, ut, units, 0f, dhr, units);
+            Gemm.Sgemm(false, false, rows, hs, gw, 1f, dz[(zRow * gw)..], time * gw, ut, hs, 0f, dhr, hs);
             if (layout.HasGateRecurrence)
             {
                 bool first = true;
@@ -396,25 +419,32 @@ internal sealed partial class LstmKernel
         var layout = Layout;
         int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
         int t = run.TimeIndex(s);
-        bool training = cache is not null;
+        bool training = cache is not null, proj = layout.HasProjection;
         var z = training ? cache!.Gates.AsSpan() : zScratch.AsSpan();
         for (int b = b0; b < b1; b++)
         {
             int r = (b * time) + t;
-            var yb = yState.AsSpan(b * units, units);
+            var yb = proj ? default : yState.AsSpan(b * units, units);
             var cb = cState.AsSpan(b * units, units);
+
+            // With a projection the cell's output is m_t (kept for dW_p when training); ProjectRows makes h_t of it.
+            var mb = !proj ? default : training ? cache!.Unprojected.AsSpan(r * units, units) : unprojected.AsSpan(b * units, units);
             if (run.IsValid(b, t))
             {
-                var hb = hState.AsSpan(b * units, units);
+                var hb = proj ? mb : hState.AsSpan(b * units, units);
                 LstmCell.ForwardRowUnchecked(layout, z.Slice(r * gw, gw), cb, hb, weights.Peephole, layout.HasGateRecurrence ? gState.AsSpan(b * su, su) : []);
-                hb.CopyTo(yb);
+                if (!proj) hb.CopyTo(yb);
+            }
+            else if (proj)
+            {
+                mb.Clear();
             }
             else if (run.ZeroOutputForMask)
             {
                 yb.Clear();
             }
 
-            if (!outputs.Sequence.IsEmpty)
+            if (!proj && !outputs.Sequence.IsEmpty)
             {
                 yb.CopyTo(outputs.Sequence.Slice(((b * time) + s) * units, units));
             }
@@ -440,33 +470,9 @@ internal sealed partial class LstmKernel
             }
         }
 
-        if (s + 1 < time)
+        if (s + 1 < time && !proj)
         {
             PlaceRecurrentInputs(run, cache, run.TimeIndex(s + 1), b0, b1);
-        }
-    }
-
-    /// <summary>
-    /// Writes h ⊙ m_h (and the FGR gate state) of rows [b0, b1) where the recurrent product of
-    /// time index <paramref name="t"/> reads them: the cache's row (b, t) when training (the
-    /// backward's dU product needs them all), a [batch, units] scratch otherwise.
-    /// </summary>
-    private void PlaceRecurrentInputs(in SequenceRun run, LstmCache? cache, int t, int b0, int b1)
-    {
-        int units = Layout.Units, time = run.Time, su = Layout.WeightedGateCount * units;
-        bool training = cache is not null;
-        var hp = training ? cache!.HPrev.AsSpan() : hpScratch.AsSpan();
-        for (int b = b0; b < b1; b++)
-        {
-            var src = hState.AsSpan(b * units, units);
-            var dst = hp.Slice(training ? ((b * time) + t) * units : b * units, units);
-            if (run.RecurrentDropoutMask.IsEmpty) src.CopyTo(dst);
-            else TensorPrimitives.Multiply(src, run.RecurrentDropoutMask.Slice(b * units, units), dst);
-            if (Layout.HasGateRecurrence)
-            {
-                var gp = training ? cache!.GatesPrev.AsSpan() : gpScratch.AsSpan();
-                gState.AsSpan(b * su, su).CopyTo(gp.Slice(training ? ((b * time) + t) * su : b * su, su));
-            }
         }
     }
 
@@ -478,7 +484,8 @@ internal sealed partial class LstmKernel
     {
         var layout = Layout;
         int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
-        if (s + 1 < time)
+        bool proj = layout.HasProjection;
+        if (s + 1 < time && !proj)
         {
             TakeRecurrentGradients(run, run.TimeIndex(s + 1), b0, b1);
         }
@@ -490,24 +497,29 @@ internal sealed partial class LstmKernel
         for (int b = b0; b < b1; b++)
         {
             int r = (b * time) + t;
-            var carryB = dyCarry.AsSpan(b * units, units);
+            var carryB = proj ? default : dyCarry.AsSpan(b * units, units);
 
-            // ∂L/∂y_s: the output sequence, the last output, and what masked later steps passed back.
-            if (!dOut.Sequence.IsEmpty) TensorPrimitives.Add(carryB, dOut.Sequence.Slice(((b * time) + s) * units, units), carryB);
-            if (s == time - 1 && !dOut.Last.IsEmpty) TensorPrimitives.Add(carryB, dOut.Last.Slice(b * units, units), carryB);
+            // ∂L/∂y_s: the output sequence, the last output, and what masked later steps passed back
+            // (with a projection UnprojectGradients did this and left ∂L/∂m_t in dUnprojected).
+            if (!proj && !dOut.Sequence.IsEmpty) TensorPrimitives.Add(carryB, dOut.Sequence.Slice(((b * time) + s) * units, units), carryB);
+            if (!proj && s == time - 1 && !dOut.Last.IsEmpty) TensorPrimitives.Add(carryB, dOut.Last.Slice(b * units, units), carryB);
 
             if (run.IsValid(b, t))
             {
-                var dht = dhTotal.AsSpan(b * units, units);
-                TensorPrimitives.Add(dhState.AsSpan(b * units, units), carryB, dht);
-                carryB.Clear();
+                var dht = proj ? dUnprojected.AsSpan(b * units, units) : dhTotal.AsSpan(b * units, units);
+                if (!proj)
+                {
+                    TensorPrimitives.Add(dhState.AsSpan(b * units, units), carryB, dht);
+                    carryB.Clear();
+                }
+
                 var cPrev = tPrev >= 0 ? cell.Slice(((b * time) + tPrev) * units, units) : cache.Cell0.AsSpan(b * units, units);
                 LstmCell.BackwardRowUnchecked(layout, dz.Slice(r * gw, gw), dht, dcState.AsSpan(b * units, units), cell.Slice(r * units, units), cPrev, weights.Peephole, layout.HasGateRecurrence ? dgState.AsSpan(b * su, su) : []);
             }
             else
             {
                 dz.Slice(r * gw, gw).Clear();
-                if (run.ZeroOutputForMask)
+                if (run.ZeroOutputForMask && !proj)
                 {
                     carryB.Clear();
                 }
@@ -520,28 +532,7 @@ internal sealed partial class LstmKernel
                 Prefetch(dz, rp * gw, gw);
                 Prefetch(cell, rp * units, units);
                 if (s > 1) Prefetch(cell, ((b * time) + run.TimeIndex(s - 2)) * units, units);
-                Prefetch(dOut.Sequence, ((b * time) + s - 1) * units, units);
-            }
-        }
-    }
-
-    /// <summary>∂L/∂h and the FGR state gradient before time index t, for rows valid at t (masked rows carry theirs).</summary>
-    private void TakeRecurrentGradients(in SequenceRun run, int t, int b0, int b1)
-    {
-        int units = Layout.Units, su = Layout.WeightedGateCount * units;
-        for (int b = b0; b < b1; b++)
-        {
-            if (!run.IsValid(b, t))
-            {
-                continue;
-            }
-
-            var dhb = dhState.AsSpan(b * units, units);
-            if (run.RecurrentDropoutMask.IsEmpty) dhRec.AsSpan(b * units, units).CopyTo(dhb);
-            else TensorPrimitives.Multiply(dhRec.AsSpan(b * units, units), run.RecurrentDropoutMask.Slice(b * units, units), dhb);
-            if (Layout.HasGateRecurrence)
-            {
-                dgRec.AsSpan(b * su, su).CopyTo(dgState.AsSpan(b * su, su));
+                if (!proj) Prefetch(dOut.Sequence, ((b * time) + s - 1) * units, units);
             }
         }
     }

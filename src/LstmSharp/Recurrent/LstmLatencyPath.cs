@@ -92,7 +92,7 @@ internal sealed unsafe class LstmLatencyPath
     /// <summary>Whether this path computes <paramref name="run"/> (else the general path does).</summary>
     internal static bool Supports(LstmLayout layout, in SequenceRun run, bool training) =>
         !training && run.Batch == 1 && !run.HasMask && run.InputDropoutMask.IsEmpty && run.RecurrentDropoutMask.IsEmpty
-        && !layout.HasPeepholes && !layout.HasGateRecurrence;
+        && !layout.HasPeepholes && !layout.HasGateRecurrence && !layout.HasProjection;
 
     /// <summary>Runs the sequence; the caller validated every length.</summary>
     public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs)

@@ -32,6 +32,10 @@ public enum LstmGate
 /// weights among i, f, o, in that order (<see cref="WeightedGateIndex"/>): P row s is gate s's
 /// diagonal peephole; R maps the previous step's activations [a_s]_{t-1} (rows, concatenated
 /// in that order) to the pre-activations of gate s (column block s).</para>
+/// <para>With a projection (<see cref="ProjSize"/> P &gt; 0; Sak et al. 2014, PyTorch's
+/// <c>proj_size</c>) the output and recurrent state h has P values, the cell c keeps
+/// <c>units</c>: U is [P, G·units] and the projection W_p (<c>projection_kernel</c>) is
+/// [units, P], h_t = (o_t ⊙ φ(c_t))·W_p (equations in <see cref="LstmCell"/>).</para>
 /// </remarks>
 public sealed class LstmLayout
 {
@@ -39,6 +43,12 @@ public sealed class LstmLayout
     private readonly int[] weightedIndex = new int[4];
 
     public LstmLayout(LstmVariant variant, int inputSize, int units, bool useBias = true)
+        : this(variant, inputSize, units, useBias, 0)
+    {
+    }
+
+    /// <summary>A layout with a projection of h to <paramref name="projSize"/> values (0 = none; any positive P works, PyTorch requires P &lt; units).</summary>
+    public LstmLayout(LstmVariant variant, int inputSize, int units, bool useBias, int projSize)
     {
         ArgumentNullException.ThrowIfNull(variant);
         variant.Validate();
@@ -52,7 +62,13 @@ public sealed class LstmLayout
             throw new ArgumentOutOfRangeException(nameof(units), $"LstmLayout: units must be a positive integer, got {units}.");
         }
 
+        if (projSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(projSize), $"LstmLayout: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
+        }
+
         Variant = variant;
+        ProjSize = projSize;
         InputSize = inputSize;
         Units = units;
         UseBias = useBias;
@@ -74,6 +90,12 @@ public sealed class LstmLayout
         weightedIndex[2] = -1;
         WeightedGateCount = s;
         LayoutLimits.GateWidth("LstmLayout", g, units, inputSize);
+        if (projSize > 0)
+        {
+            LayoutLimits.GateWidth("LstmLayout", g, units, projSize);
+            LayoutLimits.GateWidth("LstmLayout", 1, projSize, units);
+        }
+
         if (variant.FullGateRecurrence)
         {
             LayoutLimits.Square("LstmLayout", "gate_recurrence", s, units);
@@ -87,6 +109,14 @@ public sealed class LstmLayout
     public int Units { get; }
 
     public bool UseBias { get; }
+
+    /// <summary>P, the size of the projected output h (PyTorch <c>proj_size</c>); 0 = no projection.</summary>
+    public int ProjSize { get; }
+
+    public bool HasProjection => ProjSize > 0;
+
+    /// <summary>Size of h (the output and the recurrent input): <see cref="ProjSize"/> with a projection, else <see cref="Units"/>.</summary>
+    public int OutputSize => ProjSize > 0 ? ProjSize : Units;
 
     /// <summary>G: number of weight blocks (gates with weights plus the candidate), 1 to 4.</summary>
     public int GateCount { get; }
@@ -119,7 +149,10 @@ public sealed class LstmLayout
 
     public int[] KernelShape => [InputSize, GateWidth];
 
-    public int[] RecurrentKernelShape => [Units, GateWidth];
+    public int[] RecurrentKernelShape => [OutputSize, GateWidth];
+
+    /// <summary>Shape [units, P] of the projection W_p, or null without one.</summary>
+    public int[]? ProjectionShape => HasProjection ? [Units, ProjSize] : null;
 
     /// <summary>Shape of the bias, or null when <see cref="UseBias"/> is false.</summary>
     public int[]? BiasShape => UseBias ? [GateWidth] : null;
@@ -135,7 +168,7 @@ public sealed class LstmLayout
     {
         get
         {
-            long n = ((long)InputSize + Units + (UseBias ? 1 : 0)) * GateWidth;
+            long n = (((long)InputSize + OutputSize + (UseBias ? 1 : 0)) * GateWidth) + ((long)Units * ProjSize);
             if (HasPeepholes)
             {
                 n += (long)WeightedGateCount * Units;
@@ -151,7 +184,7 @@ public sealed class LstmLayout
         }
     }
 
-    /// <summary>Named parameter shapes in Keras order: kernel, recurrent_kernel, bias, peephole, gate_recurrence (absent ones left out).</summary>
+    /// <summary>Named parameter shapes in Keras order: kernel, recurrent_kernel, bias, peephole, gate_recurrence, projection_kernel (absent ones left out).</summary>
     public IReadOnlyList<(string Name, int[] Shape)> ParameterShapes
     {
         get
@@ -172,10 +205,15 @@ public sealed class LstmLayout
                 list.Add(("gate_recurrence", r));
             }
 
+            if (ProjectionShape is { } pr)
+            {
+                list.Add(("projection_kernel", pr));
+            }
+
             return list;
         }
     }
 
     public override string ToString() =>
-        $"LstmLayout(units={Units}, input={InputSize}, gates={GateCount}, W {Tensor.FormatShape(KernelShape)}, U {Tensor.FormatShape(RecurrentKernelShape)}, params={ParameterCount})";
+        $"LstmLayout(units={Units}, input={InputSize}, gates={GateCount}{(HasProjection ? $", proj={ProjSize}" : string.Empty)}, W {Tensor.FormatShape(KernelShape)}, U {Tensor.FormatShape(RecurrentKernelShape)}, params={ParameterCount})";
 }

@@ -6,7 +6,7 @@ internal readonly ref struct LstmWeights
     /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
     public ReadOnlySpan<float> Kernel { get; init; }
 
-    /// <summary>U [units, G·units] (Keras <c>recurrent_kernel</c>).</summary>
+    /// <summary>U [H, G·units] (Keras <c>recurrent_kernel</c>); H = <see cref="LstmLayout.OutputSize"/>.</summary>
     public ReadOnlySpan<float> RecurrentKernel { get; init; }
 
     /// <summary>b [G·units]; empty when the layout has no bias.</summary>
@@ -18,27 +18,31 @@ internal readonly ref struct LstmWeights
     /// <summary>R [S·units, S·units]; empty without full gate recurrence.</summary>
     public ReadOnlySpan<float> GateRecurrence { get; init; }
 
+    /// <summary>W_p [units, P]; empty without a projection.</summary>
+    public ReadOnlySpan<float> Projection { get; init; }
+
     internal void Validate(string owner, LstmLayout layout)
     {
         int gu = layout.GateWidth, su = layout.WeightedGateCount * layout.Units;
         SequenceRun.CheckLength(owner, "kernel", Kernel.Length, false, layout.InputSize, gu);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", RecurrentKernel.Length, false, layout.Units, gu);
+        SequenceRun.CheckLength(owner, "recurrent_kernel", RecurrentKernel.Length, false, layout.OutputSize, gu);
         SequenceRun.CheckLength(owner, "bias", Bias.Length, false, layout.UseBias ? gu : 0);
         SequenceRun.CheckLength(owner, "peephole", Peephole.Length, false, layout.HasPeepholes ? layout.WeightedGateCount : 0, layout.Units);
         SequenceRun.CheckLength(owner, "gate_recurrence", GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
+        SequenceRun.CheckLength(owner, "projection_kernel", Projection.Length, false, layout.Units, layout.ProjSize);
     }
 }
 
-/// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted).</summary>
+/// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted). H = <see cref="LstmLayout.OutputSize"/>.</summary>
 internal readonly ref struct LstmOutputs
 {
-    /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
+    /// <summary>[batch, time, H]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
     public Span<float> Sequence { get; init; }
 
-    /// <summary>[batch, units]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
+    /// <summary>[batch, H]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
     public Span<float> Last { get; init; }
 
-    /// <summary>[batch, units]: the final hidden state h_T.</summary>
+    /// <summary>[batch, H]: the final hidden state h_T.</summary>
     public Span<float> H { get; init; }
 
     /// <summary>[batch, units]: the final cell state c_T.</summary>
@@ -48,13 +52,13 @@ internal readonly ref struct LstmOutputs
 /// <summary>Gradients of the loss with respect to the forward's outputs; every span is optional (empty = zero).</summary>
 internal readonly ref struct LstmOutputGradients
 {
-    /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
+    /// <summary>[batch, time, H]: ∂L/∂(output sequence).</summary>
     public ReadOnlySpan<float> Sequence { get; init; }
 
-    /// <summary>[batch, units]: ∂L/∂(last output).</summary>
+    /// <summary>[batch, H]: ∂L/∂(last output).</summary>
     public ReadOnlySpan<float> Last { get; init; }
 
-    /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
+    /// <summary>[batch, H]: ∂L/∂h_T (returned state).</summary>
     public ReadOnlySpan<float> H { get; init; }
 
     /// <summary>[batch, units]: ∂L/∂c_T (returned state).</summary>
@@ -71,7 +75,7 @@ internal readonly ref struct LstmGradients
     /// <summary>dW [inputSize, G·units], accumulated.</summary>
     public Span<float> Kernel { get; init; }
 
-    /// <summary>dU [units, G·units], accumulated.</summary>
+    /// <summary>dU [H, G·units], accumulated.</summary>
     public Span<float> RecurrentKernel { get; init; }
 
     /// <summary>db [G·units], accumulated; empty when the layout has no bias.</summary>
@@ -83,13 +87,16 @@ internal readonly ref struct LstmGradients
     /// <summary>dR [S·units, S·units], accumulated; empty without gate recurrence.</summary>
     public Span<float> GateRecurrence { get; init; }
 
+    /// <summary>dW_p [units, P], accumulated; empty without a projection.</summary>
+    public Span<float> Projection { get; init; }
+
     /// <summary>dx [batch, time, inputSize], overwritten; empty to skip (saves one matrix product).</summary>
     public Span<float> Input { get; init; }
 
     /// <summary>d(token table) [vocab, inputSize], accumulated; only for a run with tokens; empty to skip.</summary>
     public Span<float> Table { get; init; }
 
-    /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
+    /// <summary>dh_0 [batch, H], overwritten; empty to skip.</summary>
     public Span<float> InitialH { get; init; }
 
     /// <summary>dc_0 [batch, units], overwritten; empty to skip.</summary>

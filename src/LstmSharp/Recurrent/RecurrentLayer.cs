@@ -120,6 +120,12 @@ public abstract class RecurrentLayer : Layer
     /// <summary>Number of state tensors: 1 (h) for SimpleRNN and GRU, 2 (h, c) for LSTM.</summary>
     public abstract int StateCount { get; }
 
+    /// <summary>Size of one step's output (and of h): <see cref="Units"/>, or an LSTM's projection size.</summary>
+    private protected virtual int OutputUnits => Units;
+
+    /// <summary>Size of state <paramref name="state"/> (each is <c>[batch, size]</c>).</summary>
+    private protected virtual int StateUnits(int state) => Units;
+
     /// <summary>The states carried between batches by a stateful layer (null until the first call).</summary>
     public IReadOnlyList<Tensor>? States => states;
 
@@ -133,13 +139,13 @@ public abstract class RecurrentLayer : Layer
             throw ShapeError("input [batch, time, features]", [-1, .. x]);
         }
 
-        var output = ReturnSequences ? new[] { x[0], Units } : new[] { Units };
+        var output = ReturnSequences ? new[] { x[0], OutputUnits } : new[] { OutputUnits };
         var list = new List<int[]> { output };
         if (ReturnState)
         {
             for (int s = 0; s < StateCount; s++)
             {
-                list.Add([Units]);
+                list.Add([StateUnits(s)]);
             }
         }
 
@@ -184,14 +190,14 @@ public abstract class RecurrentLayer : Layer
                 throw new ArgumentOutOfRangeException(nameof(samples), $"{Describe()}: sample {b} outside the stateful batch of {batch}.");
             }
 
-            foreach (var s in states)
+            for (int s = 0; s < states.Length; s++)
             {
-                s.Span.Slice(b * Units, Units).Clear();
+                states[s].Span.Slice(b * StateUnits(s), StateUnits(s)).Clear();
             }
         }
     }
 
-    /// <summary>Sets the carried states of a stateful layer (Keras <c>reset_states(states)</c>), each [batch, units].</summary>
+    /// <summary>Sets the carried states of a stateful layer (Keras <c>reset_states(states)</c>), each [batch, units] (an LSTM's h with a projection [batch, proj_size]).</summary>
     public void SetStates(IReadOnlyList<Tensor> values)
     {
         ArgumentNullException.ThrowIfNull(values);
@@ -204,9 +210,9 @@ public abstract class RecurrentLayer : Layer
         states = new Tensor[StateCount];
         for (int s = 0; s < StateCount; s++)
         {
-            if (values[s].Rank != 2 || values[s].Dim(0) != batch || values[s].Dim(1) != Units)
+            if (values[s].Rank != 2 || values[s].Dim(0) != batch || values[s].Dim(1) != StateUnits(s))
             {
-                throw ShapeError($"state [{batch}, {Units}]", values[s].Shape, $"state {s}");
+                throw ShapeError($"state [{batch}, {StateUnits(s)}]", values[s].Shape, $"state {s}");
             }
 
             states[s] = values[s].Clone();
@@ -284,7 +290,7 @@ public abstract class RecurrentLayer : Layer
 
         // Every cell has W [features, G·units] and U [units, G·units] with G >= 1: a lower bound on
         // its weights, checked against a model file's budget before any shape is even formed.
-        long atLeast = ((long)Units * Units) + Math.Min((long)Units * x[1], long.MaxValue - ((long)Units * Units));
+        long atLeast = ((long)OutputUnits * Units) + Math.Min((long)Units * x[1], long.MaxValue - ((long)OutputUnits * Units));
         ReserveWeightValues("kernel and recurrent_kernel", atLeast);
         try
         {
@@ -360,19 +366,19 @@ public abstract class RecurrentLayer : Layer
 
         if (training && RecurrentDropout > 0)
         {
-            recurrentDrop = new float[batch * Units];
+            recurrentDrop = new float[batch * OutputUnits];
             if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentDrop, RecurrentDropout))
             {
                 DropoutRandom.DropoutMask(recurrentDrop, RecurrentDropout);
             }
         }
 
-        var sequence = ReturnSequences ? new Tensor(batch, time, Units) : null;
-        var last = new Tensor(batch, Units);
+        var sequence = ReturnSequences ? new Tensor(batch, time, OutputUnits) : null;
+        var last = new Tensor(batch, OutputUnits);
         var finals = new Tensor[StateCount];
         for (int s = 0; s < StateCount; s++)
         {
-            finals[s] = new Tensor(batch, Units);
+            finals[s] = new Tensor(batch, StateUnits(s));
         }
 
         // An embedding output is read through its table: the input projection and its
@@ -485,9 +491,9 @@ public abstract class RecurrentLayer : Layer
             for (int s = 0; s < StateCount; s++)
             {
                 var t = inputs[1 + s];
-                if (t.Rank != 2 || t.Dim(0) != batch || t.Dim(1) != Units)
+                if (t.Rank != 2 || t.Dim(0) != batch || t.Dim(1) != StateUnits(s))
                 {
-                    throw ShapeError($"initial state [{batch}, {Units}]", t.Shape, $"initial state {s}");
+                    throw ShapeError($"initial state [{batch}, {StateUnits(s)}]", t.Shape, $"initial state {s}");
                 }
 
                 initial[s] = t;
@@ -506,7 +512,7 @@ public abstract class RecurrentLayer : Layer
             states = new Tensor[StateCount];
             for (int s = 0; s < StateCount; s++)
             {
-                states[s] = new Tensor(batch, Units);
+                states[s] = new Tensor(batch, StateUnits(s));
             }
         }
         else if (states[0].Dim(0) != batch)

@@ -19,7 +19,7 @@ public class RnnCellTests
 {
     private const int Batch = 3, Time = 5, Features = 4, Units = 5;
 
-    public static readonly string[] CellNames = ["lstm", "lstm-nobias-hard-relu", "gru", "gru-reset-before", "gru-nobias", "simplernn", "simplernn-relu-nobias"];
+    public static readonly string[] CellNames = ["lstm", "lstm-nobias-hard-relu", "lstm-proj", "lstm-proj-wide", "gru", "gru-reset-before", "gru-nobias", "simplernn", "simplernn-relu-nobias"];
 
     public static readonly string[] OptionNames = ["plain", "sequences", "state", "backwards", "mask", "mask-zero-output", "initial-state", "dropout", "all", "wide"];
 
@@ -51,7 +51,7 @@ public class RnnCellTests
         Layer.SetRandomSeed(17);
         var (fused, cell) = MakePair(cellName, o);
         var rnn = new RNN(cell, o.Sequences, o.State, o.Backwards, zeroOutputForMask: o.ZeroOutput);
-        var data = new Problem(o, cell.StateSizes.Count, seed: StableSeed(cellName, options));
+        var data = new Problem(o, cell.StateSizes.ToArray(), seed: StableSeed(cellName, options));
         fused.Build([Time, Features]);
         rnn.Build([Time, Features]);
         Assert.Equal(fused.CountParams(), rnn.CountParams());
@@ -337,6 +337,9 @@ public class RnnCellTests
             "lstm" => (
                 new LSTM(units, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed),
                 new LstmAutogradCell(units, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed)),
+            "lstm-proj" or "lstm-proj-wide" => (
+                new LSTM(units, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed, projSize: cellName == "lstm-proj" ? units - 2 : units + 3),
+                new LstmAutogradCell(units, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed, projSize: cellName == "lstm-proj" ? units - 2 : units + 3)),
             "lstm-nobias-hard-relu" => (
                 new LSTM(units, "relu", "hard_sigmoid", useBias: false, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed),
                 new LstmAutogradCell(units, "relu", "hard_sigmoid", useBias: false, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed)),
@@ -406,28 +409,27 @@ public class RnnCellTests
     private sealed class Problem
     {
         private readonly Options o;
-        private readonly int stateCount;
+        private readonly int[] stateSizes;
         private readonly int seed;
 
-        public Problem(Options o, int stateCount, int seed)
+        public Problem(Options o, int[] stateSizes, int seed)
         {
             this.o = o;
-            this.stateCount = stateCount;
+            this.stateSizes = stateSizes;
             this.seed = seed;
         }
 
         public (float[][] Outputs, float[] Dx, float[][] DInitial) Run(Layer layer)
         {
-            int units = layer.ComputeOutputShapes([[Time, Features]])[^1][^1];
             var x = Random(seed, -1, 1, Batch, Time, Features);
             x.RequiresGrad = true;
             var inputs = new List<Tensor> { x };
             var initial = new List<Tensor>();
             if (o.Initial)
             {
-                for (int s = 0; s < stateCount; s++)
+                for (int s = 0; s < stateSizes.Length; s++)
                 {
-                    var h = Random(seed + 1 + s, -0.8f, 0.8f, Batch, units);
+                    var h = Random(seed + 1 + s, -0.8f, 0.8f, Batch, stateSizes[s]);
                     h.RequiresGrad = true;
                     initial.Add(h);
                 }

@@ -291,6 +291,11 @@ public static class KerasExport
 
     private static JsonObject LayerEntry(Layer layer)
     {
+        if (layer is LSTM { ProjSize: > 0 } projected)
+        {
+            throw new NotSupportedException($"SaveKeras: LSTM '{projected.Name}' projects h to proj_size={projected.ProjSize}; Keras's LSTM has no projection.");
+        }
+
         if (layer is LSTM lstm && lstm.Variant != (LstmVariant.Standard with { Activation = lstm.Variant.Activation, RecurrentActivation = lstm.Variant.RecurrentActivation }))
         {
             throw new NotSupportedException($"SaveKeras: LSTM '{lstm.Name}' is a {lstm.Variant} cell; Keras's LSTM has no peepholes, coupled or missing gates.");

@@ -30,11 +30,13 @@ public sealed record TorchMapping(string TorchName, string ParameterPath, string
 /// and since PyTorch applies r to (W_hn h + b_hn) the layer must have <c>reset_after = true</c>,
 /// whose bias [2, 3·units] holds b_ih in row 0 and b_hh in row 1. Both use z the same way:
 /// h_t = z·h_{t−1} + (1 − z)·n. SimpleRNN: tanh or relu as the layer's activation (the state dict
-/// does not say which), biases summed. Missing PyTorch biases (<c>bias=False</c>) load as zeros.</para>
+/// does not say which), biases summed. Missing PyTorch biases (<c>bias=False</c>) load as zeros.
+/// <c>nn.LSTM(proj_size=P)</c>: <c>weight_hr_l{k}</c> [P, hidden] becomes the LSTM's
+/// <c>projection_kernel</c> [units, P] (transposed); the layer needs <c>projSize: P</c>.</para>
 /// </remarks>
 public static class TorchImport
 {
-    private static readonly Regex RnnName = new(@"^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d{1,4})(_reverse)?$", RegexOptions.CultureInvariant);
+    private static readonly Regex RnnName = new(@"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d{1,4})(_reverse)?$", RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Reads <paramref name="path"/> (<c>.pt</c> or <c>.safetensors</c>) and copies its weights
@@ -101,14 +103,14 @@ public static class TorchImport
         var model = new Sequential();
         for (int k = 0; k < module.LayerCount; k++)
         {
-            var (wih, whh) = (module.Get($"weight_ih_l{k}")!, module.Get($"weight_hh_l{k}")!);
-            int units = whh.Shape[1];
+            var wih = module.Get($"weight_ih_l{k}")!;
+            int units = module.Hidden;
             int input = wih.Shape[1];
             int[]? inputShape = k == 0 ? [-1, input] : null;
             bool bias = module.Get($"bias_ih_l{k}") is not null;
             RecurrentLayer layer = module.Gates switch
             {
-                4 => new LSTM(units, useBias: bias, returnSequences: true, inputShape: module.Bidirectional ? null : inputShape),
+                4 => new LSTM(units, useBias: bias, returnSequences: true, inputShape: module.Bidirectional ? null : inputShape, projSize: module.ProjSize),
                 3 => new GRU(units, useBias: bias, returnSequences: true, resetAfter: true, inputShape: module.Bidirectional ? null : inputShape),
                 _ => new SimpleRNN(units, activation: nonlinearity, useBias: bias, returnSequences: true, inputShape: module.Bidirectional ? null : inputShape),
             };
@@ -223,7 +225,7 @@ public static class TorchImport
         var bih = module.Get($"bias_ih_l{k}{suffix}");
         var bhh = module.Get($"bias_hh_l{k}{suffix}");
         int g = module.Gates;
-        int h = whh.Shape[1];
+        int h = module.Hidden, rec = module.RecurrentSize;
         int input = wih.Shape[1];
         string kind = g switch { 4 => "nn.LSTM", 3 => "nn.GRU", _ => "nn.RNN" };
         int[] order;
@@ -234,6 +236,11 @@ public static class TorchImport
                 if (lstm.Variant != (LstmVariant.Standard with { Activation = ActivationKind.Tanh, RecurrentActivation = ActivationKind.Sigmoid }))
                 {
                     throw Misfit(file, module, k, layer, "is a standard LSTM (tanh, sigmoid gates, no peepholes); the model's LSTM is a different variant");
+                }
+
+                if (module.ProjSize != lstm.ProjSize)
+                {
+                    throw Misfit(file, module, k, layer, $"has proj_size={module.ProjSize} (weight_hr_l{k}{suffix}); the model's LSTM has projSize={lstm.ProjSize}");
                 }
 
                 order = [0, 1, 2, 3];
@@ -264,18 +271,27 @@ public static class TorchImport
         var kernel = Param(layer, "kernel");
         var recurrent = Param(layer, "recurrent_kernel");
         var bias = layer.Parameters.FirstOrDefault(p => p.Name == "bias");
-        var extra = layer.Parameters.Where(p => p.Name is not ("kernel" or "recurrent_kernel" or "bias")).ToArray();
+        var projection = module.ProjSize > 0 ? Param(layer, "projection_kernel") : null;
+        var extra = layer.Parameters.Where(p => p.Name is not ("kernel" or "recurrent_kernel" or "bias") && p != projection).ToArray();
         if (extra.Length > 0)
         {
             throw Misfit(file, module, k, layer, $"has no weights for {string.Join(", ", extra.Select(p => p.Path))}");
         }
 
         Expect(file, wih, kernel, [input, g * h], transposed: true);
-        Expect(file, whh, recurrent, [h, g * h], transposed: true);
+        Expect(file, whh, recurrent, [rec, g * h], transposed: true);
         writes.Add((kernel, TransposeBlocks(wih.Values, g, h, input, order)));
-        writes.Add((recurrent, TransposeBlocks(whh.Values, g, h, h, order)));
+        writes.Add((recurrent, TransposeBlocks(whh.Values, g, h, rec, order)));
         log.Add(new(wih.Name, kernel.Path, conversion));
         log.Add(new(whh.Name, recurrent.Path, conversion));
+        if (projection is not null)
+        {
+            var whr = module.Get($"weight_hr_l{k}{suffix}")!;
+            Expect(file, whr, projection, [h, rec], transposed: true);
+            writes.Add((projection, TransposeBlocks(whr.Values, 1, rec, h, [0])));
+            log.Add(new(whr.Name, projection.Path, "transposed"));
+        }
+
         foreach (var b in new[] { bih, bhh })
         {
             if (b is not null && !b.Shape.SequenceEqual([g * h]))
@@ -460,8 +476,17 @@ public static class TorchImport
 
         public bool Bidirectional { get; private set; }
 
-        /// <summary>4 (LSTM), 3 (GRU) or 1 (RNN), from weight_hh_l0's [G·h, h].</summary>
+        /// <summary>4 (LSTM), 3 (GRU) or 1 (RNN), from weight_hh_l0's [G·h, h] (an LSTM with projection: [4h, P]).</summary>
         public int Gates { get; private set; }
+
+        /// <summary>hidden_size h.</summary>
+        public int Hidden { get; private set; }
+
+        /// <summary>proj_size P (weight_hr_l0 [P, h]), 0 without a projection.</summary>
+        public int ProjSize { get; private set; }
+
+        /// <summary>Size of h as the recurrence and the next layer see it: P with a projection, else h.</summary>
+        public int RecurrentSize => ProjSize > 0 ? ProjSize : Hidden;
 
         public string Display => Prefix.Length == 0 ? "'(root)'" : $"'{Prefix}'";
 
@@ -499,13 +524,25 @@ public static class TorchImport
             }
 
             var whh = Get("weight_hh_l0") ?? throw new TorchFormatException(file, $"module {Display} lacks weight_hh_l0");
-            if (whh.Shape.Length != 2 || whh.Shape[1] <= 0 || whh.Shape[0] % whh.Shape[1] != 0 || whh.Shape[0] / whh.Shape[1] is not (1 or 3 or 4))
+            if (Get("weight_hr_l0") is { } whr)
+            {
+                if (whr.Shape.Length != 2 || whr.Shape[0] <= 0 || whr.Shape[1] <= 0 || !whh.Shape.SequenceEqual([4 * whr.Shape[1], whr.Shape[0]]))
+                {
+                    throw new TorchFormatException(file, $"'{whr.Name}' is {Tensor.FormatShape(whr.Shape)} beside '{whh.Name}' {Tensor.FormatShape(whh.Shape)}; nn.LSTM(proj_size=P) has weight_hr [P, h] and weight_hh [4h, P]");
+                }
+
+                (Gates, Hidden, ProjSize) = (4, whr.Shape[1], whr.Shape[0]);
+            }
+            else if (whh.Shape.Length != 2 || whh.Shape[1] <= 0 || whh.Shape[0] % whh.Shape[1] != 0 || whh.Shape[0] / whh.Shape[1] is not (1 or 3 or 4))
             {
                 throw new TorchFormatException(file, $"'{whh.Name}' is {Tensor.FormatShape(whh.Shape)}; nn.LSTM/GRU/RNN's is [4h, h], [3h, h] or [h, h]");
             }
+            else
+            {
+                (Gates, Hidden) = (whh.Shape[0] / whh.Shape[1], whh.Shape[1]);
+            }
 
-            Gates = whh.Shape[0] / whh.Shape[1];
-            int h = whh.Shape[1];
+            int h = Hidden, r = RecurrentSize;
             int expected = 0;
             for (int k = 0; k < LayerCount; k++)
             {
@@ -513,14 +550,25 @@ public static class TorchImport
                 {
                     var wih = Get($"weight_ih_l{k}{suffix}") ?? throw new TorchFormatException(file, $"module {Display} lacks weight_ih_l{k}{suffix}");
                     var hh = Get($"weight_hh_l{k}{suffix}") ?? throw new TorchFormatException(file, $"module {Display} lacks weight_hh_l{k}{suffix}");
-                    if (!hh.Shape.SequenceEqual([Gates * h, h]))
+                    if (!hh.Shape.SequenceEqual([Gates * h, r]))
                     {
-                        throw new TorchFormatException(file, $"'{hh.Name}' is {Tensor.FormatShape(hh.Shape)}, expected [{Gates * h}, {h}] like weight_hh_l0");
+                        throw new TorchFormatException(file, $"'{hh.Name}' is {Tensor.FormatShape(hh.Shape)}, expected [{Gates * h}, {r}] like weight_hh_l0");
                     }
 
-                    if (wih.Shape.Length != 2 || wih.Shape[0] != Gates * h || (k > 0 && wih.Shape[1] != (Bidirectional ? 2 * h : h)))
+                    if (wih.Shape.Length != 2 || wih.Shape[0] != Gates * h || (k > 0 && wih.Shape[1] != (Bidirectional ? 2 * r : r)))
                     {
-                        throw new TorchFormatException(file, $"'{wih.Name}' is {Tensor.FormatShape(wih.Shape)}, expected [{Gates * h}, {(k == 0 ? "input" : (Bidirectional ? 2 * h : h).ToString(System.Globalization.CultureInfo.InvariantCulture))}]");
+                        throw new TorchFormatException(file, $"'{wih.Name}' is {Tensor.FormatShape(wih.Shape)}, expected [{Gates * h}, {(k == 0 ? "input" : (Bidirectional ? 2 * r : r).ToString(System.Globalization.CultureInfo.InvariantCulture))}]");
+                    }
+
+                    if (ProjSize > 0)
+                    {
+                        var hr = Get($"weight_hr_l{k}{suffix}");
+                        if (hr is null || !hr.Shape.SequenceEqual([ProjSize, h]))
+                        {
+                            throw new TorchFormatException(file, $"module {Display}: weight_hr_l{k}{suffix} is {(hr is null ? "missing" : Tensor.FormatShape(hr.Shape))}, expected [{ProjSize}, {h}] like weight_hr_l0");
+                        }
+
+                        expected++;
                     }
 
                     expected += 2 + (Get($"bias_ih_l{k}{suffix}") is null ? 0 : 1) + (Get($"bias_hh_l{k}{suffix}") is null ? 0 : 1);

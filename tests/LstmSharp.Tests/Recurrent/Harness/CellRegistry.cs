@@ -37,6 +37,9 @@ internal sealed class CellEntry
     /// <summary>The fused kernel for these sizes.</summary>
     public required Func<int, int, IRecurrentUnderTest> Kernel { get; init; }
 
+    /// <summary>Size of the output and of h for <c>units</c> units (an LSTM's projection), or null: the units.</summary>
+    public Func<int, int>? OutputSize { get; init; }
+
     /// <summary>The built-in autograd cell for these sizes, or null when no built-in cell expresses the variant.</summary>
     public Func<int, DenseRecurrentCell>? AutogradCell { get; init; }
 
@@ -73,6 +76,12 @@ internal static class CellRegistry
             list.Add(Lstm(v));
         }
 
+        // LSTMP (projection): h has P = units − 1 values, or P = units + 2 ("+projwide"), on several cells.
+        foreach (var v in new[] { "standard+proj", "standard+projwide", "vanilla+proj", "cifg+fgr-nopeep+proj", "standard-no-bias+proj" })
+        {
+            list.Add(Lstm(v));
+        }
+
         list.Add(Gru("reset-after", true, ActivationKind.Tanh, ActivationKind.Sigmoid, true));
         list.Add(Gru("reset-before", false, ActivationKind.Tanh, ActivationKind.Sigmoid, true));
         list.Add(Gru("reset-before-relu-hard_sigmoid", false, ActivationKind.Relu, ActivationKind.HardSigmoid, true));
@@ -87,9 +96,14 @@ internal static class CellRegistry
         return list;
     }
 
+    /// <summary>The projection size an entry name asks for ("+proj": units − 1, at least 1; "+projwide": units + 2), else 0.</summary>
+    public static int ProjSizeOf(string name, int units) =>
+        name.EndsWith("+projwide", StringComparison.Ordinal) ? units + 2 : name.EndsWith("+proj", StringComparison.Ordinal) ? Math.Max(1, units - 1) : 0;
+
     private static CellEntry Lstm(string variantName)
     {
-        var (variant, useBias) = VariantOf(variantName);
+        string baseName = variantName.Replace("+projwide", string.Empty, StringComparison.Ordinal).Replace("+proj", string.Empty, StringComparison.Ordinal);
+        var (variant, useBias) = VariantOf(baseName);
 
         // The autograd LSTM cell is the standard cell (any activations, with or without bias).
         bool standard = variant with { Activation = ActivationKind.Tanh, RecurrentActivation = ActivationKind.Sigmoid } == LstmVariant.Standard;
@@ -97,9 +111,10 @@ internal static class CellRegistry
         {
             Name = $"lstm/{variantName}",
             StateCount = 2,
-            Reference = (input, units) => new LstmReferenceCell(new LstmLayout(variant, input, units, useBias)),
-            Kernel = (input, units) => new LstmKernelUnderTest(new LstmLayout(variant, input, units, useBias)),
-            AutogradCell = standard ? units => new LstmAutogradCell(units, variant.Activation.ToName(), variant.RecurrentActivation.ToName(), useBias, unitForgetBias: false) : null,
+            Reference = (input, units) => new LstmReferenceCell(new LstmLayout(variant, input, units, useBias, ProjSizeOf(variantName, units))),
+            Kernel = (input, units) => new LstmKernelUnderTest(new LstmLayout(variant, input, units, useBias, ProjSizeOf(variantName, units))),
+            OutputSize = units => ProjSizeOf(variantName, units) is > 0 and var p ? p : units,
+            AutogradCell = standard ? units => new LstmAutogradCell(units, variant.Activation.ToName(), variant.RecurrentActivation.ToName(), useBias, unitForgetBias: false, projSize: ProjSizeOf(variantName, units)) : null,
         };
     }
 

@@ -31,29 +31,39 @@ public enum Implementation
 /// <summary>The data of one case, in float (what the implementations see); the double twins are the same values.</summary>
 internal sealed class HarnessCase
 {
-    public HarnessCase(SeqOptions o, int stateCount)
+    /// <param name="o">The options.</param>
+    /// <param name="stateCount">States of the cell.</param>
+    /// <param name="hidden">Size of the output and of state 0 (h); the other states have o.Units. 0 = o.Units (no projection).</param>
+    public HarnessCase(SeqOptions o, int stateCount, int hidden = 0)
     {
         O = o;
+        Hidden = hidden > 0 ? hidden : o.Units;
         var rng = new Random(o.Seed);
-        int b = o.Batch, t = o.Time, n = o.Input, u = o.Units;
+        int b = o.Batch, t = o.Time, n = o.Input, h = Hidden;
         X = SeqCase.Uniform(rng, b * t * n, 1f);
-        Initial = o.InitialState ? Enumerable.Range(0, stateCount).Select(_ => SeqCase.Uniform(rng, b * u, 0.8f)).ToArray() : null;
+        Initial = o.InitialState ? Enumerable.Range(0, stateCount).Select(s => SeqCase.Uniform(rng, b * StateSize(s), 0.8f)).ToArray() : null;
         Mask = o.Mask is null ? null : SeqCase.MakeMask(o.Mask, b, t);
         InDrop = o.InputDropout ? SeqCase.DropMask(rng, b * n, 0.3f) : null;
-        RecDrop = o.RecurrentDropout ? SeqCase.DropMask(rng, b * u, 0.3f) : null;
-        GSeq = o.SequenceGrad ? SeqCase.Uniform(rng, b * t * u, 1f) : null;
-        GLast = o.LastGrad ? SeqCase.Uniform(rng, b * u, 1f) : null;
+        RecDrop = o.RecurrentDropout ? SeqCase.DropMask(rng, b * h, 0.3f) : null;
+        GSeq = o.SequenceGrad ? SeqCase.Uniform(rng, b * t * h, 1f) : null;
+        GLast = o.LastGrad ? SeqCase.Uniform(rng, b * h, 1f) : null;
         GFinals = new float[]?[stateCount];
         for (int s = 0; s < stateCount; s++)
         {
             bool on = s == 0 ? o.FinalGrad : o.SecondFinalGrad ?? o.FinalGrad;
-            GFinals[s] = on ? SeqCase.Uniform(rng, b * u, 1f) : null;
+            GFinals[s] = on ? SeqCase.Uniform(rng, b * StateSize(s), 1f) : null;
         }
 
         ParameterRandom = new Random(rng.Next());
     }
 
     public SeqOptions O { get; }
+
+    /// <summary>Size of the output, of h and of the recurrent dropout mask (an LSTM's projection size, else the units).</summary>
+    public int Hidden { get; }
+
+    /// <summary>Size of state s: h has <see cref="Hidden"/> values, the others (an LSTM's c) the units.</summary>
+    public int StateSize(int s) => s == 0 ? Hidden : O.Units;
 
     public float[] X { get; }
 
@@ -167,13 +177,13 @@ internal static class ReferenceHarness
         var under = implementation == Implementation.Kernel
             ? e.Kernel(o.Input, o.Units)
             : new AutogradCellUnderTest(e.AutogradCell?.Invoke(o.Units) ?? throw new ArgumentException($"{e} has no autograd cell"));
-        Check($"{e} [{label}] {implementation}", e.Reference(o.Input, o.Units), under, o, e.StateCount);
+        Check($"{e} [{label}] {implementation}", e.Reference(o.Input, o.Units), under, o, e.StateCount, hidden: e.OutputSize?.Invoke(o.Units) ?? 0);
     }
 
     /// <summary>The check itself, for any oracle and implementation of a cell with <paramref name="stateCount"/> states.</summary>
-    public static void Check(string label, IReferenceCell reference, IRecurrentUnderTest under, SeqOptions o, int stateCount, double rel = 1e-4)
+    public static void Check(string label, IReferenceCell reference, IRecurrentUnderTest under, SeqOptions o, int stateCount, double rel = 1e-4, int hidden = 0)
     {
-        var c = new HarnessCase(o, stateCount);
+        var c = new HarnessCase(o, stateCount, hidden);
         var parameters = new List<(string Name, float[] Values)>();
         foreach (var (name, values) in reference.Parameters)
         {
@@ -308,17 +318,17 @@ internal sealed class LstmKernelUnderTest(LstmLayout layout) : IRecurrentUnderTe
         }
 
         var o = c.O;
-        int n = layout.Units;
+        int n = layout.Units, nh = layout.OutputSize;
         var kernel = new LstmKernel(layout, "lstm_test");
         var cache = new LstmCache();
-        var weights = new LstmWeights { Kernel = P("kernel"), RecurrentKernel = P("recurrent_kernel"), Bias = P("bias"), Peephole = P("peephole"), GateRecurrence = P("gate_recurrence") };
-        var seq = new float[o.Batch * o.Time * n];
-        var last = new float[o.Batch * n];
-        var h = new float[o.Batch * n];
+        var weights = new LstmWeights { Kernel = P("kernel"), RecurrentKernel = P("recurrent_kernel"), Bias = P("bias"), Peephole = P("peephole"), GateRecurrence = P("gate_recurrence"), Projection = P("projection_kernel") };
+        var seq = new float[o.Batch * o.Time * nh];
+        var last = new float[o.Batch * nh];
+        var h = new float[o.Batch * nh];
         var cT = new float[o.Batch * n];
         kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], new LstmOutputs { Sequence = seq, Last = last, H = h, C = cT }, cache);
         var dx = new float[c.X.Length];
-        var dh0 = new float[o.Batch * n];
+        var dh0 = new float[o.Batch * nh];
         var dc0 = new float[o.Batch * n];
         kernel.Backward(
             c.Run(),
@@ -332,6 +342,7 @@ internal sealed class LstmKernelUnderTest(LstmLayout layout) : IRecurrentUnderTe
                 Bias = G("bias"),
                 Peephole = G("peephole"),
                 GateRecurrence = G("gate_recurrence"),
+                Projection = G("projection_kernel"),
                 Input = dx,
                 InitialH = dh0,
                 InitialC = dc0,
@@ -381,10 +392,10 @@ internal sealed class AutogradCellUnderTest(DenseRecurrentCell cell) : IRecurren
 
         cell.FixedDropoutMasks = (
             c.InDrop is null ? null : Tensor.FromArray(c.InDrop, o.Batch, o.Input),
-            c.RecDrop is null ? null : Tensor.FromArray(c.RecDrop, o.Batch, o.Units));
+            c.RecDrop is null ? null : Tensor.FromArray(c.RecDrop, o.Batch, c.Hidden));
         var x = Tensor.FromArray((float[])c.X.Clone(), o.Batch, o.Time, o.Input);
         x.RequiresGrad = true;
-        var initial = c.Initial?.Select(h => Tensor.FromArray((float[])h.Clone(), o.Batch, o.Units)).ToArray() ?? [];
+        var initial = c.Initial?.Select((h, s) => Tensor.FromArray((float[])h.Clone(), o.Batch, c.StateSize(s))).ToArray() ?? [];
         foreach (var h in initial)
         {
             h.RequiresGrad = true;
@@ -401,19 +412,19 @@ internal sealed class AutogradCellUnderTest(DenseRecurrentCell cell) : IRecurren
             var terms = new List<Tensor>();
             if (c.GSeq is not null)
             {
-                terms.Add(Ops.Sum(Ops.Mul(outputs[0], Tensor.FromArray(c.GSeq, o.Batch, o.Time, o.Units))));
+                terms.Add(Ops.Sum(Ops.Mul(outputs[0], Tensor.FromArray(c.GSeq, o.Batch, o.Time, c.Hidden))));
             }
 
             if (c.GLast is not null)
             {
-                terms.Add(Ops.Sum(Ops.Mul(lastStep, Tensor.FromArray(c.GLast, o.Batch, o.Units))));
+                terms.Add(Ops.Sum(Ops.Mul(lastStep, Tensor.FromArray(c.GLast, o.Batch, c.Hidden))));
             }
 
             for (int s = 0; s < c.GFinals.Length; s++)
             {
                 if (c.GFinals[s] is { } g)
                 {
-                    terms.Add(Ops.Sum(Ops.Mul(outputs[1 + s], Tensor.FromArray(g, o.Batch, o.Units))));
+                    terms.Add(Ops.Sum(Ops.Mul(outputs[1 + s], Tensor.FromArray(g, o.Batch, c.StateSize(s)))));
                 }
             }
 
@@ -427,10 +438,11 @@ internal sealed class AutogradCellUnderTest(DenseRecurrentCell cell) : IRecurren
         }
 
         var sequence = outputs[0].ToArray();
-        var last = new float[o.Batch * o.Units];
+        int nh = c.Hidden;
+        var last = new float[o.Batch * nh];
         for (int b = 0; b < o.Batch; b++)
         {
-            sequence.AsSpan(((b * o.Time) + o.Time - 1) * o.Units, o.Units).CopyTo(last.AsSpan(b * o.Units));
+            sequence.AsSpan(((b * o.Time) + o.Time - 1) * nh, nh).CopyTo(last.AsSpan(b * nh));
         }
 
         return new RunResult(

@@ -11,7 +11,8 @@ public sealed class LstmParams
         Layout = layout;
         int su = layout.WeightedGateCount * layout.Units;
         W = new double[layout.InputSize * layout.GateWidth];
-        U = new double[layout.Units * layout.GateWidth];
+        U = new double[layout.OutputSize * layout.GateWidth];
+        Wp = new double[layout.Units * layout.ProjSize];
         B = new double[layout.UseBias ? layout.GateWidth : 0];
         P = new double[layout.HasPeepholes ? su : 0];
         R = new double[layout.HasGateRecurrence ? su * su : 0];
@@ -29,7 +30,10 @@ public sealed class LstmParams
 
     public double[] R { get; }
 
-    public IEnumerable<(string Name, double[] Values)> All => new[] { ("kernel", W), ("recurrent_kernel", U), ("bias", B), ("peephole", P), ("gate_recurrence", R) };
+    /// <summary>W_p [units, P] (empty without a projection).</summary>
+    public double[] Wp { get; }
+
+    public IEnumerable<(string Name, double[] Values)> All => new[] { ("kernel", W), ("recurrent_kernel", U), ("bias", B), ("peephole", P), ("gate_recurrence", R), ("projection_kernel", Wp) };
 }
 
 /// <summary>One sequence problem in double precision: inputs, options and initial states.</summary>
@@ -63,7 +67,7 @@ public sealed record LstmResult(double[] Sequence, double[] Last, double[] H, do
 
 /// <summary>
 /// A slow, plain double-precision LSTM written line by line from the equations in
-/// <see cref="LstmCell"/>'s documentation, with Keras's masking rules. The oracle for the
+/// <see cref="LstmCell"/>'s documentation (the projection h = m W_p included), with Keras's masking rules. The oracle for the
 /// fast float32 kernel; <c>ReferenceHarness</c> takes its gradients by central finite differences.
 /// </summary>
 public static class LstmReference
@@ -72,19 +76,19 @@ public static class LstmReference
     {
         var L = p.Layout;
         var v = L.Variant;
-        int n = L.Units, nb = q.Batch, nt = q.Time, ni = q.InputSize, gw = L.GateWidth;
+        int n = L.Units, nh = L.OutputSize, nb = q.Batch, nt = q.Time, ni = q.InputSize, gw = L.GateWidth;
         int sGates = L.WeightedGateCount;
-        var seq = new double[nb * nt * n];
-        var last = new double[nb * n];
-        var hOut = new double[nb * n];
+        var seq = new double[nb * nt * nh];
+        var last = new double[nb * nh];
+        var hOut = new double[nb * nh];
         var cOut = new double[nb * n];
         for (int b = 0; b < nb; b++)
         {
-            var h = new double[n];
+            var h = new double[nh];
             var c = new double[n];
-            var y = new double[n];
+            var y = new double[nh];
             var gPrev = new double[sGates * n];
-            if (q.H0 is not null) Array.Copy(q.H0, b * n, h, 0, n);
+            if (q.H0 is not null) Array.Copy(q.H0, b * nh, h, 0, nh);
             if (q.C0 is not null) Array.Copy(q.C0, b * n, c, 0, n);
             for (int s = 0; s < nt; s++)
             {
@@ -98,10 +102,10 @@ public static class LstmReference
                         x[k] = q.X[(((b * nt) + t) * ni) + k] * (q.InputDropout?[(b * ni) + k] ?? 1.0);
                     }
 
-                    var hm = new double[n];
-                    for (int k = 0; k < n; k++)
+                    var hm = new double[nh];
+                    for (int k = 0; k < nh; k++)
                     {
-                        hm[k] = h[k] * (q.RecurrentDropout?[(b * n) + k] ?? 1.0);
+                        hm[k] = h[k] * (q.RecurrentDropout?[(b * nh) + k] ?? 1.0);
                     }
 
                     // Pre-activation of a gate's unit j: x W + h U + b (+ FGR term).
@@ -110,7 +114,7 @@ public static class LstmReference
                         int col = L.BlockOffset(gate) + j;
                         double z = L.UseBias ? p.B[col] : 0.0;
                         for (int k = 0; k < ni; k++) z += x[k] * p.W[(k * gw) + col];
-                        for (int k = 0; k < n; k++) z += hm[k] * p.U[(k * gw) + col];
+                        for (int k = 0; k < nh; k++) z += hm[k] * p.U[(k * gw) + col];
                         int sIdx = L.WeightedGateIndex(gate);
                         if (L.HasGateRecurrence && sIdx >= 0)
                         {
@@ -143,6 +147,18 @@ public static class LstmReference
                         if (L.WeightedGateIndex(LstmGate.Output) >= 0) gNew[(L.WeightedGateIndex(LstmGate.Output) * n) + j] = o;
                     }
 
+                    if (L.HasProjection)
+                    {
+                        // h_t = m_t W_p, m_t = o ⊙ φ(c_t) as computed above.
+                        var projected = new double[nh];
+                        for (int k = 0; k < nh; k++)
+                        {
+                            for (int j = 0; j < n; j++) projected[k] += hNew[j] * p.Wp[(j * nh) + k];
+                        }
+
+                        hNew = projected;
+                    }
+
                     h = hNew;
                     c = cNew;
                     gPrev = gNew;
@@ -150,14 +166,14 @@ public static class LstmReference
                 }
                 else if (q.ZeroOutputForMask)
                 {
-                    y = new double[n];
+                    y = new double[nh];
                 }
 
-                Array.Copy(y, 0, seq, ((b * nt) + s) * n, n);
+                Array.Copy(y, 0, seq, ((b * nt) + s) * nh, nh);
             }
 
-            Array.Copy(y, 0, last, b * n, n);
-            Array.Copy(h, 0, hOut, b * n, n);
+            Array.Copy(y, 0, last, b * nh, nh);
+            Array.Copy(h, 0, hOut, b * nh, nh);
             Array.Copy(c, 0, cOut, b * n, n);
         }
 

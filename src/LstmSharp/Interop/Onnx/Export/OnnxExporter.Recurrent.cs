@@ -363,6 +363,11 @@ internal sealed partial class OnnxExporter
             return;
         }
 
+        if (lstm.ProjSize > 0)
+        {
+            throw new NotSupportedException($"ONNX export: {layer} projects h to proj_size={lstm.ProjSize} (LSTMP); ONNX's LSTM operator has no projection.");
+        }
+
         var v = lstm.Variant;
         string? reason = !v.ForgetGate ? "it has no forget gate (f = 1)"
             : !v.InputGate ? "it has no input gate (i = 1)"
