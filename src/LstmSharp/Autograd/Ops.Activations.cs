@@ -65,6 +65,81 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>
+    /// y = f(x) elementwise for one of ONNX's recurrent activations with its alpha and beta
+    /// (<see cref="ActivationFunction"/>); unfused, in double precision per element. The backward
+    /// keeps x: dx = dy ⊙ f'(x).
+    /// </summary>
+    public static Tensor Activation(Tensor x, ActivationFunction f)
+    {
+        string op = f.Name ?? "activation";
+        NotNull(x, op, nameof(x));
+        var y = new Tensor(x.ShapeArray);
+        var xs = x.Span;
+        var ys = y.Span;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            ys[i] = (float)f.Apply(xs[i]);
+        }
+
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var dx = x.EnsureGrad().Span;
+                var dy = y.Grad!.Span;
+                var xv = x.Span;
+                for (int i = 0; i < dx.Length; i++)
+                {
+                    dx[i] += (float)(dy[i] * f.Derivative(xv[i]));
+                }
+            }
+        });
+        return y;
+    }
+
+    /// <summary>
+    /// y = min(max(x, <paramref name="min"/>), <paramref name="max"/>) (ONNX's recurrent <c>clip</c>
+    /// is Clip(−clip, clip) of the gate pre-activations). Backward: dy passes where
+    /// min ≤ x ≤ max, 0 where x was clipped.
+    /// </summary>
+    public static Tensor Clip(Tensor x, float min, float max)
+    {
+        const string op = "clip";
+        NotNull(x, op, nameof(x));
+        if (!(min <= max))
+        {
+            throw new ArgumentException($"{Where(op)}: min must be <= max, got min={min}, max={max}.", nameof(min));
+        }
+
+        var y = new Tensor(x.ShapeArray);
+        var xs = x.Span;
+        var ys = y.Span;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            float v = xs[i];
+            ys[i] = v > max ? max : v < min ? min : v;
+        }
+
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                var dx = x.EnsureGrad().Span;
+                var dy = y.Grad!.Span;
+                var xv = x.Span;
+                for (int i = 0; i < dx.Length; i++)
+                {
+                    if (xv[i] >= min && xv[i] <= max)
+                    {
+                        dx[i] += dy[i];
+                    }
+                }
+            }
+        });
+        return y;
+    }
+
     public static Tensor Sigmoid(Tensor x) => Activation(x, ActivationKind.Sigmoid);
 
     public static Tensor Tanh(Tensor x) => Activation(x, ActivationKind.Tanh);

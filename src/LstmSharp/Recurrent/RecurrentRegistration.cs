@@ -25,5 +25,6 @@ internal static class RecurrentRegistration
         LayerRegistry.Register("LSTMCell", LstmAutogradCell.FromConfig);
         LayerRegistry.Register("GRUCell", GruAutogradCell.FromConfig);
         LayerRegistry.Register("SimpleRNNCell", SimpleRnnAutogradCell.FromConfig);
+        LayerRegistry.Register("OnnxRecurrentCell", OnnxRecurrentCell.FromConfig);
     }
 }

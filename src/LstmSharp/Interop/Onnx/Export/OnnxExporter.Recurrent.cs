@@ -31,7 +31,7 @@ internal sealed partial class OnnxExporter
     {
         var x = ins[0];
         string[]? initial = ins.Length > 1 ? ins.Skip(1).Select(v => v.Name).ToArray() : null;
-        var d = RunNode(layer.Name, [layer], x, [initial])[0];
+        var d = RunNode(layer.Name, [Describe(layer, x.Shape[^1])], x, [initial])[0];
         var outs = new List<OnnxValue>
         {
             layer.ReturnSequences ? new OnnxValue(KerasSequence(d), shapes[0], x.Mask) : new OnnxValue(d.Last!, shapes[0]),
@@ -51,15 +51,16 @@ internal sealed partial class OnnxExporter
         string[]? fInit = ins.Length > 1 ? ins.Skip(1).Take(sc).Select(v => v.Name).ToArray() : null;
         string[]? bInit = ins.Length > 1 ? ins.Skip(1 + sc).Select(v => v.Name).ToArray() : null;
         Direction f, bw;
-        if (SameCell(b.Forward, b.Backward) && !b.Forward.GoBackwards && b.Backward.GoBackwards)
+        var (fd, bd) = (Describe(b.Forward, x.Shape[^1]), Describe(b.Backward, x.Shape[^1]));
+        if (SameCell(b.Forward, b.Backward) && fd.SameNode(bd) && !b.Forward.GoBackwards && b.Backward.GoBackwards)
         {
-            var both = RunNode(b.Name, [b.Forward, b.Backward], x, [fInit, bInit]);
+            var both = RunNode(b.Name, [fd, bd], x, [fInit, bInit]);
             (f, bw) = (both[0], both[1]);
         }
         else
         {
-            f = RunNode(b.Name + "/" + b.Forward.Name, [b.Forward], x, [fInit])[0];
-            bw = RunNode(b.Name + "/" + b.Backward.Name, [b.Backward], x, [bInit])[0];
+            f = RunNode(b.Name + "/" + b.Forward.Name, [fd], x, [fInit])[0];
+            bw = RunNode(b.Name + "/" + b.Backward.Name, [bd], x, [bInit])[0];
         }
 
         string yf, yb;
@@ -112,7 +113,78 @@ internal sealed partial class OnnxExporter
     }
 
     /// <summary>What one direction of a node gives: the outputs at their time positions [batch, time, units] (when the layer returns sequences), the last output and the final states [batch, units].</summary>
-    private sealed record Direction(RecurrentLayer Layer, string? Positions, string? Last, string[] States);
+    private sealed record Direction(NodeDirection Layer, string? Positions, string? Last, string[] States);
+
+    /// <summary>
+    /// What one direction of an ONNX recurrent node is made of, whichever layer it comes from (a
+    /// fused LSTM / GRU / SimpleRNN, or an RNN over an <see cref="OnnxRecurrentCell"/>): weights in
+    /// ONNX layout (W [G·units, features], R [G·units, units], B [2·G·units], P [3·units] or null)
+    /// and the node's attributes.
+    /// </summary>
+    private sealed record NodeDirection(
+        string Name, string Op, int Units, bool GoBackwards, bool ReturnSequences, bool ZeroOutputForMask, bool IsStateful,
+        float[] W, float[] R, float[] B, float[]? P, ActivationFunction[] Activations, float? Clip, bool InputForget, bool LinearBeforeReset)
+    {
+        public int StateCount => Op == "LSTM" ? 2 : 1;
+
+        public int Gates => Op == "LSTM" ? 4 : Op == "GRU" ? 3 : 1;
+
+        /// <summary>Whether two directions can share one direction=bidirectional node (the same attributes).</summary>
+        public bool SameNode(NodeDirection o) =>
+            Op == o.Op && Units == o.Units && IsStateful == o.IsStateful && ReturnSequences == o.ReturnSequences && Clip == o.Clip
+            && InputForget == o.InputForget && LinearBeforeReset == o.LinearBeforeReset && (P is null) == (o.P is null);
+    }
+
+    private static NodeDirection Describe(RecurrentLayer layer, int features)
+    {
+        CheckExportable(layer);
+        var (w, r, b, p) = Weights(layer, features);
+        var (op, acts) = layer switch
+        {
+            LSTM l => ("LSTM", new[] { l.RecurrentActivation, l.Variant.InputActivation ? l.Activation : ActivationKind.Linear, l.Variant.OutputActivation ? l.Activation : ActivationKind.Linear }),
+            GRU => ("GRU", new[] { layer.RecurrentActivation, layer.Activation }),
+            SimpleRNN => ("RNN", new[] { layer.Activation }),
+            _ => throw new NotSupportedException($"ONNX export: {layer} is a recurrent layer without an ONNX operator; supported: LSTM, GRU, SimpleRNN, RNN(OnnxRecurrentCell)."),
+        };
+        return new NodeDirection(
+            layer.Name, op, layer.Units, layer.GoBackwards, layer.ReturnSequences, layer.ZeroOutputForMask, layer.IsStateful, w, r, b, p,
+            acts.Select(k => OnnxActivation(layer, k)).ToArray(), null,
+            layer is LSTM lstm && lstm.Variant.CoupledInputForget, layer is GRU gru && gru.ResetAfter);
+    }
+
+    private static NodeDirection Describe(RNN rnn, OnnxRecurrentCell cell) => new(
+        rnn.Name, cell.Op, cell.Units, rnn.GoBackwards, rnn.ReturnSequences, rnn.ZeroOutputForMask, rnn.IsStateful,
+        cell.Kernel!.Value.ToArray(), cell.RecurrentKernel!.Value.ToArray(), cell.Bias!.Value.ToArray(), cell.Peephole?.Value.ToArray(),
+        cell.Activations.ToArray(), cell.Clip, cell.InputForget, cell.LinearBeforeReset);
+
+    /// <summary>A fused kernel's activation as the ONNX function that computes it.</summary>
+    private static ActivationFunction OnnxActivation(RecurrentLayer layer, ActivationKind k) => k switch
+    {
+        ActivationKind.Linear => ActivationFunction.Create("Affine", 1f, 0f),
+        ActivationKind.HardSigmoid => ActivationFunction.Create("HardSigmoid", 1f / 6f, 0.5f),
+        ActivationKind.Sigmoid => ActivationFunction.Create("Sigmoid"),
+        ActivationKind.Tanh => ActivationFunction.Create("Tanh"),
+        ActivationKind.Relu => ActivationFunction.Create("Relu"),
+        _ => throw new NotSupportedException($"ONNX export: {layer} uses activation {k}, which ONNX's recurrent operators do not have."),
+    };
+
+    /// <summary>An RNN over an <see cref="OnnxRecurrentCell"/>: the node it came from, with the same attributes.</summary>
+    private OnnxValue[] EmitCellRnn(RNN rnn, OnnxRecurrentCell cell, OnnxValue[] ins, IReadOnlyList<int[]> shapes)
+    {
+        var x = ins[0];
+        string[]? initial = ins.Length > 1 ? ins.Skip(1).Select(v => v.Name).ToArray() : null;
+        var d = RunNode(rnn.Name, [Describe(rnn, cell)], x, [initial])[0];
+        var outs = new List<OnnxValue>
+        {
+            rnn.ReturnSequences ? new OnnxValue(KerasSequence(d), shapes[0], x.Mask) : new OnnxValue(d.Last!, shapes[0]),
+        };
+        if (rnn.ReturnState)
+        {
+            outs.AddRange(d.States.Select((s, i) => new OnnxValue(s, shapes[1 + i])));
+        }
+
+        return outs.ToArray();
+    }
 
     /// <summary>The sequence as the Keras layer returns it: processing order (reversed for go_backwards).</summary>
     private string KerasSequence(Direction d) => d.Layer.GoBackwards ? ReverseTimeAxis(d.Positions!, d.Layer.Name) : d.Positions!;
@@ -135,29 +207,16 @@ internal sealed partial class OnnxExporter
     /// go_backwards) as <c>direction=bidirectional</c>. <paramref name="initial"/> holds, per
     /// layer, the names of its initial states [batch, units] or null.
     /// </summary>
-    private Direction[] RunNode(string name, RecurrentLayer[] layers, OnnxValue x, string[]?[] initial)
+    private Direction[] RunNode(string name, NodeDirection[] layers, OnnxValue x, string[]?[] initial)
     {
-        foreach (var layer in layers)
-        {
-            CheckExportable(layer);
-        }
-
         var first = layers[0];
         int dirs = layers.Length, units = first.Units, features = x.Shape[^1];
-        var (op, gates, stateCount) = first switch
-        {
-            LSTM => ("LSTM", 4, 2),
-            GRU => ("GRU", 3, 1),
-            SimpleRNN => ("RNN", 1, 1),
-            _ => throw new NotSupportedException($"ONNX export: {first} is a recurrent layer without an ONNX operator; supported: LSTM, GRU, SimpleRNN."),
-        };
-
-        var perLayer = layers.Select(l => Weights(l, features)).ToArray();
-        string w = g.Weight(name + "/W", [dirs, gates * units, features], perLayer.SelectMany(p => p.W).ToArray());
-        string r = g.Weight(name + "/R", [dirs, gates * units, units], perLayer.SelectMany(p => p.R).ToArray());
-        string bias = g.Weight(name + "/B", [dirs, 2 * gates * units], perLayer.SelectMany(p => p.B).ToArray());
-        string peep = perLayer.Any(p => p.P is not null)
-            ? g.Weight(name + "/P", [dirs, 3 * units], perLayer.SelectMany(p => p.P ?? new float[3 * units]).ToArray())
+        var (op, gates, stateCount) = (first.Op, first.Gates, first.StateCount);
+        string w = g.Weight(name + "/W", [dirs, gates * units, features], layers.SelectMany(p => p.W).ToArray());
+        string r = g.Weight(name + "/R", [dirs, gates * units, units], layers.SelectMany(p => p.R).ToArray());
+        string bias = g.Weight(name + "/B", [dirs, 2 * gates * units], layers.SelectMany(p => p.B).ToArray());
+        string peep = layers.Any(p => p.P is not null)
+            ? g.Weight(name + "/P", [dirs, 3 * units], layers.SelectMany(p => p.P ?? new float[3 * units]).ToArray())
             : string.Empty;
 
         string xt = g.Node("Transpose", name + "/ToTimeMajor", [x.Name], Attr("perm", new long[] { 1, 0, 2 }));
@@ -174,13 +233,13 @@ internal sealed partial class OnnxExporter
             }
             else if (layer.IsStateful)
             {
-                given[d] = StateNames(layer, stateCount).Select(n => AddGraphInput(n, [units], false).Name).ToArray();
+                given[d] = StateNames(layer.Name, stateCount).Select(n => AddGraphInput(n, [units], false).Name).ToArray();
             }
         }
 
         if (given.Any(s => s is null) && given.Any(s => s is not null))
         {
-            throw new NotSupportedException($"ONNX export: {string.Join(" and ", layers.Select(l => l.ToString()))}: initial states are given for one direction only.");
+            throw new NotSupportedException($"ONNX export: {string.Join(" and ", layers.Select(l => $"{l.Op} layer '{l.Name}'"))}: initial states are given for one direction only.");
         }
 
         var stateInputs = new string[stateCount];
@@ -208,27 +267,40 @@ internal sealed partial class OnnxExporter
             inputs.RemoveAt(inputs.Count - 1);
         }
 
-        var (acts, alphas, betas) = Activations(layers);
+        // ONNX Runtime reads activation_alpha/beta only for the functions that take them, in order;
+        // every alpha and beta is written, since ONNX Runtime's defaults differ from the spec's for some.
+        var acts = layers.SelectMany(l => l.Activations).ToArray();
+        float[] alphas = acts.Where(a => a.TakesAlpha).Select(a => a.Alpha).ToArray();
+        float[] betas = acts.Where(a => a.TakesBeta).Select(a => a.Beta).ToArray();
         var attrs = new List<Interop.Onnx.Proto.AttributeProto>
         {
             Attr("hidden_size", (long)units),
             Attr("direction", dirs == 2 ? "bidirectional" : first.GoBackwards ? "reverse" : "forward"),
-            Attr("activations", acts),
+            Attr("activations", acts.Select(a => a.Name).ToArray()),
         };
         if (alphas.Length > 0)
         {
             attrs.Add(Attr("activation_alpha", alphas));
+        }
+
+        if (betas.Length > 0)
+        {
             attrs.Add(Attr("activation_beta", betas));
         }
 
-        if (first is LSTM lstm)
+        if (first.Clip is { } clip)
         {
-            attrs.Add(Attr("input_forget", lstm.Variant.CoupledInputForget ? 1L : 0L));
+            attrs.Add(Attr("clip", clip));
         }
 
-        if (first is GRU gru)
+        if (op == "LSTM")
         {
-            attrs.Add(Attr("linear_before_reset", gru.ResetAfter ? 1L : 0L));
+            attrs.Add(Attr("input_forget", first.InputForget ? 1L : 0L));
+        }
+
+        if (op == "GRU")
+        {
+            attrs.Add(Attr("linear_before_reset", first.LinearBeforeReset ? 1L : 0L));
         }
 
         var outs = g.NodeN(op, name + "/" + op, inputs, op == "LSTM" ? 3 : 2, attrs.ToArray());
@@ -271,7 +343,7 @@ internal sealed partial class OnnxExporter
 
             if (layer.IsStateful)
             {
-                var outNames = StateNames(layer, stateCount);
+                var outNames = StateNames(layer.Name, stateCount);
                 for (int s = 0; s < stateCount; s++)
                 {
                     stateOutputs.Add((outNames[s] + "_out", new OnnxValue(states[s], [units])));
@@ -284,8 +356,8 @@ internal sealed partial class OnnxExporter
         return result;
     }
 
-    private static string[] StateNames(RecurrentLayer layer, int stateCount) =>
-        stateCount == 2 ? [layer.Name + "/state_h", layer.Name + "/state_c"] : [layer.Name + "/state_h"];
+    private static string[] StateNames(string layer, int stateCount) =>
+        stateCount == 2 ? [layer + "/state_h", layer + "/state_c"] : [layer + "/state_h"];
 
     /// <summary>sequence_lens (int32 [batch]) from a 0/1 mask, with a run-time check that every row is right-padded.</summary>
     private string Lengths(string mask, string owner)
@@ -308,52 +380,6 @@ internal sealed partial class OnnxExporter
         string checkedLens = g.Node("Reshape", owner + "/mask_must_be_right_padded", [lens, shape]);
         lengthsOfMask[mask] = checkedLens;
         return checkedLens;
-    }
-
-    private static (string[] Names, float[] Alphas, float[] Betas) Activations(RecurrentLayer[] layers)
-    {
-        var names = new List<string>();
-        var alphas = new List<float>();
-        var betas = new List<float>();
-        foreach (var layer in layers)
-        {
-            ActivationKind[] kinds = layer switch
-            {
-                LSTM l => [l.RecurrentActivation, l.Variant.InputActivation ? l.Activation : ActivationKind.Linear, l.Variant.OutputActivation ? l.Activation : ActivationKind.Linear],
-                GRU => [layer.RecurrentActivation, layer.Activation],
-                _ => [layer.Activation],
-            };
-            foreach (var k in kinds)
-            {
-                // ONNX Runtime reads activation_alpha/beta only for the functions that take them, in order.
-                switch (k)
-                {
-                    case ActivationKind.Linear:
-                        names.Add("Affine");
-                        alphas.Add(1f);
-                        betas.Add(0f);
-                        break;
-                    case ActivationKind.HardSigmoid:
-                        names.Add("HardSigmoid");
-                        alphas.Add(1f / 6f);
-                        betas.Add(0.5f);
-                        break;
-                    case ActivationKind.Sigmoid:
-                        names.Add("Sigmoid");
-                        break;
-                    case ActivationKind.Tanh:
-                        names.Add("Tanh");
-                        break;
-                    case ActivationKind.Relu:
-                        names.Add("Relu");
-                        break;
-                    default:
-                        throw new NotSupportedException($"ONNX export: {layer} uses activation {k}, which ONNX's recurrent operators do not have.");
-                }
-            }
-        }
-
-        return (names.ToArray(), alphas.ToArray(), betas.ToArray());
     }
 
     private static void CheckExportable(RecurrentLayer layer)

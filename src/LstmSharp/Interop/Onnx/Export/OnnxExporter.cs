@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, RNN(OnnxRecurrentCell), Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -235,6 +235,8 @@ internal sealed partial class OnnxExporter
                 return EmitRecurrentLayer(rnn, ins, shapes);
             case Bidirectional b:
                 return EmitBidirectional(b, ins, shapes);
+            case RNN { Cell: OnnxRecurrentCell cell } cellRnn:
+                return EmitCellRnn(cellRnn, cell, ins, shapes);
             case AxisSlice a:
                 {
                     var x = One(layer, ins);

@@ -23,7 +23,10 @@ namespace LstmSharp.Interop.Onnx;
 /// weights and bias of the gates it applies to. HardSigmoid(α, β) is hard_sigmoid with s = 6α,
 /// t = 6(β − ½); Affine(α, β) is linear with s = α, t = β; LeakyRelu(0) and ThresholdedRelu(0)
 /// are relu; ScaledTanh(1, β) is tanh with s = β. The LSTM's h acts on the cell state and cannot
-/// be rescaled; g and h must be the same kernel or one of them linear (Greff's NIAF / NOAF).</para>
+/// be rescaled; g and h must be the same kernel or one of them linear (Greff's NIAF / NOAF).
+/// A node with a <c>clip</c>, or with activations that do not fold (LeakyRelu(0.1), Elu, Softsign,
+/// Softplus, ThresholdedRelu(α ≠ 0), ScaledTanh(α ≠ 1), an LSTM h with a scale, ...), becomes
+/// RNN(OnnxRecurrentCell) instead (OnnxImporter.Cells.cs).</para>
 /// </remarks>
 internal sealed partial class OnnxImporter
 {
@@ -87,10 +90,7 @@ internal sealed partial class OnnxImporter
             throw Format($"node {NodeText(node)}: P is {p.ShapeText}, expected [{dirs}, {3 * h}].");
         }
 
-        if (Attr(node, "clip") is { } clip && !(float.IsPositiveInfinity(clip.F) || clip.F >= float.MaxValue))
-        {
-            throw UnsupportedNode(node, $"clip={clip.F.ToString("R", CultureInfo.InvariantCulture)}: LstmSharp's recurrent kernels do not clip pre-activations");
-        }
+        float? clip = ClipAttribute(node);
 
         int expectedBatchAxis = layout == 1 ? 0 : 1;
         if (input.Rank != 3 || input.BatchAxis != expectedBatchAxis)
@@ -140,14 +140,36 @@ internal sealed partial class OnnxImporter
             throw UnsupportedNode(node, "initial_h given without initial_c (or the reverse); LstmSharp's LSTM takes both or neither");
         }
 
-        var acts = Activations(node, op, dirs);
+        var functions = Activations(node, op, dirs);
         bool wantY = node.Output.Count > 0 && !string.IsNullOrEmpty(node.Output[0]);
         bool wantStates = node.Output.Skip(1).Any(o => !string.IsNullOrEmpty(o));
+        bool masked = In(4) is Dyn;
+
+        // The fused layers when every direction's activations fold into their kernels and there is
+        // no clip; else RNN(OnnxRecurrentCell), which runs the operator's equations as they are.
+        var acts = new Act[dirs][];
         var layers = new RecurrentLayer[dirs];
-        for (int d = 0; d < dirs; d++)
+        for (int d = 0; d < dirs && clip is null; d++)
         {
             bool backwards = direction == "reverse" || d == 1;
-            layers[d] = MakeLayer(node, op, h, acts[d], backwards, wantY, wantStates, p is not null && Peepholes(p, d, h), In(4) is Dyn);
+            var folded = functions[d].Select(TryFold).ToArray();
+            if (folded.Any(a => a is null))
+            {
+                break;
+            }
+
+            acts[d] = folded.Select(a => a!.Value).ToArray();
+            if (MakeLayer(node, op, h, acts[d], backwards, wantY, wantStates, p is not null && Peepholes(p, d, h), masked) is not { } made)
+            {
+                break;
+            }
+
+            layers[d] = made;
+        }
+
+        if (layers.Any(l => l is null))
+        {
+            return ImportAsCells(node, op, h, f, time, layout, direction, functions, clip, xSym, initial, anyInitial, masked, wantY, wantStates, w, r, b, p);
         }
 
         Layer layer = dirs == 2 ? new Bidirectional(layers[0], "concat", layers[1]) : layers[0];
@@ -261,61 +283,95 @@ internal sealed partial class OnnxImporter
         return false;
     }
 
-    private Act[][] Activations(NodeProto node, string op, int dirs)
+    /// <summary>
+    /// The node's activations per direction, each with its alpha and beta (consumed in order by the
+    /// activations that take them, as ONNX Runtime does; missing ones get the ONNX operators' defaults).
+    /// </summary>
+    private ActivationFunction[][] Activations(NodeProto node, string op, int dirs)
     {
-        int per = op == "LSTM" ? 3 : op == "GRU" ? 2 : 1;
-        string[] defaults = op == "LSTM" ? ["Sigmoid", "Tanh", "Tanh"] : op == "GRU" ? ["Sigmoid", "Tanh"] : ["Tanh"];
+        int per = OnnxRecurrentCell.ActivationCount(op);
         var names = Attr(node, "activations")?.Strings.Select(s => s.ToStringUtf8()).ToArray();
         if (names is null || names.Length == 0)
         {
-            names = Enumerable.Range(0, dirs).SelectMany(_ => defaults).ToArray();
+            names = Enumerable.Range(0, dirs).SelectMany(_ => OnnxRecurrentCell.DefaultActivations(op).Select(a => a.Name)).ToArray();
         }
 
         if (names.Length != per * dirs)
         {
-            throw Format($"node {NodeText(node)}: {names.Length} activations, expected {per * dirs} ({per} per direction).");
+            throw Format($"node {NodeText(node)}: attribute activations has {names.Length} entries ({string.Join(", ", names.Select(n => Short(n)))}), expected {per * dirs} ({per} per direction for {op} with direction={(dirs == 2 ? "bidirectional" : "forward or reverse")}).");
         }
 
         var alphas = Attr(node, "activation_alpha")?.Floats.ToArray() ?? [];
         var betas = Attr(node, "activation_beta")?.Floats.ToArray() ?? [];
         int ai = 0, bi = 0;
-        var result = new Act[dirs][];
+        var result = new ActivationFunction[dirs][];
         for (int d = 0; d < dirs; d++)
         {
-            result[d] = new Act[per];
+            result[d] = new ActivationFunction[per];
             for (int k = 0; k < per; k++)
             {
-                // Alphas and betas are consumed in order by the activations that take them (as ONNX Runtime does).
-                string name = names[(d * per) + k];
-                string lower = name.ToLowerInvariant();
-                bool takesAlpha = lower is "affine" or "leakyrelu" or "thresholdedrelu" or "scaledtanh" or "hardsigmoid" or "elu";
-                bool takesBeta = lower is "affine" or "scaledtanh" or "hardsigmoid";
-                float? alpha = takesAlpha && ai < alphas.Length ? alphas[ai++] : null;
-                float? beta = takesBeta && bi < betas.Length ? betas[bi++] : null;
-                result[d][k] = ParseActivation(node, name, lower, alpha, beta);
+                int at = (d * per) + k;
+                string name = names[at];
+                string canonical = ActivationFunction.Canonical(name)
+                    ?? throw Format($"node {NodeText(node)}: attribute activations[{at}] is '{Short(name)}', expected one of {string.Join(", ", ActivationFunction.Names)}.");
+                float? alpha = ActivationFunction.TakesAlphaByName(canonical) && ai < alphas.Length ? alphas[ai++] : null;
+                float? beta = ActivationFunction.TakesBetaByName(canonical) && bi < betas.Length ? betas[bi++] : null;
+                if (alpha is { } av && !float.IsFinite(av) || beta is { } bv && !float.IsFinite(bv))
+                {
+                    throw Format($"node {NodeText(node)}: activation {canonical} (activations[{at}]) has alpha={Fmt(alpha ?? 0)}, beta={Fmt(beta ?? 0)}; expected finite numbers.");
+                }
+
+                result[d][k] = ActivationFunction.Create(canonical, alpha, beta);
             }
+        }
+
+        if (ai < alphas.Length || bi < betas.Length)
+        {
+            throw Format($"node {NodeText(node)}: attributes activation_alpha / activation_beta have {alphas.Length} / {betas.Length} values, but the activations ({string.Join(", ", names.Select(n => Short(n)))}) take {ai} / {bi}.");
         }
 
         return result;
     }
 
-    private Act ParseActivation(NodeProto node, string name, string lower, float? alpha, float? beta)
+    /// <summary>The node's clip: null when absent (or infinite: no clipping); a positive number; else a format error.</summary>
+    private float? ClipAttribute(NodeProto node)
     {
-        string text = Short(name) + (alpha is null && beta is null ? string.Empty : $"(alpha={Fmt(alpha ?? float.NaN)}, beta={Fmt(beta ?? float.NaN)})");
-        Act? act = lower switch
+        if (Attr(node, "clip") is not { } a)
         {
-            "sigmoid" => new Act(ActivationKind.Sigmoid, 1f, 0f, text),
-            "tanh" => new Act(ActivationKind.Tanh, 1f, 0f, text),
-            "relu" => new Act(ActivationKind.Relu, 1f, 0f, text),
-            "hardsigmoid" => HardSigmoid(alpha ?? 0.2f, beta ?? 0.5f, text),
-            "affine" => new Act(ActivationKind.Linear, alpha ?? 1f, beta ?? 0f, text),
-            "leakyrelu" when (alpha ?? 0.01f) == 0f => new Act(ActivationKind.Relu, 1f, 0f, text),
-            "leakyrelu" when (alpha ?? 0.01f) == 1f => new Act(ActivationKind.Linear, 1f, 0f, text),
-            "thresholdedrelu" when (alpha ?? 1f) == 0f => new Act(ActivationKind.Relu, 1f, 0f, text),
-            "scaledtanh" when (alpha ?? 1f) == 1f => new Act(ActivationKind.Tanh, beta ?? 1f, 0f, text),
+            return null;
+        }
+
+        float clip = a.F;
+        if (float.IsPositiveInfinity(clip) || clip == float.MaxValue)
+        {
+            return null;
+        }
+
+        if (!(clip > 0f) || float.IsNaN(clip))
+        {
+            throw Format($"node {NodeText(node)}: attribute clip is {Fmt(clip)}, expected a positive number (pre-activations are clipped to [-clip, clip]).");
+        }
+
+        return clip;
+    }
+
+    /// <summary>a(x) as k(s·x + t) with k one of the fused kernels, or null when it is not of that form.</summary>
+    private static Act? TryFold(ActivationFunction a)
+    {
+        string text = a.ToString();
+        return a.Name switch
+        {
+            "Sigmoid" => new Act(ActivationKind.Sigmoid, 1f, 0f, text),
+            "Tanh" => new Act(ActivationKind.Tanh, 1f, 0f, text),
+            "Relu" => new Act(ActivationKind.Relu, 1f, 0f, text),
+            "HardSigmoid" => HardSigmoid(a.Alpha, a.Beta, text),
+            "Affine" => new Act(ActivationKind.Linear, a.Alpha, a.Beta, text),
+            "LeakyRelu" when a.Alpha == 0f => new Act(ActivationKind.Relu, 1f, 0f, text),
+            "LeakyRelu" when a.Alpha == 1f => new Act(ActivationKind.Linear, 1f, 0f, text),
+            "ThresholdedRelu" when a.Alpha == 0f => new Act(ActivationKind.Relu, 1f, 0f, text),
+            "ScaledTanh" when a.Alpha == 1f => new Act(ActivationKind.Tanh, a.Beta, 0f, text),
             _ => null,
         };
-        return act ?? throw UnsupportedNode(node, $"activation {text} has no LstmSharp kernel (supported: Sigmoid, Tanh, Relu, HardSigmoid(alpha, beta), Affine(alpha, beta), LeakyRelu(0 or 1), ThresholdedRelu(0), ScaledTanh(1, beta))");
     }
 
     private static Act HardSigmoid(float alpha, float beta, string text)
@@ -325,7 +381,7 @@ internal sealed partial class OnnxImporter
         return new Act(ActivationKind.HardSigmoid, scale, shift, text);
     }
 
-    private RecurrentLayer MakeLayer(NodeProto node, string op, int h, Act[] a, bool backwards, bool returnSequences, bool returnState, bool peepholes, bool masked)
+    private RecurrentLayer? MakeLayer(NodeProto node, string op, int h, Act[] a, bool backwards, bool returnSequences, bool returnState, bool peepholes, bool masked)
     {
         switch (op)
         {
@@ -334,7 +390,8 @@ internal sealed partial class OnnxImporter
                 var (fAct, g, hAct) = (a[0], a[1], a[2]);
                 if (!hAct.Plain)
                 {
-                    throw UnsupportedNode(node, $"LSTM activation h = {hAct.Text} acts on the cell state, where a scale or shift cannot be folded into weights");
+                    // h acts on the cell state, where a scale or shift cannot fold into weights.
+                    return null;
                 }
 
                 ActivationKind kind;
@@ -355,7 +412,8 @@ internal sealed partial class OnnxImporter
                 }
                 else
                 {
-                    throw UnsupportedNode(node, $"LSTM activations g = {g.Text} and h = {hAct.Text}: LstmSharp applies one activation to both (or leaves one out)");
+                    // The fused LSTM applies one activation to both (or leaves one out).
+                    return null;
                 }
 
                 var variant = LstmVariant.Standard with
