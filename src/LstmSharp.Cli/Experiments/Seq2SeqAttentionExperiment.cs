@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using LstmSharp.Data.Synthetic;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
@@ -14,6 +15,12 @@ namespace LstmSharp.Cli.Experiments;
 /// <summary>Options of <c>lstmsharp experiment seq2seq-attention</c> (defaults are the command line's).</summary>
 internal sealed record Seq2SeqAttentionSettings
 {
+    /// <summary>"reversal" (20–40 tokens, where attention matters) or "addition" (seq2seq-addition's task).</summary>
+    public string Task { get; init; } = "reversal";
+
+    /// <summary>Digits per number of the addition task.</summary>
+    public int Digits { get; init; } = 3;
+
     public int MinLength { get; init; } = 20;
 
     public int MaxLength { get; init; } = 40;
@@ -53,7 +60,7 @@ internal sealed record Seq2SeqAttentionResult(
 /// Both models get the same seeds, epochs, batch and units. Greedy decoding (the model's own
 /// tokens fed back) judges them: exact match = the whole sequence and its END right.
 /// </summary>
-internal static class Seq2SeqAttentionExperiment
+internal static partial class Seq2SeqAttentionExperiment
 {
     public const int Pad = 0;
     public const int Start = 1;
@@ -229,11 +236,9 @@ internal static class Seq2SeqAttentionExperiment
         Validate(s);
         ExperimentRunner.InstallCancelHandler();
         Directory.CreateDirectory(s.Out);
-        var rng = new Random(s.Seed);
-        int testCount = Math.Max(1, (int)Math.Round(s.Samples * 0.1));
-        var train = Generate(s.Samples - testCount, s.MinLength, s.MaxLength, s.Vocabulary, rng);
-        var test = Generate(testCount, s.MinLength, s.MaxLength, s.Vocabulary, rng);
-        Console.WriteLine($"Reversal of {s.MinLength}–{s.MaxLength} tokens over {s.Vocabulary} symbols: {train.Samples} training and {test.Samples} held-out sequences.");
+        var task = Prepare(s);
+        var (train, test) = (task.Train, task.Test);
+        Console.WriteLine($"{task.Description}; {train.Samples} training and {test.Samples} held-out sequences.");
 
         var results = new List<Seq2SeqAttentionResult>();
         Models? attentionModels = null;
@@ -244,7 +249,7 @@ internal static class Seq2SeqAttentionExperiment
             Layer.ClearSession();
             Rng.SetGlobalSeed(s.Seed);
             Layer.SetRandomSeed(s.Seed);
-            var models = Build(s.MaxLength, s.Vocabulary, s.Units, withAttention);
+            var models = Build(task.SourceLength, task.Vocabulary, s.Units, withAttention);
             if (s.Verbose > 0)
             {
                 Console.WriteLine();
@@ -278,10 +283,10 @@ internal static class Seq2SeqAttentionExperiment
         string? example = null;
         if (attentionModels is not null)
         {
-            example = Heatmap(s, attentionModels, test);
+            example = Heatmap(s, attentionModels, test, task.SourceLength);
         }
 
-        Write(s, results, command, table, test.Samples, example);
+        Write(s, task, results, command, table, test.Samples, example);
         Console.WriteLine($"Wrote {Path.Combine(s.Out, "results.md")}, history.csv, exact-match.png{(attentionModels is null ? string.Empty : ", attention-heatmap.png")} and the models.");
         return ExperimentRunner.CancelRequested ? 130 : 0;
     }
@@ -305,15 +310,16 @@ internal static class Seq2SeqAttentionExperiment
     }
 
     /// <summary>Decodes the first held-out sequence greedily and draws its attention weights [output step, source step].</summary>
-    private static string Heatmap(Seq2SeqAttentionSettings s, Models m, ReversalData test)
+    private static string Heatmap(Seq2SeqAttentionSettings s, Models m, ReversalData test, int sourceLength)
     {
         var (tokens, weights) = Greedy(m, test.Source.Slice(0, 1).Clone());
-        int len = test.Lengths[0], tSrc = s.MaxLength, first = tSrc - len;
-        int rows = len + 1; // the reversed tokens and END
-        var data = new double[rows, len];
+        int tSrc = sourceLength;
+        int len = test.Lengths[0], rows = len + 1; // the target tokens and END
+        int first = Enumerable.Range(0, tSrc).First(t => (int)test.Source[0, t] != Pad), cols = tSrc - first; // the unpadded source
+        var data = new double[rows, cols];
         for (int i = 0; i < rows; i++)
         {
-            for (int j = 0; j < len; j++)
+            for (int j = 0; j < cols; j++)
             {
                 // ScottPlot draws row 0 at the top and the y axis counts up: output step i goes in row rows-1-i (at y = i).
                 data[rows - 1 - i, j] = weights![0][i][first + j];
@@ -325,29 +331,21 @@ internal static class Seq2SeqAttentionExperiment
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         var bar = plot.Add.ColorBar(map);
         bar.Label = "attention weight";
-        plot.Title($"attention weights, held-out example ({len} tokens)");
+        plot.Title($"attention weights, held-out example ({cols} source tokens)");
         plot.XLabel("source step (after padding)");
         plot.YLabel($"output step ({len} = END)");
         Charts.IntegerTicksOnX(plot);
-        plot.SavePng(Path.Combine(s.Out, "attention-heatmap.png"), Math.Clamp(300 + (16 * len), 600, 1400), Math.Clamp(200 + (14 * rows), 400, 1100));
+        plot.SavePng(Path.Combine(s.Out, "attention-heatmap.png"), Math.Clamp(300 + (16 * cols), 600, 1400), Math.Clamp(200 + (14 * rows), 400, 1100));
 
-        string src = string.Join(' ', Enumerable.Range(first, len).Select(t => Symbol((int)test.Source[0, t])));
-        string got = string.Join(' ', tokens[0].Take(rows).Select(Symbol));
+        string src = string.Join(' ', Enumerable.Range(first, cols).Select(t => Symbol((int)test.Source[0, t], s.Task)));
+        string got = string.Join(' ', tokens[0].Take(rows).Select(t => Symbol(t, s.Task)));
         return $"source:    {src}\npredicted: {got}";
     }
 
-    private static string Symbol(int token) => token switch
-    {
-        Pad => "_",
-        Start => "<s>",
-        End => "</s>",
-        _ => (token - FirstContent).ToString(CultureInfo.InvariantCulture),
-    };
-
-    private static void Write(Seq2SeqAttentionSettings s, List<Seq2SeqAttentionResult> results, string command, string table, int heldOut, string? example)
+    private static void Write(Seq2SeqAttentionSettings s, TaskData task, List<Seq2SeqAttentionResult> results, string command, string table, int heldOut, string? example)
     {
         var md = new StringBuilder();
-        md.AppendLine("# Sequence to sequence with attention: reversal").AppendLine();
+        md.AppendLine($"# Sequence to sequence with attention: {s.Task}").AppendLine();
         string where = results.Count == 0 ? "before training" : $"{ExperimentRunner.DuringEpoch(results[^1].History, s.Epochs)} of {results[^1].Label}";
         if (results.Count < 2)
         {
@@ -356,7 +354,7 @@ internal static class Seq2SeqAttentionExperiment
 
         md.Append(ExperimentRunner.StoppedNote(where));
         md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
-        md.AppendLine($"Task: reverse {s.MinLength}–{s.MaxLength} random tokens over {s.Vocabulary} symbols (source pre-padded to {s.MaxLength}; target = the tokens backwards, then END). "
+        md.AppendLine($"Task: {task.Description}. "
             + $"Encoder Embedding({EmbeddingSize}) → LSTM({s.Units}, return_sequences, return_state); decoder Embedding({EmbeddingSize}) → LSTM({s.Units}) from the encoder's [h, c], teacher forcing; "
             + "with attention: Attention(use_scale) with query = decoder outputs, value = encoder outputs, Concatenate[decoder, context]; then Dense(softmax) per step. "
             + $"Same seed ({s.Seed}), {s.Epochs} epochs, batch {s.Batch}, Adam({s.LearningRate.ToString(CultureInfo.InvariantCulture)}) for both. "
@@ -405,7 +403,7 @@ internal static class Seq2SeqAttentionExperiment
             ta.Color = em.Color;
         }
 
-        plot.Title($"reversal of {s.MinLength}–{s.MaxLength} tokens, held out, greedy decoding");
+        plot.Title($"{task.Title}, held out, greedy decoding");
         plot.XLabel("epoch");
         plot.YLabel("accuracy");
         plot.Axes.SetLimitsY(0, 1.02);
@@ -421,6 +419,21 @@ internal static class Seq2SeqAttentionExperiment
 
     internal static void Validate(Seq2SeqAttentionSettings s)
     {
+        if (s.Task is not ("reversal" or "addition"))
+        {
+            throw new ArgumentException($"seq2seq-attention: --task must be reversal or addition, got \"{s.Task}\".", "--task");
+        }
+
+        if (s.Digits is < 1 or > 8)
+        {
+            throw new ArgumentOutOfRangeException("--digits", $"seq2seq-attention: --digits must be in [1, 8], got {s.Digits}.");
+        }
+
+        if (s.Task == "addition" && s.Samples > AdditionTask.DistinctQuestions(s.Digits))
+        {
+            throw new ArgumentOutOfRangeException("--samples", $"seq2seq-attention: --samples must be at most {AdditionTask.DistinctQuestions(s.Digits)} (the distinct questions of {s.Digits} digits), got {s.Samples}.");
+        }
+
         if (s.MinLength < 1)
         {
             throw new ArgumentOutOfRangeException("--min-length", $"seq2seq-attention: --min-length must be at least 1, got {s.MinLength}.");
@@ -495,6 +508,8 @@ internal static class Seq2SeqAttentionCommand
     internal static Command Create(string[] args)
     {
         var d = new Seq2SeqAttentionSettings();
+        var task = new Option<string>("--task") { Description = "reversal (20–40 tokens) or addition (seq2seq-addition's task).", DefaultValueFactory = _ => d.Task };
+        var digits = new Option<int>("--digits") { Description = "Digits per number (addition).", DefaultValueFactory = _ => d.Digits };
         var minLength = new Option<int>("--min-length") { Description = "Shortest source sequence.", DefaultValueFactory = _ => d.MinLength };
         var maxLength = new Option<int>("--max-length") { Description = "Longest source sequence.", DefaultValueFactory = _ => d.MaxLength };
         var vocabulary = new Option<int>("--vocabulary") { Description = "Distinct tokens in the sequences.", DefaultValueFactory = _ => d.Vocabulary };
@@ -506,13 +521,15 @@ internal static class Seq2SeqAttentionCommand
         var outDir = new Option<string>("--out") { Description = "Folder for results.md, history.csv, plots and the trained models.", DefaultValueFactory = _ => d.Out };
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the weights and the shuffling (both models).", DefaultValueFactory = _ => d.Seed };
         var verbose = new Option<int>("--verbose") { Description = "0 silent, 1 progress bar per epoch, 2 one line per epoch.", DefaultValueFactory = _ => d.Verbose };
-        var cmd = new Command("seq2seq-attention", "Encoder-decoder LSTM reversing 20–40 random tokens, with and without a Keras-style Attention layer at the same budget: greedy exact match per epoch and an attention heatmap.")
+        var cmd = new Command("seq2seq-attention", "Encoder-decoder LSTM reversing 20–40 random tokens (or adding numbers, --task addition), with and without a Keras-style Attention layer at the same budget: greedy exact match per epoch and an attention heatmap.")
         {
-            minLength, maxLength, vocabulary, samples, epochs, batch, units, lr, outDir, seed, verbose,
+            task, digits, minLength, maxLength, vocabulary, samples, epochs, batch, units, lr, outDir, seed, verbose,
         };
         cmd.SetAction(r => ModelCommands.Run(() => Seq2SeqAttentionExperiment.Run(
             new Seq2SeqAttentionSettings
             {
+                Task = r.GetValue(task)!,
+                Digits = r.GetValue(digits),
                 MinLength = r.GetValue(minLength),
                 MaxLength = r.GetValue(maxLength),
                 Vocabulary = r.GetValue(vocabulary),

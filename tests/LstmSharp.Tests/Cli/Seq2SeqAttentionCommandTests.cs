@@ -1,6 +1,7 @@
 using LstmSharp.Cli;
 using LstmSharp.Cli.Experiments;
 using LstmSharp.Models;
+using LstmSharp.Tensors;
 
 namespace LstmSharp.Tests.Cli;
 
@@ -117,6 +118,8 @@ public class Seq2SeqAttentionCommandTests
     [InlineData("--batch", "0")]
     [InlineData("--units", "-4")]
     [InlineData("--lr", "0")]
+    [InlineData("--task", "sorting")]
+    [InlineData("--digits", "9")]
     public void BadOptionsFailWithAMessageNamingTheOption(string option, string value)
     {
         var dir = LongLagExperimentTests.TempDir();
@@ -129,5 +132,36 @@ public class Seq2SeqAttentionCommandTests
         Assert.Contains(option, message);
         Assert.Single(message.Split('\n'));
         Assert.False(File.Exists(Path.Combine(dir, "results.md")), "validated before anything is written");
+    }
+
+    [Fact]
+    public void TheAdditionTaskEncodesQuestionAndSumAsTokens()
+    {
+        var data = Seq2SeqAttentionExperiment.Addition([(535, 61), (7, 993), (0, 4)], 3);
+        const string symbols = "0123456789+";
+        string Text(Tensor t, int row) => string.Concat(Enumerable.Range(0, t.Dim(1)).Select(c => (int)t[row, c])
+            .Where(v => v >= Seq2SeqAttentionExperiment.FirstContent).Select(v => symbols[v - Seq2SeqAttentionExperiment.FirstContent]));
+        Assert.Equal(["535+61", "7+993", "0+4"], Enumerable.Range(0, 3).Select(i => Text(data.Source, i)));
+        Assert.Equal(["596", "1000", "4"], Enumerable.Range(0, 3).Select(i => Text(data.Target, i)));
+        Assert.Equal([3, 4, 1], data.Lengths);
+        Assert.Equal(7, data.Source.Dim(1));
+        Assert.Equal(Seq2SeqAttentionExperiment.Pad, (int)data.Source[0, 0]); // pre-padded: "535+61" is 6 of 7
+        Assert.Equal(Seq2SeqAttentionExperiment.End, (int)data.Target[1, 4]);
+        Assert.Equal(Seq2SeqAttentionExperiment.Start, (int)data.DecoderInput[2, 0]);
+        Assert.Equal(data.Target[0, 0], data.DecoderInput[0, 1]);
+    }
+
+    [Fact]
+    public void ATinyAdditionRunWritesTheAdditionResults()
+    {
+        var dir = LongLagExperimentTests.TempDir();
+        string[] args = ["experiment", "seq2seq-attention", "--task", "addition", "--digits", "2", "--samples", "60", "--epochs", "1", "--batch", "8", "--units", "6", "--out", dir, "--verbose", "0"];
+        Assert.Equal(0, Program.Run(args));
+        string md = File.ReadAllText(Path.Combine(dir, "results.md"));
+        Assert.Contains("# Sequence to sequence with attention: addition", md);
+        Assert.Contains("Addition of numbers of 1–2 digits", md);
+        Assert.Contains("| with attention |", md);
+        Assert.True(new FileInfo(Path.Combine(dir, "attention-heatmap.png")).Length > 0);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "history.csv")).Length); // header + one epoch per model
     }
 }
