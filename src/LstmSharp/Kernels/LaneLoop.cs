@@ -16,16 +16,17 @@ internal static class LaneLoop
 {
     /// <summary>
     /// Runs <paramref name="op"/> over <c>[0, n)</c> with Vector512, then Vector256, then one lane
-    /// at a time (only the last with <paramref name="scalarOnly"/>, the scalar twin).
+    /// at a time; <paramref name="width"/> pins a narrower start (<see cref="LaneWidth.Scalar"/>:
+    /// the scalar twin alone), the same switch the fused kernels take.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<TOp>(ref TOp op, int n, bool scalarOnly = false)
+    public static void Run<TOp>(ref TOp op, int n, LaneWidth width = LaneWidth.Auto)
         where TOp : struct, ILaneOp, allows ref struct
     {
         int i = 0;
-        if (!scalarOnly)
+        if (width != LaneWidth.Scalar)
         {
-            if (Lanes512.IsAccelerated)
+            if (width != LaneWidth.Vector256 && Lanes512.IsAccelerated)
             {
                 for (; i <= n - Lanes512.Count; i += Lanes512.Count)
                 {

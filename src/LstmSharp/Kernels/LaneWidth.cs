@@ -6,7 +6,7 @@ namespace LstmSharp.Kernels;
 /// Which SIMD width a fused kernel runs: the one way to pin a kernel to a narrower path (tests
 /// pin <see cref="Scalar"/> to hold the vector paths to their scalar twin). Kernels take it as a
 /// per-instance option (<c>GruKernel</c>, <c>SimpleRnnKernel</c> constructors,
-/// <c>LstmKernel.Width</c>), resolved once with <see cref="LaneWidths.Resolve"/>, so the worker
+/// <c>LstmKernel.Width</c>, <c>Optimizer.Width</c> through <see cref="LaneLoop.Run"/>), resolved once with <see cref="LaneWidths.Resolve"/>, so the worker
 /// threads of one call all see the same width. Process-wide, <c>DOTNET_EnableAVX512=0</c> and
 /// <c>DOTNET_EnableHWIntrinsic=0</c> take the wider paths away from every kernel.
 /// </summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
@@ -182,7 +183,7 @@ public class OptimizerTests
         var slow = RandomParameters(1);
         var a = Make(variant);
         var b = Make(variant);
-        b.ScalarOnly = true;
+        b.Width = LaneWidth.Scalar;
         var ra = new Random(2);
         var rb = new Random(2);
         for (int step = 0; step < 4; step++)

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Text.Json.Nodes;
+using LstmSharp.Kernels;
 using Tensor = LstmSharp.Tensors.Tensor;
 
 namespace LstmSharp.Training;
@@ -125,8 +126,8 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>Forces the scalar twin of the update kernels (tests compare it to the SIMD paths).</summary>
-    internal bool ScalarOnly { get; set; }
+    /// <summary>The SIMD width of the update kernels, as the fused kernels take it (tests pin <see cref="LaneWidth.Scalar"/> to hold the SIMD paths to the scalar twin).</summary>
+    internal LaneWidth Width { get; set; } = LaneWidth.Auto;
 
     /// <summary>Names of the per-parameter slots, e.g. <c>momentum</c>, <c>velocity</c>.</summary>
     protected abstract IReadOnlyList<string> SlotNames { get; }

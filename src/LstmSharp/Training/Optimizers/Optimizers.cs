@@ -41,7 +41,7 @@ public sealed class Sgd : Optimizer
             HasMomentum = Momentum > 0,
             Nesterov = Nesterov,
         };
-        LaneLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, Width);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -136,7 +136,7 @@ public sealed class Adam : Optimizer
             Eps = (float)Epsilon,
             Amsgrad = Amsgrad,
         };
-        LaneLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, Width);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -249,7 +249,7 @@ public sealed class RmsProp : Optimizer
             HasMomentum = Momentum > 0,
             Centered = Centered,
         };
-        LaneLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, Width);
     }
 
     protected override void AddConfig(JsonObject config)
@@ -343,7 +343,7 @@ public sealed class Adagrad : Optimizer
             Lr = (float)lr,
             Eps = (float)Epsilon,
         };
-        LaneLoop.Run(ref k, w.Length, ScalarOnly);
+        LaneLoop.Run(ref k, w.Length, Width);
     }
 
     protected override void AddConfig(JsonObject config)
