@@ -10,7 +10,7 @@ namespace LstmSharp.Layers;
 /// ≥ 2, as Keras. Input <c>[batch, ..., in]</c> → output <c>[batch, ..., units]</c>; the leading
 /// axes fold into one GEMM. Weights: <c>kernel [in, units]</c>, <c>bias [units]</c>.
 /// </summary>
-public sealed class Dense : Layer
+public sealed class Dense : KernelBiasLayer
 {
     /// <param name="units">Size of the output's last axis; a positive integer.</param>
     /// <param name="activation">Keras name ("relu", "tanh", "sigmoid", "hard_sigmoid", "softmax", "linear"); null = linear.</param>
@@ -37,6 +37,11 @@ public sealed class Dense : Layer
         IConstraint? biasConstraint = null,
         string? name = null,
         int[]? inputShape = null)
+        : this(units, new KernelBiasOptions(activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, biasConstraint), name, inputShape)
+    {
+    }
+
+    private Dense(int units, KernelBiasOptions options, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
         if (units <= 0)
@@ -45,58 +50,16 @@ public sealed class Dense : Layer
         }
 
         Units = units;
-        Activation = LayerChecks.ActivationName(activation, Describe());
-        UseBias = useBias;
-        KernelInitializer = LayerChecks.Initializer(kernelInitializer, Describe(), nameof(kernelInitializer));
-        BiasInitializer = LayerChecks.Initializer(biasInitializer, Describe(), nameof(biasInitializer));
-        KernelRegularizer = kernelRegularizer;
-        BiasRegularizer = biasRegularizer;
-        ActivityRegularizer = activityRegularizer;
-        KernelConstraint = kernelConstraint;
-        BiasConstraint = biasConstraint;
+        SetKernelBiasOptions(options);
         SupportsMasking = true;
     }
 
     public int Units { get; }
 
-    public string Activation { get; }
-
-    public bool UseBias { get; }
-
-    public string KernelInitializer { get; }
-
-    public string BiasInitializer { get; }
-
-    public IRegularizer? KernelRegularizer { get; }
-
-    public IRegularizer? BiasRegularizer { get; }
-
-    public IConstraint? KernelConstraint { get; }
-
-    public IConstraint? BiasConstraint { get; }
-
-    /// <summary>W, <c>[in, units]</c>; null before building.</summary>
-    public Parameter? Kernel { get; private set; }
-
-    /// <summary>b, <c>[units]</c>; null before building or without bias.</summary>
-    public Parameter? Bias { get; private set; }
-
     public static Dense FromConfig(JsonObject c)
     {
         var b = c.GetBase();
-        return new Dense(
-            c.GetInt("units"),
-            c.GetStringOrNull("activation"),
-            c.GetBool("use_bias", true),
-            c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-            c.GetStringOrNull("bias_initializer") ?? "zeros",
-            c.GetRegularizer("kernel_regularizer"),
-            c.GetRegularizer("bias_regularizer"),
-            c.GetRegularizer("activity_regularizer"),
-            c.GetConstraint("kernel_constraint"),
-            c.GetConstraint("bias_constraint"),
-            b.Name,
-            b.InputShape).WithBase(c);
+        return new Dense(c.GetInt("units"), KernelBiasOptions.Read(c), b.Name, b.InputShape).WithBase(c);
     }
 
     public override int[] ComputeOutputShape(int[] inputShape) => [.. inputShape[..^1], Units];
@@ -105,15 +68,7 @@ public sealed class Dense : Layer
     {
         var c = base.GetConfig();
         c["units"] = Units;
-        c["activation"] = Activation;
-        c["use_bias"] = UseBias;
-        c["kernel_initializer"] = KernelInitializer;
-        c["bias_initializer"] = BiasInitializer;
-        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
-        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
-        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
-        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
-        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
+        WriteKernelBiasConfig(c);
         return c;
     }
 
@@ -124,11 +79,7 @@ public sealed class Dense : Layer
             throw ShapeError("input with a known last axis [*, ..., features]", [-1, .. inputShape]);
         }
 
-        Kernel = AddWeight("kernel", [inputShape[^1], Units], KernelInitializer, KernelRegularizer, KernelConstraint);
-        if (UseBias)
-        {
-            Bias = AddWeight("bias", [Units], BiasInitializer, BiasRegularizer, BiasConstraint);
-        }
+        AddKernelAndBias([inputShape[^1], Units], Units);
     }
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training)

@@ -16,7 +16,7 @@ namespace LstmSharp.Layers;
 /// Weights: <c>kernel [kernel_size, channels, filters]</c>, <c>bias [filters]</c> (Keras names and layout).
 /// Computed as im2col + SGEMM (<see cref="Ops.Conv1D"/>). Masks do not pass (the steps change), as in Keras.
 /// </summary>
-public sealed class Conv1D : Layer
+public sealed class Conv1D : KernelBiasLayer
 {
     /// <param name="filters">Output channels; a positive integer.</param>
     /// <param name="kernelSize">Taps of the filter; a positive integer.</param>
@@ -51,6 +51,11 @@ public sealed class Conv1D : Layer
         IConstraint? biasConstraint = null,
         string? name = null,
         int[]? inputShape = null)
+        : this(filters, kernelSize, strides, padding, dilationRate, new KernelBiasOptions(activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, biasConstraint), name, inputShape)
+    {
+    }
+
+    private Conv1D(int filters, int kernelSize, int strides, string padding, int dilationRate, KernelBiasOptions options, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
         Positive(filters, nameof(filters));
@@ -72,15 +77,7 @@ public sealed class Conv1D : Layer
         Strides = strides;
         Padding = padding;
         DilationRate = dilationRate;
-        Activation = LayerChecks.ActivationName(activation, Describe());
-        UseBias = useBias;
-        KernelInitializer = LayerChecks.Initializer(kernelInitializer, Describe(), nameof(kernelInitializer));
-        BiasInitializer = LayerChecks.Initializer(biasInitializer, Describe(), nameof(biasInitializer));
-        KernelRegularizer = kernelRegularizer;
-        BiasRegularizer = biasRegularizer;
-        ActivityRegularizer = activityRegularizer;
-        KernelConstraint = kernelConstraint;
-        BiasConstraint = biasConstraint;
+        SetKernelBiasOptions(options);
     }
 
     public int Filters { get; }
@@ -92,28 +89,6 @@ public sealed class Conv1D : Layer
     public string Padding { get; }
 
     public int DilationRate { get; }
-
-    public string Activation { get; }
-
-    public bool UseBias { get; }
-
-    public string KernelInitializer { get; }
-
-    public string BiasInitializer { get; }
-
-    public IRegularizer? KernelRegularizer { get; }
-
-    public IRegularizer? BiasRegularizer { get; }
-
-    public IConstraint? KernelConstraint { get; }
-
-    public IConstraint? BiasConstraint { get; }
-
-    /// <summary>The kernel, <c>[kernel_size, channels, filters]</c>; null before building.</summary>
-    public Parameter? Kernel { get; private set; }
-
-    /// <summary>The bias, <c>[filters]</c>; null before building or without bias.</summary>
-    public Parameter? Bias { get; private set; }
 
     public static Conv1D FromConfig(JsonObject c)
     {
@@ -135,15 +110,7 @@ public sealed class Conv1D : Layer
             c["strides"] is null ? 1 : c.GetIntOrTuple("strides"),
             c.GetStringOrNull("padding") ?? "valid",
             c["dilation_rate"] is null ? 1 : c.GetIntOrTuple("dilation_rate"),
-            c.GetStringOrNull("activation"),
-            c.GetBool("use_bias", true),
-            c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-            c.GetStringOrNull("bias_initializer") ?? "zeros",
-            c.GetRegularizer("kernel_regularizer"),
-            c.GetRegularizer("bias_regularizer"),
-            c.GetRegularizer("activity_regularizer"),
-            c.GetConstraint("kernel_constraint"),
-            c.GetConstraint("bias_constraint"),
+            KernelBiasOptions.Read(c),
             b.Name,
             b.InputShape).WithBase(c);
     }
@@ -164,15 +131,7 @@ public sealed class Conv1D : Layer
         c["data_format"] = "channels_last";
         c["dilation_rate"] = new JsonArray(DilationRate);
         c["groups"] = 1;
-        c["activation"] = Activation;
-        c["use_bias"] = UseBias;
-        c["kernel_initializer"] = KernelInitializer;
-        c["bias_initializer"] = BiasInitializer;
-        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
-        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
-        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
-        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
-        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
+        WriteKernelBiasConfig(c);
         return c;
     }
 
@@ -185,11 +144,7 @@ public sealed class Conv1D : Layer
         }
 
         OutSteps(inputShape[0]);
-        Kernel = AddWeight("kernel", [KernelSize, inputShape[1], Filters], KernelInitializer, KernelRegularizer, KernelConstraint);
-        if (UseBias)
-        {
-            Bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer, BiasConstraint);
-        }
+        AddKernelAndBias([KernelSize, inputShape[1], Filters], Filters);
     }
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training)

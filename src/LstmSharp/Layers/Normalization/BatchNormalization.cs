@@ -18,7 +18,7 @@ namespace LstmSharp.Layers;
 /// count only unmasked steps, as Keras 3. A layer set <see cref="Layer.Trainable"/> = false
 /// always runs in inference mode (Keras's fine-tuning rule).
 /// </summary>
-public sealed class BatchNormalization : Layer
+public sealed class BatchNormalization : NormalizationLayer
 {
     /// <param name="momentum">Weight of the old value in the moving averages (Keras default 0.99), in [0, 1].</param>
     /// <param name="epsilon">Added to the variance (Keras default 1e-3); positive.</param>
@@ -49,6 +49,11 @@ public sealed class BatchNormalization : Layer
         IConstraint? gammaConstraint = null,
         string? name = null,
         int[]? inputShape = null)
+        : this(momentum, new NormalizationOptions(epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint), movingMeanInitializer, movingVarianceInitializer, name, inputShape)
+    {
+    }
+
+    private BatchNormalization(float momentum, NormalizationOptions options, string movingMeanInitializer, string movingVarianceInitializer, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
         if (!(momentum >= 0f && momentum <= 1f))
@@ -56,55 +61,17 @@ public sealed class BatchNormalization : Layer
             throw new ArgumentOutOfRangeException(nameof(momentum), $"{Describe()}: momentum must be in [0, 1], got {momentum.ToString(CultureInfo.InvariantCulture)}.");
         }
 
-        if (!(epsilon > 0) || float.IsInfinity(epsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(epsilon), $"{Describe()}: epsilon must be a positive finite number, got {epsilon.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
+        SetNormalizationOptions(options);
         Momentum = momentum;
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
-        BetaInitializer = LayerChecks.Initializer(betaInitializer, Describe(), nameof(betaInitializer));
-        GammaInitializer = LayerChecks.Initializer(gammaInitializer, Describe(), nameof(gammaInitializer));
         MovingMeanInitializer = LayerChecks.Initializer(movingMeanInitializer, Describe(), nameof(movingMeanInitializer));
         MovingVarianceInitializer = LayerChecks.Initializer(movingVarianceInitializer, Describe(), nameof(movingVarianceInitializer));
-        BetaRegularizer = betaRegularizer;
-        GammaRegularizer = gammaRegularizer;
-        BetaConstraint = betaConstraint;
-        GammaConstraint = gammaConstraint;
-        SupportsMasking = true;
     }
 
     public float Momentum { get; }
 
-    public float Epsilon { get; }
-
-    public bool Center { get; }
-
-    public bool Scale { get; }
-
-    public string BetaInitializer { get; }
-
-    public string GammaInitializer { get; }
-
     public string MovingMeanInitializer { get; }
 
     public string MovingVarianceInitializer { get; }
-
-    public IRegularizer? BetaRegularizer { get; }
-
-    public IRegularizer? GammaRegularizer { get; }
-
-    public IConstraint? BetaConstraint { get; }
-
-    public IConstraint? GammaConstraint { get; }
-
-    /// <summary>γ <c>[channels]</c>; null before building or without <see cref="Scale"/>.</summary>
-    public Parameter? Gamma { get; private set; }
-
-    /// <summary>β <c>[channels]</c>; null before building or without <see cref="Center"/>.</summary>
-    public Parameter? Beta { get; private set; }
 
     /// <summary>The moving mean <c>[channels]</c> (non-trainable); null before building.</summary>
     public Parameter? MovingMean { get; private set; }
@@ -128,17 +95,9 @@ public sealed class BatchNormalization : Layer
 
         return new BatchNormalization(
             c["momentum"] is null ? 0.99f : c.GetFloat("momentum"),
-            c["epsilon"] is null ? 1e-3f : c.GetFloat("epsilon"),
-            c.GetBool("center", true),
-            c.GetBool("scale", true),
-            c.GetStringOrNull("beta_initializer") ?? "zeros",
-            c.GetStringOrNull("gamma_initializer") ?? "ones",
+            NormalizationOptions.Read(c),
             c.GetStringOrNull("moving_mean_initializer") ?? "zeros",
             c.GetStringOrNull("moving_variance_initializer") ?? "ones",
-            c.GetRegularizer("beta_regularizer"),
-            c.GetRegularizer("gamma_regularizer"),
-            c.GetConstraint("beta_constraint"),
-            c.GetConstraint("gamma_constraint"),
             b.Name,
             b.InputShape).WithBase(c);
     }
@@ -148,17 +107,9 @@ public sealed class BatchNormalization : Layer
         var c = base.GetConfig();
         c["axis"] = -1;
         c["momentum"] = Momentum;
-        c["epsilon"] = Epsilon;
-        c["center"] = Center;
-        c["scale"] = Scale;
-        c["beta_initializer"] = BetaInitializer;
-        c["gamma_initializer"] = GammaInitializer;
+        WriteNormalizationConfig(c);
         c["moving_mean_initializer"] = MovingMeanInitializer;
         c["moving_variance_initializer"] = MovingVarianceInitializer;
-        c["beta_regularizer"] = LayerConfig.ObjectToJson(BetaRegularizer);
-        c["gamma_regularizer"] = LayerConfig.ObjectToJson(GammaRegularizer);
-        c["beta_constraint"] = LayerConfig.ObjectToJson(BetaConstraint);
-        c["gamma_constraint"] = LayerConfig.ObjectToJson(GammaConstraint);
         return c;
     }
 
@@ -170,15 +121,7 @@ public sealed class BatchNormalization : Layer
         }
 
         int channels = inputShape[^1];
-        if (Scale)
-        {
-            Gamma = AddWeight("gamma", [channels], GammaInitializer, GammaRegularizer, GammaConstraint);
-        }
-
-        if (Center)
-        {
-            Beta = AddWeight("beta", [channels], BetaInitializer, BetaRegularizer, BetaConstraint);
-        }
+        AddGammaAndBeta([channels]);
 
         MovingMean = AddWeight("moving_mean", [channels], MovingMeanInitializer, trainable: false);
         MovingVariance = AddWeight("moving_variance", [channels], MovingVarianceInitializer, trainable: false);

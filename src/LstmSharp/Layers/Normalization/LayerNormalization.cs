@@ -11,10 +11,10 @@ namespace LstmSharp.Layers;
 /// axes in <see cref="Axis"/> (by default the last, the features of each time step):
 /// <code>y = γ ⊙ (x − μ)/√(σ² + ε) + β     μ, σ² = mean and (biased) variance over the axes</code>
 /// The axes must be the trailing ones (e.g. <c>-1</c>, or <c>[1, 2]</c> of <c>[batch, steps, features]</c>);
-/// γ ("gamma", with <see cref="Scale"/>) and β ("beta", with <see cref="Center"/>) have their shape.
+/// γ ("gamma", with <see cref="NormalizationLayer.Scale"/>) and β ("beta", with <see cref="NormalizationLayer.Center"/>) have their shape.
 /// Masks pass through (each position is normalised on its own).
 /// </summary>
-public sealed class LayerNormalization : Layer
+public sealed class LayerNormalization : NormalizationLayer
 {
     private readonly int[] axis;
 
@@ -43,6 +43,11 @@ public sealed class LayerNormalization : Layer
         IConstraint? gammaConstraint = null,
         string? name = null,
         int[]? inputShape = null)
+        : this(axis, new NormalizationOptions(epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint), name, inputShape)
+    {
+    }
+
+    private LayerNormalization(int[]? axis, NormalizationOptions options, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
         this.axis = axis is null ? [-1] : (int[])axis.Clone();
@@ -51,49 +56,11 @@ public sealed class LayerNormalization : Layer
             throw new ArgumentException($"{Describe()}: axis must name one or more non-batch axes, got [{string.Join(", ", this.axis)}].", nameof(axis));
         }
 
-        if (!(epsilon > 0) || float.IsInfinity(epsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(epsilon), $"{Describe()}: epsilon must be a positive finite number, got {epsilon.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
-        BetaInitializer = LayerChecks.Initializer(betaInitializer, Describe(), nameof(betaInitializer));
-        GammaInitializer = LayerChecks.Initializer(gammaInitializer, Describe(), nameof(gammaInitializer));
-        BetaRegularizer = betaRegularizer;
-        GammaRegularizer = gammaRegularizer;
-        BetaConstraint = betaConstraint;
-        GammaConstraint = gammaConstraint;
-        SupportsMasking = true;
+        SetNormalizationOptions(options);
     }
 
     /// <summary>The axes normalised over, as given (batch axis 0).</summary>
     public IReadOnlyList<int> Axis => axis;
-
-    public float Epsilon { get; }
-
-    public bool Center { get; }
-
-    public bool Scale { get; }
-
-    public string BetaInitializer { get; }
-
-    public string GammaInitializer { get; }
-
-    public IRegularizer? BetaRegularizer { get; }
-
-    public IRegularizer? GammaRegularizer { get; }
-
-    public IConstraint? BetaConstraint { get; }
-
-    public IConstraint? GammaConstraint { get; }
-
-    /// <summary>γ; null before building or without <see cref="Scale"/>.</summary>
-    public Parameter? Gamma { get; private set; }
-
-    /// <summary>β; null before building or without <see cref="Center"/>.</summary>
-    public Parameter? Beta { get; private set; }
 
     /// <summary>Values per normalised group (the product of the axes' sizes); 0 before building.</summary>
     public int NormalizedSize { get; private set; }
@@ -108,15 +75,7 @@ public sealed class LayerNormalization : Layer
 
         return new LayerNormalization(
             c.GetIntOrList("axis", -1),
-            c["epsilon"] is null ? 1e-3f : c.GetFloat("epsilon"),
-            c.GetBool("center", true),
-            c.GetBool("scale", true),
-            c.GetStringOrNull("beta_initializer") ?? "zeros",
-            c.GetStringOrNull("gamma_initializer") ?? "ones",
-            c.GetRegularizer("beta_regularizer"),
-            c.GetRegularizer("gamma_regularizer"),
-            c.GetConstraint("beta_constraint"),
-            c.GetConstraint("gamma_constraint"),
+            NormalizationOptions.Read(c),
             b.Name,
             b.InputShape).WithBase(c);
     }
@@ -125,16 +84,8 @@ public sealed class LayerNormalization : Layer
     {
         var c = base.GetConfig();
         c["axis"] = axis.Length == 1 ? axis[0] : new JsonArray(axis.Select(a => (JsonNode)a).ToArray());
-        c["epsilon"] = Epsilon;
-        c["center"] = Center;
-        c["scale"] = Scale;
+        WriteNormalizationConfig(c);
         c["rms_scaling"] = false;
-        c["beta_initializer"] = BetaInitializer;
-        c["gamma_initializer"] = GammaInitializer;
-        c["beta_regularizer"] = LayerConfig.ObjectToJson(BetaRegularizer);
-        c["gamma_regularizer"] = LayerConfig.ObjectToJson(GammaRegularizer);
-        c["beta_constraint"] = LayerConfig.ObjectToJson(BetaConstraint);
-        c["gamma_constraint"] = LayerConfig.ObjectToJson(GammaConstraint);
         return c;
     }
 
@@ -148,15 +99,7 @@ public sealed class LayerNormalization : Layer
         }
 
         NormalizedSize = shape.Aggregate(1, (p, d) => p * d);
-        if (Scale)
-        {
-            Gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, GammaConstraint);
-        }
-
-        if (Center)
-        {
-            Beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, BetaConstraint);
-        }
+        AddGammaAndBeta(shape);
     }
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training)
