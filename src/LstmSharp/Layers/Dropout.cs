@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Tensors;
@@ -6,52 +5,29 @@ using LstmSharp.Tensors;
 namespace LstmSharp.Layers;
 
 /// <summary>
-/// Inverted dropout: in training each input unit is zeroed with probability <see cref="Rate"/>
+/// Inverted dropout: in training each input unit is zeroed with probability <see cref="DropoutBase.Rate"/>
 /// and survivors are scaled by 1/(1 − rate); at inference the layer is the identity. With a
-/// <see cref="Seed"/> the sequence of masks is reproducible.
+/// <see cref="DropoutBase.Seed"/> the sequence of masks is reproducible.
 /// </summary>
-public sealed class Dropout : Layer
+public sealed class Dropout : DropoutBase
 {
-    private readonly Rng rng;
-
     /// <param name="rate">Fraction of units to drop, in [0, 1). Out-of-range values throw (no silent clamping).</param>
     /// <param name="seed">Seed of the mask generator; null forks one from <see cref="Layer.SetRandomSeed"/> or the global generator.</param>
     /// <param name="name">Layer name; null = automatic.</param>
     /// <param name="inputShape">Per-sample input shape (batch excluded), for the first layer of a model.</param>
     public Dropout(float rate, int? seed = null, string? name = null, int[]? inputShape = null)
-        : base(name, inputShape)
+        : base(rate, seed, name, inputShape)
     {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), $"{Describe()}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        Rate = rate;
-        Seed = seed;
-        rng = seed is { } s ? new Rng(s) : InitRandom;
-        SupportsMasking = true;
     }
-
-    public float Rate { get; }
-
-    public int? Seed { get; }
 
     public static Dropout FromConfig(JsonObject c)
     {
-        var b = c.GetBase();
-        return new Dropout(c.GetFloat("rate"), c.GetIntOrNull("seed"), b.Name, b.InputShape).WithBase(c);
-    }
-
-    public override JsonObject GetConfig()
-    {
-        var c = base.GetConfig();
-        c["rate"] = Rate;
-        c["seed"] = Seed;
-        return c;
+        var (rate, seed, name, inputShape) = ReadConfig(c);
+        return new Dropout(rate, seed, name, inputShape).WithBase(c);
     }
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training) =>
         training && Rate > 0 && SampleRandom.Active
             ? Ops.Dropout(input, SampleRandom.DropoutMask(SampleStreamOrName, Seed, input.Length, Rate))
-            : Ops.Dropout(input, Rate, rng, training);
+            : Ops.Dropout(input, Rate, MaskRandom, training);
 }

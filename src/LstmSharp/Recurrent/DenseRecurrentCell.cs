@@ -21,37 +21,34 @@ public abstract class DenseRecurrentCell : RecurrentCell
     private Tensor? inputMask;
     private Tensor? recurrentMask;
 
-    private protected DenseRecurrentCell(
-        int units, string activation, string recurrentActivation, bool useBias,
-        string kernelInitializer, string recurrentInitializer, string biasInitializer,
-        IRegularizer? kernelRegularizer, IRegularizer? recurrentRegularizer, IRegularizer? biasRegularizer,
-        IConstraint? kernelConstraint, IConstraint? recurrentConstraint, IConstraint? biasConstraint,
-        float dropout, float recurrentDropout, int? seed, string? name)
-        : base(name)
+    /// <summary>Checks and keeps the options a cell uses (the layer-only ones: sequences, states, directions, activity regularizer, are not a cell's).</summary>
+    private protected DenseRecurrentCell(RecurrentOptions options)
+        : base(options?.Name)
     {
-        if (units <= 0)
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Units <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(units), $"{Describe()}: units must be a positive integer, got {units}.");
+            throw new ArgumentOutOfRangeException("units", $"{Describe()}: units must be a positive integer, got {options.Units}.");
         }
 
-        CheckRate(dropout, nameof(dropout));
-        CheckRate(recurrentDropout, nameof(recurrentDropout));
-        Units = units;
-        Activation = ActivationNames.Parse(activation, $"{Describe()} activation");
-        RecurrentActivation = ActivationNames.Parse(recurrentActivation, $"{Describe()} recurrent_activation");
-        UseBias = useBias;
-        KernelInitializer = LayerChecks.Initializer(kernelInitializer, Describe(), nameof(kernelInitializer));
-        RecurrentInitializer = LayerChecks.Initializer(recurrentInitializer, Describe(), nameof(recurrentInitializer));
-        BiasInitializer = LayerChecks.Initializer(biasInitializer, Describe(), nameof(biasInitializer));
-        KernelRegularizer = kernelRegularizer;
-        RecurrentRegularizer = recurrentRegularizer;
-        BiasRegularizer = biasRegularizer;
-        KernelConstraint = kernelConstraint;
-        RecurrentConstraint = recurrentConstraint;
-        BiasConstraint = biasConstraint;
-        Dropout = dropout;
-        RecurrentDropout = recurrentDropout;
-        Seed = seed;
+        CheckRate(options.Dropout, "dropout");
+        CheckRate(options.RecurrentDropout, "recurrentDropout");
+        Units = options.Units;
+        Activation = ActivationNames.Parse(options.Activation, $"{Describe()} activation");
+        RecurrentActivation = ActivationNames.Parse(options.RecurrentActivation, $"{Describe()} recurrent_activation");
+        UseBias = options.UseBias;
+        KernelInitializer = LayerChecks.Initializer(options.KernelInitializer, Describe(), "kernelInitializer");
+        RecurrentInitializer = LayerChecks.Initializer(options.RecurrentInitializer, Describe(), "recurrentInitializer");
+        BiasInitializer = LayerChecks.Initializer(options.BiasInitializer, Describe(), "biasInitializer");
+        KernelRegularizer = options.KernelRegularizer;
+        RecurrentRegularizer = options.RecurrentRegularizer;
+        BiasRegularizer = options.BiasRegularizer;
+        KernelConstraint = options.KernelConstraint;
+        RecurrentConstraint = options.RecurrentConstraint;
+        BiasConstraint = options.BiasConstraint;
+        Dropout = options.Dropout;
+        RecurrentDropout = options.RecurrentDropout;
+        Seed = options.Seed;
     }
 
     public int Units { get; }
@@ -173,27 +170,8 @@ public abstract class DenseRecurrentCell : RecurrentCell
     /// <summary>h ⊙ m_h (the state that feeds the recurrent product) when recurrent dropout is on, else h.</summary>
     private protected Tensor DropRecurrent(Tensor h) => recurrentMask is null ? h : Ops.Mul(h, recurrentMask);
 
-    /// <summary>Reads the options every built-in cell shares from a config, each by its Keras name.</summary>
-    private protected static CellOptions ReadCellOptions(JsonObject c) => new()
-    {
-        Units = c.GetInt("units"),
-        Activation = c.GetStringOrNull("activation") ?? "tanh",
-        RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? "sigmoid",
-        UseBias = c.GetBool("use_bias", true),
-        KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-        RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
-        BiasInitializer = c.GetStringOrNull("bias_initializer") ?? "zeros",
-        KernelRegularizer = c.GetRegularizer("kernel_regularizer"),
-        RecurrentRegularizer = c.GetRegularizer("recurrent_regularizer"),
-        BiasRegularizer = c.GetRegularizer("bias_regularizer"),
-        KernelConstraint = c.GetConstraint("kernel_constraint"),
-        RecurrentConstraint = c.GetConstraint("recurrent_constraint"),
-        BiasConstraint = c.GetConstraint("bias_constraint"),
-        Dropout = c["dropout"] is null ? 0f : c.GetFloat("dropout"),
-        RecurrentDropout = c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
-        Seed = c.GetIntOrNull("seed"),
-        Name = c.GetBase().Name,
-    };
+    /// <summary>Reads a cell's options from its config, each by its Keras name.</summary>
+    private protected static RecurrentOptions ReadCellOptions(JsonObject c) => RecurrentOptions.Read(c) with { InputShape = null };
 
     private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
 
@@ -203,42 +181,5 @@ public abstract class DenseRecurrentCell : RecurrentCell
         {
             throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be in [0, 1), got {rate}.");
         }
-    }
-
-    private protected sealed record CellOptions
-    {
-        public required int Units { get; init; }
-
-        public required string Activation { get; init; }
-
-        public required string RecurrentActivation { get; init; }
-
-        public required bool UseBias { get; init; }
-
-        public required string KernelInitializer { get; init; }
-
-        public required string RecurrentInitializer { get; init; }
-
-        public required string BiasInitializer { get; init; }
-
-        public IRegularizer? KernelRegularizer { get; init; }
-
-        public IRegularizer? RecurrentRegularizer { get; init; }
-
-        public IRegularizer? BiasRegularizer { get; init; }
-
-        public IConstraint? KernelConstraint { get; init; }
-
-        public IConstraint? RecurrentConstraint { get; init; }
-
-        public IConstraint? BiasConstraint { get; init; }
-
-        public float Dropout { get; init; }
-
-        public float RecurrentDropout { get; init; }
-
-        public int? Seed { get; init; }
-
-        public string? Name { get; init; }
     }
 }

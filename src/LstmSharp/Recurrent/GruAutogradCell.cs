@@ -56,9 +56,33 @@ public sealed class GruAutogradCell : DenseRecurrentCell
         bool resetAfter = true,
         int? seed = null,
         string? name = null)
-        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, seed, name)
+        : this(
+            new RecurrentOptions
+            {
+                Units = units,
+                Activation = activation,
+                RecurrentActivation = recurrentActivation,
+                UseBias = useBias,
+                KernelInitializer = kernelInitializer,
+                RecurrentInitializer = recurrentInitializer,
+                BiasInitializer = biasInitializer,
+                KernelRegularizer = kernelRegularizer,
+                RecurrentRegularizer = recurrentRegularizer,
+                BiasRegularizer = biasRegularizer,
+                KernelConstraint = kernelConstraint,
+                RecurrentConstraint = recurrentConstraint,
+                BiasConstraint = biasConstraint,
+                Dropout = dropout,
+                RecurrentDropout = recurrentDropout,
+                Seed = seed,
+                Name = name,
+            },
+            resetAfter)
+    {
+    }
+
+    private GruAutogradCell(RecurrentOptions options, bool resetAfter)
+        : base(options)
     {
         ResetAfter = resetAfter;
     }
@@ -69,29 +93,8 @@ public sealed class GruAutogradCell : DenseRecurrentCell
 
     public override IReadOnlyList<int> StateSizes => [Units];
 
-    public static GruAutogradCell FromConfig(JsonObject c)
-    {
-        var o = ReadCellOptions(c);
-        return new GruAutogradCell(
-            resetAfter: c.GetBool("reset_after", true),
-            units: o.Units,
-            activation: o.Activation,
-            recurrentActivation: o.RecurrentActivation,
-            useBias: o.UseBias,
-            kernelInitializer: o.KernelInitializer,
-            recurrentInitializer: o.RecurrentInitializer,
-            biasInitializer: o.BiasInitializer,
-            kernelRegularizer: o.KernelRegularizer,
-            recurrentRegularizer: o.RecurrentRegularizer,
-            biasRegularizer: o.BiasRegularizer,
-            kernelConstraint: o.KernelConstraint,
-            recurrentConstraint: o.RecurrentConstraint,
-            biasConstraint: o.BiasConstraint,
-            dropout: o.Dropout,
-            recurrentDropout: o.RecurrentDropout,
-            seed: o.Seed,
-            name: o.Name).WithBase(c);
-    }
+    public static GruAutogradCell FromConfig(JsonObject c) =>
+        new GruAutogradCell(ReadCellOptions(c), c.GetBool("reset_after", true)).WithBase(c);
 
     public override JsonObject GetConfig()
     {

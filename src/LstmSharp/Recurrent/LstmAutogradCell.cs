@@ -61,9 +61,34 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
         int? seed = null,
         string? name = null,
         int projSize = 0)
-        : base(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, seed, name)
+        : this(
+            new RecurrentOptions
+            {
+                Units = units,
+                Activation = activation,
+                RecurrentActivation = recurrentActivation,
+                UseBias = useBias,
+                KernelInitializer = kernelInitializer,
+                RecurrentInitializer = recurrentInitializer,
+                BiasInitializer = biasInitializer,
+                KernelRegularizer = kernelRegularizer,
+                RecurrentRegularizer = recurrentRegularizer,
+                BiasRegularizer = biasRegularizer,
+                KernelConstraint = kernelConstraint,
+                RecurrentConstraint = recurrentConstraint,
+                BiasConstraint = biasConstraint,
+                Dropout = dropout,
+                RecurrentDropout = recurrentDropout,
+                Seed = seed,
+                Name = name,
+            },
+            unitForgetBias,
+            projSize)
+    {
+    }
+
+    private LstmAutogradCell(RecurrentOptions options, bool unitForgetBias, int projSize)
+        : base(options)
     {
         if (projSize < 0)
         {
@@ -90,30 +115,8 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     /// <summary>[h, c]: <c>[batch, OutputSize]</c> and <c>[batch, units]</c>.</summary>
     public override IReadOnlyList<int> StateSizes => [OutputSize, Units];
 
-    public static LstmAutogradCell FromConfig(JsonObject c)
-    {
-        var o = ReadCellOptions(c);
-        return new LstmAutogradCell(
-            unitForgetBias: c.GetBool("unit_forget_bias", true),
-            units: o.Units,
-            activation: o.Activation,
-            recurrentActivation: o.RecurrentActivation,
-            useBias: o.UseBias,
-            kernelInitializer: o.KernelInitializer,
-            recurrentInitializer: o.RecurrentInitializer,
-            biasInitializer: o.BiasInitializer,
-            kernelRegularizer: o.KernelRegularizer,
-            recurrentRegularizer: o.RecurrentRegularizer,
-            biasRegularizer: o.BiasRegularizer,
-            kernelConstraint: o.KernelConstraint,
-            recurrentConstraint: o.RecurrentConstraint,
-            biasConstraint: o.BiasConstraint,
-            dropout: o.Dropout,
-            recurrentDropout: o.RecurrentDropout,
-            seed: o.Seed,
-            name: o.Name,
-            projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
-    }
+    public static LstmAutogradCell FromConfig(JsonObject c) =>
+        new LstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
 
     public override JsonObject GetConfig()
     {

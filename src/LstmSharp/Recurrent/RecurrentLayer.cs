@@ -248,37 +248,8 @@ public abstract class RecurrentLayer : Layer
     }
 
     /// <summary>Reads the options every recurrent layer shares from a config, each by its Keras name (for FromConfig).</summary>
-    private protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid")
-    {
-        var (name, inputShape, _, _) = c.GetBase();
-        return new RecurrentOptions
-        {
-            Units = c.GetInt("units"),
-            Activation = c.GetStringOrNull("activation") ?? "tanh",
-            RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
-            UseBias = c.GetBool("use_bias", true),
-            KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-            RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
-            BiasInitializer = c.GetStringOrNull("bias_initializer") ?? "zeros",
-            KernelRegularizer = c.GetRegularizer("kernel_regularizer"),
-            RecurrentRegularizer = c.GetRegularizer("recurrent_regularizer"),
-            BiasRegularizer = c.GetRegularizer("bias_regularizer"),
-            ActivityRegularizer = c.GetRegularizer("activity_regularizer"),
-            KernelConstraint = c.GetConstraint("kernel_constraint"),
-            RecurrentConstraint = c.GetConstraint("recurrent_constraint"),
-            BiasConstraint = c.GetConstraint("bias_constraint"),
-            Dropout = c["dropout"] is null ? 0f : c.GetFloat("dropout"),
-            RecurrentDropout = c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
-            ReturnSequences = c.GetBool("return_sequences", false),
-            ReturnState = c.GetBool("return_state", false),
-            GoBackwards = c.GetBool("go_backwards", false),
-            Stateful = c.GetBool("stateful", false),
-            ZeroOutputForMask = c.GetBool("zero_output_for_mask", false),
-            Seed = c.GetIntOrNull("seed"),
-            Name = name,
-            InputShape = inputShape,
-        };
-    }
+    private protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") =>
+        RecurrentOptions.Read(c, defaultRecurrentActivation);
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using LstmSharp.Layers;
 using LstmSharp.Training;
 
 namespace LstmSharp.Recurrent;
@@ -66,4 +68,41 @@ public sealed record RecurrentOptions
 
     /// <summary>Per-sample input shape <c>[time, features]</c> (time may be -1), or null.</summary>
     public int[]? InputShape { get; init; }
+
+    /// <summary>
+    /// Reads the options from a Keras config, each by its Keras name, with Keras's defaults: the
+    /// FromConfig of the recurrent layers and of the autograd cells (whose configs lack the
+    /// layer-only keys, which then keep their defaults).
+    /// </summary>
+    internal static RecurrentOptions Read(JsonObject c, string defaultRecurrentActivation = "sigmoid")
+    {
+        var (name, inputShape, _, _) = c.GetBase();
+        return new RecurrentOptions
+        {
+            Units = c.GetInt("units"),
+            Activation = c.GetStringOrNull("activation") ?? "tanh",
+            RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
+            UseBias = c.GetBool("use_bias", true),
+            KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
+            RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
+            BiasInitializer = c.GetStringOrNull("bias_initializer") ?? "zeros",
+            KernelRegularizer = c.GetRegularizer("kernel_regularizer"),
+            RecurrentRegularizer = c.GetRegularizer("recurrent_regularizer"),
+            BiasRegularizer = c.GetRegularizer("bias_regularizer"),
+            ActivityRegularizer = c.GetRegularizer("activity_regularizer"),
+            KernelConstraint = c.GetConstraint("kernel_constraint"),
+            RecurrentConstraint = c.GetConstraint("recurrent_constraint"),
+            BiasConstraint = c.GetConstraint("bias_constraint"),
+            Dropout = c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+            RecurrentDropout = c["recurrent_dropout"] is null ? 0f : c.GetFloat("recurrent_dropout"),
+            ReturnSequences = c.GetBool("return_sequences", false),
+            ReturnState = c.GetBool("return_state", false),
+            GoBackwards = c.GetBool("go_backwards", false),
+            Stateful = c.GetBool("stateful", false),
+            ZeroOutputForMask = c.GetBool("zero_output_for_mask", false),
+            Seed = c.GetIntOrNull("seed"),
+            Name = name,
+            InputShape = inputShape,
+        };
+    }
 }

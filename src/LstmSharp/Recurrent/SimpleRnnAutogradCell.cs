@@ -48,9 +48,31 @@ public sealed class SimpleRnnAutogradCell : DenseRecurrentCell
         float recurrentDropout = 0f,
         int? seed = null,
         string? name = null)
-        : base(units, activation, "sigmoid", useBias, kernelInitializer, recurrentInitializer, biasInitializer,
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-            dropout, recurrentDropout, seed, name)
+        : this(
+            new RecurrentOptions
+            {
+                Units = units,
+                Activation = activation,
+                UseBias = useBias,
+                KernelInitializer = kernelInitializer,
+                RecurrentInitializer = recurrentInitializer,
+                BiasInitializer = biasInitializer,
+                KernelRegularizer = kernelRegularizer,
+                RecurrentRegularizer = recurrentRegularizer,
+                BiasRegularizer = biasRegularizer,
+                KernelConstraint = kernelConstraint,
+                RecurrentConstraint = recurrentConstraint,
+                BiasConstraint = biasConstraint,
+                Dropout = dropout,
+                RecurrentDropout = recurrentDropout,
+                Seed = seed,
+                Name = name,
+            })
+    {
+    }
+
+    private SimpleRnnAutogradCell(RecurrentOptions options)
+        : base(options with { RecurrentActivation = "sigmoid" })
     {
     }
 
@@ -58,27 +80,7 @@ public sealed class SimpleRnnAutogradCell : DenseRecurrentCell
 
     public override IReadOnlyList<int> StateSizes => [Units];
 
-    public static SimpleRnnAutogradCell FromConfig(JsonObject c)
-    {
-        var o = ReadCellOptions(c);
-        return new SimpleRnnAutogradCell(
-            units: o.Units,
-            activation: o.Activation,
-            useBias: o.UseBias,
-            kernelInitializer: o.KernelInitializer,
-            recurrentInitializer: o.RecurrentInitializer,
-            biasInitializer: o.BiasInitializer,
-            kernelRegularizer: o.KernelRegularizer,
-            recurrentRegularizer: o.RecurrentRegularizer,
-            biasRegularizer: o.BiasRegularizer,
-            kernelConstraint: o.KernelConstraint,
-            recurrentConstraint: o.RecurrentConstraint,
-            biasConstraint: o.BiasConstraint,
-            dropout: o.Dropout,
-            recurrentDropout: o.RecurrentDropout,
-            seed: o.Seed,
-            name: o.Name).WithBase(c);
-    }
+    public static SimpleRnnAutogradCell FromConfig(JsonObject c) => new SimpleRnnAutogradCell(ReadCellOptions(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {

@@ -1,3 +1,5 @@
+using LstmSharp.Serialization;
+
 namespace LstmSharp.Interop.Keras;
 
 /// <summary>
@@ -5,27 +7,5 @@ namespace LstmSharp.Interop.Keras;
 /// LstmSharp does not have, or does not match its config. The message names the file and what is
 /// wrong, e.g. <c>Keras 'model.keras': layer 'conv1d' is a Conv1D; LstmSharp has ...</c>.
 /// </summary>
-public sealed class KerasFormatException : IOException
-{
-    public KerasFormatException(string? fileName, string problem)
-        : base(Compose(fileName, problem))
-    {
-        FileName = fileName;
-        Problem = problem;
-    }
-
-    public KerasFormatException(string? fileName, string problem, Exception inner)
-        : base(Compose(fileName, problem), inner)
-    {
-        FileName = fileName;
-        Problem = problem;
-    }
-
-    /// <summary>The file being read or written.</summary>
-    public string? FileName { get; }
-
-    /// <summary>The problem alone, without the file prefix.</summary>
-    public string Problem { get; }
-
-    private static string Compose(string? fileName, string problem) => $"Keras '{fileName ?? "<memory>"}': {problem}";
-}
+public sealed class KerasFormatException(string? fileName, string problem, Exception? inner = null)
+    : ForeignFileException("Keras", fileName, problem, inner);

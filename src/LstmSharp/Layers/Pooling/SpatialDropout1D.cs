@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Tensors;
@@ -7,47 +6,24 @@ namespace LstmSharp.Layers;
 
 /// <summary>
 /// Keras <c>SpatialDropout1D</c>: in training whole channels of each sequence are dropped
-/// (zero at every step, probability <see cref="Rate"/>), the rest scaled by 1/(1 − rate);
+/// (zero at every step, probability <see cref="DropoutBase.Rate"/>), the rest scaled by 1/(1 − rate);
 /// the identity at inference. Input <c>[batch, steps, channels]</c>; masks pass through.
 /// </summary>
-public sealed class SpatialDropout1D : Layer
+public sealed class SpatialDropout1D : DropoutBase
 {
-    private readonly Rng rng;
-
     /// <param name="rate">Fraction of channels to drop, in [0, 1).</param>
     /// <param name="seed">Seed of the mask generator; null forks one from <see cref="Layer.SetRandomSeed"/> or the global generator.</param>
     /// <param name="name">Layer name; null = automatic ("spatial_dropout1d", ...).</param>
     /// <param name="inputShape">Per-sample input shape <c>[steps, channels]</c>.</param>
     public SpatialDropout1D(float rate, int? seed = null, string? name = null, int[]? inputShape = null)
-        : base(name, inputShape)
+        : base(rate, seed, name, inputShape)
     {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), $"{Describe()}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        Rate = rate;
-        Seed = seed;
-        rng = seed is { } s ? new Rng(s) : InitRandom;
-        SupportsMasking = true;
     }
-
-    public float Rate { get; }
-
-    public int? Seed { get; }
 
     public static SpatialDropout1D FromConfig(JsonObject c)
     {
-        var b = c.GetBase();
-        return new SpatialDropout1D(c.GetFloat("rate"), c.GetIntOrNull("seed"), b.Name, b.InputShape).WithBase(c);
-    }
-
-    public override JsonObject GetConfig()
-    {
-        var c = base.GetConfig();
-        c["rate"] = Rate;
-        c["seed"] = Seed;
-        return c;
+        var (rate, seed, name, inputShape) = ReadConfig(c);
+        return new SpatialDropout1D(rate, seed, name, inputShape).WithBase(c);
     }
 
     protected override void OnBuild(int[] inputShape)
@@ -65,6 +41,6 @@ public sealed class SpatialDropout1D : Layer
             throw ShapeError("[*, steps, channels] (rank 3)", input.Shape);
         }
 
-        return Ops.SpatialDropout1D(input, Rate, rng, training);
+        return Ops.SpatialDropout1D(input, Rate, MaskRandom, training);
     }
 }
