@@ -140,6 +140,7 @@ public abstract partial class Layer
             throw new ArgumentException($"{Describe()}: expected {ps.Count} weight tensors ({string.Join(", ", ps)}), got {weights.Count}.", nameof(weights));
         }
 
+        QuantizedWeights.ThrowIfQuantized(ps, Describe(), nameof(SetWeights));
         for (int i = 0; i < ps.Count; i++)
         {
             if (!weights[i].SameShape(ps[i].Value))

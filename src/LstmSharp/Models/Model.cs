@@ -159,6 +159,8 @@ public abstract partial class Model
             throw new ArgumentException($"Model '{Name}': expected {ps.Count} weight arrays, got {weights.Count}.");
         }
 
+        RequireFloatWeights(nameof(SetWeights));
+
         for (int i = 0; i < ps.Count; i++)
         {
             if (weights[i].Length != ps[i].Count)

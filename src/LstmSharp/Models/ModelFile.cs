@@ -54,7 +54,7 @@ public abstract partial class Model
         };
         foreach (var p in Parameters)
         {
-            tensors.Add(SafeTensor.FromTensor(p.Path, p.Value));
+            tensors.AddRange(StoredTensors(p));
         }
 
         if (TextVectorization is { } text)
@@ -102,6 +102,7 @@ public abstract partial class Model
     /// </summary>
     public void LoadWeights(string path, bool allowNonFiniteWeights = false)
     {
+        RequireFloatWeights(nameof(LoadWeights));
         var file = SafeTensors.Load(path);
         foreach (var p in Parameters)
         {
@@ -165,7 +166,14 @@ public abstract partial class Model
         model.CheckWeightEntries(byName, path);
         foreach (var p in model.Parameters)
         {
-            ReadF32(stream, file, byName[p.Path], path, p.Value.Span, allowNonFiniteWeights);
+            if (p.Quantized is { } q)
+            {
+                ReadQuantized(stream, file, byName, path, p, q);
+            }
+            else
+            {
+                ReadF32(stream, file, byName[p.Path], path, p.Value.Span, allowNonFiniteWeights);
+            }
         }
 
         if (meta.ContainsKey(TextVectorizationKey))
@@ -265,14 +273,16 @@ public abstract partial class Model
             }
 
             CheckWeightEntry(path, p, e.DType, e.Shape);
+            CheckScaleEntry(byName, path, p);
         }
     }
 
     private static void CheckWeightEntry(string path, Parameter p, SafeTensorDType dtype, ReadOnlySpan<int> shape)
     {
-        if (dtype != SafeTensorDType.F32)
+        var expected = StoredDType(p);
+        if (dtype != expected)
         {
-            throw new ModelFormatException(path, p.Path, $"dtype {dtype.FileName()}, expected F32.");
+            throw new ModelFormatException(path, p.Path, $"dtype {dtype.FileName()}, expected {expected.FileName()}.");
         }
 
         if (!shape.SequenceEqual(p.Value.Shape))

@@ -29,6 +29,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         model.RequireCompiled(nameof(Fit));
+        model.RequireFloatWeights(nameof(Fit));
         (x, y) = model.DataToBatchMajor(x, y);
         model.CheckData(nameof(Fit), x, y);
         CheckInMemoryOptions(options);
@@ -46,6 +47,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
         model.RequireCompiled(nameof(Fit));
+        model.RequireFloatWeights(nameof(Fit));
         var o = options;
         if (o.Epochs < 0 || o.InitialEpoch < 0 || o.Prefetch < 0 || o.Verbose is < 0 or > 2)
         {

@@ -24,7 +24,7 @@ namespace LstmSharp.Recurrent;
 /// transposed, initialised like <c>kernel</c>), and <c>recurrent_kernel</c> is <c>[P, G·units]</c>.
 /// The config key is <c>proj_size</c>. No ONNX or Keras equivalent: exporting it throws.</para>
 /// </remarks>
-public sealed class LSTM : RecurrentLayer
+public sealed partial class LSTM : RecurrentLayer
 {
     private LstmKernel? kernel;
 
@@ -178,7 +178,9 @@ public sealed class LSTM : RecurrentLayer
     public static LSTM FromConfig(JsonObject c)
     {
         var variant = c["variant"] is JsonObject v ? VariantFromJson(v) : null;
-        return new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant, projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
+        var lstm = new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant, projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
+        lstm.pendingQuantization = QuantizedWeights.ReadConfig(c);
+        return lstm;
     }
 
     public override JsonObject GetConfig()
@@ -201,6 +203,7 @@ public sealed class LSTM : RecurrentLayer
             ["input_activation"] = Variant.InputActivation,
             ["output_activation"] = Variant.OutputActivation,
         };
+        QuantizedWeights.WriteConfig(c, Quantization);
         return c;
     }
 
@@ -242,9 +245,14 @@ public sealed class LSTM : RecurrentLayer
         {
             ProjectionKernel = AddWeight("projection_kernel", projShape, KernelInitializer, KernelRegularizer, KernelConstraint);
         }
+
+        if (pendingQuantization is { } mode)
+        {
+            QuantizedWeights.Prepare(this, mode);
+        }
     }
 
-    private protected override bool ReadsTokens => true;
+    private protected override bool ReadsTokens => Quantization is null;
 
     private protected override object CreateCache() => new LstmCache();
 
@@ -276,6 +284,7 @@ public sealed class LSTM : RecurrentLayer
 
     private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache)
     {
+        ThrowIfQuantizedTraining(cache);
         kernel!.Forward(
             run,
             Weights(),
@@ -321,6 +330,8 @@ public sealed class LSTM : RecurrentLayer
         Peephole = Peephole is null ? default : Peephole.Value.Span,
         GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Value.Span,
         Projection = ProjectionKernel is null ? default : ProjectionKernel.Value.Span,
+        QuantizedKernel = Kernel.Quantized,
+        QuantizedRecurrentKernel = RecurrentKernel.Quantized,
     };
 
     private static LstmVariant VariantFromJson(JsonObject v) => new()

@@ -80,7 +80,7 @@ internal sealed partial class LstmKernel
         SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
 
         bool training = cache is not null;
-        if (UseLatencyPath && LstmLatencyPath.Supports(layout, run, training))
+        if (UseLatencyPath && weights.QuantizedRecurrentKernel is null && LstmLatencyPath.Supports(layout, run, training))
         {
             (latencyPath ??= new LstmLatencyPath(layout, Width)).Forward(run, weights, h0, c0, outputs);
             return;
@@ -127,7 +127,7 @@ internal sealed partial class LstmKernel
             xs = xd;
         }
 
-        if (run.HasTokens)
+        if (run.HasTokens && weights.QuantizedKernel is null)
         {
             TokenProjection.Forward(run, weights.Kernel, weights.Bias, gw, z, ref tableProjection);
         }
@@ -141,7 +141,15 @@ internal sealed partial class LstmKernel
                 }
             }
 
-            Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
+            if (weights.QuantizedKernel is { } qw)
+            {
+                if (!layout.UseBias) z.Clear();
+                QuantizedGemm.MultiplyAddParallel(qw, bt, xs, inputSize, z, gw, Width);
+            }
+            else
+            {
+                Gemm.Sgemm(false, false, bt, gw, inputSize, 1f, xs, inputSize, weights.Kernel, gw, layout.UseBias ? 1f : 0f, z, gw);
+            }
         }
 
         if (!training)
@@ -327,7 +335,14 @@ internal sealed partial class LstmKernel
             // Row b of the cache's [batch, time, ·] buffers starts at (b·time + t); inference scratch is [batch, ·].
             int zRow = (b0 * time) + t;
             int hpRow = training ? zRow : b0, hpLd = training ? time * hs : hs;
-            Gemm.Sgemm(false, false, rows, gw, hs, 1f, hp[(hpRow * hs)..], hpLd, weights.RecurrentKernel, gw, 1f, z[(zRow * gw)..], time * gw);
+            if (weights.QuantizedRecurrentKernel is { } qu)
+            {
+                QuantizedGemm.MultiplyAdd(qu, rows, hp[(hpRow * hs)..], hpLd, z[(zRow * gw)..], time * gw, Width);
+            }
+            else
+            {
+                Gemm.Sgemm(false, false, rows, gw, hs, 1f, hp[(hpRow * hs)..], hpLd, weights.RecurrentKernel, gw, 1f, z[(zRow * gw)..], time * gw);
+            }
             if (layout.HasGateRecurrence)
             {
                 int gpLd = training ? time * su : su;

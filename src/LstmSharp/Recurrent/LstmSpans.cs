@@ -1,3 +1,5 @@
+using LstmSharp.Kernels;
+
 namespace LstmSharp.Recurrent;
 
 /// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>.</summary>
@@ -20,6 +22,12 @@ internal readonly ref struct LstmWeights
 
     /// <summary>W_p [units, P]; empty without a projection.</summary>
     public ReadOnlySpan<float> Projection { get; init; }
+
+    /// <summary>W in reduced precision (inference only): the input projection runs on it instead of <see cref="Kernel"/>.</summary>
+    public QuantizedMatrix? QuantizedKernel { get; init; }
+
+    /// <summary>U in reduced precision (inference only): the recurrent products run on it instead of <see cref="RecurrentKernel"/>.</summary>
+    public QuantizedMatrix? QuantizedRecurrentKernel { get; init; }
 
     internal void Validate(string owner, LstmLayout layout)
     {

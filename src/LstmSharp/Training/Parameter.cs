@@ -1,3 +1,4 @@
+using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Training;
@@ -42,6 +43,12 @@ public sealed class Parameter
     public IConstraint? Constraint { get; set; }
 
     public int Count => Value.Length;
+
+    /// <summary>
+    /// The reduced-precision copy the layer's inference runs on, after <c>Model.Quantize</c>
+    /// (null while float32); <see cref="Value"/> then holds the values it stands for.
+    /// </summary>
+    internal QuantizedMatrix? Quantized { get; set; }
 
     public override string ToString() => $"{Path} {Tensor.FormatShape(Value.Shape)}";
 }

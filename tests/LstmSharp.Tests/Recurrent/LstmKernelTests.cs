@@ -220,7 +220,13 @@ internal sealed class KernelRun
         ZeroOutputForMask = q.ZeroOutputForMask,
     };
 
-    public LstmWeights Weights => new() { Kernel = w, RecurrentKernel = u, Bias = bias, Peephole = peep, GateRecurrence = r };
+    /// <summary>W in reduced precision for an inference run (null = float32).</summary>
+    public QuantizedMatrix? QuantizedKernel { get; set; }
+
+    /// <summary>U in reduced precision for an inference run (null = float32).</summary>
+    public QuantizedMatrix? QuantizedRecurrentKernel { get; set; }
+
+    public LstmWeights Weights => new() { Kernel = w, RecurrentKernel = u, Bias = bias, Peephole = peep, GateRecurrence = r, QuantizedKernel = QuantizedKernel, QuantizedRecurrentKernel = QuantizedRecurrentKernel };
 
     public void Forward(bool training, bool sequence = true)
     {
