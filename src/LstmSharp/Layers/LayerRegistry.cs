@@ -25,6 +25,7 @@ public static class LayerRegistry
         ["RepeatVector"] = RepeatVector.FromConfig,
         ["TimeDistributed"] = TimeDistributed.FromConfig,
         ["Masking"] = Masking.FromConfig,
+        ["SequenceLengthMask"] = SequenceLengthMask.FromConfig,
         ["AxisSlice"] = AxisSlice.FromConfig,
         ["Normalization"] = Normalization.FromConfig,
     };

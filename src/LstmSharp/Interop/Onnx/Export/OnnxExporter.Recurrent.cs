@@ -359,6 +359,19 @@ internal sealed partial class OnnxExporter
     private static string[] StateNames(string layer, int stateCount) =>
         stateCount == 2 ? [layer + "/state_h", layer + "/state_c"] : [layer + "/state_h"];
 
+    /// <summary>x with the mask [batch, time] = 1 where t &lt; lengths[b] (the lengths are a graph input); a recurrent node downstream turns it back into sequence_lens.</summary>
+    private OnnxValue EmitSequenceLengthMask(SequenceLengthMask layer, OnnxValue[] ins, int[] shape)
+    {
+        var (x, lengths) = (ins[0], ins[1]);
+        string owner = layer.Name;
+        string steps = g.Node("Gather", owner + "/Steps", [g.Node("Shape", owner + "/Shape", [x.Name]), g.Int64Scalar(owner + "/time_axis", 1)], Attr("axis", 0L));
+        string range = g.Node("Range", owner + "/StepIndex", [g.Int64Scalar(owner + "/range_start", 0), steps, g.Int64Scalar(owner + "/range_step", 1)]);
+        string step = g.Node("Unsqueeze", owner + "/StepRow", [g.Node("Cast", owner + "/StepAsFloat", [range], Attr("to", FloatType)), g.Int64s(0)]);
+        string length = g.Node("Unsqueeze", owner + "/LengthColumn", [g.Node("Cast", owner + "/LengthAsFloat", [lengths.Name], Attr("to", FloatType)), g.Int64s(1)]);
+        string mask = g.Node("Cast", owner + "/Mask", [g.Node("Less", owner + "/StepBeforeLength", [step, length])], Attr("to", FloatType));
+        return new OnnxValue(x.Name, shape, mask);
+    }
+
     /// <summary>sequence_lens (int32 [batch]) from a 0/1 mask, with a run-time check that every row is right-padded.</summary>
     private string Lengths(string mask, string owner)
     {

@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, RNN(OnnxRecurrentCell), Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, RNN(OnnxRecurrentCell), SequenceLengthMask, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -237,6 +237,8 @@ internal sealed partial class OnnxExporter
                 return EmitBidirectional(b, ins, shapes);
             case RNN { Cell: OnnxRecurrentCell cell } cellRnn:
                 return EmitCellRnn(cellRnn, cell, ins, shapes);
+            case SequenceLengthMask lengthMask:
+                return [EmitSequenceLengthMask(lengthMask, ins, shapes[0])];
             case AxisSlice a:
                 {
                     var x = One(layer, ins);

@@ -12,7 +12,9 @@ namespace LstmSharp.Interop.Onnx;
 /// <para>Constant subgraphs are folded; what depends on the graph inputs is mapped onto layers
 /// (LSTM / GRU / RNN → LSTM / GRU / SimpleRNN, bidirectional → Bidirectional, Gather of a table →
 /// Embedding, MatMul + Add / Gemm → Dense, activations, Transpose / Squeeze / Reshape / Slice
-/// between them). The model keeps the graph's layout: a seq-first graph takes
+/// between them; a node with a clip or activations the fused layers cannot fold → RNN over an
+/// <see cref="Recurrent.OnnxRecurrentCell"/>; a run-time <c>sequence_lens</c> → a second model input
+/// through <see cref="Layers.SequenceLengthMask"/>). The model keeps the graph's layout: a seq-first graph takes
 /// <c>[time, batch, features]</c> (<see cref="Model.InputBatchAxes"/>).</para>
 /// <para>Errors: a file that is not valid ONNX throws <see cref="OnnxFormatException"/>; a valid
 /// graph that does not map onto layers throws <see cref="OnnxUnsupportedException"/> listing the

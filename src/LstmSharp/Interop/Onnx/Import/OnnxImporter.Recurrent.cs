@@ -106,6 +106,11 @@ internal sealed partial class OnnxImporter
         var xSym = input.T.Shape[^1] == f ? input.T : new Reshape([-1, f]).Apply(input.T);
         long time = input.Dims[layout == 1 ? 1 : 0];
         CheckSequenceLengths(node, In(4), time);
+        if (In(4) is Dyn lengths)
+        {
+            // Lengths fed at run time (a second model input): a right-padding mask on X.
+            xSym = new SequenceLengthMask().Apply(xSym, lengths.T);
+        }
 
         // Initial states: absent or zero -> the layer's zeros; run-time -> one [batch, H] input per direction.
         var initial = new SymbolicTensor?[states, dirs];
@@ -264,8 +269,13 @@ internal sealed partial class OnnxImporter
                 return;
             case Const c:
                 throw UnsupportedNode(node, $"sequence_lens is a constant {c.C.ShapeText} that does not cover every step of X (time {(time > 0 ? time.ToString(CultureInfo.InvariantCulture) : "unknown")}); pass padded sequences through Masking instead");
+            case Dyn d when d.Rank == 1 && d.BatchAxis == 0:
+                // Per-example lengths given at run time; SequenceLengthMask checks their values.
+                return;
+            case Dyn d:
+                throw UnsupportedNode(node, $"sequence_lens is [{Text(d.Dims)}] with its batch on axis {d.BatchAxis}; expected a run-time [batch] tensor (a graph input)");
             default:
-                throw UnsupportedNode(node, "sequence_lens computed at run time; pad the sequences to one length instead");
+                throw UnsupportedNode(node, $"sequence_lens is {Describe(lens)}; expected a [batch] graph input or a constant equal to the time steps");
         }
     }
 
