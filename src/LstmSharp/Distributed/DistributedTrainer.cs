@@ -139,8 +139,8 @@ public sealed class DistributedTrainer
 
                     var samples = order.AsSpan(start + from, rows).ToArray();
                     var segment = new ArraySegment<int>(samples);
-                    var xb = x.Select(t => Model.Gather(t, segment)).ToArray();
-                    var yb = Model.Gather(y, segment);
+                    var xb = x.Select(t => t.GatherRows(segment)).ToArray();
+                    var yb = y.GatherRows(segment);
                     var metrics = model.CreateMetrics(loss);
                     double value;
                     using (SampleRandom.Enter(o.Seed, epoch, samples))

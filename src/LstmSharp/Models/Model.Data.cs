@@ -124,22 +124,4 @@ public abstract partial class Model
 
         return result;
     }
-
-    /// <summary>Copies rows <paramref name="rowSegment"/> of <paramref name="t"/> into a new batch tensor.</summary>
-    internal static Tensor Gather(Tensor t, ArraySegment<int> rowSegment)
-    {
-        ReadOnlySpan<int> rows = rowSegment;
-        var shape = t.ShapeArray;
-        int row = shape[0] == 0 ? 0 : t.Length / shape[0];
-        shape[0] = rows.Length;
-        var batch = new Tensor(shape);
-        var src = t.Span;
-        var dst = batch.Span;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
-        }
-
-        return batch;
-    }
 }

@@ -253,8 +253,8 @@ public sealed class Trainer
                 int start = step * o.BatchSize;
                 int count = Math.Min(o.BatchSize, order.Length - start);
                 var rows = new ArraySegment<int>(order, start, count);
-                var xb = x.Select(t => Model.Gather(t, rows)).ToArray();
-                var yb = Model.Gather(y, rows);
+                var xb = x.Select(t => t.GatherRows(rows)).ToArray();
+                var yb = y.GatherRows(rows);
                 float[]? weights = null;
                 if (o.ClassWeight is { } cw)
                 {

@@ -149,6 +149,23 @@ public sealed partial class Tensor
         return new Tensor(Data, Offset + (start * rowSize), s);
     }
 
+    /// <summary>A new tensor (own storage) of the rows <paramref name="rows"/> of the first axis, in that order: a shuffled batch.</summary>
+    internal Tensor GatherRows(ReadOnlySpan<int> rows)
+    {
+        var s = ShapeArray;
+        int row = s[0] == 0 ? 0 : Length / s[0];
+        s[0] = rows.Length;
+        var batch = new Tensor(s);
+        var src = Span;
+        var dst = batch.Span;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
+        }
+
+        return batch;
+    }
+
     /// <summary>A view of row <paramref name="index"/> of the first axis, with that axis removed.</summary>
     public Tensor Row(int index)
     {

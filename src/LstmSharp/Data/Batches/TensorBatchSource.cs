@@ -50,23 +50,7 @@ public sealed class TensorBatchSource : IBatchSource
             int count = Math.Min(batchSize, SampleCount - start);
             yield return order is null
                 ? new Batch(inputs.Select(t => t.Slice(start, count).Clone()).ToArray(), targets?.Slice(start, count).Clone())
-                : new Batch(inputs.Select(t => Gather(t, order.AsSpan(start, count))).ToArray(), targets is null ? null : Gather(targets, order.AsSpan(start, count)));
+                : new Batch(inputs.Select(t => t.GatherRows(order.AsSpan(start, count))).ToArray(), targets?.GatherRows(order.AsSpan(start, count)));
         }
-    }
-
-    internal static Tensor Gather(Tensor t, ReadOnlySpan<int> rows)
-    {
-        var shape = t.ShapeArray;
-        int row = shape[0] == 0 ? 0 : t.Length / shape[0];
-        shape[0] = rows.Length;
-        var batch = new Tensor(shape);
-        var src = t.Span;
-        var dst = batch.Span;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            src.Slice(rows[i] * row, row).CopyTo(dst.Slice(i * row, row));
-        }
-
-        return batch;
     }
 }

@@ -92,6 +92,30 @@ public abstract class PredictionMetric(string name) : Metric(name)
 
     private protected static double Weight(ReadOnlySpan<float> w, int row, int perWeight) => w.IsEmpty ? 1 : w[row / perWeight];
 
+    /// <summary>The hits of one row: <paramref name="p"/> its predictions, <paramref name="y"/> its targets.</summary>
+    private protected delegate int RowHits(ReadOnlySpan<float> p, ReadOnlySpan<float> y);
+
+    /// <summary>
+    /// The loop of the accuracies: accumulates <c>w(n)·hits(n)/divisor</c> over the rows, each with
+    /// <paramref name="targetsPerRow"/> targets, and the weights <c>w(n)</c>.
+    /// </summary>
+    private protected void AccumulateHits(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight, int targetsPerRow, int divisor, RowHits hits)
+    {
+        int c = yPred.Dim(-1);
+        CheckSameElements(yPred, yTrue, targetsPerRow, rows);
+        var p = yPred.Span;
+        var y = yTrue.Span;
+        double sum = 0, weight = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            double w = Weight(sw, n, perWeight);
+            sum += w * hits(p.Slice(n * c, c), y.Slice(n * targetsPerRow, targetsPerRow)) / divisor;
+            weight += w;
+        }
+
+        Accumulate(sum, weight);
+    }
+
     private protected void CheckSameElements(Tensor yPred, Tensor yTrue, int targetsPerRow, int rows)
     {
         if (yTrue.Length != targetsPerRow * rows)
@@ -107,78 +131,31 @@ public sealed class BinaryAccuracy(double threshold = 0.5, string name = "binary
 {
     public double Threshold { get; } = threshold;
 
-    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight)
-    {
-        int c = yPred.Dim(-1);
-        CheckSameElements(yPred, yTrue, c, rows);
-        var p = yPred.Span;
-        var y = yTrue.Span;
-        double sum = 0, weight = 0;
-        for (int n = 0; n < rows; n++)
+    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight) =>
+        AccumulateHits(yPred, yTrue, rows, sw, perWeight, yPred.Dim(-1), yPred.Dim(-1), (p, y) =>
         {
             int hits = 0;
-            for (int i = n * c; i < (n + 1) * c; i++)
+            for (int i = 0; i < p.Length; i++)
             {
                 hits += (p[i] > Threshold ? 1f : 0f) == y[i] ? 1 : 0;
             }
 
-            double w = Weight(sw, n, perWeight);
-            sum += w * hits / c;
-            weight += w;
-        }
-
-        Accumulate(sum, weight);
-    }
+            return hits;
+        });
 }
 
 /// <summary>Keras <c>categorical_accuracy</c>: <c>argmax p == argmax y</c> per row (first maximum wins ties).</summary>
 public sealed class CategoricalAccuracy(string name = "categorical_accuracy") : PredictionMetric(name)
 {
-    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight)
-    {
-        int c = yPred.Dim(-1);
-        CheckSameElements(yPred, yTrue, c, rows);
-        var p = yPred.Span;
-        var y = yTrue.Span;
-        double sum = 0, weight = 0;
-        for (int n = 0; n < rows; n++)
-        {
-            double w = Weight(sw, n, perWeight);
-            if (TensorPrimitives.IndexOfMax(p.Slice(n * c, c)) == TensorPrimitives.IndexOfMax(y.Slice(n * c, c)))
-            {
-                sum += w;
-            }
-
-            weight += w;
-        }
-
-        Accumulate(sum, weight);
-    }
+    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight) =>
+        AccumulateHits(yPred, yTrue, rows, sw, perWeight, yPred.Dim(-1), 1, (p, y) => TensorPrimitives.IndexOfMax(p) == TensorPrimitives.IndexOfMax(y) ? 1 : 0);
 }
 
 /// <summary>Keras <c>sparse_categorical_accuracy</c>: <c>argmax p == y</c> per row, <c>y</c> a class index.</summary>
 public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_accuracy") : PredictionMetric(name)
 {
-    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight)
-    {
-        int c = yPred.Dim(-1);
-        CheckSameElements(yPred, yTrue, 1, rows);
-        var p = yPred.Span;
-        var y = yTrue.Span;
-        double sum = 0, weight = 0;
-        for (int n = 0; n < rows; n++)
-        {
-            double w = Weight(sw, n, perWeight);
-            if (TensorPrimitives.IndexOfMax(p.Slice(n * c, c)) == y[n])
-            {
-                sum += w;
-            }
-
-            weight += w;
-        }
-
-        Accumulate(sum, weight);
-    }
+    private protected override void UpdateRows(Tensor yPred, Tensor yTrue, int rows, ReadOnlySpan<float> sw, int perWeight) =>
+        AccumulateHits(yPred, yTrue, rows, sw, perWeight, 1, 1, (p, y) => TensorPrimitives.IndexOfMax(p) == y[0] ? 1 : 0);
 }
 
 /// <summary>
