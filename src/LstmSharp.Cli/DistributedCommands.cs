@@ -1,7 +1,5 @@
 using System.CommandLine;
 using LstmSharp.Distributed;
-using LstmSharp.Models;
-using LstmSharp.Tensors;
 
 namespace LstmSharp.Cli;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LstmSharp.Cli.Experiments;
 
 namespace LstmSharp.Cli;
 

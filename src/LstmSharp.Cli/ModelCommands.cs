@@ -1,13 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LstmSharp.Cli.Experiments;
-using LstmSharp.Data;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
 
 namespace LstmSharp.Cli;
 

@@ -1,8 +1,5 @@
 using System.CommandLine;
-using LstmSharp.Data;
 using LstmSharp.Interop.Onnx;
-using LstmSharp.Models;
-using LstmSharp.Tensors;
 
 namespace LstmSharp.Cli;
 

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.Intrinsics;
-using LstmSharp.Cli.Experiments;
 
 namespace LstmSharp.Cli;
 

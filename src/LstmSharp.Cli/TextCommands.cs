@@ -1,6 +1,4 @@
 using System.CommandLine;
-using LstmSharp.Cli.Experiments;
-using LstmSharp.Models;
 
 namespace LstmSharp.Cli;
 

@@ -1,13 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LstmSharp.Data;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Cli.Experiments;
 

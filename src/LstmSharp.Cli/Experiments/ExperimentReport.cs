@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using LstmSharp.Models;
 
 namespace LstmSharp.Cli.Experiments;
 

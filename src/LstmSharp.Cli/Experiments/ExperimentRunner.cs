@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using LstmSharp.Data;
-using LstmSharp.Models;
-using LstmSharp.Tensors;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Cli.Experiments;
 
@@ -78,6 +74,23 @@ internal static class ExperimentRunner
         DownloadProgress = new ConsoleBar<DownloadProgress>(p => (p.FileName, p.Fraction, $"{p.BytesReceived / 1e6:0.0} MB")),
         LoadProgress = new ConsoleBar<LoadProgress>(p => (p.Stage, p.Fraction, p.Describe())),
     };
+
+    /// <summary>A fresh start before building a model: layer names from 1, the global and the layers' generators seeded with <paramref name="seed"/>.</summary>
+    public static void Reseed(int seed)
+    {
+        Layer.ClearSession();
+        Rng.SetGlobalSeed(seed);
+        Layer.SetRandomSeed(seed);
+    }
+
+    /// <summary>Prints the results table, writes results.md, history.csv and the charts to <paramref name="outDir"/>, and says what was written and <paramref name="saved"/> (the model files).</summary>
+    public static void Report(string outDir, string title, string command, IReadOnlyList<ModelResult> results, string saved, IReadOnlyList<string>? plannedModels = null)
+    {
+        Console.WriteLine();
+        Console.WriteLine(ExperimentReport.Table(results));
+        ExperimentReport.Write(outDir, title, command, results, plannedModels);
+        Console.WriteLine($"Wrote {Path.Combine(outDir, "results.md")}, history.csv, accuracy.png, loss.png and {saved}.");
+    }
 
     /// <summary>Trains <paramref name="model"/> and evaluates it on the test set; saves it to <paramref name="savePath"/>.</summary>
     public static ModelResult Train(

@@ -1,14 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LstmSharp.Data;
 using LstmSharp.Data.Batches;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Cli.Experiments;
 

@@ -1,10 +1,3 @@
-using LstmSharp.Data;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-
 namespace LstmSharp.Cli.Experiments;
 
 /// <summary>
@@ -32,46 +25,17 @@ internal static class ImdbCnnLstmExperiment
     public static int Run(ImdbCnnLstmSettings s, string command)
     {
         ExperimentRunner.InstallCancelHandler();
-        var data = Imdb.LoadData(numWords: s.NumWords, options: ExperimentRunner.DataOptions(s.Data));
-        var xTrain = Sequences.PadSequences(data.TrainSequences, s.Maxlen);
-        var xTest = Sequences.PadSequences(data.TestSequences, s.Maxlen);
-        var yTrain = Labels(data.TrainLabels);
-        var yTest = Labels(data.TestLabels);
-        if (s.Limit is { } limit && limit < xTrain.Dim(0))
-        {
-            xTrain = xTrain.Slice(0, limit).Clone();
-            yTrain = yTrain.Slice(0, limit).Clone();
-            xTest = xTest.Slice(0, Math.Min(limit, xTest.Dim(0))).Clone();
-            yTest = yTest.Slice(0, Math.Min(limit, yTest.Dim(0))).Clone();
-        }
-
-        Console.WriteLine($"IMDB from {data.Source}{(data.LoadedFromCache ? " (token cache)" : string.Empty)}: train {xTrain.Dim(0)}, test {xTest.Dim(0)}, top {s.NumWords} words, padded to {s.Maxlen}.");
+        var (xTrain, yTrain, xTest, yTest) = ImdbTensors.Load(s.NumWords, s.Maxlen, s.Data, s.Limit);
         Directory.CreateDirectory(s.Out);
-        Layer.ClearSession();
-        Rng.SetGlobalSeed(s.Seed);
-        Layer.SetRandomSeed(s.Seed);
+        ExperimentRunner.Reseed(s.Seed);
         var model = BuildModel(s.NumWords, s.Maxlen, s.Embedding, s.Filters, s.KernelSize, s.PoolSize, s.Units);
         model.Summary();
         model.Compile(new Adam(s.LearningRate), "binary_crossentropy", ["accuracy"]);
         var result = ExperimentRunner.Train(
             "cnn-lstm", model, xTrain, yTrain, xTest, yTest, s.Batch, s.Epochs, validationSplit: 0, testAsValidation: true,
             PublishedAccuracy, Path.Combine(s.Out, "cnn-lstm.lstm"), s.Verbose, s.Seed);
-        Console.WriteLine();
-        Console.WriteLine(ExperimentReport.Table([result]));
-        ExperimentReport.Write(s.Out, "IMDB: keras-io CNN-LSTM", command, [result]);
-        Console.WriteLine($"Wrote {Path.Combine(s.Out, "results.md")}, history.csv, accuracy.png, loss.png and the model.");
+        ExperimentRunner.Report(s.Out, "IMDB: keras-io CNN-LSTM", command, [result], "the model");
         return ExperimentRunner.CancelRequested ? 130 : 0;
-    }
-
-    private static Tensor Labels(int[] labels)
-    {
-        var y = new Tensor(labels.Length, 1);
-        for (int i = 0; i < labels.Length; i++)
-        {
-            y[i, 0] = labels[i];
-        }
-
-        return y;
     }
 }
 

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
 
 namespace LstmSharp.Cli.Experiments;
 
@@ -94,9 +90,7 @@ public static class LongLagExperiment
     /// <summary>Trains <paramref name="modelName"/> on lag <paramref name="t"/> for the budget of <paramref name="s"/>.</summary>
     public static LongLagResult TrainOne(LongLagTask task, int t, string modelName, LongLagSettings s, Tensor xTest, Tensor yTest)
     {
-        Layer.ClearSession();
-        Rng.SetGlobalSeed(s.Seed);
-        Layer.SetRandomSeed(s.Seed);
+        ExperimentRunner.Reseed(s.Seed);
         var model = Build(task, t, modelName, s.Units);
         var adam = s.ClipNorm > 0 ? new Adam(s.LearningRate) { ClipNorm = s.ClipNorm } : new Adam(s.LearningRate);
         model.Compile(adam, task.LossName, task.Metrics);

@@ -1,9 +1,3 @@
-using LstmSharp.Data.Synthetic;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-
 namespace LstmSharp.Cli.Experiments;
 
 /// <summary>

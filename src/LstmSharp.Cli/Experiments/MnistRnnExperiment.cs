@@ -1,10 +1,3 @@
-using LstmSharp.Data;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-
 namespace LstmSharp.Cli.Experiments;
 
 /// <summary>
@@ -62,9 +55,7 @@ internal static class MnistRnnExperiment
                 break;
             }
 
-            Layer.ClearSession();
-            Rng.SetGlobalSeed(seed);
-            Layer.SetRandomSeed(seed);
+            ExperimentRunner.Reseed(seed);
             var model = BuildModel(kind, units);
             model.Summary();
             model.Compile(new Adam(0.001), "categorical_crossentropy", ["accuracy"]);
@@ -79,10 +70,7 @@ internal static class MnistRnnExperiment
             return 0;
         }
 
-        Console.WriteLine();
-        Console.WriteLine(ExperimentReport.Table(results));
-        ExperimentReport.Write(outDir, "MNIST row by row: SimpleRNN vs LSTM vs GRU", command, results, models);
-        Console.WriteLine($"Wrote {Path.Combine(outDir, "results.md")}, history.csv, accuracy.png, loss.png and the models.");
+        ExperimentRunner.Report(outDir, "MNIST row by row: SimpleRNN vs LSTM vs GRU", command, results, "the models", models);
         return ExperimentRunner.CancelRequested ? 130 : 0;
     }
 }

@@ -1,13 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LstmSharp.Data.Synthetic;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Cli.Experiments;
 
@@ -140,9 +133,7 @@ public static class Seq2SeqAdditionExperiment
         var train = AdditionTask.Encode(pairs[..^testCount], s.Digits, s.ReverseSource);
         var test = AdditionTask.Encode(pairs[^testCount..], s.Digits, s.ReverseSource);
         Console.WriteLine($"Addition of {s.Digits}-digit numbers: {train.Samples} training and {test.Samples} held-out questions{(s.ReverseSource ? ", source reversed" : string.Empty)}.");
-        Layer.ClearSession();
-        Rng.SetGlobalSeed(s.Seed);
-        Layer.SetRandomSeed(s.Seed);
+        ExperimentRunner.Reseed(s.Seed);
         var models = Build(s.Digits, s.Units);
         models.Training.Summary();
         var r = Train(s, models, train, test);

@@ -2,13 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LstmSharp.Data.Synthetic;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
-using LstmSharp.Training;
-using LstmSharp.Training.Callbacks;
 
 namespace LstmSharp.Cli.Experiments;
 
@@ -246,9 +239,7 @@ internal static partial class Seq2SeqAttentionExperiment
         for (int k = 0; k < 2 && !ExperimentRunner.CancelRequested; k++)
         {
             bool withAttention = k == 1;
-            Layer.ClearSession();
-            Rng.SetGlobalSeed(s.Seed);
-            Layer.SetRandomSeed(s.Seed);
+            ExperimentRunner.Reseed(s.Seed);
             var models = Build(task.SourceLength, task.Vocabulary, s.Units, withAttention);
             if (s.Verbose > 0)
             {

@@ -1,6 +1,4 @@
 using System.Globalization;
-using LstmSharp.Data.Synthetic;
-using LstmSharp.Tensors;
 
 namespace LstmSharp.Cli.Experiments;
 

@@ -1,12 +1,5 @@
 using System.Globalization;
 using System.Text;
-using LstmSharp.Cli.Experiments;
-using LstmSharp.Data;
-using LstmSharp.Data.Synthetic;
-using LstmSharp.Layers;
-using LstmSharp.Models;
-using LstmSharp.Recurrent;
-using LstmSharp.Tensors;
 
 namespace LstmSharp.Cli.Inspect;
 
