@@ -27,11 +27,15 @@ internal static class Program
             case "conv":
                 RnnBenchmark.Run(["--only", "conv", .. args[1..]]);
                 return 0;
+            case "attention":
+                RnnBenchmark.Run(["--only", "attention", .. args[1..]]);
+                RnnBenchmark.Run(["--only", "lstm-seq2seq", .. args[1..]]);
+                return 0;
             case "rnn":
                 RnnBenchmark.Run(args[1..]);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] [--no-torch] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | imdb-breakdown [--steps-only N] | cellmath | text-vectorize [--data FOLDER] | conv [--rounds N] [--steps N] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
+                Console.Error.WriteLine("usage: LstmSharp.Bench gemm [--only WORKLOAD-PREFIX] [--no-torch] | lstm-kernel [variant] | gru-kernel [gru-reset-after|gru-reset-before|simple-rnn] | imdb-breakdown [--steps-only N] | cellmath | text-vectorize [--data FOLDER] | conv [--rounds N] [--steps N] | attention [--rounds N] [--steps N] | rnn [--rounds N] [--steps N] [--threads N] [--only WORKLOAD-PREFIX]");
                 return 2;
         }
     }

@@ -32,6 +32,7 @@ namespace LstmSharp.Bench;
 /// <item><c>train-imdb</c>: token ids [128, 300] → Embedding(5000, 15) → LSTM(10) → Dense(1, sigmoid),
 /// binary cross-entropy, Adam(0.001).</item>
 /// <item><c>conv1d-cnn-lstm</c>: Conv1D forward + backward on the keras-io CNN-LSTM shapes (RnnBenchmark.Conv.cs).</item>
+/// <item><c>attention-seq2seq</c>, <c>lstm-seq2seq-decoder</c>: the seq2seq-attention model's Attention and decoder LSTM, forward + backward (RnnBenchmark.Attention.cs).</item>
 /// </list>
 /// </remarks>
 internal static partial class RnnBenchmark
@@ -89,6 +90,8 @@ internal static partial class RnnBenchmark
             ("infer-lstm-b128", () => OursInfer(Batch, usePredict: false), () => TheirsInfer(Batch)),
             ("train-imdb", OursImdb, TheirsImdb),
             ("conv1d-cnn-lstm", OursConv, TheirsConv),
+            ("attention-seq2seq", OursAttention, TheirsAttention),
+            ("lstm-seq2seq-decoder", OursDecoderLstm, TheirsDecoderLstm),
         };
 
         foreach (var (name, ours, theirs) in workloads)

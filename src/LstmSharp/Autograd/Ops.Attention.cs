@@ -32,13 +32,9 @@ public static partial class Ops
         }
 
         var y = new Tensor(batch, m, n);
-        int ldb = transposeB ? k : n;
         if (m > 0 && n > 0 && k > 0)
         {
-            for (int i = 0; i < batch; i++)
-            {
-                Gemm.Sgemm(false, transposeB, m, n, k, 1f, a.Span.Slice(i * m * k, m * k), k, b.Span.Slice(i * k * n, k * n), ldb, 0f, y.Span.Slice(i * m * n, m * n), n);
-            }
+            WorkerPool.Shared.For(batch, new BatchGemmJob(BatchGemmJob.Product.Forward, transposeB, m, n, k, a.Span, b.Span, y.Span));
         }
 
         Tape.Track(op, y, a, b, () =>
@@ -48,29 +44,14 @@ public static partial class Ops
                 return;
             }
 
-            for (int i = 0; i < batch; i++)
+            if (a.RequiresGrad)
             {
-                var dy = y.Grad!.Span.Slice(i * m * n, m * n);
-                if (a.RequiresGrad)
-                {
-                    // da[M,K] += dy[M,N] · op(b)ᵀ
-                    Gemm.Sgemm(false, !transposeB, m, k, n, 1f, dy, n, b.Span.Slice(i * k * n, k * n), ldb, 1f, a.EnsureGrad().Span.Slice(i * m * k, m * k), k);
-                }
+                WorkerPool.Shared.For(batch, new BatchGemmJob(BatchGemmJob.Product.GradA, transposeB, m, n, k, y.Grad!.Span, b.Span, a.EnsureGrad().Span));
+            }
 
-                if (b.RequiresGrad)
-                {
-                    var db = b.EnsureGrad().Span.Slice(i * k * n, k * n);
-                    if (!transposeB)
-                    {
-                        // db[K,N] += aᵀ · dy
-                        Gemm.Sgemm(true, false, k, n, m, 1f, a.Span.Slice(i * m * k, m * k), k, dy, n, 1f, db, n);
-                    }
-                    else
-                    {
-                        // b stored [N,K]: db += dyᵀ · a
-                        Gemm.Sgemm(true, false, n, k, m, 1f, dy, n, a.Span.Slice(i * m * k, m * k), k, 1f, db, k);
-                    }
-                }
+            if (b.RequiresGrad)
+            {
+                WorkerPool.Shared.For(batch, new BatchGemmJob(BatchGemmJob.Product.GradB, transposeB, m, n, k, a.Span, y.Grad!.Span, b.EnsureGrad().Span));
             }
         });
         return y;
@@ -181,5 +162,51 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// One batch entry's product per index (the GEMM inside runs on the thread that takes the
+    /// index), so each entry is one GEMM call whatever the thread count: the same bits.
+    /// </summary>
+    private readonly ref struct BatchGemmJob(BatchGemmJob.Product product, bool transposeB, int m, int n, int k, ReadOnlySpan<float> first, ReadOnlySpan<float> second, Span<float> output) : IParallelJob
+    {
+        public enum Product
+        {
+            /// <summary>y_i = a_i · op(b_i): first = a, second = b, output = y.</summary>
+            Forward,
+
+            /// <summary>da_i += dy_i · op(b_i)ᵀ: first = dy, second = b, output = da.</summary>
+            GradA,
+
+            /// <summary>db_i += a_iᵀ · dy_i (dy_iᵀ · a_i when b is [N, K]): first = a, second = dy, output = db.</summary>
+            GradB,
+        }
+
+        private readonly ReadOnlySpan<float> first = first;
+        private readonly ReadOnlySpan<float> second = second;
+        private readonly Span<float> output = output;
+
+        public void Execute(int i)
+        {
+            int ldb = transposeB ? k : n;
+            switch (product)
+            {
+                case Product.Forward:
+                    Gemm.Sgemm(false, transposeB, m, n, k, 1f, first.Slice(i * m * k, m * k), k, second.Slice(i * k * n, k * n), ldb, 0f, output.Slice(i * m * n, m * n), n);
+                    break;
+                case Product.GradA:
+                    // da[M,K] += dy[M,N] · op(b)ᵀ
+                    Gemm.Sgemm(false, !transposeB, m, k, n, 1f, first.Slice(i * m * n, m * n), n, second.Slice(i * k * n, k * n), ldb, 1f, output.Slice(i * m * k, m * k), k);
+                    break;
+                case Product.GradB when !transposeB:
+                    // db[K,N] += aᵀ · dy
+                    Gemm.Sgemm(true, false, k, n, m, 1f, first.Slice(i * m * k, m * k), k, second.Slice(i * m * n, m * n), n, 1f, output.Slice(i * k * n, k * n), n);
+                    break;
+                default:
+                    // b stored [N,K]: db += dyᵀ · a
+                    Gemm.Sgemm(true, false, n, k, m, 1f, second.Slice(i * m * n, m * n), n, first.Slice(i * m * k, m * k), k, 1f, output.Slice(i * k * n, k * n), k);
+                    break;
+            }
+        }
     }
 }

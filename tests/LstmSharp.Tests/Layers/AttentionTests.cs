@@ -280,6 +280,49 @@ public class AttentionTests
         Assert.Contains("[2, 5, 4]", e.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BatchMatMulGivesTheSameBitsForAnyThreadCount(bool transposeB)
+    {
+        // Batch entries run on whichever thread takes them; each is one GEMM, so the bits must not move.
+        var a = Random(31, -1, 1, 9, 41, 70);
+        var b = Random(32, -1, 1, 9, transposeB ? 37 : 70, transposeB ? 70 : 37);
+        var dy = Random(33, -1, 1, 9, 41, 37);
+        var pool = LstmSharp.Kernels.WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        var results = new List<float[]>();
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                pool.ThreadCount = threads;
+                a.Grad = b.Grad = null;
+                a.RequiresGrad = b.RequiresGrad = true;
+                using var tape = Tape.Record();
+                var y = Ops.BatchMatMul(a, b, transposeB);
+                tape.Backward(y, dy);
+                results.Add([.. y.ToArray(), .. a.Grad!.ToArray(), .. b.Grad!.ToArray()]);
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+
+        Assert.Equal(results[0], results[1]);
+        Assert.Equal(results[0], results[2]);
+
+        // And the values are the products: entry 8, row 40, column 36 against a double sum.
+        double expected = 0;
+        for (int k = 0; k < 70; k++)
+        {
+            expected += (double)a[8, 40, k] * (transposeB ? b[8, 36, k] : b[8, k, 36]);
+        }
+
+        Assert.Equal(expected, results[0][(((8 * 41) + 40) * 37) + 36], 1e-4);
+    }
+
     [Fact]
     public void DropoutDropsAttentionWeightsOnlyInTraining()
     {
