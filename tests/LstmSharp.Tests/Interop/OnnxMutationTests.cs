@@ -3,13 +3,14 @@ using LstmSharp.Interop.Onnx;
 namespace LstmSharp.Tests.Interop;
 
 /// <summary>
-/// Truncated and corrupted ONNX files (thousands of seeded mutants of the torch.onnx fixtures)
+/// Truncated and corrupted ONNX files (thousands of seeded mutants of the torch.onnx fixtures and of
+/// two attr_* fixtures with clip, exotic activations and run-time sequence_lens)
 /// either import or throw the documented <see cref="OnnxImportException"/> naming the file —
 /// never another exception, a hang or an allocation sized by a damaged field.
 /// </summary>
 public class OnnxMutationTests
 {
-    private static readonly string[] Sources = ["lstm_seqfirst_op9", "lstm_2layer_bidir_seqfirst_op11", "gru_bidir_tagger_op13", "embedding_lstm_op13", "lstm_classifier_softmax_op11"];
+    private static readonly string[] Sources = ["lstm_seqfirst_op9", "lstm_2layer_bidir_seqfirst_op11", "gru_bidir_tagger_op13", "embedding_lstm_op13", "lstm_classifier_softmax_op11", "attr_lstm_bidir_clip_activations", "attr_gru_reverse_lengths_softplus"];
 
     [Fact]
     public void TruncatedFilesThrowTheDocumentedException()

@@ -8,7 +8,9 @@ namespace LstmSharp.Tests.Interop;
 /// <summary>
 /// Models exported by the real torch.onnx (Fixtures/onnx/make_fixtures.py: LSTM, GRU, RNN,
 /// 1–2 layers, bidirectional, batch_first true and false, Embedding + LSTM + Linear heads,
-/// opsets 9–17) import and reproduce PyTorch's own outputs within 1e-5 relative.
+/// opsets 9–17) import and reproduce PyTorch's own outputs within 1e-5 relative; the attr_* folders
+/// (make_attribute_fixtures.py: onnx.helper graphs with clip, exotic activations and run-time
+/// sequence_lens) reproduce that script's float64 numpy reference the same way.
 /// </summary>
 public class OnnxTorchFixtureTests
 {
