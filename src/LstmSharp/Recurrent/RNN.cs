@@ -24,10 +24,8 @@ namespace LstmSharp.Recurrent;
 /// <para>Speed: one small product per step and op, no fused kernel; for LSTM, GRU and
 /// SimpleRNN the dedicated layers are many times faster and give the same numbers.</para>
 /// </remarks>
-public sealed class RNN : Layer
+public sealed class RNN : SequenceLayer
 {
-    private Tensor[]? states;
-
     /// <param name="cell">The step to run (it becomes this layer's sublayer; one RNN per cell).</param>
     /// <param name="returnSequences">Return the output of every step.</param>
     /// <param name="returnState">Also return the final states.</param>
@@ -59,28 +57,17 @@ public sealed class RNN : Layer
         GoBackwards = goBackwards;
         IsStateful = stateful;
         ZeroOutputForMask = zeroOutputForMask;
-        SupportsMasking = true;
     }
 
     public override string ClassName => "RNN";
 
     public RecurrentCell Cell { get; }
 
-    public bool ReturnSequences { get; }
+    public override int StateCount => Cell.StateSizes.Count;
 
-    public bool ReturnState { get; }
+    private protected override int OutputUnits => Cell.OutputSize;
 
-    public bool GoBackwards { get; }
-
-    public bool IsStateful { get; }
-
-    public override bool Stateful => IsStateful;
-
-    /// <summary>At masked steps the output sequence holds zeros instead of the previous output.</summary>
-    public bool ZeroOutputForMask { get; }
-
-    /// <summary>The states carried between batches by a stateful layer (null until the first call).</summary>
-    public IReadOnlyList<Tensor>? States => states;
+    private protected override int StateUnits(int state) => Cell.StateSizes[state];
 
     /// <summary>
     /// Rebuilds an RNN from its config; the cell comes from <see cref="LayerRegistry"/> by its
@@ -110,82 +97,22 @@ public sealed class RNN : Layer
     {
         var c = base.GetConfig();
         c["cell"] = LayerRegistry.ToEntry(Cell);
-        c["return_sequences"] = ReturnSequences;
-        c["return_state"] = ReturnState;
-        c["go_backwards"] = GoBackwards;
-        c["stateful"] = IsStateful;
-        c["zero_output_for_mask"] = ZeroOutputForMask;
+        WriteSequenceConfig(c);
         return c;
-    }
-
-    public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
-
-    public override IReadOnlyList<int[]> ComputeOutputShapes(IReadOnlyList<int[]> inputShapes)
-    {
-        var x = inputShapes[0];
-        if (x.Length != 2)
-        {
-            throw ShapeError("input [batch, time, features]", [-1, .. x]);
-        }
-
-        var list = new List<int[]> { ReturnSequences ? [x[0], Cell.OutputSize] : [Cell.OutputSize] };
-        if (ReturnState)
-        {
-            list.AddRange(Cell.StateSizes.Select(s => new[] { s }));
-        }
-
-        return list;
-    }
-
-    public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks)
-    {
-        var result = new Tensor?[ReturnState ? 1 + Cell.StateSizes.Count : 1];
-        result[0] = ReturnSequences ? masks[0] : null;
-        return result;
-    }
-
-    /// <summary>Zeroes the carried states of a stateful layer (Keras <c>reset_states()</c>).</summary>
-    public override void ResetStates()
-    {
-        foreach (var s in states ?? [])
-        {
-            s.Clear();
-        }
     }
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {
-        var x = inputShapes[0];
-        if (x.Length != 2 || x[1] <= 0)
-        {
-            throw ShapeError("input [batch, time, features] with known features", [-1, .. x]);
-        }
-
-        Cell.Build([x[1]]);
+        Cell.Build([CheckBuildInput(inputShapes)]);
     }
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
         var x = inputs[0];
-        int features = BuiltInputShapes![0][1];
-        if (x.Rank != 3 || x.Dim(2) != features)
-        {
-            throw ShapeError($"input [batch, time, {features}]", x.Shape);
-        }
-
-        int batch = x.Dim(0), time = x.Dim(1);
-        if (batch == 0 || time == 0)
-        {
-            throw ShapeError($"input with at least one sample and one step [batch, time, {features}]", x.Shape);
-        }
-
-        var mask = masks.Count > 0 ? masks[0] : null;
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != time))
-        {
-            throw ShapeError($"mask [{batch}, {time}]", mask.Shape, "mask");
-        }
-
-        IReadOnlyList<Tensor> current = InitialStates(inputs, batch);
+        var (batch, time) = CheckInput(x);
+        var mask = CheckMask(masks, batch, time);
+        var given = InitialStates(inputs, batch);
+        IReadOnlyList<Tensor> current = given[0] is null ? Cell.GetInitialStates(batch) : Array.ConvertAll(given, s => s!);
         var outputSize = Cell.OutputSize;
         var previous = new Tensor(batch, outputSize);
         var zeros = ZeroOutputForMask ? new Tensor(batch, outputSize) : null;
@@ -226,7 +153,7 @@ public sealed class RNN : Layer
         {
             for (int s = 0; s < current.Count; s++)
             {
-                current[s].Span.CopyTo(states![s].Span);
+                current[s].Span.CopyTo(CarriedStates![s].Span);
             }
         }
 
@@ -274,45 +201,5 @@ public sealed class RNN : Layer
                 throw new InvalidOperationException($"{Describe()}: cell {Cell} returned state {s} as {(step.States[s] is null ? "null" : Tensor.FormatShape(step.States[s].Shape))}, expected [{batch}, {sizes[s]}].");
             }
         }
-    }
-
-    private IReadOnlyList<Tensor> InitialStates(IReadOnlyList<Tensor> inputs, int batch)
-    {
-        var sizes = Cell.StateSizes;
-        if (inputs.Count > 1)
-        {
-            if (inputs.Count != 1 + sizes.Count)
-            {
-                throw new ArgumentException($"{Describe()}: initial_state must hold {sizes.Count} tensor{(sizes.Count == 1 ? string.Empty : "s")}, got {inputs.Count - 1}.");
-            }
-
-            for (int s = 0; s < sizes.Count; s++)
-            {
-                var t = inputs[1 + s];
-                if (t.Rank != 2 || t.Dim(0) != batch || t.Dim(1) != sizes[s])
-                {
-                    throw ShapeError($"initial state [{batch}, {sizes[s]}]", t.Shape, $"initial state {s}");
-                }
-            }
-
-            return inputs.Skip(1).ToArray();
-        }
-
-        if (!IsStateful)
-        {
-            return Cell.GetInitialStates(batch);
-        }
-
-        if (states is null)
-        {
-            states = sizes.Select(size => new Tensor(batch, size)).ToArray();
-        }
-        else if (states[0].Dim(0) != batch)
-        {
-            throw new ArgumentException($"{Describe()}: stateful layer was used with batch size {states[0].Dim(0)}, got a batch of {batch}; stateful layers need a fixed batch size.");
-        }
-
-        // The carried states are constants to this batch's graph (Keras: no gradient across batches).
-        return states.Select(s => s.Clone()).ToArray();
     }
 }

@@ -11,7 +11,7 @@ namespace LstmSharp.Recurrent;
 /// What SimpleRNN, LSTM and GRU share as Keras layers: time, masks, states, directions.
 /// The math of one step lives in the cell kernels (<see cref="LstmKernel"/>, ...); this class
 /// turns a kernel into a layer: it validates options, draws the dropout masks (one per
-/// sequence, reused at every step), carries state across batches when <see cref="Stateful"/>,
+/// sequence, reused at every step), carries state across batches when <see cref="Layer.Stateful"/>,
 /// and records the whole sequence as ONE op on the tape whose backward is the kernel's BPTT.
 /// </summary>
 /// <remarks>
@@ -19,14 +19,13 @@ namespace LstmSharp.Recurrent;
 /// (Keras <c>initial_state</c>: <c>[h]</c> for SimpleRNN/GRU, <c>[h, c]</c> for LSTM, each
 /// <c>[batch, units]</c>). A mask <c>[batch, time]</c> (from <c>Embedding(maskZero)</c> or
 /// <c>Masking</c>) makes padded steps carry the state through unchanged.</para>
-/// <para>Outputs: <c>[batch, time, units]</c> with <see cref="ReturnSequences"/>, else the last
-/// output <c>[batch, units]</c>; with <see cref="ReturnState"/> followed by the final states.</para>
+/// <para>Outputs: <c>[batch, time, units]</c> with <see cref="SequenceLayer.ReturnSequences"/>, else the last
+/// output <c>[batch, units]</c>; with <see cref="SequenceLayer.ReturnState"/> followed by the final states.</para>
 /// </remarks>
-public abstract class RecurrentLayer : Layer
+public abstract class RecurrentLayer : SequenceLayer
 {
     private readonly Stack<object> freeCaches = new();
     private Rng? dropoutRng;
-    private Tensor[]? states;
 
     /// <summary>Validates and keeps the options every recurrent layer shares (the leaf classes take them as Keras-named arguments).</summary>
     private protected RecurrentLayer(RecurrentOptions options)
@@ -63,7 +62,6 @@ public abstract class RecurrentLayer : Layer
         IsStateful = options.Stateful;
         ZeroOutputForMask = options.ZeroOutputForMask;
         Seed = options.Seed;
-        SupportsMasking = true;
     }
 
     /// <summary>The options the layer was created with (its name and input shape as given, null when automatic).</summary>
@@ -101,123 +99,16 @@ public abstract class RecurrentLayer : Layer
     /// <summary>Fraction of the recurrent state units dropped (one mask per sequence), in [0, 1).</summary>
     public float RecurrentDropout { get; }
 
-    public bool ReturnSequences { get; }
-
-    public bool ReturnState { get; }
-
-    public bool GoBackwards { get; }
-
-    public bool IsStateful { get; }
-
-    public override bool Stateful => IsStateful;
-
-    /// <summary>At masked steps the output sequence holds zeros instead of the previous output.</summary>
-    public bool ZeroOutputForMask { get; }
-
     /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
     public int? Seed { get; }
 
-    /// <summary>Number of state tensors: 1 (h) for SimpleRNN and GRU, 2 (h, c) for LSTM.</summary>
-    public abstract int StateCount { get; }
-
     /// <summary>Size of one step's output (and of h): <see cref="Units"/>, or an LSTM's projection size.</summary>
-    private protected virtual int OutputUnits => Units;
+    private protected override int OutputUnits => Units;
 
     /// <summary>Size of state <paramref name="state"/> (each is <c>[batch, size]</c>).</summary>
-    private protected virtual int StateUnits(int state) => Units;
+    private protected override int StateUnits(int state) => Units;
 
-    /// <summary>The states carried between batches by a stateful layer (null until the first call).</summary>
-    public IReadOnlyList<Tensor>? States => states;
-
-    public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
-
-    public override IReadOnlyList<int[]> ComputeOutputShapes(IReadOnlyList<int[]> inputShapes)
-    {
-        var x = inputShapes[0];
-        if (x.Length != 2)
-        {
-            throw ShapeError("input [batch, time, features]", [-1, .. x]);
-        }
-
-        var output = ReturnSequences ? new[] { x[0], OutputUnits } : new[] { OutputUnits };
-        var list = new List<int[]> { output };
-        if (ReturnState)
-        {
-            for (int s = 0; s < StateCount; s++)
-            {
-                list.Add([StateUnits(s)]);
-            }
-        }
-
-        return list;
-    }
-
-    public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks)
-    {
-        var result = new Tensor?[ReturnState ? 1 + StateCount : 1];
-        result[0] = ReturnSequences ? masks[0] : null;
-        return result;
-    }
-
-    /// <summary>Zeroes the carried states of a stateful layer (Keras <c>reset_states()</c>).</summary>
-    public override void ResetStates()
-    {
-        if (states is null)
-        {
-            return;
-        }
-
-        foreach (var s in states)
-        {
-            s.Clear();
-        }
-    }
-
-    /// <summary>Zeroes the carried states of the given samples only (rows of the batch).</summary>
-    public void ResetStates(IReadOnlyList<int> samples)
-    {
-        ArgumentNullException.ThrowIfNull(samples);
-        if (states is null)
-        {
-            return;
-        }
-
-        int batch = states[0].Dim(0);
-        foreach (int b in samples)
-        {
-            if ((uint)b >= (uint)batch)
-            {
-                throw new ArgumentOutOfRangeException(nameof(samples), $"{Describe()}: sample {b} outside the stateful batch of {batch}.");
-            }
-
-            for (int s = 0; s < states.Length; s++)
-            {
-                states[s].Span.Slice(b * StateUnits(s), StateUnits(s)).Clear();
-            }
-        }
-    }
-
-    /// <summary>Sets the carried states of a stateful layer (Keras <c>reset_states(states)</c>), each [batch, units] (an LSTM's h with a projection [batch, proj_size]).</summary>
-    public void SetStates(IReadOnlyList<Tensor> values)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Count != StateCount)
-        {
-            throw new ArgumentException($"{Describe()}: expected {StateCount} state tensors, got {values.Count}.");
-        }
-
-        int batch = values[0].Dim(0);
-        states = new Tensor[StateCount];
-        for (int s = 0; s < StateCount; s++)
-        {
-            if (values[s].Rank != 2 || values[s].Dim(0) != batch || values[s].Dim(1) != StateUnits(s))
-            {
-                throw ShapeError($"state [{batch}, {StateUnits(s)}]", values[s].Shape, $"state {s}");
-            }
-
-            states[s] = values[s].Clone();
-        }
-    }
+    private protected override string StateNames => StateCount == 1 ? " (h)" : " (h, c)";
 
     public override JsonObject GetConfig()
     {
@@ -238,11 +129,7 @@ public abstract class RecurrentLayer : Layer
         c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
         c["dropout"] = Dropout;
         c["recurrent_dropout"] = RecurrentDropout;
-        c["return_sequences"] = ReturnSequences;
-        c["return_state"] = ReturnState;
-        c["go_backwards"] = GoBackwards;
-        c["stateful"] = IsStateful;
-        c["zero_output_for_mask"] = ZeroOutputForMask;
+        WriteSequenceConfig(c);
         c["seed"] = Seed;
         return c;
     }
@@ -253,19 +140,15 @@ public abstract class RecurrentLayer : Layer
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {
-        var x = inputShapes[0];
-        if (x.Length != 2 || x[1] <= 0)
-        {
-            throw ShapeError("input [batch, time, features] with known features", [-1, .. x]);
-        }
+        int features = CheckBuildInput(inputShapes);
 
         // Every cell has W [features, G·units] and U [units, G·units] with G >= 1: a lower bound on
         // its weights, checked against a model file's budget before any shape is even formed.
-        long atLeast = ((long)OutputUnits * Units) + Math.Min((long)Units * x[1], long.MaxValue - ((long)OutputUnits * Units));
+        long atLeast = ((long)OutputUnits * Units) + Math.Min((long)Units * features, long.MaxValue - ((long)OutputUnits * Units));
         ReserveWeightValues("kernel and recurrent_kernel", atLeast);
         try
         {
-            BuildCell(x[1]);
+            BuildCell(features);
         }
         catch (ArgumentOutOfRangeException e) when (e.ParamName == "units")
         {
@@ -283,7 +166,7 @@ public abstract class RecurrentLayer : Layer
     private protected abstract Tensor[] WeightTensors();
 
     /// <summary>
-    /// Runs the kernel. <paramref name="initialStates"/> has <see cref="StateCount"/> entries
+    /// Runs the kernel. <paramref name="initialStates"/> has <see cref="SequenceLayer.StateCount"/> entries
     /// (null = zeros); <paramref name="sequence"/> is null unless the whole sequence is wanted;
     /// <paramref name="cache"/> is null in inference.
     /// </summary>
@@ -306,24 +189,10 @@ public abstract class RecurrentLayer : Layer
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
         var x = inputs[0];
-        int features = BuiltInputShapes![0][1];
-        if (x.Rank != 3 || x.Dim(2) != features)
-        {
-            throw ShapeError($"input [batch, time, {features}]", x.Shape);
-        }
-
-        int batch = x.Dim(0), time = x.Dim(1);
-        if (batch == 0 || time == 0)
-        {
-            throw ShapeError($"input with at least one sample and one step [batch, time, {features}]", x.Shape);
-        }
-
+        var (batch, time) = CheckInput(x);
+        int features = x.Dim(2);
         var initial = InitialStates(inputs, batch);
-        var mask = masks.Count > 0 ? masks[0] : null;
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != time))
-        {
-            throw ShapeError($"mask [{batch}, {time}]", mask.Shape, "mask");
-        }
+        var mask = CheckMask(masks, batch, time);
 
         float[]? inputDrop = null, recurrentDrop = null;
         if (training && Dropout > 0)
@@ -375,7 +244,7 @@ public abstract class RecurrentLayer : Layer
         {
             for (int s = 0; s < StateCount; s++)
             {
-                finals[s].Span.CopyTo(states![s].Span);
+                finals[s].Span.CopyTo(CarriedStates![s].Span);
             }
         }
 
@@ -448,57 +317,6 @@ public abstract class RecurrentLayer : Layer
             InputDropoutMask = inputDrop,
             RecurrentDropoutMask = recurrentDrop,
         };
-
-    private Tensor?[] InitialStates(IReadOnlyList<Tensor> inputs, int batch)
-    {
-        var initial = new Tensor?[StateCount];
-        if (inputs.Count > 1)
-        {
-            if (inputs.Count != 1 + StateCount)
-            {
-                throw new ArgumentException($"{Describe()}: initial_state must hold {StateCount} tensor{(StateCount == 1 ? string.Empty : "s")} ({(StateCount == 1 ? "h" : "h, c")}), got {inputs.Count - 1}.");
-            }
-
-            for (int s = 0; s < StateCount; s++)
-            {
-                var t = inputs[1 + s];
-                if (t.Rank != 2 || t.Dim(0) != batch || t.Dim(1) != StateUnits(s))
-                {
-                    throw ShapeError($"initial state [{batch}, {StateUnits(s)}]", t.Shape, $"initial state {s}");
-                }
-
-                initial[s] = t;
-            }
-
-            return initial;
-        }
-
-        if (!IsStateful)
-        {
-            return initial;
-        }
-
-        if (states is null)
-        {
-            states = new Tensor[StateCount];
-            for (int s = 0; s < StateCount; s++)
-            {
-                states[s] = new Tensor(batch, StateUnits(s));
-            }
-        }
-        else if (states[0].Dim(0) != batch)
-        {
-            throw new ArgumentException($"{Describe()}: stateful layer was used with batch size {states[0].Dim(0)}, got a batch of {batch}; stateful layers need a fixed batch size (call ResetStates after changing it is not enough: rebuild the layer or use batches of {states[0].Dim(0)}).");
-        }
-
-        // The carried states are constants to this batch's graph (Keras: no gradient across batches).
-        for (int s = 0; s < StateCount; s++)
-        {
-            initial[s] = states[s].Clone();
-        }
-
-        return initial;
-    }
 
     private string CheckInitializer(string name, string argument) => LayerChecks.Initializer(name, Describe(), argument);
 
