@@ -26,5 +26,7 @@ internal static class RecurrentRegistration
         LayerRegistry.Register("GRUCell", GruAutogradCell.FromConfig);
         LayerRegistry.Register("SimpleRNNCell", SimpleRnnAutogradCell.FromConfig);
         LayerRegistry.Register("OnnxRecurrentCell", OnnxRecurrentCell.FromConfig);
+        LayerRegistry.Register("LayerNormLSTM", LayerNormLSTM.FromConfig);
+        LayerRegistry.Register("LayerNormLSTMCell", LayerNormLstmAutogradCell.FromConfig);
     }
 }

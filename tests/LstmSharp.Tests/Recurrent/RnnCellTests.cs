@@ -19,7 +19,7 @@ public class RnnCellTests
 {
     private const int Batch = 3, Time = 5, Features = 4, Units = 5;
 
-    public static readonly string[] CellNames = ["lstm", "lstm-nobias-hard-relu", "lstm-proj", "lstm-proj-wide", "gru", "gru-reset-before", "gru-nobias", "simplernn", "simplernn-relu-nobias"];
+    public static readonly string[] CellNames = ["lstm", "lstm-nobias-hard-relu", "lstm-proj", "lstm-proj-wide", "lnlstm", "gru", "gru-reset-before", "gru-nobias", "simplernn", "simplernn-relu-nobias"];
 
     public static readonly string[] OptionNames = ["plain", "sequences", "state", "backwards", "mask", "mask-zero-output", "initial-state", "dropout", "all", "wide"];
 
@@ -149,7 +149,7 @@ public class RnnCellTests
         Assert.True(after < 0.2 * before, $"MSE {before:G4} → {after:G4}");
     }
 
-    public static TheoryData<string> SavableCells() => new() { "lstm", "gru", "gru-reset-before", "simplernn" };
+    public static TheoryData<string> SavableCells() => new() { "lstm", "gru", "gru-reset-before", "simplernn", "lnlstm", "lstm-proj" };
 
     /// <summary>A model holding RNN(built-in cell) saves and loads: same config, same weights, bit-identical predictions.</summary>
     [Theory]
@@ -340,6 +340,9 @@ public class RnnCellTests
             "lstm-proj" or "lstm-proj-wide" => (
                 new LSTM(units, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed, projSize: cellName == "lstm-proj" ? units - 2 : units + 3),
                 new LstmAutogradCell(units, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed, projSize: cellName == "lstm-proj" ? units - 2 : units + 3)),
+            "lnlstm" => (
+                new LayerNormLSTM(units, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed),
+                new LayerNormLstmAutogradCell(units, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed)),
             "lstm-nobias-hard-relu" => (
                 new LSTM(units, "relu", "hard_sigmoid", useBias: false, returnSequences: o.Sequences, returnState: o.State, goBackwards: o.Backwards, zeroOutputForMask: o.ZeroOutput, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed),
                 new LstmAutogradCell(units, "relu", "hard_sigmoid", useBias: false, dropout: dropout, recurrentDropout: recurrentDropout, seed: seed)),

@@ -177,7 +177,7 @@ internal static class ReferenceHarness
         var under = implementation == Implementation.Kernel
             ? e.Kernel(o.Input, o.Units)
             : new AutogradCellUnderTest(e.AutogradCell?.Invoke(o.Units) ?? throw new ArgumentException($"{e} has no autograd cell"));
-        Check($"{e} [{label}] {implementation}", e.Reference(o.Input, o.Units), under, o, e.StateCount, hidden: e.OutputSize?.Invoke(o.Units) ?? 0);
+        Check($"{e} [{label}] {implementation}", e.Reference(o.Input, o.Units), under, o, e.StateCount, implementation == Implementation.AutogradCell ? e.AutogradTolerance : 1e-4, e.OutputSize?.Invoke(o.Units) ?? 0);
     }
 
     /// <summary>The check itself, for any oracle and implementation of a cell with <paramref name="stateCount"/> states.</summary>

@@ -37,3 +37,18 @@ public class SimpleRnnReferenceTests
     public void MatchesTheDoubleReferenceAndFiniteDifferences(string entry, string options, Implementation implementation) =>
         ReferenceHarness.Check(entry, options, implementation);
 }
+
+/// <summary>
+/// The layer-normalised LSTM (standard, without bias, relu/hard_sigmoid) through
+/// <see cref="ReferenceHarness"/>: fused kernel (whose inference forward must also give the
+/// training forward's bits) and RNN(LayerNormLstmAutogradCell).
+/// </summary>
+public class LayerNormLstmReferenceTests
+{
+    public static TheoryData<string, string, Implementation> Cases() => ReferenceHarness.Cases("lnlstm/");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesTheDoubleReferenceAndFiniteDifferences(string entry, string options, Implementation implementation) =>
+        ReferenceHarness.Check(entry, options, implementation);
+}

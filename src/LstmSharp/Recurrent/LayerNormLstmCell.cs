@@ -1,0 +1,199 @@
+using LstmSharp.Kernels;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// One step of the layer-normalised LSTM (Ba, Kiros &amp; Hinton 2016, "Layer Normalization",
+/// §3.1 and the LSTM of its appendix) for one row of the batch, forward and exact backward.
+/// <see cref="LayerNormLstmKernel"/> walks time and batch and does the matrix products.
+/// </summary>
+/// <remarks>
+/// <para>Shapes for one row: x_t [features], h_{t−1}, c_{t−1} [n] (n = units); W [features, 4n],
+/// U [n, 4n] with gate blocks k = i, f, c, o as <see cref="LSTM"/>; per gate block the gains
+/// γx_k, γh_k [n] (<c>input_gamma</c>, <c>recurrent_gamma</c> [4n]) and the bias b [4n]; the
+/// cell's gain and shift γc, βc [n]. σ = recurrent activation (sigmoid), φ = activation (tanh).
+/// LN_k normalises block k of a [4n] vector over its own n values (per gate, as the issue asks;
+/// the paper's text normalises "the summed inputs" of the whole layer — per gate keeps each
+/// gate's scale independent of the others, and LN of the 4n concatenation would mix the
+/// candidate's statistics into the gates'):</para>
+/// <code>
+/// a_x = x_t W,   a_h = (h_{t−1} ⊙ m_h) U                         (m_h: recurrent dropout mask)
+/// x̂_k = (a_x,k − μ(a_x,k)) · r_x,k,   r_x,k = 1/√(var(a_x,k) + ε)     (ĥ_k, r_h,k likewise of a_h)
+/// z_k = γx_k ⊙ x̂_k + γh_k ⊙ ĥ_k + b_k
+/// i = σ(z_i),  f = σ(z_f),  g = φ(z_c),  o = σ(z_o)
+/// c_t = f ⊙ c_{t−1} + i ⊙ g
+/// ĉ = (c_t − μ(c_t)) · r_c,   ℓ = γc ⊙ ĉ + βc,   h_t = o ⊙ φ(ℓ)
+/// </code>
+/// <para>The paper's two shifts β1, β2 of LN(W_h h) and LN(W_x x) only ever add to b, so they are
+/// one bias here (Keras's <c>bias</c>, with <c>unit_forget_bias</c>). ε = 1e-5 (PyTorch's LayerNorm).
+/// The cell state c_t itself is carried unnormalised; only the output path sees LN(c_t).</para>
+/// <para>Backward, with dh = ∂L/∂h_t and dc = ∂L/∂c_t from later steps; LNᵀ(d, x̂, r) =
+/// r · (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) is the gradient through a normalisation:</para>
+/// <code>
+/// dℓ = dh ⊙ o ⊙ φ'(φ(ℓ)),   dz_o = dh ⊙ φ(ℓ) ⊙ σ'(o)
+/// dγc += dℓ ⊙ ĉ,   dβc += dℓ,   dc_t = dc + LNᵀ(dℓ ⊙ γc, ĉ, r_c)
+/// dz_i = dc_t ⊙ g ⊙ σ'(i),   dz_f = dc_t ⊙ c_{t−1} ⊙ σ'(f),   dz_c = dc_t ⊙ i ⊙ φ'(g)
+/// dc_{t−1} = dc_t ⊙ f,   db += dz,   dγx += dz ⊙ x̂,   dγh += dz ⊙ ĥ
+/// da_x,k = LNᵀ(dz_k ⊙ γx_k, x̂_k, r_x,k),   da_h,k = LNᵀ(dz_k ⊙ γh_k, ĥ_k, r_h,k)
+/// dx_t = da_x Wᵀ,  dW += x_tᵀ da_x,  dU += (h_{t−1} ⊙ m_h)ᵀ da_h,  dh_{t−1} = (da_h Uᵀ) ⊙ m_h
+/// </code>
+/// <para>The row work is scalar (statistics over n values per gate leave little for lanes at the
+/// sizes tried); the products around it are <see cref="Gemm"/>'s.</para>
+/// </remarks>
+internal static class LayerNormLstmCell
+{
+    /// <summary>ε of every normalisation.</summary>
+    public const float Epsilon = 1e-5f;
+
+    /// <summary>The gains, shifts and bias one row reads.</summary>
+    internal readonly ref struct Norms
+    {
+        public ReadOnlySpan<float> InputGamma { get; init; }
+
+        public ReadOnlySpan<float> RecurrentGamma { get; init; }
+
+        /// <summary>b [4n]; empty without a bias.</summary>
+        public ReadOnlySpan<float> Bias { get; init; }
+
+        public ReadOnlySpan<float> CellGamma { get; init; }
+
+        public ReadOnlySpan<float> CellBeta { get; init; }
+    }
+
+    /// <summary>
+    /// Forward of one row. <paramref name="ax"/>, <paramref name="ah"/> [4n] hold x W and h U and
+    /// receive x̂ and ĥ; <paramref name="rx"/>, <paramref name="rh"/> [4] receive the gates'
+    /// 1/σ; <paramref name="gates"/> [4n] receives i, f, g, o; <paramref name="c"/> holds c_{t−1}
+    /// and receives c_t; <paramref name="cHat"/> [n] receives ĉ and the return value is r_c;
+    /// <paramref name="h"/> [n] receives h_t.
+    /// </summary>
+    public static float ForwardRow(int n, ActivationKind act, ActivationKind rec, Span<float> ax, Span<float> ah, Span<float> rx, Span<float> rh, in Norms p, Span<float> gates, Span<float> c, Span<float> cHat, Span<float> h)
+    {
+        for (int k = 0; k < 4; k++)
+        {
+            rx[k] = Normalize(ax.Slice(k * n, n));
+            rh[k] = Normalize(ah.Slice(k * n, n));
+        }
+
+        for (int j = 0; j < 4 * n; j++)
+        {
+            gates[j] = (p.InputGamma[j] * ax[j]) + (p.RecurrentGamma[j] * ah[j]) + (p.Bias.IsEmpty ? 0f : p.Bias[j]);
+        }
+
+        for (int j = 0; j < n; j++)
+        {
+            float i = VecMath.Activate(rec, gates[j]);
+            float f = VecMath.Activate(rec, gates[n + j]);
+            float g = VecMath.Activate(act, gates[(2 * n) + j]);
+            gates[j] = i;
+            gates[n + j] = f;
+            gates[(2 * n) + j] = g;
+            gates[(3 * n) + j] = VecMath.Activate(rec, gates[(3 * n) + j]);
+            float cNew = (f * c[j]) + (i * g);
+            c[j] = cNew;
+            cHat[j] = cNew;
+        }
+
+        float rc = Normalize(cHat);
+        for (int j = 0; j < n; j++)
+        {
+            float l = (p.CellGamma[j] * cHat[j]) + p.CellBeta[j];
+            h[j] = gates[(3 * n) + j] * VecMath.Activate(act, l);
+        }
+
+        return rc;
+    }
+
+    /// <summary>
+    /// Backward of one row: <paramref name="gates"/> holds i, f, g, o and receives dz;
+    /// <paramref name="dc"/> holds ∂L/∂c_t and receives ∂L/∂c_{t−1}; <paramref name="dax"/>,
+    /// <paramref name="dah"/> [4n] receive ∂L/∂(x W), ∂L/∂(h U); <paramref name="dl"/> [n]
+    /// receives ∂L/∂ℓ (for dγc, dβc, summed over rows by the kernel).
+    /// </summary>
+    public static void BackwardRow(
+        int n, ActivationKind act, ActivationKind rec, in Norms p,
+        ReadOnlySpan<float> xHat, ReadOnlySpan<float> hHat, ReadOnlySpan<float> rx, ReadOnlySpan<float> rh,
+        Span<float> gates, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cHat, float rc,
+        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dax, Span<float> dah, Span<float> dl)
+    {
+        // dℓ and dz_o; dax[0..n) holds dĉ = dℓ ⊙ γc for the normalisation's backward.
+        var dcHat = dax[..n];
+        for (int j = 0; j < n; j++)
+        {
+            float o = gates[(3 * n) + j];
+            float l = (p.CellGamma[j] * cHat[j]) + p.CellBeta[j];
+            float pl = VecMath.Activate(act, l);
+            float d = dh[j] * o * VecMath.DerivativeFromOutput(act, pl);
+            dl[j] = d;
+            dcHat[j] = d * p.CellGamma[j];
+            gates[(3 * n) + j] = dh[j] * pl * VecMath.DerivativeFromOutput(rec, o);
+        }
+
+        NormalizeBackward(dcHat, cHat, rc);
+        for (int j = 0; j < n; j++)
+        {
+            float i = gates[j], f = gates[n + j], g = gates[(2 * n) + j];
+            float dct = dc[j] + dcHat[j];
+            gates[j] = dct * g * VecMath.DerivativeFromOutput(rec, i);
+            gates[n + j] = dct * cPrev[j] * VecMath.DerivativeFromOutput(rec, f);
+            gates[(2 * n) + j] = dct * i * VecMath.DerivativeFromOutput(act, g);
+            dc[j] = dct * f;
+        }
+
+        for (int j = 0; j < 4 * n; j++)
+        {
+            dax[j] = gates[j] * p.InputGamma[j];
+            dah[j] = gates[j] * p.RecurrentGamma[j];
+        }
+
+        for (int k = 0; k < 4; k++)
+        {
+            NormalizeBackward(dax.Slice(k * n, n), xHat.Slice(k * n, n), rx[k]);
+            NormalizeBackward(dah.Slice(k * n, n), hHat.Slice(k * n, n), rh[k]);
+        }
+    }
+
+    /// <summary>v ← (v − μ(v)) · r in place; returns r = 1/√(var(v) + ε) (population variance).</summary>
+    internal static float Normalize(Span<float> v)
+    {
+        float mean = 0f;
+        for (int j = 0; j < v.Length; j++)
+        {
+            mean += v[j];
+        }
+
+        mean /= v.Length;
+        float variance = 0f;
+        for (int j = 0; j < v.Length; j++)
+        {
+            float d = v[j] - mean;
+            variance += d * d;
+        }
+
+        float r = 1f / MathF.Sqrt((variance / v.Length) + Epsilon);
+        for (int j = 0; j < v.Length; j++)
+        {
+            v[j] = (v[j] - mean) * r;
+        }
+
+        return r;
+    }
+
+    /// <summary>d ← r · (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) in place: the gradient through <see cref="Normalize"/>.</summary>
+    internal static void NormalizeBackward(Span<float> d, ReadOnlySpan<float> xHat, float r)
+    {
+        float md = 0f, mdx = 0f;
+        for (int j = 0; j < d.Length; j++)
+        {
+            md += d[j];
+            mdx += d[j] * xHat[j];
+        }
+
+        md /= d.Length;
+        mdx /= d.Length;
+        for (int j = 0; j < d.Length; j++)
+        {
+            d[j] = r * (d[j] - md - (xHat[j] * mdx));
+        }
+    }
+}
