@@ -385,6 +385,15 @@ public abstract partial class Layer
     protected ArgumentException ShapeError(string expected, ReadOnlySpan<int> actual, string what = "input") =>
         new($"{Describe()}: expected {what} {expected}, got {Tensor.FormatShape(actual)}.");
 
+    /// <summary>Throws unless a per-sample shape is <c>[steps, channels]</c> (the 1-D convolution, pooling and spatial dropout layers).</summary>
+    private protected void ExpectStepsAndChannels(int[] inputShape)
+    {
+        if (inputShape.Length != 2)
+        {
+            throw ShapeError("[*, steps, channels] (rank 3)", [-1, .. inputShape]);
+        }
+    }
+
     /// <summary>Formats a shape without the batch axis as a full shape with <c>*</c> for the batch.</summary>
     protected static string WithBatch(ReadOnlySpan<int> shapeWithoutBatch) => Tensor.FormatShape([-1, .. shapeWithoutBatch]);
 

@@ -93,11 +93,7 @@ public sealed class Conv1D : KernelBiasLayer
     public static Conv1D FromConfig(JsonObject c)
     {
         var b = c.GetBase();
-        string format = c.GetStringOrNull("data_format") ?? "channels_last";
-        if (format != "channels_last")
-        {
-            throw new ArgumentException($"Conv1D '{b.Name}': data_format must be 'channels_last', got '{format}'.");
-        }
+        c.RequireChannelsLast("Conv1D", b.Name);
 
         if (c["groups"] is { } groups && groups.GetValue<int>() != 1)
         {
@@ -117,7 +113,7 @@ public sealed class Conv1D : KernelBiasLayer
 
     public override int[] ComputeOutputShape(int[] inputShape)
     {
-        CheckRank(inputShape);
+        ExpectStepsAndChannels(inputShape);
         return [OutSteps(inputShape[0]), Filters];
     }
 
@@ -137,7 +133,7 @@ public sealed class Conv1D : KernelBiasLayer
 
     protected override void OnBuild(int[] inputShape)
     {
-        CheckRank(inputShape);
+        ExpectStepsAndChannels(inputShape);
         if (inputShape[1] <= 0)
         {
             throw ShapeError("[*, steps, channels] with a known channel count", [-1, .. inputShape]);
@@ -158,14 +154,6 @@ public sealed class Conv1D : KernelBiasLayer
         OutSteps(input.Dim(1));
         var y = Ops.Conv1D(input, Kernel.Value, Bias?.Value, Strides, Padding, DilationRate);
         return Ops.Activation(y, Activation);
-    }
-
-    private void CheckRank(int[] inputShape)
-    {
-        if (inputShape.Length != 2)
-        {
-            throw ShapeError("[*, steps, channels] (rank 3)", [-1, .. inputShape]);
-        }
     }
 
     /// <summary>Output steps for <paramref name="steps"/> input steps (-1 stays unknown), or a layer-named error when "valid" leaves none.</summary>

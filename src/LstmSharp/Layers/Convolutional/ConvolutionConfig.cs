@@ -35,6 +35,16 @@ internal static class ConvolutionConfig
         };
     }
 
+    /// <summary>Refuses a Keras <c>data_format</c> other than channels_last (the only layout of the 1-D layers), naming the layer.</summary>
+    public static void RequireChannelsLast(this JsonObject config, string className, string? name)
+    {
+        string format = config.GetStringOrNull("data_format") ?? "channels_last";
+        if (format != "channels_last")
+        {
+            throw new ArgumentException($"{className} '{name}': data_format must be 'channels_last', got '{format}'.");
+        }
+    }
+
     // CA2255 warns that a library's module initializer runs code on load; this one only fills a dictionary.
 #pragma warning disable CA2255
     [ModuleInitializer]

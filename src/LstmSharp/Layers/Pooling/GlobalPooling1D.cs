@@ -23,11 +23,7 @@ public abstract class GlobalPooling1D : Layer
     internal static Layer FromConfig(JsonObject c, bool max)
     {
         var b = c.GetBase();
-        string format = c.GetStringOrNull("data_format") ?? "channels_last";
-        if (format != "channels_last")
-        {
-            throw new ArgumentException($"{(max ? "GlobalMaxPooling1D" : "GlobalAveragePooling1D")} '{b.Name}': data_format must be 'channels_last', got '{format}'.");
-        }
+        c.RequireChannelsLast(max ? "GlobalMaxPooling1D" : "GlobalAveragePooling1D", b.Name);
 
         bool keep = c.GetBool("keepdims", false);
         Layer layer = max ? new GlobalMaxPooling1D(keep, b.Name, b.InputShape) : new GlobalAveragePooling1D(keep, b.Name, b.InputShape);
@@ -36,7 +32,7 @@ public abstract class GlobalPooling1D : Layer
 
     public override int[] ComputeOutputShape(int[] inputShape)
     {
-        CheckRank(inputShape);
+        ExpectStepsAndChannels(inputShape);
         return KeepDims ? [1, inputShape[1]] : [inputShape[1]];
     }
 
@@ -50,7 +46,7 @@ public abstract class GlobalPooling1D : Layer
         return c;
     }
 
-    protected override void OnBuild(int[] inputShape) => CheckRank(inputShape);
+    protected override void OnBuild(int[] inputShape) => ExpectStepsAndChannels(inputShape);
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training)
     {
@@ -69,14 +65,6 @@ public abstract class GlobalPooling1D : Layer
     }
 
     private protected abstract Tensor Pool(Tensor input, Tensor? mask);
-
-    private void CheckRank(int[] inputShape)
-    {
-        if (inputShape.Length != 2)
-        {
-            throw ShapeError("[*, steps, channels] (rank 3)", [-1, .. inputShape]);
-        }
-    }
 }
 
 /// <summary>Keras <c>GlobalMaxPooling1D</c>: the maximum over all steps, per channel. Like Keras, it ignores a mask.</summary>

@@ -46,11 +46,7 @@ public abstract class Pooling1D : Layer
     internal static Layer FromConfig(JsonObject c, bool max)
     {
         var b = c.GetBase();
-        string format = c.GetStringOrNull("data_format") ?? "channels_last";
-        if (format != "channels_last")
-        {
-            throw new ArgumentException($"{(max ? "MaxPooling1D" : "AveragePooling1D")} '{b.Name}': data_format must be 'channels_last', got '{format}'.");
-        }
+        c.RequireChannelsLast(max ? "MaxPooling1D" : "AveragePooling1D", b.Name);
 
         int pool = c["pool_size"] is null ? 2 : c.GetIntOrTuple("pool_size");
         int? strides = c["strides"] is null ? null : c.GetIntOrTuple("strides");
@@ -61,7 +57,7 @@ public abstract class Pooling1D : Layer
 
     public override int[] ComputeOutputShape(int[] inputShape)
     {
-        CheckRank(inputShape);
+        ExpectStepsAndChannels(inputShape);
         return [OutSteps(inputShape[0]), inputShape[1]];
     }
 
@@ -77,7 +73,7 @@ public abstract class Pooling1D : Layer
 
     protected override void OnBuild(int[] inputShape)
     {
-        CheckRank(inputShape);
+        ExpectStepsAndChannels(inputShape);
         OutSteps(inputShape[0]);
     }
 
@@ -93,14 +89,6 @@ public abstract class Pooling1D : Layer
     }
 
     private protected abstract Tensor Pool(Tensor input);
-
-    private void CheckRank(int[] inputShape)
-    {
-        if (inputShape.Length != 2)
-        {
-            throw ShapeError("[*, steps, channels] (rank 3)", [-1, .. inputShape]);
-        }
-    }
 
     private int OutSteps(int steps)
     {

@@ -26,13 +26,7 @@ public sealed class SpatialDropout1D : DropoutBase
         return new SpatialDropout1D(rate, seed, name, inputShape).WithBase(c);
     }
 
-    protected override void OnBuild(int[] inputShape)
-    {
-        if (inputShape.Length != 2)
-        {
-            throw ShapeError("[*, steps, channels] (rank 3)", [-1, .. inputShape]);
-        }
-    }
+    protected override void OnBuild(int[] inputShape) => ExpectStepsAndChannels(inputShape);
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training)
     {
