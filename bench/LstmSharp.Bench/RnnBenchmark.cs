@@ -33,6 +33,7 @@ namespace LstmSharp.Bench;
 /// binary cross-entropy, Adam(0.001).</item>
 /// <item><c>conv1d-cnn-lstm</c>: Conv1D forward + backward on the keras-io CNN-LSTM shapes (RnnBenchmark.Conv.cs).</item>
 /// <item><c>attention-seq2seq</c>, <c>lstm-seq2seq-decoder</c>: the seq2seq-attention model's Attention and decoder LSTM, forward + backward (RnnBenchmark.Attention.cs).</item>
+/// <item><c>infer-lstm-b{1,128}-{int8,bf16}</c>: the inference model quantized (RnnBenchmark.Quantized.cs).</item>
 /// </list>
 /// </remarks>
 internal static partial class RnnBenchmark
@@ -93,6 +94,7 @@ internal static partial class RnnBenchmark
             ("attention-seq2seq", OursAttention, TheirsAttention),
             ("lstm-seq2seq-decoder", OursDecoderLstm, TheirsDecoderLstm),
         };
+        workloads.AddRange(QuantizedWorkloads());
 
         foreach (var (name, ours, theirs) in workloads)
         {
@@ -102,10 +104,7 @@ internal static partial class RnnBenchmark
             }
 
             // The inference workloads also time the exported ONNX model in ONNX Runtime, in the same alternating rounds.
-            var extra = name.StartsWith("infer-lstm-b", StringComparison.Ordinal)
-                ? new[] { ("onnxruntime-spin0", OrtInfer(name == "infer-lstm-b1" ? 1 : Batch, threads, spinning: false)), ("onnxruntime-spin1", OrtInfer(name == "infer-lstm-b1" ? 1 : Batch, threads, spinning: true)) }
-                : [];
-            Compare(name, ours(), theirs(), rounds, stepsPerRound, extra);
+            Compare(name, ours(), theirs(), rounds, stepsPerRound, ExtraSides(name, threads));
         }
 
         if ("infer-lstm-predict".StartsWith(only, StringComparison.Ordinal) || only.Length == 0)

@@ -229,9 +229,9 @@ internal static class ModelCommands
         return model;
     }
 
-    private sealed record DataSet(Tensor XTrain, Tensor YTrain, Tensor? XTest, Tensor? YTest, string DefaultLoss);
+    internal sealed record DataSet(Tensor XTrain, Tensor YTrain, Tensor? XTest, Tensor? YTest, string DefaultLoss);
 
-    private static DataSet LoadData(string spec, string? targets, string? dataDir, Model model, int numWords, int maxlen)
+    internal static DataSet LoadData(string spec, string? targets, string? dataDir, Model model, int numWords, int maxlen)
     {
         switch (spec)
         {
@@ -263,7 +263,7 @@ internal static class ModelCommands
     /// A config without an input shape takes it from the data: an array's sample shape as it is, except that a
     /// table (one row per sample) feeding a layer that reads sequences becomes [columns, 1]: one feature per step.
     /// </summary>
-    private static DataSet BuildFromData(Model model, DataSet set, string spec)
+    internal static DataSet BuildFromData(Model model, DataSet set, string spec)
     {
         if (InputShape(model) is not null || model is not Sequential s || s.Layers.Count == 0)
         {
@@ -366,13 +366,13 @@ internal static class ModelCommands
 
     private static string[] SplitList(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static Option<string> InputOption() => new("--input") { Description = "mnist, imdb (their training/test splits), or a .csv/.npy file of inputs: one sample per row, each row the sample's [time, features] values flattened time-major (t0f0, t0f1, ..., t1f0, ...).", Required = true };
+    internal static Option<string> InputOption() => new("--input") { Description = "mnist, imdb (their training/test splits), or a .csv/.npy file of inputs: one sample per row, each row the sample's [time, features] values flattened time-major (t0f0, t0f1, ..., t1f0, ...).", Required = true };
 
-    private static Option<string?> TargetsOption() => new("--targets") { Description = "For .csv/.npy inputs: the targets file (.csv/.npy)." };
+    internal static Option<string?> TargetsOption() => new("--targets") { Description = "For .csv/.npy inputs: the targets file (.csv/.npy)." };
 
-    private static Option<string?> DataDirOption() => new("--data", "--data-dir") { Description = "Folder of the MNIST/IMDB files (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets), as in `experiment`." };
+    internal static Option<string?> DataDirOption() => new("--data", "--data-dir") { Description = "Folder of the MNIST/IMDB files (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets), as in `experiment`." };
 
-    private static (Option<int> Words, Option<int> Maxlen) ImdbOptions() => (
+    internal static (Option<int> Words, Option<int> Maxlen) ImdbOptions() => (
         new Option<int>("--num-words") { Description = "IMDB vocabulary size.", DefaultValueFactory = _ => 5000 },
         new Option<int>("--maxlen") { Description = "IMDB padded length.", DefaultValueFactory = _ => 300 });
 

@@ -40,6 +40,7 @@ internal static class Program
         root.Subcommands.Add(InspectCommand());
         FrameworkCommands.AddTo(root);
         root.Subcommands.Add(OnnxExportCommand.Create());
+        root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(TextCommands.GenerateCommand());
         OnnxImportCommands.AddTo(root);
         DistributedCommands.AddTo(root);
