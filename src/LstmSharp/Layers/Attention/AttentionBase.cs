@@ -162,6 +162,7 @@ public abstract class AttentionBase : Layer
     {
         LayerRegistry.Register("Attention", Attention.FromConfig);
         LayerRegistry.Register("AdditiveAttention", AdditiveAttention.FromConfig);
+        LayerRegistry.Register("MultiHeadAttention", MultiHeadAttention.FromConfig);
     }
 
     /// <summary>A constant <c>[batch, Tq, Tv]</c>: −1e9 where value step j is masked or (causal) j &gt; i, else 0.</summary>
