@@ -157,4 +157,56 @@ public sealed class OnnxAttentionExportTests
         var ops = LstmSharp.Interop.Onnx.Proto.ModelProto.Parser.ParseFrom(model.ToOnnxBytes()).Graph.Node.Select(n => n.OpType).ToHashSet();
         Assert.Superset(new HashSet<string> { "LSTM", "MatMul", "Softmax", "Where" }, ops);
     }
+
+    public static TheoryData<string, bool, bool, int> MultiHeadCases()
+    {
+        var data = new TheoryData<string, bool, bool, int>();
+        foreach (var name in new[] { "mha", "mha causal", "mha value dim 3, output 5, no bias", "mha weights" })
+        {
+            foreach (var (key, masks) in new[] { (false, false), (true, false), (false, true), (true, true) })
+            {
+                data.Add(name, key, masks, key ? 14 : 17);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(MultiHeadCases))]
+    public void MultiHeadAttentionMatchesOnnxRuntime(string name, bool withKey, bool masks, int opset)
+    {
+        MultiHeadAttention layer = name switch
+        {
+            "mha" => new MultiHeadAttention(2, 3),
+            "mha causal" => new MultiHeadAttention(3, 2, useCausalMask: true),
+            "mha value dim 3, output 5, no bias" => new MultiHeadAttention(2, 4, valueDim: 3, useBias: false, outputShape: 5),
+            _ => new MultiHeadAttention(2, 3, returnAttentionScores: true),
+        };
+        Layer.SetRandomSeed(13);
+        var q = Input.Create([Tq, Depth], name: "query");
+        var v = Input.Create([Tv, withKey ? ValueDepth : Depth], name: "value");
+        var inputs = new List<SymbolicTensor> { q, v };
+        var args = new List<SymbolicTensor>
+        {
+            masks ? new Masking(name: "query_mask").Apply(q) : q,
+            masks ? new Masking(name: "value_mask").Apply(v) : v,
+        };
+        if (withKey)
+        {
+            var k = Input.Create([Tv, Depth], name: "key");
+            inputs.Add(k);
+            args.Add(masks ? new Masking(name: "key_mask").Apply(k) : k);
+        }
+
+        var model = new Functional(inputs, [.. layer.ApplyAll([.. args])]);
+        RandomizeWeights(model, 13);
+        var x = Inputs(withKey, masks, 21);
+        if (masks && withKey)
+        {
+            ZeroStep(x[2], 0, 2); // a key-masked step
+        }
+
+        AssertMatches(model, x, opset);
+    }
 }

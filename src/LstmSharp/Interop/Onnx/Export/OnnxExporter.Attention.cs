@@ -118,4 +118,83 @@ internal sealed partial class OnnxExporter
         string cols = g.Node("Unsqueeze", owner + "/ValueIndexRow", [g.Node("Range", owner + "/ValueIndex", [zero, tv, one]), g.Int64s(0)]);
         return g.Node("Greater", owner + "/Future", [cols, rows]);
     }
+
+    /// <summary>
+    /// Keras MultiHeadAttention: per-head projections as MatMul + Add, Reshape to [B, T, H, size]
+    /// and Transpose to [B, H, T, size]; scores = MatMul(Q/√K, Kᵀ) [B, H, Tq, Tv]; pairs masked by
+    /// the query, value or key mask or the causal mask get −1e9 (Where); Softmax; MatMul with V;
+    /// Transpose back, Reshape to [B, Tq, H·V] and the output projection.
+    /// </summary>
+    private OnnxValue[] EmitMultiHeadAttention(MultiHeadAttention a, OnnxValue[] ins, IReadOnlyList<int[]> shapes)
+    {
+        if (ins.Length is < 2 or > 3)
+        {
+            throw new NotSupportedException($"ONNX export: {a} is called on {ins.Length} inputs; expected [query, value] or [query, value, key].");
+        }
+
+        string owner = a.Name;
+        var key = ins.Length > 2 ? ins[2] : ins[1];
+        string q = Project(owner + "/query", ins[0].Name, a.QueryKernel!, a.QueryBias, a.NumHeads, a.KeyDim, [0, 2, 1, 3]);
+        q = g.Node("Mul", owner + "/ScaleQuery", [q, g.FloatScalar(owner + "/inverse_sqrt_key_dim", 1f / MathF.Sqrt(a.KeyDim))]);
+        string kT = Project(owner + "/key", key.Name, a.KeyKernel!, a.KeyBias, a.NumHeads, a.KeyDim, [0, 2, 3, 1]);
+        string v = Project(owner + "/value", ins[1].Name, a.ValueKernel!, a.ValueBias, a.NumHeads, a.ValueDim, [0, 2, 1, 3]);
+        string scores = g.Node("MatMul", owner + "/Scores", [q, kT]);
+
+        string? masked = null;
+        void Or(string m) => masked = masked is null ? m : g.Node("Or", owner + "/MaskedOr", [masked, m]);
+        string Zero(string mask, string what) => g.Node("Equal", owner + "/" + what + "Masked", [mask, g.FloatScalar(owner + "/zero_" + what, 0f)]);
+        if (ins[0].Mask is { } queryMask)
+        {
+            Or(g.Node("Unsqueeze", owner + "/QueryMaskedPerPair", [Zero(queryMask, "Query"), g.Int64s(1, 3)]));
+        }
+
+        if (ins[1].Mask is { } valueMask)
+        {
+            Or(g.Node("Unsqueeze", owner + "/ValueMaskedPerPair", [Zero(valueMask, "Value"), g.Int64s(1, 2)]));
+        }
+
+        if (ins.Length > 2 && ins[2].Mask is { } keyMask)
+        {
+            Or(g.Node("Unsqueeze", owner + "/KeyMaskedPerPair", [Zero(keyMask, "Key"), g.Int64s(1, 2)]));
+        }
+
+        if (a.UseCausalMask)
+        {
+            Or(CausalMask(owner, ins[0].Name, ins[1].Name));
+        }
+
+        if (masked is not null)
+        {
+            string offsets = g.Node("Where", owner + "/MaskOffsets", [masked, g.FloatScalar(owner + "/masked_offset", -AttentionBase.MaskedScoreOffset), g.FloatScalar(owner + "/kept_offset", 0f)]);
+            scores = g.Node("Add", owner + "/MaskScores", [scores, offsets]);
+        }
+
+        string weights = g.Node("Softmax", owner + "/Softmax", [scores], Attr("axis", -1L));
+        string context = g.Node("MatMul", owner + "/WeightedValues", [weights, v]);
+        context = g.Node("Transpose", owner + "/StepsFirst", [context], Attr("perm", new long[] { 0, 2, 1, 3 }));
+        context = g.Node("Reshape", owner + "/MergeHeads", [context, g.Int64s(0, 0, (long)a.NumHeads * a.ValueDim)]);
+        var wo = a.OutputKernel!.Value;
+        string y = g.Node("MatMul", owner + "/OutputProjection", [context, g.Weight(owner + "/attention_output/kernel", [wo.Dim(0) * wo.Dim(1), wo.Dim(2)], wo.Span)]);
+        if (a.OutputBias is { } bo)
+        {
+            y = g.Node("Add", owner + "/OutputBias", [y, g.Weight(owner + "/attention_output/bias", [bo.Value.Length], bo.Value.Span)]);
+        }
+
+        var result = new OnnxValue(y, shapes[0], ins[0].Mask);
+        return a.ReturnAttentionScores ? [result, new OnnxValue(weights, shapes[1])] : [result];
+    }
+
+    /// <summary>x [B, T, d] · kernel [d, H, size] + bias [H, size], as [B, T, H, size] transposed by <paramref name="perm"/>.</summary>
+    private string Project(string owner, string x, LstmSharp.Training.Parameter kernel, LstmSharp.Training.Parameter? bias, int heads, int size, long[] perm)
+    {
+        var w = kernel.Value;
+        string y = g.Node("MatMul", owner + "/MatMul", [x, g.Weight(owner + "/kernel", [w.Dim(0), (long)heads * size], w.Span)]);
+        if (bias is not null)
+        {
+            y = g.Node("Add", owner + "/Add", [y, g.Weight(owner + "/bias", [(long)heads * size], bias.Value.Span)]);
+        }
+
+        y = g.Node("Reshape", owner + "/SplitHeads", [y, g.Int64s(0, 0, heads, size)]);
+        return g.Node("Transpose", owner + "/HeadsFirst", [y], Attr("perm", perm));
+    }
 }

@@ -26,7 +26,7 @@ internal sealed partial class OnnxExporter
     private const long Int64Type = (long)TensorProto.Types.DataType.Int64;
 
     private static readonly string SupportedLayers =
-        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, RNN(OnnxRecurrentCell), SequenceLengthMask, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention";
+        "Dense, Activation, Dropout, Embedding, Masking, Flatten, Reshape, RepeatVector, Concatenate, Add, TimeDistributed, AxisSlice, ReverseTime, LSTM, GRU, SimpleRNN, Bidirectional, RNN(OnnxRecurrentCell), SequenceLengthMask, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, SpatialDropout1D, LayerNormalization, BatchNormalization, Attention, AdditiveAttention, MultiHeadAttention";
 
     private readonly Model model;
     private readonly OnnxExportOptions options;
@@ -260,6 +260,8 @@ internal sealed partial class OnnxExporter
 
             case AttentionBase attention:
                 return EmitAttention(attention, ins, shapes);
+            case MultiHeadAttention mha:
+                return EmitMultiHeadAttention(mha, ins, shapes);
             case var conv when IsConvolutional(conv):
                 return [EmitConvolutional(conv, One(layer, ins), shapes[0])];
             default:
