@@ -25,7 +25,7 @@ public static class ExperimentReport
               .Append(" | ").Append(r.Params.ToString("N0", CultureInfo.InvariantCulture))
               .Append(" | ").Append(r.TestLoss.ToString("0.0000", CultureInfo.InvariantCulture))
               .Append(" | ").Append((r.TestAccuracy * 100).ToString("0.00", CultureInfo.InvariantCulture)).Append(" %")
-              .Append(" | ").Append(r.ArticleAccuracy is { } a ? (a * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %" : "—")
+              .Append(" | ").Append(r.ArticleAccuracy is { } a ? Percent(a) : "—")
               .Append(" | ").Append(r.SecondsPerEpoch.ToString("0.0", CultureInfo.InvariantCulture))
               .AppendLine(" |");
         }
@@ -55,8 +55,8 @@ public static class ExperimentReport
             for (int i = 0; i < h.Epochs.Count; i++)
             {
                 csv.Append(r.Model).Append(',').Append(h.Epochs[i] + 1)
-                   .Append(',').Append(Get(h, "loss", i)).Append(',').Append(Get(h, "accuracy", i))
-                   .Append(',').Append(Get(h, "val_loss", i)).Append(',').Append(Get(h, "val_accuracy", i))
+                   .Append(',').Append(HistoryCell(h, "loss", i)).Append(',').Append(HistoryCell(h, "accuracy", i))
+                   .Append(',').Append(HistoryCell(h, "val_loss", i)).Append(',').Append(HistoryCell(h, "val_accuracy", i))
                    .Append(',').Append(h.Seconds[i].ToString("0.###", CultureInfo.InvariantCulture)).Append('\n');
             }
         }
@@ -73,7 +73,11 @@ public static class ExperimentReport
         return notTrained.Count == 0 ? where : $"{where}; not trained: {string.Join(", ", notTrained)}";
     }
 
-    private static string Get(History h, string key, int i) =>
+    /// <summary>A fraction as a percentage with two decimals, e.g. <c>99.20 %</c>.</summary>
+    public static string Percent(double v) => (v * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %";
+
+    /// <summary>A history.csv cell: the value of <paramref name="key"/> at epoch index <paramref name="i"/> (round-trip format), empty when absent.</summary>
+    public static string HistoryCell(History h, string key, int i) =>
         h.Contains(key) && i < h[key].Count ? h[key][i].ToString("R", CultureInfo.InvariantCulture) : string.Empty;
 
     private static void Chart(string path, string title, string yLabel, IReadOnlyList<ModelResult> results, string trainKey, string valKey)

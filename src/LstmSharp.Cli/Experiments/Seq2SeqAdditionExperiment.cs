@@ -153,8 +153,8 @@ public static class Seq2SeqAdditionExperiment
         sb.AppendLine("| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         sb.Append("| ").Append(s.Digits).Append(" | ").Append(s.ReverseSource ? "yes" : "no").Append(" | ").Append(s.Units)
           .Append(" | ").Append(r.History.Epochs.Count).Append(" | ").Append(r.TrainSeconds.ToString("0", CultureInfo.InvariantCulture))
-          .Append(" | ").Append(r.TestQuestions).Append(" | ").Append(Pct(r.GreedyExactMatch))
-          .Append(" | ").Append(r.BeamExactMatch is { } b ? $"{Pct(b)} (width {s.BeamWidth}, first {r.BeamQuestions})" : "—").AppendLine(" |");
+          .Append(" | ").Append(r.TestQuestions).Append(" | ").Append(ExperimentReport.Percent(r.GreedyExactMatch))
+          .Append(" | ").Append(r.BeamExactMatch is { } b ? $"{ExperimentReport.Percent(b)} (width {s.BeamWidth}, first {r.BeamQuestions})" : "—").AppendLine(" |");
         return sb.ToString();
     }
 
@@ -167,7 +167,7 @@ public static class Seq2SeqAdditionExperiment
         md.AppendLine($"Encoder LSTM({s.Units}) → final [h, c] → decoder LSTM({s.Units}) with teacher forcing → Dense(13, softmax) per step; Adam({s.LearningRate.ToString(CultureInfo.InvariantCulture)}), batch {s.Batch}. Exact match = the whole decoded answer equals the target.").AppendLine();
         md.AppendLine(summary);
         md.AppendLine("Greedy exact match on the held-out questions after each epoch:").AppendLine();
-        md.AppendLine(string.Join(", ", r.ExactMatchPerEpoch.Select((v, i) => $"{i + 1}: {Pct(v)}"))).AppendLine();
+        md.AppendLine(string.Join(", ", r.ExactMatchPerEpoch.Select((v, i) => $"{i + 1}: {ExperimentReport.Percent(v)}"))).AppendLine();
         md.AppendLine("Examples (held out, greedy):").AppendLine().AppendLine("```");
         foreach (var e in r.Examples)
         {
@@ -182,8 +182,8 @@ public static class Seq2SeqAdditionExperiment
         var h = r.History;
         for (int i = 0; i < h.Epochs.Count; i++)
         {
-            csv.Append(h.Epochs[i] + 1).Append(',').Append(Get(h, "loss", i)).Append(',').Append(Get(h, "accuracy", i))
-               .Append(',').Append(Get(h, "val_loss", i)).Append(',').Append(Get(h, "val_accuracy", i))
+            csv.Append(h.Epochs[i] + 1).Append(',').Append(ExperimentReport.HistoryCell(h, "loss", i)).Append(',').Append(ExperimentReport.HistoryCell(h, "accuracy", i))
+               .Append(',').Append(ExperimentReport.HistoryCell(h, "val_loss", i)).Append(',').Append(ExperimentReport.HistoryCell(h, "val_accuracy", i))
                .Append(',').Append(i < r.ExactMatchPerEpoch.Count ? r.ExactMatchPerEpoch[i].ToString("R", CultureInfo.InvariantCulture) : string.Empty)
                .Append(',').Append(h.Seconds[i].ToString("0.###", CultureInfo.InvariantCulture)).Append('\n');
         }
@@ -252,11 +252,6 @@ public static class Seq2SeqAdditionExperiment
         return new string(c);
     }
 
-    private static string Pct(double v) => (v * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %";
-
-    private static string Get(History h, string key, int i) =>
-        h.Contains(key) && i < h[key].Count ? h[key][i].ToString("R", CultureInfo.InvariantCulture) : string.Empty;
-
     private static void Validate(Seq2SeqSettings s)
     {
         if (s.Digits is < 1 or > 8)
@@ -291,7 +286,7 @@ public static class Seq2SeqAdditionExperiment
             Values.Add(v);
             if (verbose > 0)
             {
-                Console.WriteLine($"  held-out exact match (greedy): {Pct(v)}");
+                Console.WriteLine($"  held-out exact match (greedy): {ExperimentReport.Percent(v)}");
             }
         }
     }

@@ -292,8 +292,8 @@ internal static partial class Seq2SeqAttentionExperiment
             int epochs = r.History.Epochs.Count;
             sb.Append("| ").Append(r.Label).Append(" | ").Append(r.Parameters.ToString("N0", CultureInfo.InvariantCulture))
               .Append(" | ").Append(epochs).Append(" | ").Append((epochs == 0 ? 0 : r.TrainSeconds / epochs).ToString("0.0", CultureInfo.InvariantCulture))
-              .Append(" | ").Append(heldOut).Append(" | ").Append(r.ExactMatch.Count == 0 ? "—" : Pct(r.ExactMatch[^1]))
-              .Append(" | ").Append(r.TokenAccuracy.Count == 0 ? "—" : Pct(r.TokenAccuracy[^1])).AppendLine(" |");
+              .Append(" | ").Append(heldOut).Append(" | ").Append(r.ExactMatch.Count == 0 ? "—" : ExperimentReport.Percent(r.ExactMatch[^1]))
+              .Append(" | ").Append(r.TokenAccuracy.Count == 0 ? "—" : ExperimentReport.Percent(r.TokenAccuracy[^1])).AppendLine(" |");
         }
 
         _ = s;
@@ -354,7 +354,7 @@ internal static partial class Seq2SeqAttentionExperiment
         md.AppendLine("Greedy exact match on the held-out sequences after each epoch:").AppendLine();
         foreach (var r in results)
         {
-            md.AppendLine($"- {r.Label}: {string.Join(", ", r.ExactMatch.Select((v, i) => $"{i + 1}: {Pct(v)}"))}");
+            md.AppendLine($"- {r.Label}: {string.Join(", ", r.ExactMatch.Select((v, i) => $"{i + 1}: {ExperimentReport.Percent(v)}"))}");
         }
 
         md.AppendLine().AppendLine("![exact match](exact-match.png)").AppendLine();
@@ -373,7 +373,7 @@ internal static partial class Seq2SeqAttentionExperiment
             var h = r.History;
             for (int i = 0; i < h.Epochs.Count; i++)
             {
-                csv.Append(r.Label).Append(',').Append(h.Epochs[i] + 1).Append(',').Append(Get(h, "loss", i)).Append(',').Append(Get(h, "accuracy", i))
+                csv.Append(r.Label).Append(',').Append(h.Epochs[i] + 1).Append(',').Append(ExperimentReport.HistoryCell(h, "loss", i)).Append(',').Append(ExperimentReport.HistoryCell(h, "accuracy", i))
                    .Append(',').Append(i < r.ExactMatch.Count ? r.ExactMatch[i].ToString("R", CultureInfo.InvariantCulture) : string.Empty)
                    .Append(',').Append(i < r.TokenAccuracy.Count ? r.TokenAccuracy[i].ToString("R", CultureInfo.InvariantCulture) : string.Empty)
                    .Append(',').Append(h.Seconds[i].ToString("0.###", CultureInfo.InvariantCulture)).Append('\n');
@@ -402,11 +402,6 @@ internal static partial class Seq2SeqAttentionExperiment
         Charts.LegendBeside(plot);
         plot.SavePng(Path.Combine(s.Out, "exact-match.png"), 1000, 560);
     }
-
-    private static string Pct(double v) => (v * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %";
-
-    private static string Get(History h, string key, int i) =>
-        h.Contains(key) && i < h[key].Count ? h[key][i].ToString("R", CultureInfo.InvariantCulture) : string.Empty;
 
     internal static void Validate(Seq2SeqAttentionSettings s)
     {
@@ -487,7 +482,7 @@ internal static partial class Seq2SeqAttentionExperiment
             TokenAccuracy.Add(ta);
             if (verbose > 0)
             {
-                Console.WriteLine($"  {label}: held-out exact match {Pct(em)}, token accuracy {Pct(ta)} (greedy)");
+                Console.WriteLine($"  {label}: held-out exact match {ExperimentReport.Percent(em)}, token accuracy {ExperimentReport.Percent(ta)} (greedy)");
             }
         }
     }
