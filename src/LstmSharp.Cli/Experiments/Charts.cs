@@ -16,4 +16,20 @@ internal static class Charts
         plot.Legend.SymbolWidth = 40;
         plot.ShowLegend(ScottPlot.Edge.Right);
     }
+
+    /// <summary>Finishes and saves a per-epoch chart: title, axis labels, integer epoch ticks, the legend beside, y from 0 to <paramref name="yMax"/> when given.</summary>
+    public static void SaveEpochChart(ScottPlot.Plot plot, string title, string yLabel, string path, int width, double? yMax = null)
+    {
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel(yLabel);
+        if (yMax is { } max)
+        {
+            plot.Axes.SetLimitsY(0, max);
+        }
+
+        IntegerTicksOnX(plot);
+        LegendBeside(plot);
+        plot.SavePng(path, width, 560);
+    }
 }

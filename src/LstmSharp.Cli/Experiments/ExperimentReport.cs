@@ -105,11 +105,6 @@ public static class ExperimentReport
             }
         }
 
-        plot.Title(title);
-        plot.XLabel("epoch");
-        plot.YLabel(yLabel);
-        Charts.IntegerTicksOnX(plot);
-        Charts.LegendBeside(plot);
-        plot.SavePng(path, 1000, 560);
+        Charts.SaveEpochChart(plot, title, yLabel, path, 1000);
     }
 }

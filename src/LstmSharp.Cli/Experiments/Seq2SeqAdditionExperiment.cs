@@ -200,13 +200,7 @@ public static class Seq2SeqAdditionExperiment
             va.LegendText = "held-out per-character accuracy (teacher forced)";
         }
 
-        plot.Title($"seq2seq addition, {s.Digits} digits{(s.ReverseSource ? ", reversed source" : string.Empty)}");
-        plot.XLabel("epoch");
-        plot.YLabel("accuracy");
-        plot.Axes.SetLimitsY(0, 1.02);
-        Charts.IntegerTicksOnX(plot);
-        Charts.LegendBeside(plot);
-        plot.SavePng(Path.Combine(s.Out, "exact-match.png"), 900, 560);
+        Charts.SaveEpochChart(plot, $"seq2seq addition, {s.Digits} digits{(s.ReverseSource ? ", reversed source" : string.Empty)}", "accuracy", Path.Combine(s.Out, "exact-match.png"), 900, yMax: 1.02);
     }
 
     private static double ExactMatch(int[][] decoded, Tensor target)

@@ -394,13 +394,7 @@ internal static partial class Seq2SeqAttentionExperiment
             ta.Color = em.Color;
         }
 
-        plot.Title($"{task.Title}, held out, greedy decoding");
-        plot.XLabel("epoch");
-        plot.YLabel("accuracy");
-        plot.Axes.SetLimitsY(0, 1.02);
-        Charts.IntegerTicksOnX(plot);
-        Charts.LegendBeside(plot);
-        plot.SavePng(Path.Combine(s.Out, "exact-match.png"), 1000, 560);
+        Charts.SaveEpochChart(plot, $"{task.Title}, held out, greedy decoding", "accuracy", Path.Combine(s.Out, "exact-match.png"), 1000, yMax: 1.02);
     }
 
     internal static void Validate(Seq2SeqAttentionSettings s)
