@@ -6,7 +6,7 @@ namespace LstmSharp.Autograd;
 public static partial class Ops
 {
     /// <summary>Names <see cref="Activation(Tensor, string?)"/> accepts: the <see cref="ActivationKind"/> names, "softmax" and "log_softmax".</summary>
-    public static readonly IReadOnlyList<string> SupportedActivations = ["linear", "sigmoid", "hard_sigmoid", "tanh", "relu", "softmax", "log_softmax"];
+    public static readonly IReadOnlyList<string> SupportedActivations = ["linear", "sigmoid", "hard_sigmoid", "tanh", "relu", "elu", "softsign", "softplus", "softmax", "log_softmax"];
 
     /// <summary>
     /// A Keras activation by name: "linear" (or null) returns <paramref name="x"/> itself,

@@ -21,11 +21,20 @@ public enum ActivationKind
 
     /// <summary>"relu": y = max(x, 0); dy/dx = 1 where y &gt; 0.</summary>
     Relu,
+
+    /// <summary>"elu" (α = 1; ONNX Elu): y = x for x &gt; 0, else e^x − 1; dy/dx = 1 where y &gt; 0, else y + 1.</summary>
+    Elu,
+
+    /// <summary>"softsign": y = x / (1 + |x|); dy/dx = (1 − |y|)².</summary>
+    Softsign,
+
+    /// <summary>"softplus": y = log(1 + e^x); dy/dx = σ(x) = 1 − e^−y.</summary>
+    Softplus,
 }
 
 public static class ActivationNames
 {
-    /// <summary>Parses a Keras activation name ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear"; null or "" = linear).</summary>
+    /// <summary>Parses a Keras activation name ("tanh", "sigmoid", "hard_sigmoid", "relu", "elu", "softsign", "softplus", "linear"; null or "" = linear).</summary>
     public static ActivationKind Parse(string? name, string owner = "activation") => (name ?? string.Empty).ToLowerInvariant() switch
     {
         "" or "linear" or "none" => ActivationKind.Linear,
@@ -33,7 +42,10 @@ public static class ActivationNames
         "hard_sigmoid" or "hardsigmoid" => ActivationKind.HardSigmoid,
         "tanh" => ActivationKind.Tanh,
         "relu" => ActivationKind.Relu,
-        _ => throw new ArgumentException($"{owner}: unknown activation '{name}'; expected one of linear, sigmoid, hard_sigmoid, tanh, relu."),
+        "elu" => ActivationKind.Elu,
+        "softsign" => ActivationKind.Softsign,
+        "softplus" => ActivationKind.Softplus,
+        _ => throw new ArgumentException($"{owner}: unknown activation '{name}'; expected one of linear, sigmoid, hard_sigmoid, tanh, relu, elu, softsign, softplus."),
     };
 
     public static string ToName(this ActivationKind kind) => kind switch
@@ -43,6 +55,9 @@ public static class ActivationNames
         ActivationKind.HardSigmoid => "hard_sigmoid",
         ActivationKind.Tanh => "tanh",
         ActivationKind.Relu => "relu",
+        ActivationKind.Elu => "elu",
+        ActivationKind.Softsign => "softsign",
+        ActivationKind.Softplus => "softplus",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -54,6 +69,9 @@ public static class ActivationNames
         ActivationKind.HardSigmoid => Math.Clamp((x / 6.0) + 0.5, 0.0, 1.0),
         ActivationKind.Tanh => Math.Tanh(x),
         ActivationKind.Relu => Math.Max(x, 0.0),
+        ActivationKind.Elu => x > 0 ? x : ExpM1(x),
+        ActivationKind.Softsign => double.IsInfinity(x) ? Math.Sign(x) : x / (1 + Math.Abs(x)),
+        ActivationKind.Softplus => Math.Max(x, 0.0) + Log1P(Math.Exp(-Math.Abs(x))),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -65,6 +83,14 @@ public static class ActivationNames
         ActivationKind.HardSigmoid => y > 0.0 && y < 1.0 ? 1.0 / 6.0 : 0.0,
         ActivationKind.Tanh => 1.0 - (y * y),
         ActivationKind.Relu => y > 0.0 ? 1.0 : 0.0,
+        ActivationKind.Elu => y > 0.0 ? 1.0 : y + 1,
+        ActivationKind.Softsign => (1 - Math.Abs(y)) * (1 - Math.Abs(y)),
+        ActivationKind.Softplus => -ExpM1(-y),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
+
+    // e^x − 1 and log(1 + x) in double without the cancellation near 0 (.NET has neither as a primitive).
+    private static double ExpM1(double x) => Math.Abs(x) < 1e-5 ? x * (1 + (x * (0.5 + (x / 6)))) : Math.Exp(x) - 1;
+
+    private static double Log1P(double x) => Math.Abs(x) < 1e-5 ? x * (1 - (x * (0.5 - (x / 3)))) : Math.Log(1 + x);
 }

@@ -44,7 +44,7 @@ namespace LstmSharp.Kernels;
 /// tests hold each function to 1e-6 relative error (about 8 ulp).
 /// </para>
 /// </remarks>
-internal static class VecMath
+internal static partial class VecMath
 {
     private const float ExpClampLo = -104f;
     private const float ExpClampHi = 89f;
@@ -180,6 +180,9 @@ internal static class VecMath
         ActivationKind.Tanh => Tanh(x),
         ActivationKind.HardSigmoid => HardSigmoid(x),
         ActivationKind.Relu => Relu(x),
+        ActivationKind.Elu => Elu(x),
+        ActivationKind.Softsign => Softsign(x),
+        ActivationKind.Softplus => Softplus(x),
         _ => x,
     };
 
@@ -207,6 +210,9 @@ internal static class VecMath
         ActivationKind.Tanh => TanhDerivativeFromOutput(y),
         ActivationKind.HardSigmoid => HardSigmoidDerivativeFromOutput(y),
         ActivationKind.Relu => ReluDerivativeFromOutput(y),
+        ActivationKind.Elu => EluDerivativeFromOutput<Lanes1, float>(y),
+        ActivationKind.Softsign => SoftsignDerivativeFromOutput<Lanes1, float>(y),
+        ActivationKind.Softplus => SoftplusDerivativeFromOutput<Lanes1, float>(y),
         _ => 1f,
     };
 
@@ -320,6 +326,9 @@ internal static class VecMath
         ActivationKind.Tanh => Tanh<TL, TV>(x),
         ActivationKind.HardSigmoid => HardSigmoid<TL, TV>(x),
         ActivationKind.Relu => Relu<TL, TV>(x),
+        ActivationKind.Elu => Elu<TL, TV>(x),
+        ActivationKind.Softsign => Softsign<TL, TV>(x),
+        ActivationKind.Softplus => Softplus<TL, TV>(x),
         _ => x,
     };
 
@@ -332,6 +341,9 @@ internal static class VecMath
         ActivationKind.Tanh => TL.TanhDerivativeFromOutput(y),
         ActivationKind.HardSigmoid => TL.And(TL.And(TL.Broadcast(OneSixth), TL.GreaterThan(y, TL.Zero)), TL.LessThan(y, TL.One)),
         ActivationKind.Relu => TL.And(TL.One, TL.GreaterThan(y, TL.Zero)),
+        ActivationKind.Elu => EluDerivativeFromOutput<TL, TV>(y),
+        ActivationKind.Softsign => SoftsignDerivativeFromOutput<TL, TV>(y),
+        ActivationKind.Softplus => SoftplusDerivativeFromOutput<TL, TV>(y),
         _ => TL.One,
     };
 
@@ -381,6 +393,15 @@ internal static class VecMath
             case ActivationKind.Relu:
                 Map<ReluOp>(x, y);
                 return;
+            case ActivationKind.Elu:
+                Map<EluOp>(x, y);
+                return;
+            case ActivationKind.Softsign:
+                Map<SoftsignOp>(x, y);
+                return;
+            case ActivationKind.Softplus:
+                Map<SoftplusOp>(x, y);
+                return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "VecMath.Apply: unknown activation kind.");
         }
@@ -411,6 +432,15 @@ internal static class VecMath
                 return;
             case ActivationKind.Relu:
                 Scale<ReluOp>(y, grad);
+                return;
+            case ActivationKind.Elu:
+                Scale<EluOp>(y, grad);
+                return;
+            case ActivationKind.Softsign:
+                Scale<SoftsignOp>(y, grad);
+                return;
+            case ActivationKind.Softplus:
+                Scale<SoftplusOp>(y, grad);
                 return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "VecMath.MultiplyByDerivativeFromOutput: unknown activation kind.");

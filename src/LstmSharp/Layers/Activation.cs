@@ -4,7 +4,7 @@ using LstmSharp.Tensors;
 
 namespace LstmSharp.Layers;
 
-/// <summary>Applies a Keras activation by name ("relu", "tanh", "sigmoid", "hard_sigmoid", "softmax" over the last axis, "linear").</summary>
+/// <summary>Applies a Keras activation by name ("relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "softsign", "softplus", "softmax" over the last axis, "linear").</summary>
 public sealed class Activation : Layer
 {
     public Activation(string activation, string? name = null, int[]? inputShape = null)

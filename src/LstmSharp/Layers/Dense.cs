@@ -13,7 +13,7 @@ namespace LstmSharp.Layers;
 public sealed class Dense : KernelBiasLayer
 {
     /// <param name="units">Size of the output's last axis; a positive integer.</param>
-    /// <param name="activation">Keras name ("relu", "tanh", "sigmoid", "hard_sigmoid", "softmax", "linear"); null = linear.</param>
+    /// <param name="activation">Keras name ("relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "softsign", "softplus", "softmax", "linear"); null = linear.</param>
     /// <param name="useBias">Adds the bias vector b.</param>
     /// <param name="kernelInitializer">Keras initializer name for W (default "glorot_uniform").</param>
     /// <param name="biasInitializer">Keras initializer name for b (default "zeros").</param>

@@ -1,6 +1,7 @@
 using LstmSharp.Autograd;
 using LstmSharp.Interop.Onnx;
 using LstmSharp.Kernels;
+using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
 using LstmSharp.Tensors;
@@ -55,6 +56,12 @@ public class OnnxActivationClipTests
             Activations = ["Softplus", "ScaledTanh"], Alphas = [0.9f], Betas = [1.1f], Clip = 1f, Seed = 11,
         },
         ["rnn_reverse_clip_tanh"] = new("RNN", "reverse") { Clip = 0.3f, Seed = 12 },
+
+        // Keras's elu, softsign and softplus are fused kinds: these stay LSTM / GRU / SimpleRNN.
+        ["lstm_fused_softplus_elu"] = new("LSTM") { Activations = ["Softplus", "Elu", "Elu"], Seed = 13 },
+        ["lstm_bidir_fused_softsign"] = new("LSTM", "bidirectional") { Activations = ["Sigmoid", "Softsign", "Softsign", "Sigmoid", "Softsign", "Softsign"], Seed = 14 },
+        ["gru_fused_softsign_softplus"] = new("GRU") { Activations = ["Softsign", "Softplus"], LinearBeforeReset = true, Seed = 15 },
+        ["rnn_fused_elu_alpha_one"] = new("RNN", "reverse") { Activations = ["Elu"], Alphas = [1f], Seed = 16 },
     };
 
     [Theory]
@@ -111,6 +118,35 @@ public class OnnxActivationClipTests
         var fused = OnnxImport.Load(new RecurrentNodeSpec("LSTM") { Activations = ["HardSigmoid", "Tanh", "Tanh"], Alphas = [0.3f], Betas = [0.4f] }.Build());
         Assert.Single(fused.Layers.OfType<LSTM>());
         Assert.Empty(fused.Layers.OfType<RNN>());
+    }
+
+    [Theory]
+    [InlineData("lstm_fused_softplus_elu")]
+    [InlineData("lstm_bidir_fused_softsign")]
+    [InlineData("gru_fused_softsign_softplus")]
+    [InlineData("rnn_fused_elu_alpha_one")]
+    public void KerasSmoothActivationsImportFused(string name)
+    {
+        var model = OnnxImport.Load(CaseTable[name].Build());
+        Assert.Empty(model.Layers.OfType<RNN>());
+        var layer = model.Layers.OfType<RecurrentLayer>().FirstOrDefault() ?? model.Layers.OfType<Bidirectional>().Single().Forward;
+        Assert.Contains(layer.Activation, new[] { ActivationKind.Elu, ActivationKind.Softsign, ActivationKind.Softplus });
+    }
+
+    /// <summary>Keras layers with elu / softsign / softplus (fused kernels) exported and run in ONNX Runtime.</summary>
+    [Fact]
+    public void KerasSmoothActivationsExportToOnnxRuntime()
+    {
+        var model = new Sequential(
+        [
+            new LSTM(5, activation: "elu", recurrentActivation: "softplus", returnSequences: true, inputShape: [Time, 3]),
+            new GRU(4, activation: "softsign", returnSequences: true),
+            new SimpleRNN(4, activation: "softplus"),
+            new Dense(3, activation: "elu"),
+            new Activation("softsign"),
+        ]);
+        OnnxRuntimeCheck.RandomizeWeights(model, 3);
+        OnnxRuntimeCheck.AssertMatches(model, [Scaled(OnnxRuntimeCheck.RandomInput(4, Batch, Time, 3), 2f)]);
     }
 
     [Fact]

@@ -72,13 +72,15 @@ internal static class CellRegistry
         "no-bias" => (LstmVariant.Vanilla, false),
         "standard-hard_sigmoid+relu" => (LstmVariant.Standard with { RecurrentActivation = ActivationKind.HardSigmoid, Activation = ActivationKind.Relu }, true),
         "standard-no-bias" => (LstmVariant.Standard, false),
+        "standard-softsign" => (LstmVariant.Standard with { Activation = ActivationKind.Softsign }, true),
+        "vanilla-softplus+elu" => (LstmVariant.Vanilla with { RecurrentActivation = ActivationKind.Softplus, Activation = ActivationKind.Elu }, true),
         _ => (LstmVariant.FromName(name), true),
     };
 
     private static IReadOnlyList<CellEntry> Build()
     {
         var list = new List<CellEntry>();
-        foreach (var v in new[] { "standard", "vanilla", "original1997", "NIG", "NFG", "NOG", "NIAF", "NOAF", "CIFG", "FGR", "cifg+fgr-nopeep", "hard_sigmoid+relu", "no-bias", "standard-hard_sigmoid+relu", "standard-no-bias" })
+        foreach (var v in new[] { "standard", "vanilla", "original1997", "NIG", "NFG", "NOG", "NIAF", "NOAF", "CIFG", "FGR", "cifg+fgr-nopeep", "hard_sigmoid+relu", "no-bias", "standard-hard_sigmoid+relu", "standard-no-bias", "standard-softsign", "vanilla-softplus+elu" })
         {
             list.Add(Lstm(v));
         }
@@ -103,6 +105,11 @@ internal static class CellRegistry
         list.Add(SimpleRnn("sigmoid-no-bias", ActivationKind.Sigmoid, false));
         list.Add(SimpleRnn("hard_sigmoid", ActivationKind.HardSigmoid, true));
         list.Add(SimpleRnn("linear", ActivationKind.Linear, true));
+        list.Add(Gru("reset-after-softsign-sigmoid", true, ActivationKind.Softsign, ActivationKind.Sigmoid, true));
+        list.Add(Gru("reset-before-elu-softplus", false, ActivationKind.Elu, ActivationKind.Softplus, true));
+        list.Add(SimpleRnn("elu", ActivationKind.Elu, true));
+        list.Add(SimpleRnn("softsign", ActivationKind.Softsign, true));
+        list.Add(SimpleRnn("softplus", ActivationKind.Softplus, true));
         return list;
     }
 

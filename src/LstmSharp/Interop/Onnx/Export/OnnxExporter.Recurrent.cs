@@ -165,6 +165,9 @@ internal sealed partial class OnnxExporter
         ActivationKind.Sigmoid => ActivationFunction.Create("Sigmoid"),
         ActivationKind.Tanh => ActivationFunction.Create("Tanh"),
         ActivationKind.Relu => ActivationFunction.Create("Relu"),
+        ActivationKind.Elu => ActivationFunction.Create("Elu", 1f),
+        ActivationKind.Softsign => ActivationFunction.Create("Softsign"),
+        ActivationKind.Softplus => ActivationFunction.Create("Softplus"),
         _ => throw new NotSupportedException($"ONNX export: {layer} uses activation {k}, which ONNX's recurrent operators do not have."),
     };
 

@@ -97,11 +97,16 @@ internal sealed partial class OnnxImporter
                 return [AddBias(node, d, b.C)];
             case "Add" when In(0) is Dyn a && In(1) is Dyn b:
                 return [Elementwise(node, new Add(), a, b)];
-            case "Sigmoid" or "Tanh" or "Relu" or "HardSigmoid" when In(0) is Dyn d:
+            case "Sigmoid" or "Tanh" or "Relu" or "HardSigmoid" or "Elu" or "Softsign" or "Softplus" when In(0) is Dyn d:
             {
                 if (node.OpType == "HardSigmoid" && (Math.Abs(AttrFloat(node, "alpha", 0.2f) - (1f / 6f)) > 1e-7f || AttrFloat(node, "beta", 0.5f) != 0.5f))
                 {
                     throw UnsupportedNode(node, "HardSigmoid layer with alpha other than 1/6 or beta other than 0.5 (LstmSharp's hard_sigmoid is Keras 3's x/6 + 1/2)");
+                }
+
+                if (node.OpType == "Elu" && AttrFloat(node, "alpha", 1f) != 1f)
+                {
+                    throw UnsupportedNode(node, $"Elu layer with alpha={Fmt(AttrFloat(node, "alpha", 1f))} (LstmSharp's elu is Keras's, alpha 1)");
                 }
 
                 return [Wrap(new Activation(node.OpType.ToLowerInvariant()), d, d.Dims)];

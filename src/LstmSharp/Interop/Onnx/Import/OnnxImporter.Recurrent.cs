@@ -380,6 +380,9 @@ internal sealed partial class OnnxImporter
             "LeakyRelu" when a.Alpha == 1f => new Act(ActivationKind.Linear, 1f, 0f, text),
             "ThresholdedRelu" when a.Alpha == 0f => new Act(ActivationKind.Relu, 1f, 0f, text),
             "ScaledTanh" when a.Alpha == 1f => new Act(ActivationKind.Tanh, a.Beta, 0f, text),
+            "Elu" when a.Alpha == 1f => new Act(ActivationKind.Elu, 1f, 0f, text),
+            "Softsign" => new Act(ActivationKind.Softsign, 1f, 0f, text),
+            "Softplus" => new Act(ActivationKind.Softplus, 1f, 0f, text),
             _ => null,
         };
     }
