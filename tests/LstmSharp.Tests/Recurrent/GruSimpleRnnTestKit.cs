@@ -1,5 +1,6 @@
 using LstmSharp.Kernels;
 using LstmSharp.Recurrent;
+using LstmSharp.Tests.Infrastructure;
 using LstmSharp.Tests.Recurrent.Harness;
 using LstmSharp.Tests.Recurrent.Reference;
 using Xunit.Sdk;
@@ -431,7 +432,15 @@ internal static class SeqContract
     }
 
     /// <summary>Once warm, inference forward + training forward + backward allocate nothing.</summary>
-    public static void WarmCallsDoNotAllocate(ISeqKernelUnderTest k, SeqOptions o)
+    public static void WarmCallsDoNotAllocate(ISeqKernelUnderTest k, SeqOptions o) => WarmCallsDoNotAllocate(k, o, null, null);
+
+    /// <summary>
+    /// As <see cref="WarmCallsDoNotAllocate(ISeqKernelUnderTest, SeqOptions)"/>, with
+    /// <paramref name="beforeWindow"/> run just before the measured calls (a test starts a
+    /// background GC there) and the calls repeated, after the first five, while
+    /// <paramref name="keepGoing"/> says so.
+    /// </summary>
+    public static void WarmCallsDoNotAllocate(ISeqKernelUnderTest k, SeqOptions o, Action? beforeWindow, Func<bool>? keepGoing)
     {
         var c = new SeqCase(o, k.GateWidth, k.BiasLength);
         var seq = new float[o.Batch * o.Time * o.Units];
@@ -451,13 +460,16 @@ internal static class SeqContract
 
         Once();
         Once();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++)
+        beforeWindow?.Invoke();
+        int calls = 0;
+        long allocated = ThreadAllocations.Measure(() =>
         {
-            Once();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"5 warm forward+forward+backward calls allocated {allocated} bytes");
+            while (calls < 5 || (keepGoing is not null && keepGoing()))
+            {
+                Once();
+                calls++;
+            }
+        });
+        Assert.True(allocated == 0, $"{calls} warm forward+forward+backward calls allocated {allocated} bytes");
     }
 }

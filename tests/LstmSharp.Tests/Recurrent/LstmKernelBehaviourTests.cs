@@ -1,4 +1,5 @@
 using LstmSharp.Recurrent;
+using LstmSharp.Tests.Infrastructure;
 using LstmSharp.Tests.Recurrent.Reference;
 
 namespace LstmSharp.Tests.Recurrent;
@@ -81,18 +82,14 @@ public class LstmKernelBehaviourTests
 
         TrainStep();
         TrainStep();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        TrainStep();
-        long training = GC.GetAllocatedBytesForCurrentThread() - before;
+        long training = ThreadAllocations.Measure(TrainStep);
 
         run.Forward(training: false);
-        before = GC.GetAllocatedBytesForCurrentThread();
-        run.Forward(training: false);
-        long inference = GC.GetAllocatedBytesForCurrentThread() - before;
+        long inference = ThreadAllocations.Measure(() => run.Forward(training: false));
 
-        // A few hundred bytes of slack for runtime bookkeeping; one step's buffer alone would be kilobytes.
-        Assert.True(training <= 512, $"a warm training forward+backward allocated {training} bytes");
-        Assert.True(inference <= 512, $"a warm inference forward allocated {inference} bytes");
+        // Exact counts (ThreadAllocations), so no slack: one step's buffer alone would be kilobytes.
+        Assert.True(training == 0, $"a warm training forward+backward allocated {training} bytes");
+        Assert.True(inference == 0, $"a warm inference forward allocated {inference} bytes");
         Assert.True(q.Time > 1);
     }
 
