@@ -1,6 +1,8 @@
 using LstmSharp.Interop.Onnx;
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Models;
+using LstmSharp.Recurrent;
 using LstmSharp.Tensors;
 using LstmSharp.Tests.Infrastructure;
 
@@ -97,6 +99,35 @@ public class OnnxSequenceLengthsTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>A user-built model: Masking then RNN(OnnxRecurrentCell) (clip, parameterised activations), exported: the mask becomes sequence_lens in the graph.</summary>
+    [Theory]
+    [InlineData("LSTM", false, false)]
+    [InlineData("GRU", true, false)]
+    [InlineData("RNN", false, true)]
+    public void MaskedOnnxCellModelExportsToOnnxRuntime(string op, bool zeroOutputForMask, bool goBackwards)
+    {
+        var acts = op switch
+        {
+            "LSTM" => new[] { ActivationFunction.Create("HardSigmoid", 0.3f, 0.4f), ActivationFunction.Create("Softsign"), ActivationFunction.Create("Elu", 0.7f) },
+            "GRU" => [ActivationFunction.Create("Sigmoid"), ActivationFunction.Create("LeakyRelu", 0.2f)],
+            _ => [ActivationFunction.Create("ScaledTanh", 1.2f, 0.8f)],
+        };
+        var model = new Sequential(
+        [
+            new Masking(0f, inputShape: [Time, 3]),
+            new RNN(new OnnxRecurrentCell(op, 4, acts, clip: 1.2f), returnSequences: true, goBackwards: goBackwards, zeroOutputForMask: zeroOutputForMask),
+        ]);
+        OnnxRuntimeCheck.RandomizeWeights(model, 9);
+        var x = OnnxRuntimeCheck.RandomInput(10, Batch, Time, 3);
+        int[] lengths = [5, 3, 1, 4];
+        for (int b = 0; b < Batch; b++)
+        {
+            x.Span.Slice((b * Time * 3) + (lengths[b] * 3), (Time - lengths[b]) * 3).Clear();
+        }
+
+        OnnxRuntimeCheck.AssertMatches(model, [x]);
     }
 
     [Theory]
