@@ -12,7 +12,7 @@ internal static partial class QuantizedGemm
         where TW : struct, IWeightFormat
     {
         const int V = 16;
-        int n = s.N, k = s.K, i = 0;
+        int n = s.N, k = s.K, i = 0, j1 = s.J1;
         for (; i + 4 <= s.M; i += 4)
         {
             ref float a0 = ref Unsafe.Add(ref ab, i * s.Lda);
@@ -23,8 +23,8 @@ internal static partial class QuantizedGemm
             ref float c1 = ref Unsafe.Add(ref c0, s.Ldc);
             ref float c2 = ref Unsafe.Add(ref c1, s.Ldc);
             ref float c3 = ref Unsafe.Add(ref c2, s.Ldc);
-            int j = 0;
-            for (; j + (2 * V) <= n; j += 2 * V)
+            int j = s.J0;
+            for (; j + (2 * V) <= j1; j += 2 * V)
             {
                 Vector512<float> x00 = Init512<TW>(ref c0, j), x01 = Init512<TW>(ref c0, j + V);
                 Vector512<float> x10 = Init512<TW>(ref c1, j), x11 = Init512<TW>(ref c1, j + V);
@@ -59,7 +59,7 @@ internal static partial class QuantizedGemm
                 Store512<TW>(x31, ref sb, ref c3, j + V);
             }
 
-            for (; j + V <= n; j += V)
+            for (; j + V <= j1; j += V)
             {
                 Vector512<float> x0 = Init512<TW>(ref c0, j), x1 = Init512<TW>(ref c1, j), x2 = Init512<TW>(ref c2, j), x3 = Init512<TW>(ref c3, j);
                 int idx = j;
@@ -78,7 +78,7 @@ internal static partial class QuantizedGemm
                 Store512<TW>(x3, ref sb, ref c3, j);
             }
 
-            if (j < n)
+            if (j < j1)
             {
                 ScalarColumns<TW>(s, j, ref wb, ref sb, ref a0, ref c0);
                 ScalarColumns<TW>(s, j, ref wb, ref sb, ref a1, ref c1);
@@ -91,8 +91,8 @@ internal static partial class QuantizedGemm
         {
             ref float a = ref Unsafe.Add(ref ab, i * s.Lda);
             ref float c = ref Unsafe.Add(ref cb, i * s.Ldc);
-            int j = 0;
-            for (; j + (4 * V) <= n; j += 4 * V)
+            int j = s.J0;
+            for (; j + (4 * V) <= j1; j += 4 * V)
             {
                 Vector512<float> x0 = Init512<TW>(ref c, j), x1 = Init512<TW>(ref c, j + V), x2 = Init512<TW>(ref c, j + (2 * V)), x3 = Init512<TW>(ref c, j + (3 * V));
                 int idx = j;
@@ -111,7 +111,7 @@ internal static partial class QuantizedGemm
                 Store512<TW>(x3, ref sb, ref c, j + (3 * V));
             }
 
-            for (; j + V <= n; j += V)
+            for (; j + V <= j1; j += V)
             {
                 Vector512<float> x0 = Init512<TW>(ref c, j);
                 int idx = j;
@@ -148,7 +148,7 @@ internal static partial class QuantizedGemm
         where TW : struct, IWeightFormat
     {
         const int V = 8;
-        int n = s.N, k = s.K, i = 0;
+        int n = s.N, k = s.K, i = 0, j1 = s.J1;
         for (; i + 4 <= s.M; i += 4)
         {
             ref float a0 = ref Unsafe.Add(ref ab, i * s.Lda);
@@ -159,8 +159,8 @@ internal static partial class QuantizedGemm
             ref float c1 = ref Unsafe.Add(ref c0, s.Ldc);
             ref float c2 = ref Unsafe.Add(ref c1, s.Ldc);
             ref float c3 = ref Unsafe.Add(ref c2, s.Ldc);
-            int j = 0;
-            for (; j + (2 * V) <= n; j += 2 * V)
+            int j = s.J0;
+            for (; j + (2 * V) <= j1; j += 2 * V)
             {
                 Vector256<float> x00 = Init256<TW>(ref c0, j), x01 = Init256<TW>(ref c0, j + V);
                 Vector256<float> x10 = Init256<TW>(ref c1, j), x11 = Init256<TW>(ref c1, j + V);
@@ -195,7 +195,7 @@ internal static partial class QuantizedGemm
                 Store256<TW>(x31, ref sb, ref c3, j + V);
             }
 
-            for (; j + V <= n; j += V)
+            for (; j + V <= j1; j += V)
             {
                 Vector256<float> x0 = Init256<TW>(ref c0, j), x1 = Init256<TW>(ref c1, j), x2 = Init256<TW>(ref c2, j), x3 = Init256<TW>(ref c3, j);
                 int idx = j;
@@ -214,7 +214,7 @@ internal static partial class QuantizedGemm
                 Store256<TW>(x3, ref sb, ref c3, j);
             }
 
-            if (j < n)
+            if (j < j1)
             {
                 ScalarColumns<TW>(s, j, ref wb, ref sb, ref a0, ref c0);
                 ScalarColumns<TW>(s, j, ref wb, ref sb, ref a1, ref c1);
@@ -227,8 +227,8 @@ internal static partial class QuantizedGemm
         {
             ref float a = ref Unsafe.Add(ref ab, i * s.Lda);
             ref float c = ref Unsafe.Add(ref cb, i * s.Ldc);
-            int j = 0;
-            for (; j + (4 * V) <= n; j += 4 * V)
+            int j = s.J0;
+            for (; j + (4 * V) <= j1; j += 4 * V)
             {
                 Vector256<float> x0 = Init256<TW>(ref c, j), x1 = Init256<TW>(ref c, j + V), x2 = Init256<TW>(ref c, j + (2 * V)), x3 = Init256<TW>(ref c, j + (3 * V));
                 int idx = j;
@@ -247,7 +247,7 @@ internal static partial class QuantizedGemm
                 Store256<TW>(x3, ref sb, ref c, j + (3 * V));
             }
 
-            for (; j + V <= n; j += V)
+            for (; j + V <= j1; j += V)
             {
                 Vector256<float> x0 = Init256<TW>(ref c, j);
                 int idx = j;

@@ -26,6 +26,10 @@ internal static partial class QuantizedGemm
     /// <summary>Rows per parallel index of <see cref="MultiplyAddParallel"/>; any split gives the same bits.</summary>
     private const int ParallelRows = 32;
 
+    private const int ColumnBlock = 64;
+
+    private const long MinParallelWork = 1 << 16;
+
     /// <summary>C [m, n] += A·W (int8: + s ⊙ (A·q)); A rows lda apart, C rows ldc apart.</summary>
     public static void MultiplyAdd(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width = LaneWidth.Auto)
     {
@@ -42,13 +46,41 @@ internal static partial class QuantizedGemm
         }
 
         width = Usable(width);
+        int parts = ColumnParts(m, n, k);
+        if (parts > 1)
+        {
+            WorkerPool.Shared.For(parts, new ColumnsJob(w, m, a, lda, c, ldc, width, parts));
+            return;
+        }
+
+        Columns(w, m, a, lda, c, ldc, width, 0, n);
+    }
+
+    /// <summary>
+    /// A product of a few rows (batch-1 steps) splits its columns over the pool: one fork-join per
+    /// call, worth it from ~64K multiply-adds; blocks of <see cref="ColumnBlock"/> columns, so the
+    /// vector paths keep their widest blocks. The bits do not depend on the split.
+    /// </summary>
+    private static int ColumnParts(int m, int n, int k)
+    {
+        int threads = WorkerPool.Shared.ThreadCount;
+        if (threads == 1 || m >= ParallelRows || (long)m * n * k < MinParallelWork)
+        {
+            return 1;
+        }
+
+        return Math.Min(threads, n / ColumnBlock);
+    }
+
+    private static void Columns(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width, int j0, int j1)
+    {
         if (w.Mode == QuantizationMode.Int8)
         {
-            Run<Int8Weights>(w, m, a, lda, c, ldc, width);
+            Run<Int8Weights>(w, m, a, lda, c, ldc, width, j0, j1);
         }
         else
         {
-            Run<BFloat16Weights>(w, m, a, lda, c, ldc, width);
+            Run<BFloat16Weights>(w, m, a, lda, c, ldc, width, j0, j1);
         }
     }
 
@@ -77,14 +109,14 @@ internal static partial class QuantizedGemm
         return width == LaneWidth.Vector256 && !(Avx2.IsSupported && Fma.IsSupported) ? LaneWidth.Scalar : width;
     }
 
-    private static void Run<TW>(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width)
+    private static void Run<TW>(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width, int j0, int j1)
         where TW : struct, IWeightFormat
     {
         ref byte wb = ref MemoryMarshal.GetArrayDataReference(w.Data);
         ref float sb = ref MemoryMarshal.GetArrayDataReference(w.Scales);
         ref float ab = ref MemoryMarshal.GetReference(a);
         ref float cb = ref MemoryMarshal.GetReference(c);
-        var shape = new Shape(m, w.Columns, w.Rows, lda, ldc);
+        var shape = new Shape(m, w.Columns, w.Rows, lda, ldc, j0, j1);
         switch (width)
         {
             case LaneWidth.Vector512:
@@ -96,7 +128,7 @@ internal static partial class QuantizedGemm
             default:
                 for (int i = 0; i < m; i++)
                 {
-                    ScalarColumns<TW>(shape, 0, ref wb, ref sb, ref Unsafe.Add(ref ab, i * lda), ref Unsafe.Add(ref cb, i * ldc));
+                    ScalarColumns<TW>(shape, shape.J0, ref wb, ref sb, ref Unsafe.Add(ref ab, i * lda), ref Unsafe.Add(ref cb, i * ldc));
                 }
 
                 break;
@@ -108,7 +140,7 @@ internal static partial class QuantizedGemm
     private static void ScalarColumns<TW>(in Shape s, int j0, ref byte wb, ref float sb, ref float a, ref float c)
         where TW : struct, IWeightFormat
     {
-        for (int j = j0; j < s.N; j++)
+        for (int j = j0; j < s.J1; j++)
         {
             float acc = TW.Scaled ? 0f : Unsafe.Add(ref c, j);
             for (int p = 0; p < s.K; p++)
@@ -120,7 +152,8 @@ internal static partial class QuantizedGemm
         }
     }
 
-    private readonly record struct Shape(int M, int N, int K, int Lda, int Ldc);
+    /// <summary>The product's sizes; columns [J0, J1) of C are computed (W's rows are N apart).</summary>
+    private readonly record struct Shape(int M, int N, int K, int Lda, int Ldc, int J0, int J1);
 
     private readonly ref struct RowsJob(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width) : IParallelJob
     {
@@ -131,6 +164,20 @@ internal static partial class QuantizedGemm
         {
             int i0 = index * ParallelRows, rows = Math.Min(ParallelRows, m - i0);
             MultiplyAdd(w, rows, a[(i0 * lda)..], lda, c[(i0 * ldc)..], ldc, width);
+        }
+    }
+
+    private readonly ref struct ColumnsJob(QuantizedMatrix w, int m, ReadOnlySpan<float> a, int lda, Span<float> c, int ldc, LaneWidth width, int parts) : IParallelJob
+    {
+        private readonly ReadOnlySpan<float> a = a;
+        private readonly Span<float> c = c;
+
+        public void Execute(int index)
+        {
+            int blocks = (w.Columns + ColumnBlock - 1) / ColumnBlock;
+            int j0 = Math.Min(w.Columns, (int)((long)blocks * index / parts) * ColumnBlock);
+            int j1 = Math.Min(w.Columns, (int)((long)blocks * (index + 1) / parts) * ColumnBlock);
+            Columns(w, m, a, lda, c, ldc, width, j0, j1);
         }
     }
 
