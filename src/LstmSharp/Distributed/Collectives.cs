@@ -31,4 +31,16 @@ internal static class Collectives
 
         return displs;
     }
+
+    /// <summary>The checks of Allgatherv (this rank's count is what it sends) and the receive buffer's displacements.</summary>
+    public static int[] AllgathervDisplacements(ReadOnlySpan<int> counts, int rank, int size, int sendLength, int receiveLength)
+    {
+        var displs = Displacements(counts, size, receiveLength, "Allgatherv receive");
+        if (counts[rank] != sendLength)
+        {
+            throw new ArgumentException($"Allgatherv: counts[{rank}] is {counts[rank]} but this rank sends {sendLength} elements.", nameof(counts));
+        }
+
+        return displs;
+    }
 }

@@ -134,11 +134,7 @@ public sealed class InProcessCommunicator : ICommunicator
     public void Allgatherv<T>(ReadOnlySpan<T> send, Span<T> receive, ReadOnlySpan<int> counts)
         where T : unmanaged
     {
-        var displs = Collectives.Displacements(counts, Size, receive.Length, "Allgatherv receive");
-        if (counts[Rank] != send.Length)
-        {
-            throw new ArgumentException($"Allgatherv: counts[{Rank}] is {counts[Rank]} but this rank sends {send.Length} elements.", nameof(counts));
-        }
+        var displs = Collectives.AllgathervDisplacements(counts, Rank, Size, send.Length, receive.Length);
 
         group.Slots[Rank] = MemoryMarshal.AsBytes(send).ToArray();
         Sync();

@@ -436,35 +436,8 @@ public static class LeastSquares
                 continue;
             }
 
-            for (int c = j; c < n; c++)
-            {
-                double dot = 0;
-                for (int i = j; i < m; i++)
-                {
-                    dot += v[i] * a[i, c];
-                }
-
-                double s = 2 * dot / vnorm;
-                for (int i = j; i < m; i++)
-                {
-                    a[i, c] -= s * v[i];
-                }
-            }
-
-            for (int c = 0; c < k; c++)
-            {
-                double dot = 0;
-                for (int i = j; i < m; i++)
-                {
-                    dot += v[i] * b[i, c];
-                }
-
-                double s = 2 * dot / vnorm;
-                for (int i = j; i < m; i++)
-                {
-                    b[i, c] -= s * v[i];
-                }
-            }
+            Reflect(a, j, n, v, j, m, vnorm);
+            Reflect(b, 0, k, v, j, m, vnorm);
         }
 
         var x = new double[n, k];
@@ -488,5 +461,24 @@ public static class LeastSquares
         }
 
         return x;
+    }
+
+    /// <summary>Applies the Householder reflection <c>I − 2vvᵀ/‖v‖²</c> (v nonzero in rows [j0, m)) to columns [c0, c1) of <paramref name="mat"/>.</summary>
+    private static void Reflect(double[,] mat, int c0, int c1, double[] v, int j0, int m, double vnorm)
+    {
+        for (int c = c0; c < c1; c++)
+        {
+            double dot = 0;
+            for (int i = j0; i < m; i++)
+            {
+                dot += v[i] * mat[i, c];
+            }
+
+            double s = 2 * dot / vnorm;
+            for (int i = j0; i < m; i++)
+            {
+                mat[i, c] -= s * v[i];
+            }
+        }
     }
 }
