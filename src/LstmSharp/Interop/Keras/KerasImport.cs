@@ -4,6 +4,7 @@ using LstmSharp.Interop.Torch;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
+using LstmSharp.Serialization;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
 using PureHDF;
@@ -46,20 +47,8 @@ public static class KerasImport
     {
         Exception Error(string problem) => new KerasFormatException(path, problem);
         byte[] head = new byte[8];
-        FileStream stream;
-        try
+        using (var stream = ForeignFile.OpenWithHead(path, head, out int n, (problem, e) => new KerasFormatException(path, problem, e)))
         {
-            stream = File.OpenRead(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new KerasFormatException(path, $"cannot open the file ({e.Message})", e);
-        }
-
-        using (stream)
-        {
-            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-            stream.Position = 0;
             if (BoundedZip.LooksLikeZip(head.AsSpan(0, n)))
             {
                 using var zip = BoundedZip.Open(stream, Error);

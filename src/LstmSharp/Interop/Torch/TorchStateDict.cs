@@ -58,21 +58,9 @@ public sealed class TorchStateDict
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Exception Error(string problem) => new TorchFormatException(path, problem);
-        FileStream stream;
-        try
+        Span<byte> head = stackalloc byte[8];
+        using (var stream = ForeignFile.OpenWithHead(path, head, out int n, (problem, e) => new TorchFormatException(path, problem, e)))
         {
-            stream = File.OpenRead(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new TorchFormatException(path, $"cannot open the file ({e.Message})", e);
-        }
-
-        using (stream)
-        {
-            Span<byte> head = stackalloc byte[8];
-            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-            stream.Position = 0;
             if (BoundedZip.LooksLikeZip(head[..n]))
             {
                 using var zip = BoundedZip.Open(stream, Error);
