@@ -19,13 +19,14 @@ internal static class KerasConfig
     public static readonly IReadOnlyList<string> Supported =
         ["InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Flatten", "Reshape", "RepeatVector", "TimeDistributed", "Masking", "Concatenate", "Add",
         "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "SpatialDropout1D", "LayerNormalization", "BatchNormalization",
-        "Attention", "AdditiveAttention"];
+        "Attention", "AdditiveAttention", "MultiHeadAttention"];
 
     /// <summary>Options Keras passes to each call of these layers and LstmSharp keeps in the layer's config.</summary>
     private static readonly Dictionary<string, string[]> CallOptions = new(StringComparer.Ordinal)
     {
         ["Attention"] = ["use_causal_mask", "return_attention_scores"],
         ["AdditiveAttention"] = ["use_causal_mask", "return_attention_scores"],
+        ["MultiHeadAttention"] = ["use_causal_mask", "return_attention_scores"],
     };
 
     /// <summary>A model and its layers in Keras's <c>model.layers</c> order with their Keras class names.</summary>
@@ -236,9 +237,16 @@ internal static class KerasConfig
                 break;
             case JsonObject o when o.ContainsKey("args"):
                 CollectRefs(o["args"], refs, error);
-                if (o["kwargs"] is JsonObject kw && kw["initial_state"] is { } states)
+                if (o["kwargs"] is JsonObject kw)
                 {
-                    CollectRefs(states, refs, error);
+                    // Tensors passed by keyword, in the order the layer takes them (MultiHeadAttention's query, value, key).
+                    foreach (string name in new[] { "query", "value", "key", "initial_state" })
+                    {
+                        if (kw[name] is { } given)
+                        {
+                            CollectRefs(given, refs, error);
+                        }
+                    }
                 }
 
                 break;

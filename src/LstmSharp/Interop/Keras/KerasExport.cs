@@ -56,6 +56,7 @@ public static class KerasExport
         ["LayerNormalization"] = ["axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
         ["Attention"] = ["use_scale", "score_mode", "dropout", "seed"],
         ["AdditiveAttention"] = ["use_scale", "dropout", "seed"],
+        ["MultiHeadAttention"] = ["num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape", "attention_axes", "kernel_initializer", "bias_initializer", "seed"],
         ["BatchNormalization"] = ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
     };
 
@@ -82,7 +83,7 @@ public static class KerasExport
             used[snake] = k;
             var g = new H5Group { ["vars"] = new H5Group() };
             groups[k == 0 ? snake : $"{snake}_{k}"] = g;
-            foreach (var (sub, target) in KerasImport.Keras3Groups(layer))
+            foreach (var (sub, _, ps) in KerasImport.Keras3Groups(layer))
             {
                 var node = g;
                 foreach (string part in sub.Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -97,7 +98,6 @@ public static class KerasExport
                 }
 
                 var vars = (H5Group)node["vars"];
-                var ps = target.Parameters;
                 for (int i = 0; i < ps.Count; i++)
                 {
                     vars[i.ToString(CultureInfo.InvariantCulture)] = new H5Dataset(ps[i].Value.ToArray(), fileDims: ps[i].Value.ShapeArray.Select(d => (ulong)d).ToArray());
@@ -226,6 +226,13 @@ public static class KerasExport
             JsonObject node = layer switch
             {
                 Concatenate or LstmSharp.Layers.Add => new JsonObject { ["args"] = new JsonArray(new JsonArray(tensors)), ["kwargs"] = new JsonObject() },
+                MultiHeadAttention m => new JsonObject
+                {
+                    ["args"] = new JsonArray(tensors[0], tensors[1]),
+                    ["kwargs"] = tensors.Length > 2
+                        ? new JsonObject { ["key"] = tensors[2], ["use_causal_mask"] = m.UseCausalMask, ["return_attention_scores"] = m.ReturnAttentionScores }
+                        : new JsonObject { ["use_causal_mask"] = m.UseCausalMask, ["return_attention_scores"] = m.ReturnAttentionScores },
+                },
                 AttentionBase a => new JsonObject
                 {
                     ["args"] = new JsonArray(new JsonArray(tensors)),

@@ -95,9 +95,9 @@ public static class KerasImport
                 int k = used.TryGetValue(snake, out int c) ? c + 1 : 0;
                 used[snake] = k;
                 string path = "layers/" + (k == 0 ? snake : $"{snake}_{k}");
-                foreach (var (sub, target) in Keras3Groups(layer))
+                foreach (var (sub, owner, parameters) in Keras3Groups(layer))
                 {
-                    ReadVars(h5, path + sub, target, error, list);
+                    ReadVars(h5, path + sub, owner, parameters, error, list);
                 }
             }
 
@@ -107,18 +107,33 @@ public static class KerasImport
         return built.Model;
     }
 
-    /// <summary>Where saving_lib puts each part's variables, relative to the layer's path.</summary>
-    internal static IEnumerable<(string Sub, Layer Target)> Keras3Groups(Layer layer) => layer switch
+    /// <summary>
+    /// Where saving_lib puts each part's variables, relative to the layer's path: the part, who owns
+    /// them (for messages) and the parameters in Keras's order. saving_lib names a sub-layer after the
+    /// attribute that holds it (MultiHeadAttention's query_dense, key_dense, value_dense, output_dense).
+    /// </summary>
+    internal static IEnumerable<(string Sub, string Owner, IReadOnlyList<Parameter> Parameters)> Keras3Groups(Layer layer) => layer switch
     {
-        Bidirectional b => [("/forward_layer/cell", b.Forward), ("/backward_layer/cell", b.Backward)],
-        RecurrentLayer r => [("/cell", r)],
-        TimeDistributed t => [("/layer", t.Inner)],
-        _ => [(string.Empty, layer)],
+        Bidirectional b => [Part("/forward_layer/cell", b.Forward), Part("/backward_layer/cell", b.Backward)],
+        RecurrentLayer r => [Part("/cell", r)],
+        TimeDistributed t => [Part("/layer", t.Inner)],
+        MultiHeadAttention m =>
+        [
+            Part("/query_dense", m, m.QueryKernel, m.QueryBias),
+            Part("/key_dense", m, m.KeyKernel, m.KeyBias),
+            Part("/value_dense", m, m.ValueKernel, m.ValueBias),
+            Part("/output_dense", m, m.OutputKernel, m.OutputBias),
+        ],
+        _ => [Part(string.Empty, layer)],
     };
 
-    private static void ReadVars(IH5Group h5, string path, Layer target, Func<string, Exception> error, List<(Parameter, float[])> writes)
+    private static (string, string, IReadOnlyList<Parameter>) Part(string sub, Layer target) => (sub, $"{target.ClassName} '{target.Name}'", target.Parameters);
+
+    private static (string, string, IReadOnlyList<Parameter>) Part(string sub, Layer owner, params Parameter?[] parameters) =>
+        (sub, $"{owner.ClassName} '{owner.Name}'{sub}", parameters.OfType<Parameter>().ToArray());
+
+    private static void ReadVars(IH5Group h5, string path, string owner, IReadOnlyList<Parameter> ps, Func<string, Exception> error, List<(Parameter, float[])> writes)
     {
-        var ps = target.Parameters;
         if (ps.Count == 0)
         {
             return;
@@ -127,14 +142,14 @@ public static class KerasImport
         string varsPath = path + "/vars";
         if (!Exists(h5, varsPath))
         {
-            throw error($"model.weights.h5 has no group '{varsPath}' for {target.ClassName} '{target.Name}' ({ps.Count} weights)");
+            throw error($"model.weights.h5 has no group '{varsPath}' for {owner} ({ps.Count} weights)");
         }
 
         var vars = h5.Group(varsPath);
         int count = vars.Children().Count();
         if (count != ps.Count)
         {
-            throw error($"'{varsPath}' holds {count} variables, {target.ClassName} '{target.Name}' has {ps.Count} ({string.Join(", ", ps.Select(p => p.Name))})");
+            throw error($"'{varsPath}' holds {count} variables, {owner} has {ps.Count} ({string.Join(", ", ps.Select(p => p.Name))})");
         }
 
         for (int i = 0; i < ps.Count; i++)

@@ -129,6 +129,19 @@ public sealed class MultiHeadAttention : Layer
             throw new NotSupportedException($"MultiHeadAttention '{b.Name}': attention_axes {axes.ToJsonString()} is not supported; attention runs over the sequence axis (null or [1]).");
         }
 
+        if (c.GetBool("use_gate", false) || c["sliding_window"] is not null)
+        {
+            throw new NotSupportedException($"MultiHeadAttention '{b.Name}': use_gate and sliding_window are not supported.");
+        }
+
+        foreach (string key in new[] { "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint" })
+        {
+            if (c[key] is not null)
+            {
+                throw new NotSupportedException($"MultiHeadAttention '{b.Name}': {key} {c[key]!.ToJsonString()} is not supported (only null).");
+            }
+        }
+
         return new MultiHeadAttention(
             c.GetInt("num_heads"),
             c.GetInt("key_dim"),

@@ -635,12 +635,71 @@ def keras3_attention_fixture():
     save_npy(KERAS_DIR, "func_attention_scores", weights.astype(F32))
 
 
+def keras3_mha_fixture():
+    """Functional, Keras 3 layout: query [None, 4, 6], value [None, 5, 3], key [None, 5, 2];
+    MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2)(query=q, value=v, key=k,
+    use_causal_mask=True, return_attention_scores=True) -> outputs [output, weights]. The weights
+    sit where saving_lib puts them: layers/multi_head_attention/{query,key,value,output}_dense/vars."""
+    rng = np.random.default_rng(151)
+
+    def r(*shape):
+        return rng.uniform(-0.8, 0.8, size=shape).astype(F32)
+
+    q, v, k = r(2, 4, 6), r(2, 5, 3), r(2, 5, 2)
+    heads, key_dim, value_dim = 2, 3, 2
+    wq, bq = r(6, heads, key_dim), r(heads, key_dim)
+    wk, bk = r(2, heads, key_dim), r(heads, key_dim)
+    wv, bv = r(3, heads, value_dim), r(heads, value_dim)
+    wo, bo = r(heads, value_dim, 6), r(6)
+    f = lambda a: a.astype(np.float64)  # noqa: E731
+    pq = np.einsum("btd,dhk->bthk", f(q), f(wq)) + f(bq)
+    pk = np.einsum("btd,dhk->bthk", f(k), f(wk)) + f(bk)
+    pv = np.einsum("btd,dhk->bthk", f(v), f(wv)) + f(bv)
+    pq = pq * (1.0 / np.sqrt(key_dim))
+    scores = np.einsum("bshk,bthk->bhts", pk, pq)  # [b, h, Tq, Tv]
+    keep = np.tril(np.ones((4, 5)))  # causal: row index >= column index
+    scores = scores + (1.0 - keep) * -1e9
+    weights = softmax_last(scores)
+    context = np.einsum("bhts,bshv->bthv", weights, pv)
+    y = np.einsum("bthv,hvo->bto", context, f(wo)) + f(bo)
+
+    mha = k3_layer("MultiHeadAttention", "multi_head_attention", num_heads=heads, key_dim=key_dim, value_dim=value_dim,
+                   dropout=0.0, use_bias=True, use_gate=False, output_shape=None, attention_axes=None, sliding_window=None,
+                   kernel_initializer=k3_init("GlorotUniform", {"seed": None}), bias_initializer=k3_init("Zeros"),
+                   kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                   kernel_constraint=None, bias_constraint=None, seed=None)
+    layers = [
+        k3_input("query", [None, 4, 6]) | {"name": "query", "inbound_nodes": []},
+        k3_input("value", [None, 5, 3]) | {"name": "value", "inbound_nodes": []},
+        k3_input("key", [None, 5, 2]) | {"name": "key", "inbound_nodes": []},
+        mha | {"name": "multi_head_attention",
+               "inbound_nodes": [{"args": [], "kwargs": {"query": k3_tensor("query", [None, 4, 6]), "value": k3_tensor("value", [None, 5, 3]),
+                                                         "key": k3_tensor("key", [None, 5, 2]), "use_causal_mask": True,
+                                                         "return_attention_scores": True}}]},
+    ]
+    config = {"module": "keras.src.models.functional", "class_name": "Functional",
+              "config": {"name": "mha_model", "trainable": True, "layers": layers,
+                         "input_layers": [["query", 0, 0], ["value", 0, 0], ["key", 0, 0]],
+                         "output_layers": [["multi_head_attention", 0, 0], ["multi_head_attention", 0, 1]]},
+              "registered_name": "Functional", "build_config": {"input_shape": None}}
+    write_keras3(os.path.join(KERAS_DIR, "func_mha.keras"), config, [
+        ("layers/input_layer", {"": []}), ("layers/input_layer_1", {"": []}), ("layers/input_layer_2", {"": []}),
+        ("layers/multi_head_attention", {"": [], "/query_dense": [wq, bq], "/key_dense": [wk, bk], "/value_dense": [wv, bv],
+                                         "/output_dense": [wo, bo]})])
+    save_npy(KERAS_DIR, "func_mha_q", q)
+    save_npy(KERAS_DIR, "func_mha_v", v)
+    save_npy(KERAS_DIR, "func_mha_k", k)
+    save_npy(KERAS_DIR, "func_mha_y", y.astype(F32))
+    save_npy(KERAS_DIR, "func_mha_scores", weights.astype(F32))
+
+
 def keras_fixtures():
     os.makedirs(KERAS_DIR, exist_ok=True)
     keras3_fixtures()
     legacy_fixtures()
     keras3_cnn_fixture()
     keras3_attention_fixture()
+    keras3_mha_fixture()
 
 
 if __name__ == "__main__":
@@ -652,6 +711,9 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--only-attention"]:
         os.makedirs(KERAS_DIR, exist_ok=True)
         keras3_attention_fixture()
+    elif sys.argv[1:] == ["--only-mha"]:
+        os.makedirs(KERAS_DIR, exist_ok=True)
+        keras3_mha_fixture()
     else:
         torch_fixtures()
         keras_fixtures()

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
+using PureHDF;
 using LstmSharp.Interop.Keras;
 using LstmSharp.Layers;
 using LstmSharp.Models;
@@ -171,4 +172,87 @@ public class KerasAttentionTests
 
     private static JsonObject LayerEntry(JsonObject config, string name) =>
         config["config"]!["layers"]!.AsArray().Single(l => l!["config"]!["name"]!.GetValue<string>() == name)!.AsObject();
+
+    private static Tensor[] MhaInputs() =>
+        [.. new[] { "q", "v", "k" }.Select(n => FrameworkFixtures.Npy(FrameworkFixtures.Keras($"func_mha_{n}.npy")))];
+
+    [Fact]
+    public void AKeras3MultiHeadAttentionModelMatchesNumpyAndRoundTripsWithSavingLibPaths()
+    {
+        // Called with query=, value=, key= keywords and use_causal_mask / return_attention_scores, as Keras records them.
+        var model = KerasImport.LoadKeras(FrameworkFixtures.Keras("func_mha.keras"));
+        var mha = Assert.IsType<MultiHeadAttention>(model.Layers.Single(l => l is MultiHeadAttention));
+        Assert.True(mha.UseCausalMask);
+        Assert.True(mha.ReturnAttentionScores);
+        Assert.Equal((2, 3, 2), (mha.NumHeads, mha.KeyDim, mha.ValueDim));
+        var x = MhaInputs();
+        var outputs = model.Call(x, training: false);
+        FrameworkFixtures.AssertClose("output", FrameworkFixtures.Npy(FrameworkFixtures.Keras("func_mha_y.npy")), outputs[0]);
+        FrameworkFixtures.AssertClose("attention weights", FrameworkFixtures.Npy(FrameworkFixtures.Keras("func_mha_scores.npy")), outputs[1]);
+
+        string path = Path.Combine(FrameworkFixtures.NewTempFolder("keras-mha"), "model.keras");
+        try
+        {
+            model.SaveKeras(path);
+            var back = KerasImport.LoadKeras(path);
+            var a = model.GetWeights();
+            var b = back.GetWeights();
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++)
+            {
+                Assert.Equal(a[i], b[i]);
+            }
+
+            var again = back.Call(x, training: false);
+            Assert.Equal(outputs[0].ToArray(), again[0].ToArray());
+            using (var zip = ZipFile.OpenRead(path))
+            using (var h5Bytes = new MemoryStream())
+            {
+                zip.GetEntry("model.weights.h5")!.Open().CopyTo(h5Bytes);
+                h5Bytes.Position = 0;
+                using var h5 = H5File.Open(h5Bytes, leaveOpen: true);
+                Assert.Equal([6, 2, 3], h5.Group("layers/multi_head_attention/query_dense/vars").Dataset("0").Space.Dimensions.Select(d => (int)d).ToArray());
+                Assert.Equal([2, 2, 6], h5.Group("layers/multi_head_attention/output_dense/vars").Dataset("0").Space.Dimensions.Select(d => (int)d).ToArray());
+                Assert.Equal([2, 2], h5.Group("layers/multi_head_attention/value_dense/vars").Dataset("1").Space.Dimensions.Select(d => (int)d).ToArray());
+            }
+
+            var kwargs = LayerEntry(Config(path), "multi_head_attention")["inbound_nodes"]![0]!["kwargs"]!.AsObject();
+            Assert.True(kwargs["use_causal_mask"]!.GetValue<bool>());
+            Assert.Equal("key", kwargs["key"]!["config"]!["keras_history"]![0]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AMultiHeadAttentionWithARegularizerOrGateIsRefusedNamingIt()
+    {
+        string folder = FrameworkFixtures.NewTempFolder("keras-mha-bad");
+        try
+        {
+            foreach (var (key, value) in new (string, JsonNode)[] { ("use_gate", JsonValue.Create(true)), ("kernel_regularizer", new JsonObject { ["class_name"] = "L2", ["config"] = new JsonObject { ["l2"] = 0.01 } }) })
+            {
+                string path = Path.Combine(folder, key + ".keras");
+                File.Copy(FrameworkFixtures.Keras("func_mha.keras"), path);
+                var config = Config(path);
+                LayerEntry(config, "multi_head_attention")["config"]![key] = value;
+                using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+                {
+                    zip.GetEntry("config.json")!.Delete();
+                    using var w = new StreamWriter(zip.CreateEntry("config.json").Open());
+                    w.Write(config.ToJsonString());
+                }
+
+                var e = Assert.IsType<KerasFormatException>(Assert.ThrowsAny<Exception>(() => KerasImport.LoadKeras(path)));
+                FrameworkFixtures.AssertMentions(e, "multi_head_attention");
+                FrameworkFixtures.AssertMentions(e, key);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
