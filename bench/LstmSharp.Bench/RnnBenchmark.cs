@@ -29,6 +29,7 @@ namespace LstmSharp.Bench;
 /// also the model exported to ONNX (<see cref="OnnxExport"/>) run by ONNX Runtime's
 /// <c>InferenceSession</c> (same thread count, sequential execution, pre-allocated OrtValues),
 /// once with <c>session.intra_op.allow_spinning</c> = 0 and once with 1.</item>
+/// <item><c>train-cells</c>: train-lstm beside LSTM(128, projSize: 64) and LayerNormLSTM(128) (RnnBenchmark.Cells.cs).</item>
 /// <item><c>train-imdb</c>: token ids [128, 300] → Embedding(5000, 15) → LSTM(10) → Dense(1, sigmoid),
 /// binary cross-entropy, Adam(0.001).</item>
 /// <item><c>conv1d-cnn-lstm</c>: Conv1D forward + backward on the keras-io CNN-LSTM shapes (RnnBenchmark.Conv.cs).</item>
@@ -87,6 +88,7 @@ internal static partial class RnnBenchmark
             ("train-lstm", () => OursTrain(Cell.Lstm), () => TheirsTrain(Cell.Lstm)),
             ("train-gru", () => OursTrain(Cell.Gru), () => TheirsTrain(Cell.Gru)),
             ("train-simplernn", () => OursTrain(Cell.SimpleRnn), () => TheirsTrain(Cell.SimpleRnn)),
+            ("train-cells", () => OursTrain(Cell.Lstm), () => TheirsTrain(Cell.Lstm)),
             ("infer-lstm-b1", () => OursInfer(1, usePredict: false), () => TheirsInfer(1)),
             ("infer-lstm-b128", () => OursInfer(Batch, usePredict: false), () => TheirsInfer(Batch)),
             ("train-imdb", OursImdb, TheirsImdb),
@@ -104,7 +106,7 @@ internal static partial class RnnBenchmark
             }
 
             // The inference workloads also time the exported ONNX model in ONNX Runtime, in the same alternating rounds.
-            Compare(name, ours(), theirs(), rounds, stepsPerRound, ExtraSides(name, threads));
+            Compare(name, ours(), theirs(), rounds, stepsPerRound, name == "train-cells" ? [.. CellSides()] : ExtraSides(name, threads));
         }
 
         if ("infer-lstm-predict".StartsWith(only, StringComparison.Ordinal) || only.Length == 0)

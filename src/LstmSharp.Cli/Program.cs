@@ -77,7 +77,7 @@ internal static class Program
 
     private static Command MnistCommand(string[] args)
     {
-        var models = new Option<string>("--models") { Description = "Comma-separated models: srn, lstm, gru.", DefaultValueFactory = _ => "srn,lstm,gru" };
+        var models = new Option<string>("--models") { Description = "Comma-separated models: srn, lstm, gru, lstm-proj (projection to units/2), lnlstm (LayerNormLSTM).", DefaultValueFactory = _ => "srn,lstm,gru" };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
         var units = new Option<int>("--units") { Description = "Recurrent units.", DefaultValueFactory = _ => 128 };

@@ -127,11 +127,14 @@ public abstract class LongLagTask
 /// <summary>The recurrent layers the long-lag experiment compares, by command-line name.</summary>
 public static class LongLagModels
 {
-    /// <summary>Names accepted by <see cref="Create"/>; lstm-* are Greff et al.'s variants.</summary>
+    /// <summary>
+    /// Names accepted by <see cref="Create"/>; lstm-* are Greff et al.'s variants, lstm-proj the
+    /// LSTM with a projection to units/2 (Sak et al. 2014) and lnlstm the <see cref="LayerNormLSTM"/>.
+    /// </summary>
     public static readonly IReadOnlyList<string> Names =
     [
         "srn", "lstm", "gru", "lstm-vanilla", "lstm-cifg", "lstm-nfg", "lstm-noaf", "lstm-1997",
-        "lstm-nig", "lstm-nog", "lstm-niaf", "lstm-fgr", "lstm-np",
+        "lstm-nig", "lstm-nog", "lstm-niaf", "lstm-fgr", "lstm-np", "lstm-proj", "lnlstm",
     ];
 
     /// <summary>The recurrent layer <paramref name="name"/> with <paramref name="units"/> units.</summary>
@@ -143,6 +146,8 @@ public static class LongLagModels
             "srn" => new SimpleRNN(units, returnSequences: returnSequences, inputShape: inputShape),
             "lstm" => new LSTM(units, returnSequences: returnSequences, inputShape: inputShape),
             "gru" => new GRU(units, returnSequences: returnSequences, inputShape: inputShape),
+            "lstm-proj" => new LSTM(units, returnSequences: returnSequences, inputShape: inputShape, projSize: Math.Max(1, units / 2)),
+            "lnlstm" => new LayerNormLSTM(units, returnSequences: returnSequences, inputShape: inputShape),
             _ when key.StartsWith("lstm-", StringComparison.Ordinal) && Names.Contains(key) =>
                 new LSTM(units, returnSequences: returnSequences, variant: LstmVariant.FromName(key["lstm-".Length..]), inputShape: inputShape),
             _ => throw new ArgumentException($"long-lag: unknown model '{name}'; expected one of {string.Join(", ", Names)}."),

@@ -24,7 +24,8 @@ internal static class MnistRnnExperiment
             "lstm" => new LSTM(units, inputShape: [Mnist.Rows, Mnist.Cols]),
             // The article's Keras 2 GRU applies the reset gate before the recurrent product (60,288 weights).
             "gru" => new GRU(units, resetAfter: false, inputShape: [Mnist.Rows, Mnist.Cols]),
-            _ => throw new ArgumentException($"mnist-rnn: unknown model '{kind}'; expected srn, lstm or gru."),
+            "lstm-proj" or "lnlstm" => LongLagModels.Create(kind, units, [Mnist.Rows, Mnist.Cols], returnSequences: false),
+            _ => throw new ArgumentException($"mnist-rnn: unknown model '{kind}'; expected srn, lstm, gru, lstm-proj or lnlstm."),
         });
         model.Add(new Dense(Mnist.NumClasses));
         model.Add(new Activation("softmax"));

@@ -50,6 +50,7 @@ public sealed class LayerNormLSTM : RecurrentLayer
     /// <param name="seed">Seed of the dropout masks.</param>
     /// <param name="name">Layer name; null = automatic (layer_norm_lstm, ...).</param>
     /// <param name="inputShape">Per-sample input shape <c>[time, features]</c>.</param>
+    /// <param name="normEpsilon">ε of the normalisations (default 1e-3; see <see cref="LayerNormLstmCell"/>).</param>
     public LayerNormLSTM(
         int units,
         string activation = "tanh",
@@ -72,7 +73,8 @@ public sealed class LayerNormLSTM : RecurrentLayer
         bool zeroOutputForMask = false,
         int? seed = null,
         string? name = null,
-        int[]? inputShape = null)
+        int[]? inputShape = null,
+        float normEpsilon = LayerNormLstmCell.DefaultEpsilon)
         : this(
             new RecurrentOptions
             {
@@ -98,20 +100,30 @@ public sealed class LayerNormLSTM : RecurrentLayer
                 Name = name,
                 InputShape = inputShape,
             },
-            unitForgetBias)
+            unitForgetBias,
+            normEpsilon)
     {
     }
 
     /// <summary>A LayerNormLSTM from a <see cref="RecurrentOptions"/> record (constraints are not supported on the gains).</summary>
-    public LayerNormLSTM(RecurrentOptions options, bool unitForgetBias = true)
+    public LayerNormLSTM(RecurrentOptions options, bool unitForgetBias = true, float normEpsilon = LayerNormLstmCell.DefaultEpsilon)
         : base(options)
     {
+        if (!(normEpsilon > 0f) || float.IsInfinity(normEpsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(normEpsilon), $"{Describe()}: normEpsilon must be a positive finite number, got {normEpsilon}.");
+        }
+
         UnitForgetBias = unitForgetBias;
+        NormEpsilon = normEpsilon;
     }
 
     public override string ClassName => "LayerNormLSTM";
 
     public bool UnitForgetBias { get; }
+
+    /// <summary>ε of the normalisations (config key <c>norm_epsilon</c>).</summary>
+    public float NormEpsilon { get; }
 
     public override int StateCount => 2;
 
@@ -134,13 +146,13 @@ public sealed class LayerNormLSTM : RecurrentLayer
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLSTM FromConfig(JsonObject c) =>
-        new LayerNormLSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true)).WithBase(c);
+        new LayerNormLSTM(ReadOptions(c), c.GetBool("unit_forget_bias", true), c["norm_epsilon"] is null ? LayerNormLstmCell.DefaultEpsilon : c.GetFloat("norm_epsilon")).WithBase(c);
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
         c["unit_forget_bias"] = UnitForgetBias;
-        c["layer_norm_epsilon"] = LayerNormLstmCell.Epsilon;
+        c["norm_epsilon"] = NormEpsilon;
         return c;
     }
 
@@ -149,7 +161,7 @@ public sealed class LayerNormLSTM : RecurrentLayer
         int n = Units;
         LayoutLimits.GateWidth(Describe(), 4, n, inputSize);
         ReserveWeights([("kernel", [inputSize, 4 * n]), ("recurrent_kernel", [n, 4 * n]), ("bias", UseBias ? [4 * n] : [0]), ("norms", [10 * n])]);
-        kernel = new LayerNormLstmKernel(inputSize, n, UseBias, Activation, RecurrentActivation, Name);
+        kernel = new LayerNormLstmKernel(inputSize, n, UseBias, Activation, RecurrentActivation, NormEpsilon, Name);
         Kernel = AddWeight("kernel", [inputSize, 4 * n], KernelInitializer, KernelRegularizer, KernelConstraint);
         RecurrentKernel = AddWeight("recurrent_kernel", [n, 4 * n], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
         if (UseBias)

@@ -28,6 +28,7 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     /// <param name="recurrentDropout">Fraction of recurrent units dropped, one mask per sequence, in [0, 1).</param>
     /// <param name="seed">Seed of the dropout masks.</param>
     /// <param name="name">Cell name; null = automatic.</param>
+    /// <param name="normEpsilon">ε of the normalisations (default 1e-3).</param>
     public LayerNormLstmAutogradCell(
         int units,
         string activation = "tanh",
@@ -37,7 +38,8 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
         float dropout = 0f,
         float recurrentDropout = 0f,
         int? seed = null,
-        string? name = null)
+        string? name = null,
+        float normEpsilon = LayerNormLstmCell.DefaultEpsilon)
         : this(
             new RecurrentOptions
             {
@@ -50,19 +52,29 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
                 Seed = seed,
                 Name = name,
             },
-            unitForgetBias)
+            unitForgetBias,
+            normEpsilon)
     {
     }
 
-    private LayerNormLstmAutogradCell(RecurrentOptions options, bool unitForgetBias)
+    private LayerNormLstmAutogradCell(RecurrentOptions options, bool unitForgetBias, float normEpsilon)
         : base(options)
     {
+        if (!(normEpsilon > 0f) || float.IsInfinity(normEpsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(normEpsilon), $"{Describe()}: normEpsilon must be a positive finite number, got {normEpsilon}.");
+        }
+
         UnitForgetBias = unitForgetBias;
+        NormEpsilon = normEpsilon;
     }
 
     public override string ClassName => "LayerNormLSTMCell";
 
     public bool UnitForgetBias { get; }
+
+    /// <summary>ε of the normalisations (config key <c>norm_epsilon</c>).</summary>
+    public float NormEpsilon { get; }
 
     /// <summary>[h, c], each <c>[batch, units]</c>.</summary>
     public override IReadOnlyList<int> StateSizes => [Units, Units];
@@ -76,12 +88,13 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLstmAutogradCell FromConfig(JsonObject c) =>
-        new LayerNormLstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true)).WithBase(c);
+        new LayerNormLstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), c["norm_epsilon"] is null ? LayerNormLstmCell.DefaultEpsilon : c.GetFloat("norm_epsilon")).WithBase(c);
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
         c["unit_forget_bias"] = UnitForgetBias;
+        c["norm_epsilon"] = NormEpsilon;
         return c;
     }
 
@@ -103,7 +116,7 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
         var candidate = Ops.Activation(g[2], Activation);
         var o = Ops.Activation(g[3], RecurrentActivation);
         var cNew = Ops.Add(Ops.Mul(f, c), Ops.Mul(i, candidate));
-        var l = Ops.LayerNorm(cNew, CellGamma!.Value, CellBeta!.Value, LayerNormLstmCell.Epsilon, n);
+        var l = Ops.LayerNorm(cNew, CellGamma!.Value, CellBeta!.Value, NormEpsilon, n);
         var hNew = Ops.Mul(o, Ops.Activation(l, Activation));
         return new CellOutput(hNew, [hNew, cNew]);
     }
@@ -126,5 +139,5 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
 
     /// <summary>Each gate block of a [batch, 4n] pre-activation normalised over its own n values.</summary>
     private Tensor GateNorm(Tensor a, int batch) =>
-        Ops.Reshape(Ops.LayerNorm(Ops.Reshape(a, batch, 4, Units), null, null, LayerNormLstmCell.Epsilon, Units), batch, 4 * Units);
+        Ops.Reshape(Ops.LayerNorm(Ops.Reshape(a, batch, 4, Units), null, null, NormEpsilon, Units), batch, 4 * Units);
 }

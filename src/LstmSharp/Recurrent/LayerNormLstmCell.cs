@@ -25,7 +25,11 @@ namespace LstmSharp.Recurrent;
 /// ĉ = (c_t − μ(c_t)) · r_c,   ℓ = γc ⊙ ĉ + βc,   h_t = o ⊙ φ(ℓ)
 /// </code>
 /// <para>The paper's two shifts β1, β2 of LN(W_h h) and LN(W_x x) only ever add to b, so they are
-/// one bias here (Keras's <c>bias</c>, with <c>unit_forget_bias</c>). ε = 1e-5 (PyTorch's LayerNorm).
+/// one bias here (Keras's <c>bias</c>, with <c>unit_forget_bias</c>). ε defaults to 1e-3 (TensorFlow
+/// Addons' LayerNormLSTMCell <c>norm_epsilon</c>, Keras LayerNormalization's): LN of a constant
+/// vector (x W of an all-zero input row, h U and c of zero states — MNIST's blank top rows) has
+/// x̂ = 0 and passes gradients back multiplied by 1/√ε per step, 316 with ε = 1e-5, which over a
+/// few blank steps overflowed float32 in training; 31.6 with 1e-3 does not.
 /// The cell state c_t itself is carried unnormalised; only the output path sees LN(c_t).</para>
 /// <para>Backward, with dh = ∂L/∂h_t and dc = ∂L/∂c_t from later steps; LNᵀ(d, x̂, r) =
 /// r · (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) is the gradient through a normalisation:</para>
@@ -42,8 +46,8 @@ namespace LstmSharp.Recurrent;
 /// </remarks>
 internal static class LayerNormLstmCell
 {
-    /// <summary>ε of every normalisation.</summary>
-    public const float Epsilon = 1e-5f;
+    /// <summary>Default ε of every normalisation (TensorFlow Addons' <c>norm_epsilon</c>).</summary>
+    public const float DefaultEpsilon = 1e-3f;
 
     /// <summary>The gains, shifts and bias one row reads.</summary>
     internal readonly ref struct Norms
@@ -58,6 +62,9 @@ internal static class LayerNormLstmCell
         public ReadOnlySpan<float> CellGamma { get; init; }
 
         public ReadOnlySpan<float> CellBeta { get; init; }
+
+        /// <summary>ε of the normalisations.</summary>
+        public float Epsilon { get; init; }
     }
 
     /// <summary>
@@ -71,8 +78,8 @@ internal static class LayerNormLstmCell
     {
         for (int k = 0; k < 4; k++)
         {
-            rx[k] = Normalize(ax.Slice(k * n, n));
-            rh[k] = Normalize(ah.Slice(k * n, n));
+            rx[k] = Normalize(ax.Slice(k * n, n), p.Epsilon);
+            rh[k] = Normalize(ah.Slice(k * n, n), p.Epsilon);
         }
 
         for (int j = 0; j < 4 * n; j++)
@@ -94,7 +101,7 @@ internal static class LayerNormLstmCell
             cHat[j] = cNew;
         }
 
-        float rc = Normalize(cHat);
+        float rc = Normalize(cHat, p.Epsilon);
         for (int j = 0; j < n; j++)
         {
             float l = (p.CellGamma[j] * cHat[j]) + p.CellBeta[j];
@@ -154,7 +161,7 @@ internal static class LayerNormLstmCell
     }
 
     /// <summary>v ← (v − μ(v)) · r in place; returns r = 1/√(var(v) + ε) (population variance).</summary>
-    internal static float Normalize(Span<float> v)
+    internal static float Normalize(Span<float> v, float epsilon)
     {
         float mean = 0f;
         for (int j = 0; j < v.Length; j++)
@@ -170,7 +177,7 @@ internal static class LayerNormLstmCell
             variance += d * d;
         }
 
-        float r = 1f / MathF.Sqrt((variance / v.Length) + Epsilon);
+        float r = 1f / MathF.Sqrt((variance / v.Length) + epsilon);
         for (int j = 0; j < v.Length; j++)
         {
             v[j] = (v[j] - mean) * r;

@@ -14,7 +14,7 @@ namespace LstmSharp.Recurrent;
 /// both dropout masks follow <see cref="SequenceRun"/>. Inference keeps its buffers in a
 /// scratch cache of the same layout (not thread-safe: one kernel per layer).
 /// </summary>
-internal sealed class LayerNormLstmKernel(int inputSize, int units, bool useBias, ActivationKind activation, ActivationKind recurrentActivation, string name)
+internal sealed class LayerNormLstmKernel(int inputSize, int units, bool useBias, ActivationKind activation, ActivationKind recurrentActivation, float epsilon, string name)
 {
     private readonly LayerNormLstmCache scratch = new();
     private float[] hState = [], cState = [], yState = [], dhState = [], dcState = [], dhRec = [], carry = [], dhTotal = [], uT = [], wT = [];
@@ -147,7 +147,7 @@ internal sealed class LayerNormLstmKernel(int inputSize, int units, bool useBias
     private void ForwardSteps(in SequenceRun run, in LayerNormLstmWeights w, in Outputs outputs, LayerNormLstmCache k, int b0, int b1)
     {
         int n = Units, gw = 4 * n, time = run.Time, rows = b1 - b0;
-        var norms = w.Norms;
+        var norms = w.NormsWith(epsilon);
         for (int s = 0; s < time; s++)
         {
             int t = run.TimeIndex(s);
@@ -187,7 +187,7 @@ internal sealed class LayerNormLstmKernel(int inputSize, int units, bool useBias
     private void BackwardSteps(in SequenceRun run, in LayerNormLstmWeights w, in Outputs dOut, LayerNormLstmCache k, int b0, int b1)
     {
         int n = Units, gw = 4 * n, time = run.Time, rows = b1 - b0;
-        var norms = w.Norms;
+        var norms = w.NormsWith(epsilon);
         for (int s = time - 1; s >= 0; s--)
         {
             int t = run.TimeIndex(s);

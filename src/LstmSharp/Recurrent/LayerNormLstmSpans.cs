@@ -24,8 +24,9 @@ internal readonly ref struct LayerNormLstmWeights
     /// <summary>βc [n]: shift of the normalised cell.</summary>
     public ReadOnlySpan<float> CellBeta { get; init; }
 
-    internal LayerNormLstmCell.Norms Norms => new()
+    internal LayerNormLstmCell.Norms NormsWith(float epsilon) => new()
     {
+        Epsilon = epsilon,
         InputGamma = InputGamma,
         RecurrentGamma = RecurrentGamma,
         Bias = Bias,

@@ -12,7 +12,7 @@ namespace LstmSharp.Tests.Recurrent.Reference;
 /// </summary>
 internal sealed class LayerNormLstmReference : IReferenceCell
 {
-    private const double Eps = LayerNormLstmCell.Epsilon;
+    private const double Eps = LayerNormLstmCell.DefaultEpsilon;
     private readonly int input, n;
     private readonly ActivationKind act, rec;
     private readonly double[] w, u, b, gx, gh, gc, bc;
@@ -133,7 +133,7 @@ internal sealed class LayerNormLstmKernelUnderTest(int input, int units, bool us
 
         var o = c.O;
         int n = units;
-        var kernel = new LayerNormLstmKernel(input, units, useBias, activation, recurrentActivation, "ln_test");
+        var kernel = new LayerNormLstmKernel(input, units, useBias, activation, recurrentActivation, LayerNormLstmCell.DefaultEpsilon, "ln_test");
         var cache = new LayerNormLstmCache();
         var weights = new LayerNormLstmWeights
         {
