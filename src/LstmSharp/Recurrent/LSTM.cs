@@ -203,7 +203,7 @@ public sealed partial class LSTM : RecurrentLayer
             ["input_activation"] = Variant.InputActivation,
             ["output_activation"] = Variant.OutputActivation,
         };
-        QuantizedWeights.WriteConfig(c, Quantization);
+        QuantizedWeights.WriteConfig(c, Quantization ?? pendingQuantization);
         return c;
     }
 

@@ -52,6 +52,46 @@ public sealed class QuantizedModelTests : IDisposable
         Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Close.Check("float32 Predict vs the quantized reference", before, expected.Sequence));
     }
 
+    /// <summary>LSTMP: W and U (U is [P, 4u]) quantized, the projection kernel float32; the reference applies it exactly.</summary>
+    [Theory]
+    [InlineData(QuantizationMode.Int8)]
+    [InlineData(QuantizationMode.BFloat16)]
+    public void AProjectedLstmRunsTheQuantizedMaths(QuantizationMode mode)
+    {
+        var lstm = new LSTM(12, returnSequences: true, projSize: 5, name: "q_lstmp", inputShape: [Time, Features]);
+        var model = new Sequential([lstm]);
+        Randomize(model, 6, 0.5);
+        model.Quantize(new QuantizationOptions { Mode = mode });
+        Assert.Equal([5, 48], lstm.RecurrentKernel!.Quantized is { } u ? new[] { u.Rows, u.Columns } : []);
+        Assert.Null(lstm.ProjectionKernel!.Quantized);
+        var x = Inputs(3, 8);
+        var expected = Reference(lstm, x, p => lstm.ProjectionKernel.Value.ToArray().Select(v => (double)v).ToArray().CopyTo(p.Wp, 0));
+        Close.Check($"{mode} LSTMP Predict vs the quantized reference", model.Predict(x).ToArray(), expected.Sequence);
+    }
+
+    /// <summary>Quantize reaches the LSTMs inside a wrapper; they run what a float model with the dequantized weights runs (to float32 rounding), and load back to the same bits.</summary>
+    [Fact]
+    public void BidirectionalLayersAreQuantizedInBothDirections()
+    {
+        Sequential Make(string name) => new([new Bidirectional(new LSTM(8, returnSequences: true, name: name + "_lstm"), name: name, inputShape: [Time, Features])]);
+        var model = Make("q_bi");
+        Randomize(model, 7, 0.6);
+        model.Quantize();
+        var directions = model.Layers[0].Sublayers.OfType<LSTM>().ToArray();
+        Assert.Equal(2, directions.Length);
+        Assert.All(directions, d => Assert.Equal(QuantizationMode.Int8, d.Quantization));
+
+        var twin = Make("f_bi");
+        twin.SetWeights(model.GetWeights());
+        var x = Inputs(2, 9);
+        var actual = model.Predict(x).ToArray();
+        Close.Check("quantized Bidirectional vs float32 on the dequantized weights", actual, twin.Predict(x).ToArray().Select(v => (double)v).ToArray());
+
+        string path = Path.Combine(dir, "bi.lstm");
+        model.Save(path);
+        Check.Identical("Predict before save (expected) vs after load (actual)", actual, Model.Load(path).Predict(x).ToArray());
+    }
+
     [Theory]
     [InlineData(QuantizationMode.Int8, SafeTensorDType.I8)]
     [InlineData(QuantizationMode.BFloat16, SafeTensorDType.BF16)]
@@ -186,19 +226,22 @@ public sealed class QuantizedModelTests : IDisposable
     {
         var lstm = new LSTM(Units, returnSequences: !dense, name: "q_lstm", inputShape: [Time, Features]);
         var model = dense ? new Sequential([lstm, new Dense(3, name: "q_dense")]) : new Sequential([lstm]);
+        Randomize(model, seed, 0.6 * Math.Sqrt(16.0 / Units));
+        return (model, lstm);
+    }
+
+    private static void Randomize(Model model, int seed, double recurrentScale)
+    {
         var rng = new Random(seed);
-        double uScale = Math.Sqrt(16.0 / Units);
         foreach (var p in model.Parameters)
         {
             var s = p.Value.Span;
-            double scale = p.Name == "recurrent_kernel" ? 0.6 * uScale : 0.6;
+            double scale = p.Name == "recurrent_kernel" ? recurrentScale : 0.6;
             for (int i = 0; i < s.Length; i++)
             {
                 s[i] = (float)(((rng.NextDouble() * 2) - 1) * scale);
             }
         }
-
-        return (model, lstm);
     }
 
     private static Tensor Inputs(int batch, int seed)
@@ -214,9 +257,10 @@ public sealed class QuantizedModelTests : IDisposable
     }
 
     /// <summary>The LSTM by the double reference, W and U exactly as quantized.</summary>
-    private static LstmResult Reference(LSTM lstm, Tensor x)
+    private static LstmResult Reference(LSTM lstm, Tensor x, Action<LstmParams>? more = null)
     {
         var p = new LstmParams(lstm.Layout!);
+        more?.Invoke(p);
         LstmQuantizedTests.Exact(lstm.Kernel!.Quantized!, p.W);
         LstmQuantizedTests.Exact(lstm.RecurrentKernel!.Quantized!, p.U);
         for (int i = 0; i < p.B.Length; i++)
