@@ -148,20 +148,43 @@ internal static class ModelCommands
     private static Command Predict()
     {
         var model = new Argument<string>("model") { Description = "A saved model (.lstm)." };
-        var input = new Option<string>("--input") { Description = "Inputs: a .csv/.npy file (one sample per row), or mnist/imdb (their test split).", Required = true };
+        var input = new Option<string[]>("--input")
+        {
+            Description = "Inputs: a .csv/.npy file (one sample per row), or mnist/imdb (their test split); repeat --input once per input of a multi-input model, in the model's input order.",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
         var dataDir = DataDirOption();
-        var output = new Option<string>("--out") { Description = "Predictions file (.csv or .npy).", DefaultValueFactory = _ => "predictions.csv" };
+        var output = new Option<string>("--out") { Description = "Predictions file (.csv or .npy) of the model's first output.", DefaultValueFactory = _ => "predictions.csv" };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
         var imdb = ImdbOptions();
         var cmd = new Command("predict", "Run a saved model on inputs and write its outputs.") { model, input, dataDir, output, batch, imdb.Words, imdb.Maxlen };
         cmd.SetAction(r => Run(() =>
         {
             var m = Open(r.GetValue(model)!, out _);
-            string spec = r.GetValue(input)!;
-            var x = spec is "mnist" or "imdb"
-                ? LoadData(spec, null, r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen)).XTest!
-                : ArrayFiles.Load(spec, InputShape(m));
-            var p = m.Predict(x, r.GetValue(batch));
+            string[] specs = r.GetValue(input)!;
+            int inputs = m is Functional fn ? fn.InputShapes.Count : 1;
+            if (specs.Length != inputs)
+            {
+                throw new ArgumentException($"--input: the model takes {inputs} input{(inputs == 1 ? string.Empty : "s")}, got {specs.Length} (repeat --input once per model input, in order).");
+            }
+
+            Tensor p;
+            if (specs.Length == 1)
+            {
+                string spec = specs[0];
+                var x = spec is "mnist" or "imdb"
+                    ? LoadData(spec, null, r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen)).XTest!
+                    : ArrayFiles.Load(spec, InputShape(m));
+                p = m.Predict(x, r.GetValue(batch));
+            }
+            else
+            {
+                var f = (Functional)m;
+                var xs = specs.Select((spec, i) => ArrayFiles.Load(spec, f.InputBatchAxes[i] == 0 && f.InputShapes[i].All(d => d > 0) ? f.InputShapes[i] : null)).ToArray();
+                p = m.Predict(xs, r.GetValue(batch));
+            }
+
             string path = r.GetValue(output)!;
             if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             {
@@ -177,7 +200,6 @@ internal static class ModelCommands
         return cmd;
     }
 
-    /// <summary>Opens a .lstm model file, or builds a new model from a JSON config (with an optional "compile" section).</summary>
     /// <summary>
     /// Keras's <c>set_random_seed</c> for a run of the tool: the process-wide generator and this
     /// thread's layer generator, so the weights a seed gives do not depend on other threads
@@ -189,6 +211,7 @@ internal static class ModelCommands
         Layer.SetRandomSeed(seed);
     }
 
+    /// <summary>Opens a .lstm model file, or builds a new model from a JSON config (with an optional "compile" section).</summary>
     internal static Model Open(string path, out int? epoch)
     {
         epoch = null;

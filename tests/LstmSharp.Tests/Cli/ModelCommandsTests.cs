@@ -11,6 +11,49 @@ namespace LstmSharp.Tests.Cli;
 public class ModelCommandsTests
 {
     [Fact]
+    public void PredictTakesOneInputFilePerInputOfAMultiInputModel()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "lstmsharp-tests", "cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Layer.SetRandomSeed(4);
+            var a = Input.Create([4, 3], name: "sequence");
+            var lengths = Input.Create([], name: "lengths");
+            var masked = new SequenceLengthMask().ApplyAll(a, lengths)[0];
+            var model = new Functional([a, lengths], [new Dense(2).Apply(new LSTM(5).Apply(masked))]);
+            var x = new Tensor(6, 4, 3);
+            var len = new Tensor(6);
+            var rng = new Rng(2);
+            for (int i = 0; i < x.Length; i++)
+            {
+                x.Span[i] = rng.NextFloat() - 0.5f;
+            }
+
+            for (int i = 0; i < 6; i++)
+            {
+                len[i] = 1 + (i % 4);
+            }
+
+            string saved = Path.Combine(dir, "two.lstm");
+            model.Save(saved);
+            ArrayFiles.SaveNpy(Path.Combine(dir, "x.npy"), x);
+            ArrayFiles.SaveNpy(Path.Combine(dir, "len.npy"), len);
+            string predictions = Path.Combine(dir, "p.npy");
+            Assert.Equal(0, LstmSharp.Cli.Program.Run(["predict", saved, "--input", Path.Combine(dir, "x.npy"), "--input", Path.Combine(dir, "len.npy"), "--out", predictions]));
+            Assert.Equal(model.Predict([x, len]).ToArray(), ArrayFiles.LoadNpy(predictions).ToArray());
+
+            var error = new StringWriter();
+            Assert.Equal(1, LstmSharp.Cli.Program.Run(["predict", saved, "--input", Path.Combine(dir, "x.npy")], null, error));
+            Assert.Contains("--input: the model takes 2 inputs, got 1", error.ToString());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void TrainEvaluatePredictAndSummaryWorkOnNpyAndCsvFilesWithAJsonConfig()
     {
         string dir = Path.Combine(Path.GetTempPath(), "lstmsharp-tests", "cli-" + Guid.NewGuid().ToString("N"));
