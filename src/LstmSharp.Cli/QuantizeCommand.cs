@@ -82,24 +82,10 @@ internal static class QuantizeCommand
         {
             var ra = sa.Slice(i * k, k);
             var rb = sb.Slice(i * k, k);
-            bool same = k == 1 ? (ra[0] >= 0.5f) == (rb[0] >= 0.5f) : ArgMax(ra) == ArgMax(rb);
+            bool same = k == 1 ? (ra[0] >= 0.5f) == (rb[0] >= 0.5f) : Sampling.ArgMax(ra) == Sampling.ArgMax(rb);
             changed += same ? 0 : 1;
         }
 
         return changed;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++)
-        {
-            if (v[i] > v[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }

@@ -155,15 +155,7 @@ public static partial class Ops
     public static Tensor Softmax(Tensor x)
     {
         const string op = "softmax";
-        NotNull(x, op, nameof(x));
-        if (x.Rank == 0)
-        {
-            throw ShapeError(op, "a tensor of rank >= 1", x.Shape);
-        }
-
-        var y = new Tensor(x.ShapeArray);
-        int n = x.Dim(-1);
-        int rows = n == 0 ? 0 : x.Length / n;
+        var (y, rows, n) = LastAxisRows(x, op);
         Rows.Softmax(x.Span, rows, n, y.Span);
         Tape.Track(op, y, x, () =>
         {
@@ -184,15 +176,7 @@ public static partial class Ops
     public static Tensor LogSoftmax(Tensor x)
     {
         const string op = "log_softmax";
-        NotNull(x, op, nameof(x));
-        if (x.Rank == 0)
-        {
-            throw ShapeError(op, "a tensor of rank >= 1", x.Shape);
-        }
-
-        var y = new Tensor(x.ShapeArray);
-        int n = x.Dim(-1);
-        int rows = n == 0 ? 0 : x.Length / n;
+        var (y, rows, n) = LastAxisRows(x, op);
         var xs = x.Span;
         var ys = y.Span;
         for (int r = 0; r < rows; r++)
@@ -236,5 +220,18 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    /// <summary>Checks x for an op over its last axis; returns its output (x's shape) and x as rows × n.</summary>
+    private static (Tensor Y, int Rows, int N) LastAxisRows(Tensor x, string op)
+    {
+        NotNull(x, op, nameof(x));
+        if (x.Rank == 0)
+        {
+            throw ShapeError(op, "a tensor of rank >= 1", x.Shape);
+        }
+
+        int n = x.Dim(-1);
+        return (new Tensor(x.ShapeArray), n == 0 ? 0 : x.Length / n, n);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -259,12 +258,7 @@ public static partial class Ops
     public static Tensor SpatialDropout1D(Tensor x, float rate, Rng rng, bool training)
     {
         const string op = "spatial_dropout1d";
-        NotNull(x, op, nameof(x));
-        ArgumentNullException.ThrowIfNull(rng);
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), $"{Where(op)}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
-        }
+        CheckDropoutArguments(op, x, rate, rng);
 
         if (x.Rank != 3)
         {

@@ -66,6 +66,17 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>Throws unless x and the generator are given and the rate is in [0, 1) (the dropout ops' arguments).</summary>
+    private static void CheckDropoutArguments(string op, Tensor x, float rate, Rng rng)
+    {
+        NotNull(x, op, nameof(x));
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), $"{Where(op)}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
+        }
+    }
+
     /// <summary>
     /// Inverted dropout: when <paramref name="training"/>, each element is zeroed with
     /// probability <paramref name="rate"/> and the survivors are scaled by 1/(1 − rate), so
@@ -75,12 +86,7 @@ public static partial class Ops
     public static Tensor Dropout(Tensor x, float rate, Rng rng, bool training)
     {
         const string op = "dropout";
-        NotNull(x, op, nameof(x));
-        ArgumentNullException.ThrowIfNull(rng);
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), $"{Where(op)}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
-        }
+        CheckDropoutArguments(op, x, rate, rng);
 
         if (!training || rate == 0f)
         {

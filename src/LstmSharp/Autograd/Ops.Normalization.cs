@@ -27,20 +27,7 @@ public static partial class Ops
             throw ShapeError(op, $"x whose trailing axes hold {n} values", x.Shape, "x");
         }
 
-        if (gamma is not null && gamma.Length != n)
-        {
-            throw ShapeError(op, $"gamma of {n} values", gamma.Shape, "gamma");
-        }
-
-        if (beta is not null && beta.Length != n)
-        {
-            throw ShapeError(op, $"beta of {n} values", beta.Shape, "beta");
-        }
-
-        if (!(epsilon > 0) || float.IsInfinity(epsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(epsilon), $"{Where(op)}: epsilon must be a positive finite number, got {epsilon}.");
-        }
+        CheckAffine(op, gamma, beta, epsilon, n, $"of {n} values");
 
         int rows = x.Length / n;
         var y = new Tensor(x.ShapeArray);
@@ -313,14 +300,20 @@ public static partial class Ops
             throw ShapeError(op, "x as [batch, ..., channels]", x.Shape, "x");
         }
 
-        if (gamma is not null && gamma.Length != c)
+        CheckAffine(op, gamma, beta, epsilon, c, $"as [{c}]");
+    }
+
+    /// <summary>Throws unless γ and β (when given) hold <paramref name="n"/> values each and ε is positive and finite; <paramref name="size"/> is how errors state the expected size.</summary>
+    private static void CheckAffine(string op, Tensor? gamma, Tensor? beta, float epsilon, int n, string size)
+    {
+        if (gamma is not null && gamma.Length != n)
         {
-            throw ShapeError(op, $"gamma as [{c}]", gamma.Shape, "gamma");
+            throw ShapeError(op, $"gamma {size}", gamma.Shape, "gamma");
         }
 
-        if (beta is not null && beta.Length != c)
+        if (beta is not null && beta.Length != n)
         {
-            throw ShapeError(op, $"beta as [{c}]", beta.Shape, "beta");
+            throw ShapeError(op, $"beta {size}", beta.Shape, "beta");
         }
 
         if (!(epsilon > 0) || float.IsInfinity(epsilon))

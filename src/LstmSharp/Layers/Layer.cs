@@ -385,6 +385,20 @@ public abstract partial class Layer
     protected ArgumentException ShapeError(string expected, ReadOnlySpan<int> actual, string what = "input") =>
         new($"{Describe()}: expected {what} {expected}, got {Tensor.FormatShape(actual)}.");
 
+    /// <summary>
+    /// A call's step mask, checked to be <c>[batch, steps]</c> (null passes): the error names it as
+    /// <paramref name="what"/> (<c>mask</c>, <c>query mask as</c>, ...).
+    /// </summary>
+    private protected Tensor? CheckStepMask(Tensor? mask, int batch, int steps, string what = "mask")
+    {
+        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != steps))
+        {
+            throw ShapeError($"[{batch}, {steps}]", mask.Shape, what);
+        }
+
+        return mask;
+    }
+
     /// <summary>Throws unless a per-sample shape is <c>[steps, channels]</c> (the 1-D convolution, pooling and spatial dropout layers).</summary>
     private protected void ExpectStepsAndChannels(int[] inputShape)
     {

@@ -77,18 +77,7 @@ public abstract partial class Model
 
     private static void ReadBytes(FileStream stream, SafeTensors.FileLayout file, SafeTensors.FileEntry entry, string path, Span<byte> destination)
     {
-        if (destination.Length != entry.End - entry.Begin)
-        {
-            throw new ModelFormatException(path, entry.Name, $"holds {entry.End - entry.Begin} bytes, expected {destination.Length}.");
-        }
-
-        stream.Position = file.DataStart + entry.Begin;
-        int got = stream.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
-        if (got != destination.Length)
-        {
-            throw new ModelFormatException(path, entry.Name, $"the file ended after {got} of the tensor's {destination.Length} bytes (changed while reading?).");
-        }
-
+        ReadExactly(stream, file, entry, path, destination);
         if (!BitConverter.IsLittleEndian && entry.DType == SafeTensorDType.BF16)
         {
             var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(destination);

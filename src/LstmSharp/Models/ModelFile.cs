@@ -291,22 +291,26 @@ public abstract partial class Model
         }
     }
 
-    /// <summary>Reads an F32 tensor's bytes from the file straight into <paramref name="destination"/> (little-endian, as the format stores them).</summary>
-    private static void ReadF32(FileStream stream, SafeTensors.FileLayout file, SafeTensors.FileEntry entry, string path, Span<float> destination, bool allowNonFinite)
+    /// <summary>Reads a tensor's bytes as stored, which must fill <paramref name="destination"/> exactly.</summary>
+    private static void ReadExactly(FileStream stream, SafeTensors.FileLayout file, SafeTensors.FileEntry entry, string path, Span<byte> destination)
     {
-        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination);
-        if (bytes.Length != entry.End - entry.Begin)
+        if (destination.Length != entry.End - entry.Begin)
         {
-            throw new ModelFormatException(path, entry.Name, $"holds {entry.End - entry.Begin} bytes, expected {bytes.Length}.");
+            throw new ModelFormatException(path, entry.Name, $"holds {entry.End - entry.Begin} bytes, expected {destination.Length}.");
         }
 
         stream.Position = file.DataStart + entry.Begin;
-        int got = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        if (got != bytes.Length)
+        int got = stream.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
+        if (got != destination.Length)
         {
-            throw new ModelFormatException(path, entry.Name, $"the file ended after {got} of the tensor's {bytes.Length} bytes (changed while reading?).");
+            throw new ModelFormatException(path, entry.Name, $"the file ended after {got} of the tensor's {destination.Length} bytes (changed while reading?).");
         }
+    }
 
+    /// <summary>Reads an F32 tensor's bytes from the file straight into <paramref name="destination"/> (little-endian, as the format stores them).</summary>
+    private static void ReadF32(FileStream stream, SafeTensors.FileLayout file, SafeTensors.FileEntry entry, string path, Span<float> destination, bool allowNonFinite)
+    {
+        ReadExactly(stream, file, entry, path, System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
         if (!BitConverter.IsLittleEndian)
         {
             var words = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(destination);

@@ -81,7 +81,7 @@ public sealed class Seq2SeqDecoder
             var (probs, next) = RunStep(tokens, states);
             for (int b = 0; b < batch; b++)
             {
-                int best = ArgMax(probs.Span.Slice(b * Vocabulary, Vocabulary));
+                int best = Sampling.ArgMax(probs.Span.Slice(b * Vocabulary, Vocabulary));
                 tokens[b] = best;
                 if (done[b])
                 {
@@ -220,20 +220,6 @@ public sealed class Seq2SeqDecoder
         }
 
         return (probs, outs.Skip(1).ToArray());
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int v = 1; v < row.Length; v++)
-        {
-            if (row[v] > row[best])
-            {
-                best = v;
-            }
-        }
-
-        return best;
     }
 
     private static void CheckToken(string name, int token, int vocabulary)

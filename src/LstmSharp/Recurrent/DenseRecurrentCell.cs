@@ -17,7 +17,7 @@ namespace LstmSharp.Recurrent;
 /// </summary>
 public abstract class DenseRecurrentCell : RecurrentCell
 {
-    private Rng? dropoutRng;
+    private readonly RecurrentSettings settings;
     private Tensor? inputMask;
     private Tensor? recurrentMask;
 
@@ -25,66 +25,43 @@ public abstract class DenseRecurrentCell : RecurrentCell
     private protected DenseRecurrentCell(RecurrentOptions options)
         : base(options?.Name)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Units <= 0)
-        {
-            throw new ArgumentOutOfRangeException("units", $"{Describe()}: units must be a positive integer, got {options.Units}.");
-        }
-
-        CheckRate(options.Dropout, "dropout");
-        CheckRate(options.RecurrentDropout, "recurrentDropout");
-        Units = options.Units;
-        Activation = ActivationNames.Parse(options.Activation, $"{Describe()} activation");
-        RecurrentActivation = ActivationNames.Parse(options.RecurrentActivation, $"{Describe()} recurrent_activation");
-        UseBias = options.UseBias;
-        KernelInitializer = LayerChecks.Initializer(options.KernelInitializer, Describe(), "kernelInitializer");
-        RecurrentInitializer = LayerChecks.Initializer(options.RecurrentInitializer, Describe(), "recurrentInitializer");
-        BiasInitializer = LayerChecks.Initializer(options.BiasInitializer, Describe(), "biasInitializer");
-        KernelRegularizer = options.KernelRegularizer;
-        RecurrentRegularizer = options.RecurrentRegularizer;
-        BiasRegularizer = options.BiasRegularizer;
-        KernelConstraint = options.KernelConstraint;
-        RecurrentConstraint = options.RecurrentConstraint;
-        BiasConstraint = options.BiasConstraint;
-        Dropout = options.Dropout;
-        RecurrentDropout = options.RecurrentDropout;
-        Seed = options.Seed;
+        settings = new RecurrentSettings(options!, Describe());
     }
 
-    public int Units { get; }
+    public int Units => settings.Options.Units;
 
-    public ActivationKind Activation { get; }
+    public ActivationKind Activation => settings.Activation;
 
-    public ActivationKind RecurrentActivation { get; }
+    public ActivationKind RecurrentActivation => settings.RecurrentActivation;
 
-    public bool UseBias { get; }
+    public bool UseBias => settings.Options.UseBias;
 
-    public string KernelInitializer { get; }
+    public string KernelInitializer => settings.KernelInitializer;
 
-    public string RecurrentInitializer { get; }
+    public string RecurrentInitializer => settings.RecurrentInitializer;
 
-    public string BiasInitializer { get; }
+    public string BiasInitializer => settings.BiasInitializer;
 
-    public IRegularizer? KernelRegularizer { get; }
+    public IRegularizer? KernelRegularizer => settings.Options.KernelRegularizer;
 
-    public IRegularizer? RecurrentRegularizer { get; }
+    public IRegularizer? RecurrentRegularizer => settings.Options.RecurrentRegularizer;
 
-    public IRegularizer? BiasRegularizer { get; }
+    public IRegularizer? BiasRegularizer => settings.Options.BiasRegularizer;
 
-    public IConstraint? KernelConstraint { get; }
+    public IConstraint? KernelConstraint => settings.Options.KernelConstraint;
 
-    public IConstraint? RecurrentConstraint { get; }
+    public IConstraint? RecurrentConstraint => settings.Options.RecurrentConstraint;
 
-    public IConstraint? BiasConstraint { get; }
+    public IConstraint? BiasConstraint => settings.Options.BiasConstraint;
 
     /// <summary>Fraction of the input units dropped (one mask per sequence), in [0, 1).</summary>
-    public float Dropout { get; }
+    public float Dropout => settings.Options.Dropout;
 
     /// <summary>Fraction of the recurrent state units dropped (one mask per sequence), in [0, 1).</summary>
-    public float RecurrentDropout { get; }
+    public float RecurrentDropout => settings.Options.RecurrentDropout;
 
     /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
-    public int? Seed { get; }
+    public int? Seed => settings.Options.Seed;
 
     public override int OutputSize => Units;
 
@@ -103,44 +80,18 @@ public abstract class DenseRecurrentCell : RecurrentCell
             return;
         }
 
-        if (training && Dropout > 0)
-        {
-            int features = BuiltInputShapes?[0][0] ?? throw new InvalidOperationException($"{Describe()}: not built yet; an RNN builds its cell from the input's shape.");
-            inputMask = new Tensor(batchSize, features);
-            if (!SampleRandom.TryFill(SampleStreamOrName + "/dropout", Seed, inputMask.Span, Dropout))
-            {
-                DropoutRandom.DropoutMask(inputMask.Span, Dropout);
-            }
-        }
-
-        if (training && RecurrentDropout > 0)
-        {
-            recurrentMask = new Tensor(batchSize, OutputSize);
-            if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentMask.Span, RecurrentDropout))
-            {
-                DropoutRandom.DropoutMask(recurrentMask.Span, RecurrentDropout);
-            }
-        }
+        int features = training && Dropout > 0
+            ? BuiltInputShapes?[0][0] ?? throw new InvalidOperationException($"{Describe()}: not built yet; an RNN builds its cell from the input's shape.")
+            : 0;
+        var (input, recurrent) = settings.DropoutMasks(training, batchSize, features, OutputSize, SampleStreamOrName);
+        inputMask = input is null ? null : new Tensor(input, batchSize, features);
+        recurrentMask = recurrent is null ? null : new Tensor(recurrent, batchSize, OutputSize);
     }
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["units"] = Units;
-        c["activation"] = Activation.ToName();
-        c["recurrent_activation"] = RecurrentActivation.ToName();
-        c["use_bias"] = UseBias;
-        c["kernel_initializer"] = KernelInitializer;
-        c["recurrent_initializer"] = RecurrentInitializer;
-        c["bias_initializer"] = BiasInitializer;
-        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
-        c["recurrent_regularizer"] = LayerConfig.ObjectToJson(RecurrentRegularizer);
-        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
-        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
-        c["recurrent_constraint"] = LayerConfig.ObjectToJson(RecurrentConstraint);
-        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
-        c["dropout"] = Dropout;
-        c["recurrent_dropout"] = RecurrentDropout;
+        settings.WriteConfig(c, activityRegularizer: false);
         c["seed"] = Seed;
         return c;
     }
@@ -172,14 +123,4 @@ public abstract class DenseRecurrentCell : RecurrentCell
 
     /// <summary>Reads a cell's options from its config, each by its Keras name.</summary>
     private protected static RecurrentOptions ReadCellOptions(JsonObject c) => RecurrentOptions.Read(c) with { InputShape = null };
-
-    private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
-
-    private void CheckRate(float rate, string argument)
-    {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be in [0, 1), got {rate}.");
-        }
-    }
 }

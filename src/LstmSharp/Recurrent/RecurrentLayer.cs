@@ -25,82 +25,58 @@ namespace LstmSharp.Recurrent;
 public abstract class RecurrentLayer : SequenceLayer
 {
     private readonly Stack<object> freeCaches = new();
-    private Rng? dropoutRng;
+    private readonly RecurrentSettings settings;
 
     /// <summary>Validates and keeps the options every recurrent layer shares (the leaf classes take them as Keras-named arguments).</summary>
     private protected RecurrentLayer(RecurrentOptions options)
         : base(options?.Name, options?.InputShape)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Units <= 0)
-        {
-            throw new ArgumentOutOfRangeException("units", $"{Describe()}: units must be a positive integer, got {options.Units}.");
-        }
-
-        CheckRate(options.Dropout, "dropout");
-        CheckRate(options.RecurrentDropout, "recurrentDropout");
-        Options = options;
-        Units = options.Units;
-        Activation = ActivationNames.Parse(options.Activation, $"{Describe()} activation");
-        RecurrentActivation = ActivationNames.Parse(options.RecurrentActivation, $"{Describe()} recurrent_activation");
-        UseBias = options.UseBias;
-        KernelInitializer = CheckInitializer(options.KernelInitializer, "kernelInitializer");
-        RecurrentInitializer = CheckInitializer(options.RecurrentInitializer, "recurrentInitializer");
-        BiasInitializer = CheckInitializer(options.BiasInitializer, "biasInitializer");
-        KernelRegularizer = options.KernelRegularizer;
-        RecurrentRegularizer = options.RecurrentRegularizer;
-        BiasRegularizer = options.BiasRegularizer;
-        ActivityRegularizer = options.ActivityRegularizer;
-        KernelConstraint = options.KernelConstraint;
-        RecurrentConstraint = options.RecurrentConstraint;
-        BiasConstraint = options.BiasConstraint;
-        Dropout = options.Dropout;
-        RecurrentDropout = options.RecurrentDropout;
+        settings = new RecurrentSettings(options!, Describe());
+        ActivityRegularizer = options!.ActivityRegularizer;
         ReturnSequences = options.ReturnSequences;
         ReturnState = options.ReturnState;
         GoBackwards = options.GoBackwards;
         IsStateful = options.Stateful;
         ZeroOutputForMask = options.ZeroOutputForMask;
-        Seed = options.Seed;
     }
 
     /// <summary>The options the layer was created with (its name and input shape as given, null when automatic).</summary>
-    public RecurrentOptions Options { get; }
+    public RecurrentOptions Options => settings.Options;
 
-    public int Units { get; }
+    public int Units => Options.Units;
 
-    public ActivationKind Activation { get; }
+    public ActivationKind Activation => settings.Activation;
 
-    public ActivationKind RecurrentActivation { get; }
+    public ActivationKind RecurrentActivation => settings.RecurrentActivation;
 
-    public bool UseBias { get; }
+    public bool UseBias => Options.UseBias;
 
-    public string KernelInitializer { get; }
+    public string KernelInitializer => settings.KernelInitializer;
 
-    public string RecurrentInitializer { get; }
+    public string RecurrentInitializer => settings.RecurrentInitializer;
 
-    public string BiasInitializer { get; }
+    public string BiasInitializer => settings.BiasInitializer;
 
-    public IRegularizer? KernelRegularizer { get; }
+    public IRegularizer? KernelRegularizer => Options.KernelRegularizer;
 
-    public IRegularizer? RecurrentRegularizer { get; }
+    public IRegularizer? RecurrentRegularizer => Options.RecurrentRegularizer;
 
-    public IRegularizer? BiasRegularizer { get; }
+    public IRegularizer? BiasRegularizer => Options.BiasRegularizer;
 
-    public IConstraint? KernelConstraint { get; }
+    public IConstraint? KernelConstraint => Options.KernelConstraint;
 
-    public IConstraint? RecurrentConstraint { get; }
+    public IConstraint? RecurrentConstraint => Options.RecurrentConstraint;
 
-    public IConstraint? BiasConstraint { get; }
+    public IConstraint? BiasConstraint => Options.BiasConstraint;
 
     /// <summary>Fraction of the input units dropped (one mask per sequence), in [0, 1).</summary>
-    public float Dropout { get; }
+    public float Dropout => Options.Dropout;
 
     /// <summary>Fraction of the recurrent state units dropped (one mask per sequence), in [0, 1).</summary>
-    public float RecurrentDropout { get; }
+    public float RecurrentDropout => Options.RecurrentDropout;
 
     /// <summary>Seed of the dropout masks; null draws one from the global seed.</summary>
-    public int? Seed { get; }
+    public int? Seed => Options.Seed;
 
     /// <summary>Size of one step's output (and of h): <see cref="Units"/>, or an LSTM's projection size.</summary>
     private protected override int OutputUnits => Units;
@@ -113,22 +89,7 @@ public abstract class RecurrentLayer : SequenceLayer
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["units"] = Units;
-        c["activation"] = Activation.ToName();
-        c["recurrent_activation"] = RecurrentActivation.ToName();
-        c["use_bias"] = UseBias;
-        c["kernel_initializer"] = KernelInitializer;
-        c["recurrent_initializer"] = RecurrentInitializer;
-        c["bias_initializer"] = BiasInitializer;
-        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
-        c["recurrent_regularizer"] = LayerConfig.ObjectToJson(RecurrentRegularizer);
-        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
-        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
-        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
-        c["recurrent_constraint"] = LayerConfig.ObjectToJson(RecurrentConstraint);
-        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
-        c["dropout"] = Dropout;
-        c["recurrent_dropout"] = RecurrentDropout;
+        settings.WriteConfig(c, activityRegularizer: true);
         WriteSequenceConfig(c);
         c["seed"] = Seed;
         return c;
@@ -194,24 +155,7 @@ public abstract class RecurrentLayer : SequenceLayer
         var initial = InitialStates(inputs, batch);
         var mask = CheckMask(masks, batch, time);
 
-        float[]? inputDrop = null, recurrentDrop = null;
-        if (training && Dropout > 0)
-        {
-            inputDrop = new float[batch * features];
-            if (!SampleRandom.TryFill(SampleStreamOrName + "/dropout", Seed, inputDrop, Dropout))
-            {
-                DropoutRandom.DropoutMask(inputDrop, Dropout);
-            }
-        }
-
-        if (training && RecurrentDropout > 0)
-        {
-            recurrentDrop = new float[batch * OutputUnits];
-            if (!SampleRandom.TryFill(SampleStreamOrName + "/recurrent_dropout", Seed, recurrentDrop, RecurrentDropout))
-            {
-                DropoutRandom.DropoutMask(recurrentDrop, RecurrentDropout);
-            }
-        }
+        var (inputDrop, recurrentDrop) = settings.DropoutMasks(training, batch, features, OutputUnits, SampleStreamOrName);
 
         var sequence = ReturnSequences ? new Tensor(batch, time, OutputUnits) : null;
         var last = new Tensor(batch, OutputUnits);
@@ -304,8 +248,6 @@ public abstract class RecurrentLayer : SequenceLayer
         return outputs;
     }
 
-    private Rng DropoutRandom => dropoutRng ??= Seed is { } s ? new Rng(s) : Rng.CreateFromGlobal();
-
     private SequenceRun MakeRun(Tensor x, Tensor? mask, float[]? inputDrop, float[]? recurrentDrop, TableLookup? lookup) =>
         new(x.Span, x.Dim(0), x.Dim(1), x.Dim(2))
         {
@@ -317,14 +259,4 @@ public abstract class RecurrentLayer : SequenceLayer
             InputDropoutMask = inputDrop,
             RecurrentDropoutMask = recurrentDrop,
         };
-
-    private string CheckInitializer(string name, string argument) => LayerChecks.Initializer(name, Describe(), argument);
-
-    private void CheckRate(float rate, string argument)
-    {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be in [0, 1), got {rate}.");
-        }
-    }
 }

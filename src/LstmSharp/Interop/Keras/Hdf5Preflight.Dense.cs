@@ -104,15 +104,12 @@ internal sealed partial class Hdf5Preflight
 
     private static int MinByteCount64(ulong v) => Math.Max(1, (Log2(Math.Max(v, 1)) / 8) + 1);
 
-    private void DirectBlock(FractalHeap h, long address, ulong heapOffset, ulong size, string heapWhere)
+    /// <summary>Checks the header a direct (FHDB) and an indirect (FHIB) block share: signature, version, heap address, and the block's offset in the heap.</summary>
+    private void BlockHeader(Cursor c, string signature, FractalHeap h, ulong heapOffset, string where)
     {
-        string where = $"fractal heap direct block at 0x{address:X} ({heapWhere})";
-        Visit(where);
-        Extent(address, size, where, "block size");
-        var c = new Cursor(this, address, Read(address, 5 + offsetSize + h.OffsetBytes, where), where);
-        if (!c.Bytes(4, "signature").AsSpan().SequenceEqual("FHDB"u8))
+        if (!c.Bytes(4, "signature").AsSpan().SequenceEqual(System.Text.Encoding.ASCII.GetBytes(signature)))
         {
-            throw Fail($"{where}: no FHDB signature");
+            throw Fail($"{where}: no {signature} signature");
         }
 
         c.U8("version");
@@ -122,6 +119,15 @@ internal sealed partial class Hdf5Preflight
         {
             throw Fail($"{where}: block offset {offset}, expected {heapOffset}");
         }
+    }
+
+    private void DirectBlock(FractalHeap h, long address, ulong heapOffset, ulong size, string heapWhere)
+    {
+        string where = $"fractal heap direct block at 0x{address:X} ({heapWhere})";
+        Visit(where);
+        Extent(address, size, where, "block size");
+        var c = new Cursor(this, address, Read(address, 5 + offsetSize + h.OffsetBytes, where), where);
+        BlockHeader(c, "FHDB", h, heapOffset, where);
 
         if (!h.DirectBlocks.TryAdd(heapOffset, (address, size)))
         {
@@ -142,18 +148,7 @@ internal sealed partial class Hdf5Preflight
         long size = 5 + offsetSize + h.OffsetBytes + (entries * offsetSize) + 4;
         Extent(address, (ulong)size, where, $"{rows} rows of {h.TableWidth} entries");
         var c = new Cursor(this, address, Read(address, (int)size, where), where);
-        if (!c.Bytes(4, "signature").AsSpan().SequenceEqual("FHIB"u8))
-        {
-            throw Fail($"{where}: no FHIB signature");
-        }
-
-        c.U8("version");
-        c.Offset("heap header address");
-        ulong offset = c.Uint(h.OffsetBytes, "block offset");
-        if (offset != heapOffset)
-        {
-            throw Fail($"{where}: block offset {offset}, expected {heapOffset}");
-        }
+        BlockHeader(c, "FHIB", h, heapOffset, where);
 
         int maxDirectRows = Log2(h.MaxDirectBlockSize) - Log2(h.StartingBlockSize) + 2;
         ulong blockOffset = heapOffset;

@@ -193,28 +193,9 @@ internal sealed partial class Hdf5Preflight
                 info.Dataspace = Dataspace(c);
                 break;
             case 2:
-            {
-                c.U8("version");
-                int f = c.U8("flags");
-                if ((f & 1) != 0)
-                {
-                    c.Skip(8, "maximum creation index");
-                }
-
-                ulong heap = c.Offset("fractal heap address");
-                ulong names = c.Offset("name index address");
-                if ((f & 2) != 0)
-                {
-                    c.Offset("creation order index address");
-                }
-
-                if (heap != Undefined)
-                {
-                    info.LinkHeap = (Address(heap, c.Where, "fractal heap address", 1), Address(names, c.Where, "name index address", 1));
-                }
-
+                // Link Info: an 8-byte maximum creation index.
+                info.LinkHeap = DenseStorage(c, maxCreationIndexBytes: 8) ?? info.LinkHeap;
                 break;
-            }
 
             case 3:
                 info.Type = Datatype(c, 0);
@@ -325,28 +306,9 @@ internal sealed partial class Hdf5Preflight
                 c.Bytes(c.U16("driver information size"), "driver information");
                 break;
             case 21:
-            {
-                c.U8("version");
-                int f = c.U8("flags");
-                if ((f & 1) != 0)
-                {
-                    c.U16("maximum creation index");
-                }
-
-                ulong heap = c.Offset("fractal heap address");
-                ulong names = c.Offset("name index address");
-                if ((f & 2) != 0)
-                {
-                    c.Offset("creation order index address");
-                }
-
-                if (heap != Undefined)
-                {
-                    info.AttributeHeap = (Address(heap, c.Where, "fractal heap address", 1), Address(names, c.Where, "name index address", 1));
-                }
-
+                // Attribute Info: a 2-byte maximum creation index.
+                info.AttributeHeap = DenseStorage(c, maxCreationIndexBytes: 2) ?? info.AttributeHeap;
                 break;
-            }
 
             case 22:
                 c.Skip(5, "reference count");
@@ -376,5 +338,28 @@ internal sealed partial class Hdf5Preflight
         long at = Address(target, c.Where, "shared message address", 1);
         // The same header: PureHDF refuses it (not implemented) without allocating.
         return at == info.Address ? null : Header(at, info.Path + " (shared message)", info.Depth + 1);
+    }
+
+    /// <summary>
+    /// The body of a Link Info or Attribute Info message: the fractal heap and name index of the
+    /// dense storage, or null when the heap address is undefined (compact storage).
+    /// </summary>
+    private (long Heap, long NameIndex)? DenseStorage(Cursor c, int maxCreationIndexBytes)
+    {
+        c.U8("version");
+        int f = c.U8("flags");
+        if ((f & 1) != 0)
+        {
+            c.Skip(maxCreationIndexBytes, "maximum creation index");
+        }
+
+        ulong heap = c.Offset("fractal heap address");
+        ulong names = c.Offset("name index address");
+        if ((f & 2) != 0)
+        {
+            c.Offset("creation order index address");
+        }
+
+        return heap == Undefined ? null : (Address(heap, c.Where, "fractal heap address", 1), Address(names, c.Where, "name index address", 1));
     }
 }

@@ -32,11 +32,7 @@ public abstract class AttentionBase : Layer
     private protected AttentionBase(bool useScale, float dropout, int? seed, bool useCausalMask, bool returnAttentionScores, string? name)
         : base(name)
     {
-        if (!(dropout >= 0f && dropout < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(dropout), $"{Describe()}: dropout must be in [0, 1), got {dropout.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
+        CheckDropout(dropout, Describe());
         UseScale = useScale;
         Dropout = dropout;
         Seed = seed;
@@ -102,7 +98,7 @@ public abstract class AttentionBase : Layer
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
-        CheckInputCount(inputs.Count);
+        CheckInputCount(inputs.Count, Describe());
         var query = inputs[0];
         var value = inputs[1];
         var key = inputs.Count > 2 ? inputs[2] : value;
@@ -120,8 +116,8 @@ public abstract class AttentionBase : Layer
             throw ShapeError($"[{batch}, *, *] (the query's batch size)", other.Shape, other == value ? "value (input 1) as" : "key (input 2) as");
         }
 
-        var queryMask = CheckMask(masks[0], batch, tq, "query mask");
-        var valueMask = CheckMask(masks[1], batch, tv, "value mask");
+        var queryMask = CheckStepMask(masks[0], batch, tq, "query mask as");
+        var valueMask = CheckStepMask(masks[1], batch, tv, "value mask as");
 
         var scores = Scores(query, key);
         if (valueMask is not null || UseCausalMask)
@@ -185,21 +181,21 @@ public abstract class AttentionBase : Layer
         return offsets;
     }
 
-    private Tensor? CheckMask(Tensor? mask, int batch, int steps, string what)
-    {
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != steps))
-        {
-            throw ShapeError($"[{batch}, {steps}]", mask.Shape, what + " as");
-        }
-
-        return mask;
-    }
-
-    private void CheckInputCount(int count)
+    /// <summary>Throws unless the layer got [query, value] or [query, value, key].</summary>
+    internal static void CheckInputCount(int count, string owner)
     {
         if (count is < 2 or > 3)
         {
-            throw new ArgumentException($"{Describe()}: expected inputs [query, value] or [query, value, key], got {count} input{(count == 1 ? string.Empty : "s")}.");
+            throw new ArgumentException($"{owner}: expected inputs [query, value] or [query, value, key], got {count} input{(count == 1 ? string.Empty : "s")}.");
+        }
+    }
+
+    /// <summary>Throws unless the attention weights' dropout rate is in [0, 1).</summary>
+    internal static void CheckDropout(float dropout, string owner)
+    {
+        if (!(dropout >= 0f && dropout < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropout), $"{owner}: dropout must be in [0, 1), got {dropout.ToString(CultureInfo.InvariantCulture)}.");
         }
     }
 
@@ -211,7 +207,7 @@ public abstract class AttentionBase : Layer
     /// </summary>
     private void CheckShapes(IReadOnlyList<int[]> shapes, IReadOnlyList<int[]>? full = null, bool ranksOnly = false)
     {
-        CheckInputCount(shapes.Count);
+        CheckInputCount(shapes.Count, Describe());
         string[] names = ["query", "value", "key"];
         for (int i = 0; i < shapes.Count; i++)
         {

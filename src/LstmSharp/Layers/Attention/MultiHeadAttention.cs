@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Tensors;
@@ -60,11 +59,7 @@ public sealed class MultiHeadAttention : Layer
         Positive(keyDim, nameof(keyDim));
         Positive(valueDim ?? keyDim, nameof(valueDim));
         Positive(outputShape ?? 1, nameof(outputShape));
-        if (!(dropout >= 0f && dropout < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(dropout), $"{Describe()}: dropout must be in [0, 1), got {dropout.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
+        AttentionBase.CheckDropout(dropout, Describe());
         _ = Initializers.Get(kernelInitializer);
         _ = Initializers.Get(biasInitializer);
         NumHeads = numHeads;
@@ -214,7 +209,7 @@ public sealed class MultiHeadAttention : Layer
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
-        CheckInputCount(inputs.Count);
+        AttentionBase.CheckInputCount(inputs.Count, Describe());
         var query = inputs[0];
         var value = inputs[1];
         var key = inputs.Count > 2 ? inputs[2] : value;
@@ -239,7 +234,7 @@ public sealed class MultiHeadAttention : Layer
         var v = Heads(Project(value, ValueKernel!, ValueBias), batch, tv, ValueDim);
         q = Ops.Scale(q, 1f / MathF.Sqrt(KeyDim));
         var scores = Ops.BatchMatMul(q, k, transposeB: true);
-        var offsets = MaskOffsets(CheckMask(masks[0], batch, tq, "query mask"), CheckMask(masks[1], batch, tv, "value mask"), CheckMask(masks.Count > 2 ? masks[2] : null, batch, tv, "key mask"), batch, tq, tv);
+        var offsets = MaskOffsets(CheckStepMask(masks[0], batch, tq, "query mask as"), CheckStepMask(masks[1], batch, tv, "value mask as"), CheckStepMask(masks.Count > 2 ? masks[2] : null, batch, tv, "key mask as"), batch, tq, tv);
         if (offsets is not null)
         {
             scores = Ops.Add(scores, offsets);
@@ -307,28 +302,10 @@ public sealed class MultiHeadAttention : Layer
         return offsets;
     }
 
-    private Tensor? CheckMask(Tensor? mask, int batch, int steps, string what)
-    {
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != steps))
-        {
-            throw ShapeError($"[{batch}, {steps}]", mask.Shape, what + " as");
-        }
-
-        return mask;
-    }
-
-    private void CheckInputCount(int count)
-    {
-        if (count is < 2 or > 3)
-        {
-            throw new ArgumentException($"{Describe()}: expected inputs [query, value] or [query, value, key], got {count} input{(count == 1 ? string.Empty : "s")}.");
-        }
-    }
-
     /// <summary>Per-sample shapes (batch excluded, -1 unknown): query [Tq, dq], value [Tv, dv], key [Tv, dk].</summary>
     private void CheckShapes(IReadOnlyList<int[]> shapes)
     {
-        CheckInputCount(shapes.Count);
+        AttentionBase.CheckInputCount(shapes.Count, Describe());
         string[] names = ["query (input 0)", "value (input 1)", "key (input 2)"];
         for (int i = 0; i < shapes.Count; i++)
         {

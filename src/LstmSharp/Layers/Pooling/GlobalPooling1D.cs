@@ -55,12 +55,7 @@ public abstract class GlobalPooling1D : Layer
             throw ShapeError("[*, steps > 0, channels] (rank 3)", input.Shape);
         }
 
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != input.Dim(0) || mask.Dim(1) != input.Dim(1)))
-        {
-            throw ShapeError($"[{input.Dim(0)}, {input.Dim(1)}]", mask.Shape, "mask");
-        }
-
-        var y = Pool(input, mask);
+        var y = Pool(input, CheckStepMask(mask, input.Dim(0), input.Dim(1)));
         return KeepDims ? Ops.Reshape(y, input.Dim(0), 1, input.Dim(2)) : y;
     }
 
