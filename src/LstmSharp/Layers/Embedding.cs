@@ -66,7 +66,7 @@ public sealed class Embedding : Layer
 
     public IConstraint? EmbeddingsConstraint { get; }
 
-    public bool MaskZero { get; }
+    public bool MaskZero { get; internal set; }
 
     public int? InputLength { get; }
 

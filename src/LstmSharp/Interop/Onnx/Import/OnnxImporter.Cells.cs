@@ -22,7 +22,7 @@ internal sealed partial class OnnxImporter
 {
     private Value[] ImportAsCells(
         NodeProto node, string op, int h, int f, long time, long layout, string direction, ActivationFunction[][] functions, float? clip,
-        SymbolicTensor xSym, SymbolicTensor?[,] initial, bool anyInitial, bool masked, bool wantY, bool wantStates,
+        SymbolicTensor xSym, SymbolicTensor?[,] initial, bool anyInitial, bool[] zeroOutputForMask, bool wantY, bool wantStates,
         OnnxConstant w, OnnxConstant r, OnnxConstant? b, OnnxConstant? p)
     {
         int dirs = functions.Length;
@@ -46,7 +46,7 @@ internal sealed partial class OnnxImporter
                     inputForget: op == "LSTM" && AttrInt(node, "input_forget", 0) != 0,
                     linearBeforeReset: op == "GRU" && AttrInt(node, "linear_before_reset", 0) != 0,
                     peepholes: p is not null && Peepholes(p, d, h));
-                rnn = new RNN(cell, returnSequences: wantY, returnState: wantStates, goBackwards: backwards, zeroOutputForMask: masked);
+                rnn = new RNN(cell, returnSequences: wantY, returnState: wantStates, goBackwards: backwards, zeroOutputForMask: zeroOutputForMask[d]);
                 var inputs = new List<SymbolicTensor> { xSym };
                 if (anyInitial)
                 {

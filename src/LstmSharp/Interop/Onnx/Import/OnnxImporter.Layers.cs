@@ -91,6 +91,10 @@ internal sealed partial class OnnxImporter
                 return [DenseDyn(node, d, w.C, c, AttrInt(node, "transB", 0) != 0, AttrFloat(node, "alpha", 1f), AttrFloat(node, "beta", 1f))];
             }
 
+            case "Equal" when In(0) is Dyn d && In(1) is Const v:
+                return [CompareToConstant(node, d, v.C)];
+            case "Equal" when In(1) is Dyn d && In(0) is Const v:
+                return [CompareToConstant(node, d, v.C)];
             case "Add" when In(0) is Dyn d && In(1) is Const b:
                 return [AddBias(node, d, b.C)];
             case "Add" when In(1) is Dyn d && In(0) is Const b:
@@ -240,6 +244,13 @@ internal sealed partial class OnnxImporter
         if (current.SequenceEqual(perSample))
         {
             return new Dyn(d.T, b, dims);
+        }
+
+        if (d.T.Node.Layer is Reshape && d.T.Node.Inputs[0] is var before && before.Shape.SequenceEqual(perSample))
+        {
+            // A reshape undone (the [T, 1, H] view of a one-direction Y squeezed back): the tensor
+            // before it, which also keeps its mask. At most one size is unknown, so equal shapes are equal sizes.
+            return new Dyn(before, b, dims);
         }
 
         return new Dyn(new Reshape(perSample).Apply(d.T), b, dims);

@@ -106,11 +106,15 @@ internal sealed partial class OnnxImporter
         var xSym = input.T.Shape[^1] == f ? input.T : new Reshape([-1, f]).Apply(input.T);
         long time = input.Dims[layout == 1 ? 1 : 0];
         CheckSequenceLengths(node, In(4), time);
-        if (In(4) is Dyn lengths)
+        xSym = In(4) switch
         {
             // Lengths fed at run time (a second model input): a right-padding mask on X.
-            xSym = new SequenceLengthMask().Apply(xSym, lengths.T);
-        }
+            Dyn lengths => new SequenceLengthMask().Apply(xSym, lengths.T),
+
+            // Lengths of a padding mask computed in the graph (Masking, mask_zero): that mask, Keras's way.
+            MaskVal padding => WithPadding(node, xSym, padding),
+            _ => WithoutPadding(xSym),
+        };
 
         // Initial states: absent or zero -> the layer's zeros; run-time -> one [batch, H] input per direction.
         var initial = new SymbolicTensor?[states, dirs];
@@ -148,7 +152,13 @@ internal sealed partial class OnnxImporter
         var functions = Activations(node, op, dirs);
         bool wantY = node.Output.Count > 0 && !string.IsNullOrEmpty(node.Output[0]);
         bool wantStates = node.Output.Skip(1).Any(o => !string.IsNullOrEmpty(o));
-        bool masked = In(4) is Dyn;
+        bool masked = In(4) is Dyn or MaskVal;
+
+        // Past a row's length ONNX writes zeros (zero_output_for_mask); a Where after the node may
+        // repeat the last output there instead, as Keras does by default.
+        var zeroOutput = In(4) is MaskVal mv
+            ? FindRepeatLast(node, dirs, layout, direction == "reverse", mv).Select(repeat => !repeat).ToArray()
+            : Enumerable.Repeat(masked, dirs).ToArray();
 
         // The fused layers when every direction's activations fold into their kernels and there is
         // no clip; else RNN(OnnxRecurrentCell), which runs the operator's equations as they are.
@@ -164,7 +174,7 @@ internal sealed partial class OnnxImporter
             }
 
             acts[d] = folded.Select(a => a!.Value).ToArray();
-            if (MakeLayer(node, op, h, acts[d], backwards, wantY, wantStates, p is not null && Peepholes(p, d, h), masked) is not { } made)
+            if (MakeLayer(node, op, h, acts[d], backwards, wantY, wantStates, p is not null && Peepholes(p, d, h), zeroOutput[d]) is not { } made)
             {
                 break;
             }
@@ -174,7 +184,7 @@ internal sealed partial class OnnxImporter
 
         if (layers.Any(l => l is null))
         {
-            return ImportAsCells(node, op, h, f, time, layout, direction, functions, clip, xSym, initial, anyInitial, masked, wantY, wantStates, w, r, b, p);
+            return ImportAsCells(node, op, h, f, time, layout, direction, functions, clip, xSym, initial, anyInitial, zeroOutput, wantY, wantStates, w, r, b, p);
         }
 
         Layer layer = dirs == 2 ? new Bidirectional(layers[0], "concat", layers[1]) : layers[0];
@@ -269,6 +279,9 @@ internal sealed partial class OnnxImporter
                 return;
             case Const c:
                 throw UnsupportedNode(node, $"sequence_lens is a constant {c.C.ShapeText} that does not cover every step of X (time {(time > 0 ? time.ToString(CultureInfo.InvariantCulture) : "unknown")}); pass padded sequences through Masking instead");
+            case MaskVal:
+                // The lengths of a padding mask computed in the graph: checked by WithPadding.
+                return;
             case Dyn d when d.Rank == 1 && d.BatchAxis == 0:
                 // Per-example lengths given at run time; SequenceLengthMask checks their values.
                 return;
@@ -394,7 +407,7 @@ internal sealed partial class OnnxImporter
         return new Act(ActivationKind.HardSigmoid, scale, shift, text);
     }
 
-    private RecurrentLayer? MakeLayer(NodeProto node, string op, int h, Act[] a, bool backwards, bool returnSequences, bool returnState, bool peepholes, bool masked)
+    private RecurrentLayer? MakeLayer(NodeProto node, string op, int h, Act[] a, bool backwards, bool returnSequences, bool returnState, bool peepholes, bool zeroOutputForMask)
     {
         switch (op)
         {
@@ -436,14 +449,14 @@ internal sealed partial class OnnxImporter
                     InputActivation = inputActivation,
                     OutputActivation = outputActivation,
                 };
-                return new LSTM(h, kind.ToName(), fAct.Kind.ToName(), useBias: true, unitForgetBias: false, returnSequences: returnSequences, returnState: returnState, goBackwards: backwards, variant: variant, zeroOutputForMask: masked);
+                return new LSTM(h, kind.ToName(), fAct.Kind.ToName(), useBias: true, unitForgetBias: false, returnSequences: returnSequences, returnState: returnState, goBackwards: backwards, variant: variant, zeroOutputForMask: zeroOutputForMask);
             }
 
             case "GRU":
                 return new GRU(h, a[1].Kind.ToName(), a[0].Kind.ToName(), useBias: true, returnSequences: returnSequences, returnState: returnState, goBackwards: backwards,
-                    resetAfter: AttrInt(node, "linear_before_reset", 0) != 0, zeroOutputForMask: masked);
+                    resetAfter: AttrInt(node, "linear_before_reset", 0) != 0, zeroOutputForMask: zeroOutputForMask);
             default:
-                return new SimpleRNN(h, a[0].Kind.ToName(), useBias: true, returnSequences: returnSequences, returnState: returnState, goBackwards: backwards, zeroOutputForMask: masked);
+                return new SimpleRNN(h, a[0].Kind.ToName(), useBias: true, returnSequences: returnSequences, returnState: returnState, goBackwards: backwards, zeroOutputForMask: zeroOutputForMask);
         }
     }
 

@@ -213,6 +213,11 @@ internal sealed partial class OnnxImporter
         foreach (var o in graph.Output)
         {
             var v = Get(o.Name, $"graph output '{Short(o.Name)}'");
+            if (v is MaskVal mv)
+            {
+                throw Unsupported($"graph output '{Short(o.Name)}' is a padding mask computed from {mv.Padding.Text}; such outputs are not supported.");
+            }
+
             if (v is not Dyn d)
             {
                 throw Unsupported($"graph output '{Short(o.Name)}' does not depend on any graph input (it is {Describe(v)}); such outputs are not supported.");
@@ -334,6 +339,10 @@ internal sealed partial class OnnxImporter
         {
             results = [new Const(ConstantNode(node))];
         }
+        else if (inputs.Any(v => v is MaskVal))
+        {
+            results = ImportMaskOp(node, inputs);
+        }
         else if (inputs.All(v => v is null or Const))
         {
             results = [new Const(Fold(node, inputs.Select(v => ((Const?)v)?.C).ToArray()))];
@@ -391,6 +400,7 @@ internal sealed partial class OnnxImporter
         Const c => $"a constant {c.C.ShapeText}",
         ShapeVal => "a shape",
         Zeros => "a zero tensor",
+        MaskVal m => $"a padding mask of {m.Padding.Text}",
         _ => "a run-time tensor",
     };
 
