@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LstmSharp.Tensors;
 
@@ -14,14 +13,9 @@ public abstract class DropoutBase : Layer
     private protected DropoutBase(float rate, int? seed, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), $"{Describe()}: rate must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
-        }
-
-        Rate = rate;
+        Rate = LayerChecks.Rate(rate, Describe(), nameof(rate));
         Seed = seed;
-        MaskRandom = seed is { } s ? new Rng(s) : InitRandom;
+        MaskRandom = SeededRandom(seed);
         SupportsMasking = true;
     }
 

@@ -138,6 +138,9 @@ public abstract partial class Layer
     /// <summary>A fresh generator for initialising one weight: forked from this thread's seed if set, else from the global generator.</summary>
     internal static Rng InitRandom => threadRandom?.Fork() ?? Rng.CreateFromGlobal();
 
+    /// <summary>A generator for a layer's masks: seeded by <paramref name="seed"/>, else forked as <see cref="InitRandom"/>.</summary>
+    private protected static Rng SeededRandom(int? seed) => seed is { } s ? new Rng(s) : InitRandom;
+
     /// <summary>Creates the weights for an input of shape <paramref name="inputShape"/> (batch excluded). Idempotent.</summary>
     public void Build(int[] inputShape) => Build(new[] { inputShape });
 

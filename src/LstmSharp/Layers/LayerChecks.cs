@@ -1,3 +1,4 @@
+using System.Globalization;
 using LstmSharp.Autograd;
 
 namespace LstmSharp.Layers;
@@ -21,6 +22,12 @@ internal static class LayerChecks
 
         return name;
     }
+
+    /// <summary>A dropout rate, checked to be in [0, 1) (no silent clamping).</summary>
+    public static float Rate(float rate, string owner, string argument) =>
+        rate >= 0f && rate < 1f
+            ? rate
+            : throw new ArgumentOutOfRangeException(argument, $"{owner}: {argument} must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
 
     public static string Initializer(string? initializer, string owner, string argument) =>
         WeightInitializers.Canonical(initializer, owner, argument);

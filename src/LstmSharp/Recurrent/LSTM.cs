@@ -125,12 +125,7 @@ public sealed partial class LSTM : RecurrentLayer
     public LSTM(RecurrentOptions options, bool unitForgetBias = true, LstmVariant? variant = null, int projSize = 0)
         : base(options)
     {
-        if (projSize < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(projSize), $"{Describe()}: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
-        }
-
-        ProjSize = projSize;
+        ProjSize = LstmFamilyOptions.CheckProjSize(projSize, Describe());
         Variant = (variant ?? LstmVariant.Standard) with { Activation = Activation, RecurrentActivation = RecurrentActivation };
         try
         {

@@ -109,13 +109,8 @@ public sealed class LayerNormLSTM : RecurrentLayer
     public LayerNormLSTM(RecurrentOptions options, bool unitForgetBias = true, float normEpsilon = LayerNormLstmCell.DefaultEpsilon)
         : base(options)
     {
-        if (!(normEpsilon > 0f) || float.IsInfinity(normEpsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(normEpsilon), $"{Describe()}: normEpsilon must be a positive finite number, got {normEpsilon}.");
-        }
-
         UnitForgetBias = unitForgetBias;
-        NormEpsilon = normEpsilon;
+        NormEpsilon = LstmFamilyOptions.CheckNormEpsilon(normEpsilon, Describe());
     }
 
     public override string ClassName => "LayerNormLSTM";
@@ -146,7 +141,7 @@ public sealed class LayerNormLSTM : RecurrentLayer
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLSTM FromConfig(JsonObject c) =>
-        new LayerNormLSTM(ReadOptions(c), c.GetBool("unit_forget_bias", true), c["norm_epsilon"] is null ? LayerNormLstmCell.DefaultEpsilon : c.GetFloat("norm_epsilon")).WithBase(c);
+        new LayerNormLSTM(ReadOptions(c), c.GetBool("unit_forget_bias", true), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {
@@ -173,10 +168,7 @@ public sealed class LayerNormLSTM : RecurrentLayer
             }
         }
 
-        InputGamma = AddWeight("input_gamma", [4 * n], "ones");
-        RecurrentGamma = AddWeight("recurrent_gamma", [4 * n], "ones");
-        CellGamma = AddWeight("cell_gamma", [n], "ones");
-        CellBeta = AddWeight("cell_beta", [n], "zeros");
+        (InputGamma, RecurrentGamma, CellGamma, CellBeta) = LstmFamilyOptions.AddNormWeights(n, (name, shape, init) => AddWeight(name, shape, init));
     }
 
     private protected override object CreateCache() => new LayerNormLstmCache();

@@ -60,13 +60,8 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     private LayerNormLstmAutogradCell(RecurrentOptions options, bool unitForgetBias, float normEpsilon)
         : base(options)
     {
-        if (!(normEpsilon > 0f) || float.IsInfinity(normEpsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(normEpsilon), $"{Describe()}: normEpsilon must be a positive finite number, got {normEpsilon}.");
-        }
-
         UnitForgetBias = unitForgetBias;
-        NormEpsilon = normEpsilon;
+        NormEpsilon = LstmFamilyOptions.CheckNormEpsilon(normEpsilon, Describe());
     }
 
     public override string ClassName => "LayerNormLSTMCell";
@@ -88,7 +83,7 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLstmAutogradCell FromConfig(JsonObject c) =>
-        new LayerNormLstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), c["norm_epsilon"] is null ? LayerNormLstmCell.DefaultEpsilon : c.GetFloat("norm_epsilon")).WithBase(c);
+        new LayerNormLstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {
@@ -131,10 +126,7 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
         }
 
         ReserveWeights([("norms", [10 * n])]);
-        InputGamma = AddWeight("input_gamma", [4 * n], "ones");
-        RecurrentGamma = AddWeight("recurrent_gamma", [4 * n], "ones");
-        CellGamma = AddWeight("cell_gamma", [n], "ones");
-        CellBeta = AddWeight("cell_beta", [n], "zeros");
+        (InputGamma, RecurrentGamma, CellGamma, CellBeta) = LstmFamilyOptions.AddNormWeights(n, (name, shape, init) => AddWeight(name, shape, init));
     }
 
     /// <summary>Each gate block of a [batch, 4n] pre-activation normalised over its own n values.</summary>

@@ -90,13 +90,8 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     private LstmAutogradCell(RecurrentOptions options, bool unitForgetBias, int projSize)
         : base(options)
     {
-        if (projSize < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(projSize), $"{Describe()}: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
-        }
-
         UnitForgetBias = unitForgetBias;
-        ProjSize = projSize;
+        ProjSize = LstmFamilyOptions.CheckProjSize(projSize, Describe());
     }
 
     public override string ClassName => "LSTMCell";

@@ -27,8 +27,8 @@ internal sealed class RecurrentSettings
             throw new ArgumentOutOfRangeException("units", $"{owner}: units must be a positive integer, got {options.Units}.");
         }
 
-        CheckRate(options.Dropout, "dropout");
-        CheckRate(options.RecurrentDropout, "recurrentDropout");
+        LayerChecks.Rate(options.Dropout, owner, "dropout");
+        LayerChecks.Rate(options.RecurrentDropout, owner, "recurrentDropout");
         Options = options;
         Activation = ActivationNames.Parse(options.Activation, $"{owner} activation");
         RecurrentActivation = ActivationNames.Parse(options.RecurrentActivation, $"{owner} recurrent_activation");
@@ -110,13 +110,5 @@ internal sealed class RecurrentSettings
         }
 
         return mask;
-    }
-
-    private void CheckRate(float rate, string argument)
-    {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(argument, $"{owner}: {argument} must be in [0, 1), got {rate}.");
-        }
     }
 }

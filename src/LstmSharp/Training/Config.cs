@@ -44,6 +44,16 @@ internal static class Config
     internal static bool Bool(JsonObject o, string key, bool fallback) =>
         o[key] is JsonNode n ? n.GetValue<bool>() : fallback;
 
+    /// <summary>
+    /// A Keras serialization envelope <c>{"class_name": ..., "config": {...}}</c> (what
+    /// optimizers, schedules, regularizers and constraints write): its class name and inner config.
+    /// </summary>
+    internal static (string ClassName, JsonObject Inner) Envelope(JsonObject? o, string who)
+    {
+        ArgumentNullException.ThrowIfNull(o, "config");
+        return (String(o, "class_name", who), Inner(o, who));
+    }
+
     internal static JsonObject Inner(JsonObject o, string who) =>
         o["config"] as JsonObject ?? throw new ArgumentException($"{who}: config has no object 'config': {o.ToJsonString()}.");
 }

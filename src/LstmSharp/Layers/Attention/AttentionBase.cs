@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
@@ -17,45 +16,18 @@ namespace LstmSharp.Layers;
 /// weights = softmax_j(scores)   (then dropout on the weights in training)
 /// output[b,i] = Σ_j weights[b,i,j] · value[b,j]      output[b,i] = 0 where query step i is masked
 /// </code>
-/// Outputs: <c>[batch, Tq, dv]</c>, and with <see cref="ReturnAttentionScores"/> also the
+/// Outputs: <c>[batch, Tq, dv]</c>, and with <see cref="AttentionLayer.ReturnAttentionScores"/> also the
 /// weights <c>[batch, Tq, Tv]</c>. The output's mask is the query's. Keras passes
 /// <c>use_causal_mask</c> and <c>return_attention_scores</c> to each call; here they are options
 /// of the layer (kept in its config), so a functional graph records them.
 /// </summary>
-public abstract class AttentionBase : Layer
+public abstract class AttentionBase : AttentionLayer
 {
-    /// <summary>The amount Keras subtracts from masked scores (so their softmax weight is 0 in float32).</summary>
-    public const float MaskedScoreOffset = 1e9f;
-
-    private readonly Rng rng;
-
     private protected AttentionBase(bool useScale, float dropout, int? seed, bool useCausalMask, bool returnAttentionScores, string? name)
-        : base(name)
-    {
-        CheckDropout(dropout, Describe());
-        UseScale = useScale;
-        Dropout = dropout;
-        Seed = seed;
-        UseCausalMask = useCausalMask;
-        ReturnAttentionScores = returnAttentionScores;
-        rng = seed is { } s ? new Rng(s) : InitRandom;
-        SupportsMasking = true;
-    }
+        : base(dropout, seed, useCausalMask, returnAttentionScores, name) => UseScale = useScale;
 
     /// <summary>Keras <c>use_scale</c>: a learned scale of the scores.</summary>
     public bool UseScale { get; }
-
-    /// <summary>Keras <c>dropout</c>: the fraction of attention weights dropped in training.</summary>
-    public float Dropout { get; }
-
-    /// <summary>Seed of the dropout masks; null forks one from <see cref="Layer.SetRandomSeed"/> or the global generator.</summary>
-    public int? Seed { get; }
-
-    /// <summary>Keras <c>use_causal_mask</c>: query step i attends only to value steps j ≤ i (decoder self-attention).</summary>
-    public bool UseCausalMask { get; }
-
-    /// <summary>Keras <c>return_attention_scores</c>: a second output, the attention weights <c>[batch, Tq, Tv]</c>.</summary>
-    public bool ReturnAttentionScores { get; }
 
     /// <summary>The "scale" weight; null before building or without <see cref="UseScale"/>.</summary>
     public Parameter? Scale { get; private protected set; }
@@ -71,17 +43,12 @@ public abstract class AttentionBase : Layer
         return c;
     }
 
-    public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
-
     public override IReadOnlyList<int[]> ComputeOutputShapes(IReadOnlyList<int[]> inputShapes)
     {
         CheckShapes(inputShapes);
         int[] output = [inputShapes[0][0], inputShapes[1][1]];
         return ReturnAttentionScores ? [output, [inputShapes[0][0], inputShapes[1][0]]] : [output];
     }
-
-    public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks) =>
-        ReturnAttentionScores ? [masks[0], null] : [masks[0]];
 
     /// <summary>The raw scores <c>[batch, Tq, Tv]</c> of query <c>[batch, Tq, dim]</c> against key <c>[batch, Tv, dim]</c>.</summary>
     private protected abstract Tensor Scores(Tensor query, Tensor key);
@@ -98,7 +65,7 @@ public abstract class AttentionBase : Layer
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
-        CheckInputCount(inputs.Count, Describe());
+        CheckInputCount(inputs.Count);
         var query = inputs[0];
         var value = inputs[1];
         var key = inputs.Count > 2 ? inputs[2] : value;
@@ -126,7 +93,7 @@ public abstract class AttentionBase : Layer
         }
 
         var weights = Ops.Softmax(scores);
-        weights = Ops.Dropout(weights, Dropout, rng, training);
+        weights = Ops.Dropout(weights, Dropout, DropoutRandom, training);
         var output = Ops.BatchMatMul(weights, value);
         if (queryMask is not null)
         {
@@ -181,24 +148,6 @@ public abstract class AttentionBase : Layer
         return offsets;
     }
 
-    /// <summary>Throws unless the layer got [query, value] or [query, value, key].</summary>
-    internal static void CheckInputCount(int count, string owner)
-    {
-        if (count is < 2 or > 3)
-        {
-            throw new ArgumentException($"{owner}: expected inputs [query, value] or [query, value, key], got {count} input{(count == 1 ? string.Empty : "s")}.");
-        }
-    }
-
-    /// <summary>Throws unless the attention weights' dropout rate is in [0, 1).</summary>
-    internal static void CheckDropout(float dropout, string owner)
-    {
-        if (!(dropout >= 0f && dropout < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(dropout), $"{owner}: dropout must be in [0, 1), got {dropout.ToString(CultureInfo.InvariantCulture)}.");
-        }
-    }
-
     private static int[] WithUnknownBatch(int[] shape) => [-1, .. shape];
 
     /// <summary>
@@ -207,7 +156,7 @@ public abstract class AttentionBase : Layer
     /// </summary>
     private void CheckShapes(IReadOnlyList<int[]> shapes, IReadOnlyList<int[]>? full = null, bool ranksOnly = false)
     {
-        CheckInputCount(shapes.Count, Describe());
+        CheckInputCount(shapes.Count);
         string[] names = ["query", "value", "key"];
         for (int i = 0; i < shapes.Count; i++)
         {

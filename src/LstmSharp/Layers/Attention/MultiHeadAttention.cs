@@ -19,15 +19,13 @@ namespace LstmSharp.Layers;
 /// <c>key/kernel</c> [dk, H, K], <c>key/bias</c>, <c>value/kernel</c> [dv, H, V], <c>value/bias</c>
 /// [H, V], <c>attention_output/kernel</c> [H, V, out], <c>attention_output/bias</c> [out]; out is
 /// <see cref="OutputShape"/> or dq. A pair (i, j) is masked where query step i or value (key) step
-/// j is masked, or j &gt; i with <see cref="UseCausalMask"/>; the output's mask is the query's.
-/// With <see cref="ReturnAttentionScores"/> the second output is A <c>[batch, H, Tq, Tv]</c>
+/// j is masked, or j &gt; i with <see cref="AttentionLayer.UseCausalMask"/>; the output's mask is the query's.
+/// With <see cref="AttentionLayer.ReturnAttentionScores"/> the second output is A <c>[batch, H, Tq, Tv]</c>
 /// (before dropout, as Keras). Backward: the autograd ops' (MatMul, BatchMatMul, Softmax,
 /// Permute), checked against a double reference and finite differences.
 /// </summary>
-public sealed class MultiHeadAttention : Layer
+public sealed class MultiHeadAttention : AttentionLayer
 {
-    private readonly Rng rng;
-
     /// <param name="numHeads">Heads H (Keras <c>num_heads</c>).</param>
     /// <param name="keyDim">Size K of each head's query and key (Keras <c>key_dim</c>).</param>
     /// <param name="valueDim">Size V of each head's value; null = <paramref name="keyDim"/>.</param>
@@ -53,28 +51,21 @@ public sealed class MultiHeadAttention : Layer
         bool useCausalMask = false,
         bool returnAttentionScores = false,
         string? name = null)
-        : base(name)
+        : base(dropout, seed, useCausalMask, returnAttentionScores, name)
     {
         Positive(numHeads, nameof(numHeads));
         Positive(keyDim, nameof(keyDim));
         Positive(valueDim ?? keyDim, nameof(valueDim));
         Positive(outputShape ?? 1, nameof(outputShape));
-        AttentionBase.CheckDropout(dropout, Describe());
         _ = Initializers.Get(kernelInitializer);
         _ = Initializers.Get(biasInitializer);
         NumHeads = numHeads;
         KeyDim = keyDim;
         ValueDim = valueDim ?? keyDim;
-        Dropout = dropout;
         UseBias = useBias;
         OutputShape = outputShape;
         KernelInitializer = kernelInitializer;
         BiasInitializer = biasInitializer;
-        Seed = seed;
-        UseCausalMask = useCausalMask;
-        ReturnAttentionScores = returnAttentionScores;
-        rng = seed is { } s ? new Rng(s) : InitRandom;
-        SupportsMasking = true;
     }
 
     public int NumHeads { get; }
@@ -82,8 +73,6 @@ public sealed class MultiHeadAttention : Layer
     public int KeyDim { get; }
 
     public int ValueDim { get; }
-
-    public float Dropout { get; }
 
     public bool UseBias { get; }
 
@@ -93,12 +82,6 @@ public sealed class MultiHeadAttention : Layer
     public string KernelInitializer { get; }
 
     public string BiasInitializer { get; }
-
-    public int? Seed { get; }
-
-    public bool UseCausalMask { get; }
-
-    public bool ReturnAttentionScores { get; }
 
     public Parameter? QueryKernel { get; private set; }
 
@@ -170,17 +153,12 @@ public sealed class MultiHeadAttention : Layer
         return c;
     }
 
-    public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
-
     public override IReadOnlyList<int[]> ComputeOutputShapes(IReadOnlyList<int[]> inputShapes)
     {
         CheckShapes(inputShapes);
         int[] output = [inputShapes[0][0], OutputShape ?? inputShapes[0][1]];
         return ReturnAttentionScores ? [output, [NumHeads, inputShapes[0][0], inputShapes[1][0]]] : [output];
     }
-
-    public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks) =>
-        ReturnAttentionScores ? [masks[0], null] : [masks[0]];
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {
@@ -209,7 +187,7 @@ public sealed class MultiHeadAttention : Layer
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
-        AttentionBase.CheckInputCount(inputs.Count, Describe());
+        CheckInputCount(inputs.Count);
         var query = inputs[0];
         var value = inputs[1];
         var key = inputs.Count > 2 ? inputs[2] : value;
@@ -241,7 +219,7 @@ public sealed class MultiHeadAttention : Layer
         }
 
         var weights = Ops.Softmax(scores);
-        var dropped = Ops.Dropout(weights, Dropout, rng, training);
+        var dropped = Ops.Dropout(weights, Dropout, DropoutRandom, training);
         var context = Ops.BatchMatMul(dropped, v); // [B·H, Tq, V]
         var merged = Ops.Reshape(Ops.Permute(Ops.Reshape(context, batch, NumHeads, tq, ValueDim), 0, 2, 1, 3), batch * tq, NumHeads * ValueDim);
         int output = OutputKernel!.Value.Dim(2);
@@ -292,7 +270,7 @@ public sealed class MultiHeadAttention : Layer
                     {
                         for (int h = 0; h < NumHeads; h++)
                         {
-                            o[(((((b * NumHeads) + h) * tq) + i) * tv) + j] = -AttentionBase.MaskedScoreOffset;
+                            o[(((((b * NumHeads) + h) * tq) + i) * tv) + j] = -MaskedScoreOffset;
                         }
                     }
                 }
@@ -305,7 +283,7 @@ public sealed class MultiHeadAttention : Layer
     /// <summary>Per-sample shapes (batch excluded, -1 unknown): query [Tq, dq], value [Tv, dv], key [Tv, dk].</summary>
     private void CheckShapes(IReadOnlyList<int[]> shapes)
     {
-        AttentionBase.CheckInputCount(shapes.Count, Describe());
+        CheckInputCount(shapes.Count);
         string[] names = ["query (input 0)", "value (input 1)", "key (input 2)"];
         for (int i = 0; i < shapes.Count; i++)
         {

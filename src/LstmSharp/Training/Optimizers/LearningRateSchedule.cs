@@ -16,9 +16,7 @@ public abstract class LearningRateSchedule
     /// <summary>Rebuilds a schedule from <see cref="GetConfig"/>'s output.</summary>
     public static LearningRateSchedule FromConfig(JsonObject config)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        string className = Config.String(config, "class_name", "LearningRateSchedule.FromConfig");
-        var c = Config.Inner(config, "LearningRateSchedule.FromConfig");
+        var (className, c) = Config.Envelope(config, "LearningRateSchedule.FromConfig");
         return className switch
         {
             "ExponentialDecay" => new ExponentialDecay(Config.Number(c, "initial_learning_rate", double.NaN), (long)Config.Number(c, "decay_steps", double.NaN), Config.Number(c, "decay_rate", double.NaN), Config.Bool(c, "staircase", false)),

@@ -392,10 +392,8 @@ public static class Optimizers
     /// <summary>Rebuilds an optimizer (without its state) from <see cref="Optimizer.GetConfig"/>'s output.</summary>
     public static Optimizer FromConfig(JsonObject config)
     {
-        ArgumentNullException.ThrowIfNull(config);
         const string who = "Optimizers.FromConfig";
-        string className = Config.String(config, "class_name", who);
-        var c = Config.Inner(config, who);
+        var (className, c) = Config.Envelope(config, who);
         var lrNode = c["learning_rate"];
         LearningRateSchedule? schedule = lrNode is JsonObject o ? LearningRateSchedule.FromConfig(o) : null;
         double Lr(double fallback) => lrNode is JsonValue v ? Config.ToDouble(v, "learning_rate") : fallback;

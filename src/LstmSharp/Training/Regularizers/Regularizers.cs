@@ -125,10 +125,8 @@ public static class Regularizers
 
     public static Regularizer FromConfig(JsonObject config)
     {
-        ArgumentNullException.ThrowIfNull(config);
         const string who = "Regularizers.FromConfig";
-        string className = Config.String(config, "class_name", who);
-        var c = Config.Inner(config, who);
+        var (className, c) = Config.Envelope(config, who);
         return className.ToLowerInvariant() switch
         {
             "l1" => new L1(Config.Number(c, "l1", 0.01)),
@@ -410,10 +408,8 @@ public static class Constraints
 
     public static IConstraint FromConfig(JsonObject config)
     {
-        ArgumentNullException.ThrowIfNull(config);
         const string who = "Constraints.FromConfig";
-        string className = Config.String(config, "class_name", who);
-        var c = Config.Inner(config, who);
+        var (className, c) = Config.Envelope(config, who);
         int[] axis = c["axis"] switch
         {
             null => [0],
