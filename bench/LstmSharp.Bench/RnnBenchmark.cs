@@ -128,6 +128,9 @@ internal static partial class RnnBenchmark
     /// <summary>One side of a comparison: a step to time and what it runs.</summary>
     private sealed record Side(Action Step, string Description, int WarmupSteps = 5);
 
+    /// <summary>Idle time before each side's round (not timed), so the previous side's spinning threads have parked.</summary>
+    private const int QuietGapMs = 50;
+
     private static void Compare(string workload, Side ours, Side theirs, int rounds, int stepsPerRound, IReadOnlyList<(string Name, Side Side)> extra)
     {
         // Every side is timed once per round, in turn, so load from elsewhere hits all alike.
@@ -146,6 +149,11 @@ internal static partial class RnnBenchmark
         {
             for (int k = 0; k < sides.Count; k++)
             {
+                // A quiet gap before each side's round: libtorch's OpenMP workers and ONNX Runtime's
+                // spinning pool keep spinning for a while after their last call, and without the gap
+                // the next side's round ran on cores they still held (LstmSharp's batch-1 time read
+                // 80-117 us right after ORT with allow_spinning 1, 53-65 us in its own workload).
+                Thread.Sleep(QuietGapMs);
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 times[k].AddRange(TimeEach(sides[k].Side.Step, stepsPerRound, ref calls[k]));
