@@ -290,8 +290,9 @@ internal sealed partial class OnnxImporter
         var dims = d.Dims.ToList();
         if (keepAxis)
         {
-            // On an axis of run-time size, [-1:] is one position (every axis has one); others stay unknown.
-            dims[axis] = n >= 0 ? end - start : start == -1 && end >= int.MaxValue ? 1 : nextSymbol--;
+            // On an axis of run-time size, [-1:] and [k:k+1] are one position (tf2onnx's first and
+            // last time steps of a bidirectional node's directions); others stay unknown.
+            dims[axis] = n >= 0 ? end - start : (start == -1 && end >= int.MaxValue) || (start >= 0 && end == start + 1) ? 1 : nextSymbol--;
         }
         else
         {

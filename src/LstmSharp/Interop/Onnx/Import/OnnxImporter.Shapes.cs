@@ -112,6 +112,23 @@ internal sealed partial class OnnxImporter
                 return [new Zeros(dims)];
             }
 
+            case "Concat" when x.Length > 0 && x.All(v => v is Zeros):
+            {
+                // tf2onnx joins the zero initial states of a bidirectional node's two directions
+                // (rnn_utils.process_single_init_node): zeros of the joined shape.
+                var parts = x.Select(v => ((Zeros)v!).Dims).ToArray();
+                int rank = parts[0].Length;
+                int axis = NormAxis(node, AttrInt(node, "axis", 0), rank);
+                if (parts.Any(d => d.Length != rank || Enumerable.Range(0, rank).Any(a => a != axis && d[a] != parts[0][a])))
+                {
+                    throw UnsupportedNode(node, $"Concat along axis {axis} of zero tensors whose other dimensions differ or are not known to agree");
+                }
+
+                var dims = (long[])parts[0].Clone();
+                dims[axis] = parts.All(d => d[axis] >= 0) ? parts.Sum(d => d[axis]) : nextSymbol--;
+                return [new Zeros(dims)];
+            }
+
             case "Squeeze" when first is Zeros z:
                 return [new Zeros(SqueezeDims(node, z.Dims, SqueezeAxes(node, x.Select(v => v is Const c ? c.C : null).ToArray())))];
             case "Unsqueeze" when first is Zeros z:
