@@ -33,16 +33,28 @@ internal static class BenchHarness
     /// </summary>
     public static Timing Measure(Action call, int samples = 41, double minBatchSeconds = 2e-3, double budgetSeconds = 3)
     {
-        // Warm-up: JIT tiers, caches, worker threads; also sizes the batch.
+        // Warm-up: JIT tiers, caches, worker threads. A method reaches tier 1 after 30 calls and a
+        // quiet 100 ms, compiled in the background (with TieredPGO an instrumented tier comes
+        // first): with 0.25 s of warm-up the first workload of `lstm-kernel` still ran tier-0
+        // cell rows (Lanes512.Fma not inlined, seen in perf) and read 7.6-9.5 ms instead of ~5.
         var clock = Stopwatch.StartNew();
         int calls = 0;
-        while (clock.Elapsed.TotalSeconds < 0.25 || calls < 3)
+        while (clock.Elapsed.TotalSeconds < 1.5 || calls < 3)
         {
             call();
             calls++;
         }
 
-        double perCall = clock.Elapsed.TotalSeconds / calls;
+        // The per-call cost that sizes the batch: timed after the warm-up.
+        clock.Restart();
+        int probes = 0;
+        while (clock.Elapsed.TotalSeconds < 0.05 || probes < 3)
+        {
+            call();
+            probes++;
+        }
+
+        double perCall = clock.Elapsed.TotalSeconds / probes;
         int batch = Math.Max(1, (int)Math.Ceiling(minBatchSeconds / perCall));
         samples = Math.Max(5, Math.Min(samples, (int)(budgetSeconds / (perCall * batch))));
 
