@@ -72,34 +72,9 @@ internal sealed partial class OnnxImporter
             finals[d] = outs.Skip(1).ToArray();
         }
 
-        // Outputs as ImportRecurrent gives them: Y [T, dirs, B, H] (layout 1: [B, T, dirs, H]), Y_h and Y_c [dirs, B, H].
-        var results = new Value[1 + states];
-        if (wantY)
-        {
-            var joined = dirs == 1 ? sequences[0] : new Concatenate(-1).Apply(sequences);
-            var y = new Reshape([-1, dirs, h]).Apply(joined);
-            long[] yDims = layout == 1 ? [BatchSymbol, time, dirs, h] : [time, dirs, BatchSymbol, h];
-            results[0] = new Dyn(y, layout == 1 ? 0 : 2, yDims);
-        }
-
-        if (wantStates)
-        {
-            for (int s = 0; s < states; s++)
-            {
-                var perDir = Enumerable.Range(0, dirs).Select(d => finals[d][s]).ToArray();
-                var joined = dirs == 1 ? perDir[0] : new Concatenate(-1).Apply(perDir);
-                var st = new Reshape([dirs, h]).Apply(joined);
-                long[] sDims = layout == 1 ? [BatchSymbol, dirs, h] : [dirs, BatchSymbol, h];
-                results[1 + s] = new Dyn(st, layout == 1 ? 0 : 1, sDims);
-            }
-        }
-
-        for (int k = 0; k < results.Length; k++)
-        {
-            results[k] ??= new Zeros([]);
-        }
-
-        return results;
+        // Outputs as ImportRecurrent gives them.
+        var joined = !wantY ? null : dirs == 1 ? sequences[0] : new Concatenate(-1).Apply(sequences);
+        return RecurrentOutputs(joined, wantStates ? finals : null, states, dirs, h, time, layout);
     }
 
     /// <summary>Direction <paramref name="d"/>'s W, R, B (zeros when absent) and P, unchanged: the cell keeps ONNX's layout.</summary>

@@ -216,33 +216,36 @@ internal sealed partial class OnnxImporter
             SetWeights(node, op, built[d], w, r, b, p, d, h, f, acts[d]);
         }
 
-        // Outputs: Y [T, dirs, B, H] (layout 1: [B, T, dirs, H]), Y_h and Y_c [dirs, B, H] (layout 1: [B, dirs, H]).
-        var results = new Value[1 + states];
-        if (wantY)
-        {
-            var seq = outs[0];
-            if (direction == "reverse")
-            {
-                seq = new ReverseTime().Apply(seq);
-            }
+        var seq = !wantY ? null : direction == "reverse" ? new ReverseTime().Apply(outs[0]) : outs[0];
 
-            var y = new Reshape([-1, dirs, h]).Apply(seq);
+        // Bidirectional with return_state gives [merged, fw states..., bw states...].
+        var finals = !wantStates ? null : Enumerable.Range(0, dirs).Select(d => outs.Skip(1 + (d * states)).Take(states).ToArray()).ToArray();
+        return RecurrentOutputs(seq, finals, states, dirs, h, time, layout);
+    }
+
+    /// <summary>
+    /// A recurrent node's outputs from its layers': Y [T, dirs, B, H] (layout 1: [B, T, dirs, H])
+    /// from the directions' sequences side by side in input order, Y_h and Y_c [dirs, B, H]
+    /// (layout 1: [B, dirs, H]) from each direction's final states (<c>finals[direction][state]</c>);
+    /// an output not wanted (null) is an empty constant.
+    /// </summary>
+    private static Value[] RecurrentOutputs(SymbolicTensor? sequence, SymbolicTensor[][]? finals, int states, int dirs, int h, long time, long layout)
+    {
+        var results = new Value[1 + states];
+        if (sequence is not null)
+        {
+            var y = new Reshape([-1, dirs, h]).Apply(sequence);
             long[] yDims = layout == 1 ? [BatchSymbol, time, dirs, h] : [time, dirs, BatchSymbol, h];
             results[0] = new Dyn(y, layout == 1 ? 0 : 2, yDims);
         }
 
-        if (wantStates)
+        for (int s = 0; finals is not null && s < states; s++)
         {
-            int first = 1;
-            for (int s = 0; s < states; s++)
-            {
-                // Bidirectional with return_state: [merged, fw states..., bw states...].
-                var perDir = Enumerable.Range(0, dirs).Select(d => outs[first + (d * states) + s]).ToArray();
-                var joined = dirs == 1 ? perDir[0] : new Concatenate(-1).Apply(perDir);
-                var st = new Reshape([dirs, h]).Apply(joined);
-                long[] sDims = layout == 1 ? [BatchSymbol, dirs, h] : [dirs, BatchSymbol, h];
-                results[1 + s] = new Dyn(st, layout == 1 ? 0 : 1, sDims);
-            }
+            var perDir = Enumerable.Range(0, dirs).Select(d => finals[d][s]).ToArray();
+            var joined = dirs == 1 ? perDir[0] : new Concatenate(-1).Apply(perDir);
+            var st = new Reshape([dirs, h]).Apply(joined);
+            long[] sDims = layout == 1 ? [BatchSymbol, dirs, h] : [dirs, BatchSymbol, h];
+            results[1 + s] = new Dyn(st, layout == 1 ? 0 : 1, sDims);
         }
 
         for (int k = 0; k < results.Length; k++)
