@@ -52,15 +52,12 @@ public static partial class Ops
 
         var y = new Tensor(x.ShapeArray);
         Elementwise.Activate(kind, x.Span, y.Span);
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (x.RequiresGrad)
-            {
-                // dx += dy ⊙ f'(y); dy itself stays intact for anyone inspecting intermediate gradients.
-                var local = y.Grad!.ToArray();
-                Elementwise.MultiplyByDerivativeFromOutput(kind, y.Span, local);
-                AddInto(x.EnsureGrad().Span, local);
-            }
+            // dx += dy ⊙ f'(y); dy itself stays intact for anyone inspecting intermediate gradients.
+            var local = dy.ToArray();
+            Elementwise.MultiplyByDerivativeFromOutput(kind, y.Span, local);
+            AddInto(dx, local);
         });
         return y;
     }
@@ -82,17 +79,12 @@ public static partial class Ops
             ys[i] = (float)f.Apply(xs[i]);
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (x.RequiresGrad)
+            var xv = x.Span;
+            for (int i = 0; i < dx.Length; i++)
             {
-                var dx = x.EnsureGrad().Span;
-                var dy = y.Grad!.Span;
-                var xv = x.Span;
-                for (int i = 0; i < dx.Length; i++)
-                {
-                    dx[i] += (float)(dy[i] * f.Derivative(xv[i]));
-                }
+                dx[i] += (float)(dy[i] * f.Derivative(xv[i]));
             }
         });
         return y;
@@ -121,19 +113,14 @@ public static partial class Ops
             ys[i] = v > max ? max : v < min ? min : v;
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (x.RequiresGrad)
+            var xv = x.Span;
+            for (int i = 0; i < dx.Length; i++)
             {
-                var dx = x.EnsureGrad().Span;
-                var dy = y.Grad!.Span;
-                var xv = x.Span;
-                for (int i = 0; i < dx.Length; i++)
+                if (xv[i] >= min && xv[i] <= max)
                 {
-                    if (xv[i] >= min && xv[i] <= max)
-                    {
-                        dx[i] += dy[i];
-                    }
+                    dx[i] += dy[i];
                 }
             }
         });
@@ -157,14 +144,11 @@ public static partial class Ops
         const string op = "softmax";
         var (y, rows, n) = LastAxisRows(x, op);
         Rows.Softmax(x.Span, rows, n, y.Span);
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (x.RequiresGrad)
-            {
-                var local = new float[x.Length];
-                Rows.SoftmaxBackward(y.Span, y.Grad!.Span, rows, n, local);
-                AddInto(x.EnsureGrad().Span, local);
-            }
+            var local = new float[x.Length];
+            Rows.SoftmaxBackward(y.Span, dy, rows, n, local);
+            AddInto(dx, local);
         });
         return y;
     }
@@ -177,47 +161,12 @@ public static partial class Ops
     {
         const string op = "log_softmax";
         var (y, rows, n) = LastAxisRows(x, op);
-        var xs = x.Span;
-        var ys = y.Span;
-        for (int r = 0; r < rows; r++)
+        Rows.LogSoftmax(x.Span, rows, n, y.Span);
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            var row = xs.Slice(r * n, n);
-            float max = System.Numerics.Tensors.TensorPrimitives.Max(row);
-            double sum = 0;
-            foreach (float v in row)
-            {
-                sum += Math.Exp(v - max);
-            }
-
-            float offset = max + (float)Math.Log(sum);
-            for (int i = 0; i < n; i++)
-            {
-                ys[(r * n) + i] = row[i] - offset;
-            }
-        }
-
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                var dx = x.EnsureGrad().Span;
-                var dy = y.Grad!.Span;
-                var yv = y.Span;
-                for (int r = 0; r < rows; r++)
-                {
-                    float total = 0f;
-                    for (int i = 0; i < n; i++)
-                    {
-                        total += dy[(r * n) + i];
-                    }
-
-                    for (int i = 0; i < n; i++)
-                    {
-                        int k = (r * n) + i;
-                        dx[k] += dy[k] - (MathF.Exp(yv[k]) * total);
-                    }
-                }
-            }
+            var local = new float[x.Length];
+            Rows.LogSoftmaxBackward(y.Span, dy, rows, n, local);
+            AddInto(dx, local);
         });
         return y;
     }

@@ -207,15 +207,8 @@ public static partial class Ops
             }
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (!x.RequiresGrad)
-            {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
             for (int b = 0; b < batch; b++)
             {
                 for (int t = 0; t < steps; t++)
@@ -284,15 +277,8 @@ public static partial class Ops
             }
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (!x.RequiresGrad)
-            {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
             for (int b = 0; b < batch; b++)
             {
                 var m = mask.AsSpan(b * channels, channels);
@@ -371,15 +357,8 @@ public static partial class Ops
             }
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (!x.RequiresGrad)
-            {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
             var xv = x.Span;
             var yv = y.Span;
             for (int b = 0; b < batch; b++)

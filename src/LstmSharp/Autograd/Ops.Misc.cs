@@ -110,14 +110,7 @@ public static partial class Ops
         // mask[i] is 0 or 1/(1 - rate); y = x ⊙ mask, dx = dy ⊙ mask.
         var y = new Tensor(x.ShapeArray);
         TensorPrimitives.Multiply(x.Span, mask, y.Span);
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                var dx = x.EnsureGrad().Span;
-                TensorPrimitives.MultiplyAdd(y.Grad!.Span, mask, dx, dx);
-            }
-        });
+        TrackUnary(op, y, x, (dx, dy) => TensorPrimitives.MultiplyAdd(dy, mask, dx, dx));
         return y;
     }
 
@@ -148,14 +141,7 @@ public static partial class Ops
         }
 
         var y = Tensor.Scalar((float)(s * factor));
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                var dx = x.EnsureGrad().Span;
-                TensorPrimitives.Add(dx, y.Grad!.Span[0] * factor, dx);
-            }
-        });
+        TrackUnary(op, y, x, (dx, dy) => TensorPrimitives.Add(dx, dy[0] * factor, dx));
         return y;
     }
 

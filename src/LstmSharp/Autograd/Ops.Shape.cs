@@ -163,15 +163,8 @@ public static partial class Ops
             x.Span.Slice(((o * n) + index) * inner, inner).CopyTo(y.Span.Slice(o * inner, inner));
         }
 
-        Tape.Track(op, y, x, () =>
+        TrackUnary(op, y, x, (dx, dy) =>
         {
-            if (!x.RequiresGrad)
-            {
-                return;
-            }
-
-            var dx = x.EnsureGrad().Span;
-            var dy = y.Grad!.Span;
             for (int o = 0; o < outer; o++)
             {
                 AddInto(dx.Slice(((o * n) + index) * inner, inner), dy.Slice(o * inner, inner));
@@ -237,13 +230,7 @@ public static partial class Ops
         }
 
         y.Name = null;
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                AddInto(x.EnsureGrad().Span, y.Grad!.Span);
-            }
-        });
+        TrackUnary(op, y, x, (dx, dy) => AddInto(dx, dy));
         return y;
     }
 
@@ -264,13 +251,7 @@ public static partial class Ops
         (outShape[^2], outShape[^1]) = (c, r);
         var y = new Tensor(outShape);
         Transpose(x.Span, y.Span, batches, r, c, accumulate: false);
-        Tape.Track(op, y, x, () =>
-        {
-            if (x.RequiresGrad)
-            {
-                Transpose(y.Grad!.Span, x.EnsureGrad().Span, batches, c, r, accumulate: true);
-            }
-        });
+        TrackUnary(op, y, x, (dx, dy) => Transpose(dy, dx, batches, c, r, accumulate: true));
         return y;
     }
 

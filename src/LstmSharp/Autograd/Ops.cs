@@ -32,6 +32,19 @@ namespace LstmSharp.Autograd;
 public static partial class Ops
 {
     /// <summary>"op 'name'" or "op 'name' in layer 'dense_1'", the prefix of every op error.</summary>
+    /// <summary>The backward of a one-input op: accumulates into <paramref name="dx"/> (x's gradient) from <paramref name="dy"/> (y's).</summary>
+    private delegate void UnaryBackward(Span<float> dx, ReadOnlySpan<float> dy);
+
+    /// <summary>Records y = op(x) on the tape; its backward runs only when x wants a gradient.</summary>
+    private static void TrackUnary(string op, Tensor y, Tensor x, UnaryBackward backward) =>
+        Tape.Track(op, y, x, () =>
+        {
+            if (x.RequiresGrad)
+            {
+                backward(x.EnsureGrad().Span, y.Grad!.Span);
+            }
+        });
+
     internal static string Where(string op) => Tape.CurrentLayer is { } layer ? $"op '{op}' in layer '{layer}'" : $"op '{op}'";
 
     internal static ArgumentException ShapeError(string op, string expected, ReadOnlySpan<int> actual, string? argument = null)

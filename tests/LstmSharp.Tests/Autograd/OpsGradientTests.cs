@@ -168,6 +168,36 @@ public class OpsGradientTests
             [a]);
     }
 
+    [Fact]
+    public void LogSoftmaxOverLastAxis()
+    {
+        var a = Random(12, -3, 3, 2, 3, 5);
+        CheckAgainstReference(
+            "log_softmax",
+            x => Ops.LogSoftmax(x[0]),
+            x =>
+            {
+                var y = new double[x[0].Length];
+                for (int r = 0; r < 6; r++)
+                {
+                    double max = x[0].Skip(r * 5).Take(5).Max();
+                    double sum = 0;
+                    for (int i = 0; i < 5; i++)
+                    {
+                        sum += Math.Exp(x[0][(r * 5) + i] - max);
+                    }
+
+                    for (int i = 0; i < 5; i++)
+                    {
+                        y[(r * 5) + i] = x[0][(r * 5) + i] - max - Math.Log(sum);
+                    }
+                }
+
+                return y;
+            },
+            [a]);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
