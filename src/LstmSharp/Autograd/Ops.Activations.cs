@@ -55,9 +55,12 @@ public static partial class Ops
         TrackUnary(op, y, x, (dx, dy) =>
         {
             // dx += dy ⊙ f'(y); dy itself stays intact for anyone inspecting intermediate gradients.
-            var local = dy.ToArray();
-            Elementwise.MultiplyByDerivativeFromOutput(kind, y.Span, local);
-            AddInto(dx, local);
+            var local = System.Buffers.ArrayPool<float>.Shared.Rent(y.Length);
+            var scratch = local.AsSpan(0, y.Length);
+            dy.CopyTo(scratch);
+            Elementwise.MultiplyByDerivativeFromOutput(kind, y.Span, scratch);
+            AddInto(dx, scratch);
+            System.Buffers.ArrayPool<float>.Shared.Return(local);
         });
         return y;
     }
@@ -146,9 +149,12 @@ public static partial class Ops
         Rows.Softmax(x.Span, rows, n, y.Span);
         TrackUnary(op, y, x, (dx, dy) =>
         {
-            var local = new float[x.Length];
-            Rows.SoftmaxBackward(y.Span, dy, rows, n, local);
-            AddInto(dx, local);
+            // A pooled temporary: at attention's sizes a new one per call lands on the large-object heap.
+            var local = System.Buffers.ArrayPool<float>.Shared.Rent(x.Length);
+            var scratch = local.AsSpan(0, x.Length);
+            Rows.SoftmaxBackward(y.Span, dy, rows, n, scratch);
+            AddInto(dx, scratch);
+            System.Buffers.ArrayPool<float>.Shared.Return(local);
         });
         return y;
     }

@@ -146,21 +146,40 @@ public static partial class Ops
         var av = a.Span;
         var bv = b.Span;
         var yv = y.Span;
-        for (int r = 0; r < rows; r++)
+        if (inner == 1)
         {
-            var ar = av.Slice(r * inner, inner);
-            var yr = yv.Slice(r * inner, inner);
+            // A scalar b (e.g. a learned scale): one call over a, not one per element; the same bits.
             switch (kind)
             {
-                case BinaryKind.Add: TensorPrimitives.Add(ar, bv, yr); break;
-                case BinaryKind.Subtract: TensorPrimitives.Subtract(ar, bv, yr); break;
-                default: TensorPrimitives.Multiply(ar, bv, yr); break;
+                case BinaryKind.Add: TensorPrimitives.Add(av, bv[0], yv); break;
+                case BinaryKind.Subtract: TensorPrimitives.Subtract(av, bv[0], yv); break;
+                default: TensorPrimitives.Multiply(av, bv[0], yv); break;
+            }
+        }
+        else
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                var ar = av.Slice(r * inner, inner);
+                var yr = yv.Slice(r * inner, inner);
+                switch (kind)
+                {
+                    case BinaryKind.Add: TensorPrimitives.Add(ar, bv, yr); break;
+                    case BinaryKind.Subtract: TensorPrimitives.Subtract(ar, bv, yr); break;
+                    default: TensorPrimitives.Multiply(ar, bv, yr); break;
+                }
             }
         }
 
         Tape.Track(op, y, a, b, () =>
         {
             var dy = y.Grad!.Span;
+            if (inner == 1 && a.Length > 0)
+            {
+                ScalarBroadcastBackward(kind, a, b, dy);
+                return;
+            }
+
             if (a.RequiresGrad)
             {
                 var da = a.EnsureGrad().Span;
@@ -195,6 +214,44 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Binary"/> with a one-element b: da as one call, db summed element
+    /// by element in order (as the general loop, without a call per element).
+    /// </summary>
+    private static void ScalarBroadcastBackward(BinaryKind kind, Tensor a, Tensor b, ReadOnlySpan<float> dy)
+    {
+        if (a.RequiresGrad)
+        {
+            var da = a.EnsureGrad().Span;
+            if (kind == BinaryKind.Mul)
+            {
+                TensorPrimitives.MultiplyAdd(dy, b.Span[0], da, da);
+            }
+            else
+            {
+                TensorPrimitives.Add(da, dy, da);
+            }
+        }
+
+        if (b.RequiresGrad)
+        {
+            var db = b.EnsureGrad().Span;
+            var av = a.Span;
+            float acc = db[0];
+            for (int r = 0; r < dy.Length; r++)
+            {
+                acc = kind switch
+                {
+                    BinaryKind.Add => acc + dy[r],
+                    BinaryKind.Subtract => acc - dy[r],
+                    _ => (dy[r] * av[r]) + acc,
+                };
+            }
+
+            db[0] = acc;
+        }
     }
 
     private static bool IsSuffix(ReadOnlySpan<int> suffix, ReadOnlySpan<int> shape) =>

@@ -37,6 +37,7 @@ public sealed class Tape : IDisposable
 
     private readonly Tape? previous;
     private readonly List<Entry> entries = new();
+    private readonly List<float[]> pooled = new();
     private bool backwardDone;
     private bool disposed;
 
@@ -167,7 +168,6 @@ public sealed class Tape : IDisposable
             throw new InvalidOperationException($"Tape.Backward: the output {Tensor.FormatShape(output.Shape)} does not depend on any tensor that requires gradients (was it computed outside Tape.Record, or from constants only?).");
         }
 
-        var seed = output.EnsureGrad();
         if (outputGrad is null)
         {
             if (output.Length != 1)
@@ -175,16 +175,21 @@ public sealed class Tape : IDisposable
                 throw new ArgumentException($"Tape.Backward: output has shape {Tensor.FormatShape(output.Shape)}; pass outputGrad for a non-scalar output.", nameof(outputGrad));
             }
 
-            seed.Span[0] += 1f;
+            output.EnsureGrad().Span[0] += 1f;
+        }
+        else if (!outputGrad.SameShape(output))
+        {
+            throw new ArgumentException($"Tape.Backward: outputGrad has shape {Tensor.FormatShape(outputGrad.Shape)}, expected the output's {Tensor.FormatShape(output.Shape)}.", nameof(outputGrad));
+        }
+        else if (output.Grad is null)
+        {
+            // 0 + dy without zeroing a fresh buffer first: dy + 0 gives the same bits.
+            output.Grad = new Tensor(GC.AllocateUninitializedArray<float>(output.Length), output.ShapeArray);
+            System.Numerics.Tensors.TensorPrimitives.Add(outputGrad.Span, 0f, output.Grad.Span);
         }
         else
         {
-            if (!outputGrad.SameShape(output))
-            {
-                throw new ArgumentException($"Tape.Backward: outputGrad has shape {Tensor.FormatShape(outputGrad.Shape)}, expected the output's {Tensor.FormatShape(output.Shape)}.", nameof(outputGrad));
-            }
-
-            System.Numerics.Tensors.TensorPrimitives.Add(seed.Span, outputGrad.Span, seed.Span);
+            System.Numerics.Tensors.TensorPrimitives.Add(output.Grad.Span, outputGrad.Span, output.Grad.Span);
         }
 
         backwardDone = true;
@@ -217,6 +222,24 @@ public sealed class Tape : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands the tape arrays rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/> that a
+    /// recorded backward closure reads (an op's intermediates nobody else sees); they go back to
+    /// the pool when the tape is disposed, after which no closure of it can run. Nulls are skipped.
+    /// </summary>
+    internal void KeepUntilDisposed(float[]? first, float[]? second = null)
+    {
+        if (first is not null)
+        {
+            pooled.Add(first);
+        }
+
+        if (second is not null)
+        {
+            pooled.Add(second);
+        }
+    }
+
     /// <summary>Zeroes the gradient buffers of <paramref name="tensors"/> (those that have one).</summary>
     public static void ZeroGrad(IEnumerable<Tensor> tensors)
     {
@@ -241,6 +264,12 @@ public sealed class Tape : IDisposable
         disposed = true;
         current = previous;
         entries.Clear();
+        foreach (var array in pooled)
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(array);
+        }
+
+        pooled.Clear();
     }
 
     private static bool AnyGrad(Tensor[] outputs)

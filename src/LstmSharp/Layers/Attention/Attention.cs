@@ -57,6 +57,8 @@ public sealed class Attention : AttentionBase
         return c;
     }
 
+    private protected override bool UsesDotScores => ScoreMode == "dot";
+
     private protected override void BuildWeights(int[] queryShape)
     {
         if (UseScale)

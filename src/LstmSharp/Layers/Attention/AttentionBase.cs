@@ -50,6 +50,12 @@ public abstract class AttentionBase : AttentionLayer
         return ReturnAttentionScores ? [output, [inputShapes[0][0], inputShapes[1][0]]] : [output];
     }
 
+    /// <summary>
+    /// True when the scores are <c>scale · query · keyᵀ</c> (<see cref="Scale"/> or 1): the layer then
+    /// runs <see cref="Ops.DotProductAttention"/> instead of <see cref="Scores"/> and the composed ops.
+    /// </summary>
+    private protected virtual bool UsesDotScores => false;
+
     /// <summary>The raw scores <c>[batch, Tq, Tv]</c> of query <c>[batch, Tq, dim]</c> against key <c>[batch, Tv, dim]</c>.</summary>
     private protected abstract Tensor Scores(Tensor query, Tensor key);
 
@@ -85,6 +91,13 @@ public abstract class AttentionBase : AttentionLayer
 
         var queryMask = CheckStepMask(masks[0], batch, tq, "query mask as");
         var valueMask = CheckStepMask(masks[1], batch, tv, "value mask as");
+
+        if (UsesDotScores && (!training || Dropout == 0f))
+        {
+            // One fused op (no [batch, Tq, Tv] intermediates per call); dropout on the weights takes the composed ops below.
+            var (y, w) = Ops.DotProductAttention(query, key, value, Scale?.Value, valueMask, queryMask, UseCausalMask, MaskedScoreOffset, ReturnAttentionScores);
+            return ReturnAttentionScores ? [y, w!] : [y];
+        }
 
         var scores = Scores(query, key);
         if (valueMask is not null || UseCausalMask)
