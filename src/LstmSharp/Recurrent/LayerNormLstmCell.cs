@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -41,10 +43,13 @@ namespace LstmSharp.Recurrent;
 /// da_x,k = LNᵀ(dz_k ⊙ γx_k, x̂_k, r_x,k),   da_h,k = LNᵀ(dz_k ⊙ γh_k, ĥ_k, r_h,k)
 /// dx_t = da_x Wᵀ,  dW += x_tᵀ da_x,  dU += (h_{t−1} ⊙ m_h)ᵀ da_h,  dh_{t−1} = (da_h Uᵀ) ⊙ m_h
 /// </code>
-/// <para>The row work is scalar (statistics over n values per gate leave little for lanes at the
-/// sizes tried); the products around it are <see cref="Gemm"/>'s.</para>
+/// <para>The row work runs over <see cref="ILanes{TV}"/> (Vector512, then Vector256, then one lane:
+/// <see cref="LaneLoop"/>); the scalar instantiation is the twin the vector widths are held to bit
+/// for bit, statistics included (<see cref="RowStatistics"/> sums in a fixed 16-lane order at every
+/// width). With σ = sigmoid and φ = tanh the activations are inlined (no switch on the kind per
+/// element). The products around it are <see cref="Gemm"/>'s.</para>
 /// </remarks>
-internal static class LayerNormLstmCell
+internal static partial class LayerNormLstmCell
 {
     /// <summary>Default ε of every normalisation (TensorFlow Addons' <c>norm_epsilon</c>).</summary>
     public const float DefaultEpsilon = 1e-3f;
@@ -72,44 +77,13 @@ internal static class LayerNormLstmCell
     /// receive x̂ and ĥ; <paramref name="rx"/>, <paramref name="rh"/> [4] receive the gates'
     /// 1/σ; <paramref name="gates"/> [4n] receives i, f, g, o; <paramref name="c"/> holds c_{t−1}
     /// and receives c_t; <paramref name="cHat"/> [n] receives ĉ and the return value is r_c;
-    /// <paramref name="h"/> [n] receives h_t.
+    /// <paramref name="h"/> [n] receives h_t. <paramref name="width"/> pins a narrower SIMD path
+    /// (<see cref="LaneWidth.Scalar"/>: the scalar twin).
     /// </summary>
-    public static float ForwardRow(int n, ActivationKind act, ActivationKind rec, Span<float> ax, Span<float> ah, Span<float> rx, Span<float> rh, in Norms p, Span<float> gates, Span<float> c, Span<float> cHat, Span<float> h)
-    {
-        for (int k = 0; k < 4; k++)
-        {
-            rx[k] = Normalize(ax.Slice(k * n, n), p.Epsilon);
-            rh[k] = Normalize(ah.Slice(k * n, n), p.Epsilon);
-        }
-
-        for (int j = 0; j < 4 * n; j++)
-        {
-            gates[j] = (p.InputGamma[j] * ax[j]) + (p.RecurrentGamma[j] * ah[j]) + (p.Bias.IsEmpty ? 0f : p.Bias[j]);
-        }
-
-        for (int j = 0; j < n; j++)
-        {
-            float i = VecMath.Activate(rec, gates[j]);
-            float f = VecMath.Activate(rec, gates[n + j]);
-            float g = VecMath.Activate(act, gates[(2 * n) + j]);
-            gates[j] = i;
-            gates[n + j] = f;
-            gates[(2 * n) + j] = g;
-            gates[(3 * n) + j] = VecMath.Activate(rec, gates[(3 * n) + j]);
-            float cNew = (f * c[j]) + (i * g);
-            c[j] = cNew;
-            cHat[j] = cNew;
-        }
-
-        float rc = Normalize(cHat, p.Epsilon);
-        for (int j = 0; j < n; j++)
-        {
-            float l = (p.CellGamma[j] * cHat[j]) + p.CellBeta[j];
-            h[j] = gates[(3 * n) + j] * VecMath.Activate(act, l);
-        }
-
-        return rc;
-    }
+    public static float ForwardRow(int n, ActivationKind act, ActivationKind rec, Span<float> ax, Span<float> ah, Span<float> rx, Span<float> rh, in Norms p, Span<float> gates, Span<float> c, Span<float> cHat, Span<float> h, LaneWidth width = LaneWidth.Auto) =>
+        IsSigmoidTanh(act, rec)
+            ? Forward<SigmoidTanhCell>(n, act, rec, ax, ah, rx, rh, p, gates, c, cHat, h, width)
+            : Forward<AnyCell>(n, act, rec, ax, ah, rx, rh, p, gates, c, cHat, h, width);
 
     /// <summary>
     /// Backward of one row: <paramref name="gates"/> holds i, f, g, o and receives dz;
@@ -121,86 +95,37 @@ internal static class LayerNormLstmCell
         int n, ActivationKind act, ActivationKind rec, in Norms p,
         ReadOnlySpan<float> xHat, ReadOnlySpan<float> hHat, ReadOnlySpan<float> rx, ReadOnlySpan<float> rh,
         Span<float> gates, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> cHat, float rc,
-        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dax, Span<float> dah, Span<float> dl)
+        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dax, Span<float> dah, Span<float> dl, LaneWidth width = LaneWidth.Auto)
     {
-        // dℓ and dz_o; dax[0..n) holds dĉ = dℓ ⊙ γc for the normalisation's backward.
-        var dcHat = dax[..n];
-        for (int j = 0; j < n; j++)
+        if (IsSigmoidTanh(act, rec))
         {
-            float o = gates[(3 * n) + j];
-            float l = (p.CellGamma[j] * cHat[j]) + p.CellBeta[j];
-            float pl = VecMath.Activate(act, l);
-            float d = dh[j] * o * VecMath.DerivativeFromOutput(act, pl);
-            dl[j] = d;
-            dcHat[j] = d * p.CellGamma[j];
-            gates[(3 * n) + j] = dh[j] * pl * VecMath.DerivativeFromOutput(rec, o);
+            Backward<SigmoidTanhCell>(n, act, rec, p, xHat, hHat, rx, rh, gates, cPrev, cHat, rc, dh, dc, dax, dah, dl, width);
         }
-
-        NormalizeBackward(dcHat, cHat, rc);
-        for (int j = 0; j < n; j++)
+        else
         {
-            float i = gates[j], f = gates[n + j], g = gates[(2 * n) + j];
-            float dct = dc[j] + dcHat[j];
-            gates[j] = dct * g * VecMath.DerivativeFromOutput(rec, i);
-            gates[n + j] = dct * cPrev[j] * VecMath.DerivativeFromOutput(rec, f);
-            gates[(2 * n) + j] = dct * i * VecMath.DerivativeFromOutput(act, g);
-            dc[j] = dct * f;
-        }
-
-        for (int j = 0; j < 4 * n; j++)
-        {
-            dax[j] = gates[j] * p.InputGamma[j];
-            dah[j] = gates[j] * p.RecurrentGamma[j];
-        }
-
-        for (int k = 0; k < 4; k++)
-        {
-            NormalizeBackward(dax.Slice(k * n, n), xHat.Slice(k * n, n), rx[k]);
-            NormalizeBackward(dah.Slice(k * n, n), hHat.Slice(k * n, n), rh[k]);
+            Backward<AnyCell>(n, act, rec, p, xHat, hHat, rx, rh, gates, cPrev, cHat, rc, dh, dc, dax, dah, dl, width);
         }
     }
 
     /// <summary>v ← (v − μ(v)) · r in place; returns r = 1/√(var(v) + ε) (population variance).</summary>
-    internal static float Normalize(Span<float> v, float epsilon)
+    internal static float Normalize(Span<float> v, float epsilon, LaneWidth width = LaneWidth.Auto)
     {
-        float mean = 0f;
-        for (int j = 0; j < v.Length; j++)
-        {
-            mean += v[j];
-        }
-
-        mean /= v.Length;
-        float variance = 0f;
-        for (int j = 0; j < v.Length; j++)
-        {
-            float d = v[j] - mean;
-            variance += d * d;
-        }
-
+        float mean = RowStatistics.Sum(v, width) / v.Length;
+        float variance = RowStatistics.SquaredDeviations(v, mean, width);
         float r = 1f / MathF.Sqrt((variance / v.Length) + epsilon);
-        for (int j = 0; j < v.Length; j++)
-        {
-            v[j] = (v[j] - mean) * r;
-        }
-
+        var op = new Standardize { V = ref MemoryMarshal.GetReference(v), Mean = mean, R = r };
+        LaneLoop.Run(ref op, v.Length, width);
         return r;
     }
 
     /// <summary>d ← r · (d − mean(d) − x̂ ⊙ mean(d ⊙ x̂)) in place: the gradient through <see cref="Normalize"/>.</summary>
-    internal static void NormalizeBackward(Span<float> d, ReadOnlySpan<float> xHat, float r)
+    internal static void NormalizeBackward(Span<float> d, ReadOnlySpan<float> xHat, float r, LaneWidth width = LaneWidth.Auto)
     {
-        float md = 0f, mdx = 0f;
-        for (int j = 0; j < d.Length; j++)
-        {
-            md += d[j];
-            mdx += d[j] * xHat[j];
-        }
-
-        md /= d.Length;
-        mdx /= d.Length;
-        for (int j = 0; j < d.Length; j++)
-        {
-            d[j] = r * (d[j] - md - (xHat[j] * mdx));
-        }
+        float md = RowStatistics.Sum(d, width) / d.Length;
+        float mdx = RowStatistics.Dot(d, xHat, width) / d.Length;
+        var op = new StandardizeBackward { D = ref MemoryMarshal.GetReference(d), XHat = ref MemoryMarshal.GetReference(xHat), MeanD = md, MeanDx = mdx, R = r };
+        LaneLoop.Run(ref op, d.Length, width);
     }
+
+    private static bool IsSigmoidTanh(ActivationKind act, ActivationKind rec) => rec == ActivationKind.Sigmoid && act == ActivationKind.Tanh;
 }
