@@ -1,6 +1,7 @@
 using LstmSharp.Cli;
 using LstmSharp.Data;
 using LstmSharp.Interop.Onnx;
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Recurrent;
@@ -38,6 +39,10 @@ public sealed class OnnxMaskedRoundTripTests : IDisposable
         ["masking + bidirectional lstm sequence"] = () => [new Masking(-1f), new Bidirectional(new LSTM(Units, returnSequences: true))],
         ["masking + simple_rnn sequence"] = () => [new Masking(-1f), new SimpleRNN(Units, returnSequences: true)],
         ["masking + gru reset_before sequence + dense"] = () => [new Masking(-1f), new GRU(Units, resetAfter: false, returnSequences: true), new TimeDistributed(new Dense(2))],
+        ["masking + lstm last zero_output_for_mask"] = () => [new Masking(-1f), new LSTM(Units, zeroOutputForMask: true), new Dense(2)],
+        ["masking + bidirectional gru last zero_output_for_mask"] = () => [new Masking(-1f), new Bidirectional(new GRU(Units, zeroOutputForMask: true), mergeMode: "sum")],
+        ["masking + RNN(OnnxRecurrentCell lstm, clip) sequence"] = () => [new Masking(-1f), new RNN(new OnnxRecurrentCell("LSTM", Units, [ActivationFunction.Create("HardSigmoid", 0.3f, 0.4f), ActivationFunction.Create("Softsign"), ActivationFunction.Create("Elu", 0.7f)], clip: 1.2f), returnSequences: true)],
+        ["masking + RNN(OnnxRecurrentCell gru) last zero_output_for_mask"] = () => [new Masking(-1f), new RNN(new OnnxRecurrentCell("GRU", Units, [ActivationFunction.Create("Sigmoid"), ActivationFunction.Create("LeakyRelu", 0.2f)]), zeroOutputForMask: true)],
         ["masking + stacked lstm"] = () => [new Masking(-1f), new LSTM(Units, returnSequences: true), new GRU(Units)],
     };
 
@@ -95,14 +100,20 @@ public sealed class OnnxMaskedRoundTripTests : IDisposable
     }
 
     [Fact]
-    public void ZeroOutputForMaskOnALastOutputIsOneErrorNamingTheNodes()
+    public void LengthsThatAreNotTheMasksRowSumsAreOneErrorNamingTheNode()
     {
-        // Mul(Y_h, last step of the mask) is not mapped: one error naming the node, not a wrong model.
+        // sequence_lens rewired to the per-step count of differing features ([batch, time]): the
+        // padding pattern no longer maps, and the error names the recurrent node, not a wrong model.
         Layer.SetRandomSeed(1);
-        var model = new Sequential([new InputLayer([-1, Features]), new Masking(-1f), new LSTM(Units, zeroOutputForMask: true)]);
-        var e = Assert.Throws<OnnxUnsupportedException>(() => OnnxImport.Load(model.ToOnnxBytes()));
-        Assert.Contains("ZeroIfLastMasked", e.Message);
-        Assert.Contains("padding mask", e.Message);
+        var model = new Sequential([new InputLayer([-1, Features]), new Masking(-1f), new LSTM(Units)]);
+        var proto = LstmSharp.Interop.Onnx.Proto.ModelProto.Parser.ParseFrom(model.ToOnnxBytes());
+        var count = proto.Graph.Node.Single(n => n.Name.EndsWith("/CountDiffering", StringComparison.Ordinal));
+        var lstm = proto.Graph.Node.Single(n => n.OpType == "LSTM");
+        lstm.Input[4] = count.Output[0];
+        var e = Assert.Throws<OnnxUnsupportedException>(() => OnnxImport.Load(Google.Protobuf.MessageExtensions.ToByteArray(proto), name: "rewired.onnx"));
+        Assert.Contains("rewired.onnx", e.Message, StringComparison.Ordinal);
+        Assert.Contains(lstm.Name, e.Message, StringComparison.Ordinal);
+        Assert.Contains("sequence_lens", e.Message, StringComparison.Ordinal);
     }
 
     private Model AssertRoundTrip(Model model, Tensor[] inputs, string name)

@@ -26,6 +26,7 @@ namespace LstmSharp.Interop.Onnx;
 internal sealed partial class OnnxImporter
 {
     private readonly Dictionary<string, RepeatLast> repeatLastWheres = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ZeroedLast> zeroedLastMuls = new(StringComparer.Ordinal);
     private readonly HashSet<Embedding> unmaskedEmbeddings = new(ReferenceEqualityComparer.Instance);
     private Dictionary<string, NodeProto>? producers;
     private Dictionary<string, List<NodeProto>>? consumers;
@@ -43,6 +44,9 @@ internal sealed partial class OnnxImporter
 
         /// <summary>Per row, the number of valid steps.</summary>
         Lengths,
+
+        /// <summary>Per row, whether its last step is valid (Slice [-1:] of a valid-step mask along time).</summary>
+        LastStep,
 
         /// <summary>Anything else computed from a mask (e.g. the right-padding check).</summary>
         Derived,
@@ -126,6 +130,9 @@ internal sealed partial class OnnxImporter
                 return [Reduced(node, a, consts)];
             case "Greater" or "GreaterOrEqual" or "Less" or "LessOrEqual" or "Equal" when x.Length == 2:
                 return [Thresholded(node, x)];
+            case "Slice" when In(0) is MaskVal { Stage: MaskStage.Step, Valid: true } a
+                && SliceParams(node, consts, a.Dims.Length) is [var (axis, start, end, step)] && axis == a.TimeAxis && start == -1 && end >= int.MaxValue && step == 1:
+                return [a.With(MaskStage.LastStep, true, a.Dims.Select((d, i) => i == axis ? 1 : d).ToArray(), axis)];
             case "Shape" when In(0) is MaskVal a:
                 return [MakeShape(SliceShape(node, a.Dims), false)];
             case "Add" when x.Length == 2 && x.Any(v => v is ShapeVal { Items: [BatchSymbol] }):
@@ -236,6 +243,21 @@ internal sealed partial class OnnxImporter
             return new Dyn(new Masking(m.Padding.Value).Apply(d.T), d.BatchAxis, d.Dims);
         }
 
+        if (node.OpType == "Mul" && zeroedLastMuls.TryGetValue(node.Output[0], out var zl))
+        {
+            // export-onnx's zero_output_for_mask on a last output: Y_h times "the last step is valid".
+            var lastStep = x.OfType<MaskVal>().First();
+            if (lastStep.Stage == MaskStage.LastStep && lastStep.Padding.Same(zl.Lengths.Padding) && x.OfType<Dyn>().Single() is { Rank: 2 } hd
+                && lastStep.Dims.Length == 2 && Array.IndexOf(lastStep.Dims, BatchSymbol) == hd.BatchAxis)
+            {
+                return zl.Last;
+            }
+
+            throw Unsupported(
+                $"node {NodeText(node)} multiplies the last output of node {NodeText(zl.Rnn)} by something other than the last step of the padding mask that gives that node's sequence_lens ({zl.Lengths.Padding.Text}).",
+                [NodeText(node), NodeText(zl.Rnn)]);
+        }
+
         if (node.OpType == "Where" && repeatLastWheres.TryGetValue(node.Output[0], out var rl))
         {
             var cond = x[0] as MaskVal;
@@ -252,7 +274,7 @@ internal sealed partial class OnnxImporter
         }
 
         var mask = x.OfType<MaskVal>().First();
-        throw UnsupportedNode(node, $"{Short(node.OpType)} of a run-time tensor and a padding mask computed from {mask.Padding.Text} (only Mul(x, Unsqueeze(mask, -1)) on the same x, Keras's Masking, and export-onnx's Where for the repeated last output are mapped)");
+        throw UnsupportedNode(node, $"{Short(node.OpType)} of a run-time tensor and a padding mask computed from {mask.Padding.Text} (only Mul(x, Unsqueeze(mask, -1)) on the same x, Keras's Masking, and export-onnx's Where (repeated last output) and Mul (zeroed last output) after a masked forward node are mapped)");
     }
 
     /// <summary>

@@ -184,7 +184,7 @@ internal sealed partial class OnnxImporter
 
         if (layers.Any(l => l is null))
         {
-            return ImportAsCells(node, op, h, f, time, layout, direction, functions, clip, xSym, initial, anyInitial, zeroOutput, wantY, wantStates, w, r, b, p);
+            return WithZeroedLastOutputs(node, ImportAsCells(node, op, h, f, time, layout, direction, functions, clip, xSym, initial, anyInitial, zeroOutput, wantY, wantStates, w, r, b, p), h, layout, direction == "reverse", In(4) as MaskVal, zeroOutput);
         }
 
         Layer layer = dirs == 2 ? new Bidirectional(layers[0], "concat", layers[1]) : layers[0];
@@ -220,7 +220,7 @@ internal sealed partial class OnnxImporter
 
         // Bidirectional with return_state gives [merged, fw states..., bw states...].
         var finals = !wantStates ? null : Enumerable.Range(0, dirs).Select(d => outs.Skip(1 + (d * states)).Take(states).ToArray()).ToArray();
-        return RecurrentOutputs(seq, finals, states, dirs, h, time, layout);
+        return WithZeroedLastOutputs(node, RecurrentOutputs(seq, finals, states, dirs, h, time, layout), h, layout, direction == "reverse", In(4) as MaskVal, zeroOutput);
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using LstmSharp.Interop.Onnx.Proto;
+using LstmSharp.Layers;
+using LstmSharp.Models;
 
 namespace LstmSharp.Interop.Onnx;
 
@@ -50,6 +52,44 @@ internal sealed partial class OnnxImporter
         }
 
         return flags;
+    }
+
+    /// <summary>A Mul that zeroes the last output of direction 0 of <see cref="Rnn"/> for rows whose last step is padding; <see cref="Last"/> is that output.</summary>
+    private sealed record ZeroedLast(NodeProto Rnn, MaskVal Lengths, Dyn Last);
+
+    /// <summary>
+    /// export-onnx writes Keras's zero_output_for_mask on a last output as Mul(pick_0(Y_h), mask[:, -1:]).
+    /// With zero_output_for_mask the layer's sequence already holds that value at its last step, so
+    /// such a Mul (checked when it is imported) becomes that step of the forward direction's sequence.
+    /// </summary>
+    private Value[] WithZeroedLastOutputs(NodeProto rnn, Value[] results, int h, long layout, bool reverse, MaskVal? lengths, bool[] zeroOutput)
+    {
+        if (lengths is null || reverse || !zeroOutput[0] || results[0] is not Dyn y || rnn.Output.Count < 2 || string.IsNullOrEmpty(rnn.Output[1]))
+        {
+            return results;
+        }
+
+        (producers, consumers) = (producers ?? BuildProducers(), consumers ?? BuildConsumers());
+        int dirs = (int)y.Dims[layout == 1 ? 2 : 1];
+        Dyn? last = null;
+        foreach (var mul in graph.Node.Where(n => n.OpType == "Mul" && n.Input.Count == 2 && n.Output.Count == 1))
+        {
+            foreach (string input in mul.Input)
+            {
+                var path = new List<ViewStep>();
+                if (TraceView(input, rnn.Output[1], layout == 1 ? 1 : 0, 3, dirs, path, 0) is { Dir: 0, Rank: 2 })
+                {
+                    // Direction 0's sequence [batch, T, H] (Y is [batch, T, dirs, H] batch-major), its last step.
+                    last ??= new Dyn(
+                        new AxisSlice(1, -1, int.MaxValue, keepAxis: false).Apply(new AxisSlice(2, 0, 1, keepAxis: false).Apply(y.T)),
+                        0,
+                        [BatchSymbol, h]);
+                    zeroedLastMuls[mul.Output[0]] = new ZeroedLast(rnn, lengths, last);
+                }
+            }
+        }
+
+        return results;
     }
 
     /// <summary>
