@@ -2,6 +2,7 @@ using LstmSharp.Autograd;
 using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 using LstmSharp.Tests.Infrastructure;
+using LstmSharp.Tests.Kernels;
 using static LstmSharp.Tests.Infrastructure.GradientChecker;
 
 namespace LstmSharp.Tests.Autograd;
@@ -139,64 +140,12 @@ public class OpsGradientTests
     }
 
     [Fact]
-    public void SoftmaxOverLastAxis()
-    {
-        var a = Random(11, -3, 3, 2, 3, 5);
-        CheckAgainstReference(
-            "softmax",
-            x => Ops.Softmax(x[0]),
-            x =>
-            {
-                var y = new double[x[0].Length];
-                for (int r = 0; r < 6; r++)
-                {
-                    double max = x[0].Skip(r * 5).Take(5).Max();
-                    double sum = 0;
-                    for (int i = 0; i < 5; i++)
-                    {
-                        sum += Math.Exp(x[0][(r * 5) + i] - max);
-                    }
-
-                    for (int i = 0; i < 5; i++)
-                    {
-                        y[(r * 5) + i] = Math.Exp(x[0][(r * 5) + i] - max) / sum;
-                    }
-                }
-
-                return y;
-            },
-            [a]);
-    }
+    public void SoftmaxOverLastAxis() =>
+        CheckAgainstReference("softmax", x => Ops.Softmax(x[0]), x => RowsTests.SoftmaxReference(x[0], 6, 5, log: false), [Random(11, -3, 3, 2, 3, 5)]);
 
     [Fact]
-    public void LogSoftmaxOverLastAxis()
-    {
-        var a = Random(12, -3, 3, 2, 3, 5);
-        CheckAgainstReference(
-            "log_softmax",
-            x => Ops.LogSoftmax(x[0]),
-            x =>
-            {
-                var y = new double[x[0].Length];
-                for (int r = 0; r < 6; r++)
-                {
-                    double max = x[0].Skip(r * 5).Take(5).Max();
-                    double sum = 0;
-                    for (int i = 0; i < 5; i++)
-                    {
-                        sum += Math.Exp(x[0][(r * 5) + i] - max);
-                    }
-
-                    for (int i = 0; i < 5; i++)
-                    {
-                        y[(r * 5) + i] = x[0][(r * 5) + i] - max - Math.Log(sum);
-                    }
-                }
-
-                return y;
-            },
-            [a]);
-    }
+    public void LogSoftmaxOverLastAxis() =>
+        CheckAgainstReference("log_softmax", x => Ops.LogSoftmax(x[0]), x => RowsTests.SoftmaxReference(x[0], 6, 5, log: true), [Random(12, -3, 3, 2, 3, 5)]);
 
     [Theory]
     [InlineData(0)]

@@ -7,9 +7,10 @@ public class RowsTests
 {
     private static readonly int[] RowCounts = { 1, 3 };
 
-    private static double[] SoftmaxReference(float[] x, int rows, int cols, bool log)
+    /// <summary>Softmax (or its log) of each row of <paramref name="cols"/> values, in double (also the reference of Ops.Softmax/LogSoftmax).</summary>
+    internal static double[] SoftmaxReference(IReadOnlyList<double> x, int rows, int cols, bool log)
     {
-        var y = new double[x.Length];
+        var y = new double[x.Count];
         for (int r = 0; r < rows; r++)
         {
             double m = double.NegativeInfinity;
@@ -55,12 +56,12 @@ public class RowsTests
 
                 Rows.Softmax(x, rows, cols, y);
                 // exp(x - m) inherits the rounding of x - m (≤ |x - m|·2^-24 ≤ 1e-6 here, and larger in the shifted row).
-                Check.Close($"Rows.Softmax {where}", SoftmaxReference(x, rows, cols, log: false), y, rel: 4e-6, abs: 1e-12, input: x);
+                Check.Close($"Rows.Softmax {where}", SoftmaxReference(Array.ConvertAll(x, v => (double)v), rows, cols, log: false), y, rel: 4e-6, abs: 1e-12, input: x);
                 Rows.SoftmaxScalar(x, rows, cols, ys);
                 Check.Close($"Rows.Softmax vs scalar twin {where}", ys.Select(v => (double)v).ToArray(), y, rel: 1e-6, abs: 1e-12, input: x);
 
                 Rows.LogSoftmax(x, rows, cols, y);
-                Check.Close($"Rows.LogSoftmax {where}", SoftmaxReference(x, rows, cols, log: true), y, rel: 1e-6, abs: 2e-6, input: x);
+                Check.Close($"Rows.LogSoftmax {where}", SoftmaxReference(Array.ConvertAll(x, v => (double)v), rows, cols, log: true), y, rel: 1e-6, abs: 2e-6, input: x);
                 Rows.LogSoftmaxScalar(x, rows, cols, ys);
                 Check.Close($"Rows.LogSoftmax vs scalar twin {where}", ys.Select(v => (double)v).ToArray(), y, rel: 1e-6, abs: 1e-6, input: x);
 
