@@ -36,10 +36,6 @@ public abstract class AttentionBase : AttentionLayer
     {
         var c = base.GetConfig();
         c["use_scale"] = UseScale;
-        c["dropout"] = Dropout;
-        c["seed"] = Seed;
-        c["use_causal_mask"] = UseCausalMask;
-        c["return_attention_scores"] = ReturnAttentionScores;
         return c;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Layers;
@@ -39,6 +40,17 @@ public abstract class AttentionLayer : Layer
 
     /// <summary>The generator of the dropout masks on the attention weights.</summary>
     private protected Rng DropoutRandom { get; }
+
+    /// <summary>The layer's config with the keys every attention layer has: dropout, seed, use_causal_mask, return_attention_scores.</summary>
+    public override JsonObject GetConfig()
+    {
+        var c = base.GetConfig();
+        c["dropout"] = Dropout;
+        c["seed"] = Seed;
+        c["use_causal_mask"] = UseCausalMask;
+        c["return_attention_scores"] = ReturnAttentionScores;
+        return c;
+    }
 
     public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
 

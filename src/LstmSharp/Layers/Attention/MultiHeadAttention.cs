@@ -141,15 +141,11 @@ public sealed class MultiHeadAttention : AttentionLayer
         c["num_heads"] = NumHeads;
         c["key_dim"] = KeyDim;
         c["value_dim"] = ValueDim;
-        c["dropout"] = Dropout;
         c["use_bias"] = UseBias;
         c["output_shape"] = OutputShape;
         c["attention_axes"] = null;
         c["kernel_initializer"] = KernelInitializer;
         c["bias_initializer"] = BiasInitializer;
-        c["seed"] = Seed;
-        c["use_causal_mask"] = UseCausalMask;
-        c["return_attention_scores"] = ReturnAttentionScores;
         return c;
     }
 
