@@ -27,12 +27,7 @@ public static partial class Ops
         const string op = "conv1d";
         NotNull(x, op, nameof(x));
         NotNull(kernel, op, nameof(kernel));
-        if (kernel.Rank != 3)
-        {
-            throw ShapeError(op, "kernel as [kernel_size, channels, filters]", kernel.Shape, "kernel");
-        }
-
-        int width = kernel.Dim(0), channels = kernel.Dim(1), filters = kernel.Dim(2);
+        var (width, channels, filters) = Dims3(op, kernel, "kernel", "[kernel_size, channels, filters]");
         if (x.Rank != 3 || x.Dim(2) != channels)
         {
             throw ShapeError(op, $"x as [batch, steps, {channels}]", x.Shape, "x");
@@ -159,12 +154,7 @@ public static partial class Ops
     {
         const string op = "global_average_pool1d";
         NotNull(x, op, nameof(x));
-        if (x.Rank != 3)
-        {
-            throw ShapeError(op, "x as [batch, steps, channels]", x.Shape, "x");
-        }
-
-        int batch = x.Dim(0), steps = x.Dim(1), channels = x.Dim(2);
+        var (batch, steps, channels) = Dims3(op, x, "x", "[batch, steps, channels]");
         if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != batch || mask.Dim(1) != steps))
         {
             throw ShapeError(op, $"mask as [{batch}, {steps}]", mask.Shape, "mask");
@@ -252,18 +242,12 @@ public static partial class Ops
     {
         const string op = "spatial_dropout1d";
         CheckDropoutArguments(op, x, rate, rng);
-
-        if (x.Rank != 3)
-        {
-            throw ShapeError(op, "x as [batch, steps, channels]", x.Shape, "x");
-        }
-
+        var (batch, steps, channels) = Dims3(op, x, "x", "[batch, steps, channels]");
         if (!training || rate == 0f)
         {
             return x;
         }
 
-        int batch = x.Dim(0), steps = x.Dim(1), channels = x.Dim(2);
         var mask = new float[batch * channels];
         rng.DropoutMask(mask, rate);
         var y = new Tensor(x.ShapeArray);
@@ -312,17 +296,12 @@ public static partial class Ops
     private static Tensor Pool1D(string op, Tensor x, int poolSize, int strides, string padding, bool max)
     {
         NotNull(x, op, nameof(x));
-        if (x.Rank != 3)
-        {
-            throw ShapeError(op, "x as [batch, steps, channels]", x.Shape, "x");
-        }
-
+        var (batch, steps, channels) = Dims3(op, x, "x", "[batch, steps, channels]");
         if (padding == "causal")
         {
             throw new ArgumentException($"{Where(op)}: padding must be 'valid' or 'same', got 'causal'.", nameof(padding));
         }
 
-        int batch = x.Dim(0), steps = x.Dim(1), channels = x.Dim(2);
         var g = Geometry(op, padding, steps, poolSize, strides, 1, "pool_size");
         var y = new Tensor(batch, g.OutSteps, channels);
         var xs = x.Span;

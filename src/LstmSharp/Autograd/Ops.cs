@@ -45,6 +45,10 @@ public static partial class Ops
             }
         });
 
+    /// <summary>The three sizes of a rank-3 <paramref name="t"/>, or an error naming the op, the argument and its <paramref name="layout"/> (<c>[batch, steps, channels]</c>).</summary>
+    private static (int D0, int D1, int D2) Dims3(string op, Tensor t, string argument, string layout) =>
+        t.Rank == 3 ? (t.Dim(0), t.Dim(1), t.Dim(2)) : throw ShapeError(op, $"{argument} as {layout}", t.Shape, argument);
+
     internal static string Where(string op) => Tape.CurrentLayer is { } layer ? $"op '{op}' in layer '{layer}'" : $"op '{op}'";
 
     internal static ArgumentException ShapeError(string op, string expected, ReadOnlySpan<int> actual, string? argument = null)
