@@ -43,6 +43,7 @@ public sealed class OnnxMaskedRoundTripTests : IDisposable
         ["masking + bidirectional gru last zero_output_for_mask"] = () => [new Masking(-1f), new Bidirectional(new GRU(Units, zeroOutputForMask: true), mergeMode: "sum")],
         ["masking + RNN(OnnxRecurrentCell lstm, clip) sequence"] = () => [new Masking(-1f), new RNN(new OnnxRecurrentCell("LSTM", Units, [ActivationFunction.Create("HardSigmoid", 0.3f, 0.4f), ActivationFunction.Create("Softsign"), ActivationFunction.Create("Elu", 0.7f)], clip: 1.2f), returnSequences: true)],
         ["masking + RNN(OnnxRecurrentCell gru) last zero_output_for_mask"] = () => [new Masking(-1f), new RNN(new OnnxRecurrentCell("GRU", Units, [ActivationFunction.Create("Sigmoid"), ActivationFunction.Create("LeakyRelu", 0.2f)]), zeroOutputForMask: true)],
+        ["masking + stacked bidirectional lstm sequence + gru"] = () => [new Masking(-1f), new Bidirectional(new LSTM(Units, returnSequences: true)), new GRU(Units)],
         ["masking + stacked lstm"] = () => [new Masking(-1f), new LSTM(Units, returnSequences: true), new GRU(Units)],
     };
 

@@ -315,8 +315,39 @@ internal sealed partial class OnnxImporter
         int lsAxis = ax < d.BatchAxis ? ax + 1 : ax;
         var dims = (long[])d.Dims.Clone();
         dims[ax] = parts.All(p => p.Dims[ax] >= 0) ? parts.Sum(p => p.Dims[ax]) : nextSymbol--;
+        if (lsAxis == d.T.Shape.Length && Rejoined(parts.Select(p => p.T).ToArray()) is { } whole)
+        {
+            return new Dyn(whole, d.BatchAxis, dims);
+        }
+
         var sym = new Concatenate(lsAxis).Apply(parts.Select(p => p.T).ToArray());
         return new Dyn(sym, d.BatchAxis, dims);
+    }
+
+    /// <summary>
+    /// Directions 0..n-1 of a recurrent node's Y picked one by one (AxisSlice of the [.., n, H]
+    /// view) and joined again on the features: the layers' own [.., n·H] sequence, which keeps its mask.
+    /// </summary>
+    private static SymbolicTensor? Rejoined(SymbolicTensor[] parts)
+    {
+        if (parts[0].Node.Layer is not AxisSlice { KeepAxis: false } first || parts[0].Node.Inputs[0] is not { Node.Layer: Reshape } view)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].Node.Layer is not AxisSlice { KeepAxis: false } a || a.Axis != first.Axis || a.Start != i || a.Stop != i + 1 || !ReferenceEquals(parts[i].Node.Inputs[0], view))
+            {
+                return null;
+            }
+        }
+
+        // The view is [..., n, H] with the directions second to last; its input [..., n·H].
+        var whole = view.Node.Inputs[0];
+        int[] v = view.Shape;
+        return first.Axis == v.Length - 1 && v[^2] == parts.Length && v[^1] > 0 && whole.Shape.Length == v.Length - 1
+            && whole.Shape[^1] == parts.Length * v[^1] && whole.Shape[..^1].SequenceEqual(v[..^2]) ? whole : null;
     }
 
     private Dyn Elementwise(NodeProto node, Layer layer, Dyn a, Dyn b)
