@@ -306,14 +306,11 @@ public static partial class Ops
         var y = new Tensor(batch, g.OutSteps, channels);
         var xs = x.Span;
         var ys = y.Span;
-
-        // Window t covers input steps [lo, hi): the part of [t·stride − padLeft, + poolSize) inside the sequence.
         for (int b = 0; b < batch; b++)
         {
             for (int t = 0; t < g.OutSteps; t++)
             {
-                int lo = Math.Max(0, g.Source(t, 0));
-                int hi = Math.Min(steps, g.Source(t, 0) + poolSize);
+                var (lo, hi) = Window(t);
                 var yt = ys.Slice(((b * g.OutSteps) + t) * channels, channels);
                 xs.Slice(((b * steps) + lo) * channels, channels).CopyTo(yt);
                 for (int s = lo + 1; s < hi; s++)
@@ -344,8 +341,7 @@ public static partial class Ops
             {
                 for (int t = 0; t < g.OutSteps; t++)
                 {
-                    int lo = Math.Max(0, g.Source(t, 0));
-                    int hi = Math.Min(steps, g.Source(t, 0) + poolSize);
+                    var (lo, hi) = Window(t);
                     int o = ((b * g.OutSteps) + t) * channels;
                     var dyt = dy.Slice(o, channels);
                     if (!max)
@@ -377,5 +373,8 @@ public static partial class Ops
             }
         });
         return y;
+
+        // Window t covers input steps [lo, hi): the part of [t·stride − padLeft, + poolSize) inside the sequence.
+        (int Lo, int Hi) Window(int t) => (Math.Max(0, g.Source(t, 0)), Math.Min(steps, g.Source(t, 0) + poolSize));
     }
 }
