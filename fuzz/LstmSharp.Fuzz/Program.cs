@@ -174,6 +174,9 @@ internal static class RandomDriver
         return findings == 0 ? 0 : 1;
     }
 
+    /// <summary>Characters inserted by mutations (JSON and number syntax); drawn by index, so never past the end.</summary>
+    private const string InsertedChars = "{}[]\",:-0123456789eE.nN '()TF";
+
     private static byte[] Mutate(byte[] seed, Random rng)
     {
         var b = new List<byte>(seed);
@@ -187,7 +190,7 @@ internal static class RandomDriver
                 case 0 when len > 0: b[at] ^= (byte)(1 << rng.Next(8)); break;
                 case 1 when len > 0: b[at] = (byte)rng.Next(256); break;
                 case 2: b.RemoveRange(at, len - at); break;
-                case 3: b.Insert(at, (byte)"{}[]\",:-0123456789eE.nN '()TF"[rng.Next(30)]); break;
+                case 3: b.Insert(at, (byte)InsertedChars[rng.Next(InsertedChars.Length)]); break;
                 case 4 when len >= 4:
                     int[] interesting = [0, -1, 1, int.MaxValue, int.MinValue, 65536, 1_000_000];
                     int v = interesting[rng.Next(interesting.Length)];

@@ -285,9 +285,9 @@ internal sealed partial class OnnxImporter
     private SymbolicTensor WithPadding(NodeProto node, SymbolicTensor xSym, MaskVal lengths)
     {
         var p = lengths.Padding;
-        if (lengths.Stage != MaskStage.Lengths || !lengths.Valid)
+        if (lengths.Stage != MaskStage.Lengths || !lengths.Valid || lengths.Dims is not [BatchSymbol])
         {
-            throw UnsupportedNode(node, $"sequence_lens is computed from a padding mask ({p.Text}) but is not the per-row count of valid steps (ReduceSum over time of the step mask)");
+            throw UnsupportedNode(node, $"sequence_lens is computed from a padding mask ({p.Text}) but is not the per-row count of valid steps as a [batch] tensor (ReduceSum over time of the step mask)");
         }
 
         var carried = CarriedPadding(xSym);
