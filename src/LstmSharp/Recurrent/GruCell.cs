@@ -134,19 +134,6 @@ internal static class GruCell
         BackResetCols<Lanes1, float>(row, j, ref carry, ref drh, ref mhr, ref hdr, ref gr, ref dr);
     }
 
-    /// <summary>A masked row: the state was copied, so all of dh = carry + dhd ⊙ m_h + dy flows to h_{t−1}.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void BackwardMasked(in CellRow row, ref float carry, ref float dhd, ref float mhr, ref float dy)
-    {
-        int j = row.Width switch
-        {
-            LaneWidth.Vector512 => PassCols<Lanes256, Vector256<float>>(row, PassCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy), ref carry, ref dhd, ref mhr, ref dy),
-            LaneWidth.Vector256 => PassCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy),
-            _ => 0,
-        };
-        PassCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ResetAfterCols<TL, TV>(in CellRow row, int j, ref float xr, ref float rr, ref float bx, ref float bq, ref float hp, ref float gr, ref float qr, ref float hr)
         where TL : struct, ILanes<TV>
@@ -239,20 +226,6 @@ internal static class GruCell
             TL.Store(TL.Mul(dc, r), ref Unsafe.Add(ref dr, jh));
             TL.Store(dc, ref Unsafe.Add(ref dah, j));
             TL.Store(TL.Mul(dh, z), ref Unsafe.Add(ref carry, j));
-        }
-
-        return j;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int PassCols<TL, TV>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-    {
-        int u = row.Units;
-        for (; j <= u - TL.Count; j += TL.Count)
-        {
-            TL.Store(RnnRun.TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy), ref Unsafe.Add(ref carry, j));
         }
 
         return j;

@@ -118,7 +118,7 @@ internal sealed class GruKernel : SingleStateKernel
         }
     }
 
-    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SingleStateCache cache, bool training, int b0, int b1)
+    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SequenceCache cache, bool training, int b0, int b1)
     {
         var c = (GruCache)cache;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -172,7 +172,7 @@ internal sealed class GruKernel : SingleStateKernel
         RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
     }
 
-    private protected override void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SingleStateCache state, int b0, int b1)
+    private protected override void BackwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int b0, int b1)
     {
         var cache = (GruCache)state;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -209,7 +209,7 @@ internal sealed class GruKernel : SingleStateKernel
         }
     }
 
-    private protected override void ParameterGradients(int rows, ReadOnlySpan<float> kernel, SingleStateCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
+    private protected override void ParameterGradients(int rows, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
     {
         var dRecAll = dRec.AsSpan(0, rows * g);
         var dKernel = grads.Kernel;
@@ -231,8 +231,8 @@ internal sealed class GruKernel : SingleStateKernel
 
             if (!dxm.IsEmpty)
             {
-                Gemm.Sgemm(false, true, rows, n, 2 * u, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
-                Gemm.Sgemm(false, true, rows, n, u, 1f, dAhAll, u, kernel[(2 * u)..], g, 1f, dxm, n);
+                Gemm.Sgemm(false, true, rows, n, 2 * u, 1f, dRecAll, g, weights.Kernel, g, 0f, dxm, n);
+                Gemm.Sgemm(false, true, rows, n, u, 1f, dAhAll, u, weights.Kernel[(2 * u)..], g, 1f, dxm, n);
             }
         }
         else
@@ -249,7 +249,7 @@ internal sealed class GruKernel : SingleStateKernel
 
             if (!dxm.IsEmpty)
             {
-                Gemm.Sgemm(false, true, rows, n, g, 1f, dRecAll, g, kernel, g, 0f, dxm, n);
+                Gemm.Sgemm(false, true, rows, n, g, 1f, dRecAll, g, weights.Kernel, g, 0f, dxm, n);
             }
         }
     }
@@ -327,7 +327,7 @@ internal sealed class GruKernel : SingleStateKernel
             ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
             if (keepS[b] == 0f)
             {
-                GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
+                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
                 dRecS.Slice(b * g, g).Clear();
                 dAhS.Slice(b * u, u).Clear();
                 continue;
@@ -351,7 +351,7 @@ internal sealed class GruKernel : SingleStateKernel
             ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
             if (keepS[b] == 0f)
             {
-                GruCell.BackwardMasked(row, ref carry, ref dhd, ref mhr, ref dy);
+                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
 
                 // Zero z and h blocks make the r pass and both products add nothing for this row.
                 dRecS.Slice(b * g, g).Clear();

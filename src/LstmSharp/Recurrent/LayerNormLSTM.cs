@@ -184,10 +184,7 @@ public sealed class LayerNormLSTM : RecurrentLayer
             Weights(),
             initialStates[0] is { } h0 ? h0.Span : default,
             initialStates[1] is { } c0 ? c0.Span : default,
-            sequence is null ? default : sequence.Span,
-            last.Span,
-            finalStates[0].Span,
-            finalStates[1].Span,
+            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
             (LayerNormLstmCache?)cache);
 
     private protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
@@ -195,10 +192,13 @@ public sealed class LayerNormLSTM : RecurrentLayer
             run,
             Weights(),
             (LayerNormLstmCache)cache,
-            dSequence is null ? default : dSequence.Span,
-            dLast is null ? default : dLast.Span,
-            dFinalStates[0] is { } dh ? dh.Span : default,
-            dFinalStates[1] is { } dc ? dc.Span : default,
+            new RnnOutputGradients
+            {
+                Sequence = dSequence is null ? default : dSequence.Span,
+                Last = dLast is null ? default : dLast.Span,
+                H = dFinalStates[0] is { } dh ? dh.Span : default,
+                C = dFinalStates[1] is { } dc ? dc.Span : default,
+            },
             new LayerNormLstmGradients
             {
                 Kernel = Kernel!.Grad.Span,

@@ -65,7 +65,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
         }
     }
 
-    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SingleStateCache cache, bool training, int b0, int b1)
+    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SequenceCache cache, bool training, int b0, int b1)
     {
         var c = (SimpleRnnCache)cache;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -96,7 +96,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
 
     private protected override void PrepareBackward(int rows) => RnnRun.Ensure(ref dA, rows * u);
 
-    private protected override void BackwardSteps(in SequenceRun run, in RnnOutputGradients dOut, SingleStateCache state, int b0, int b1)
+    private protected override void BackwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int b0, int b1)
     {
         var cache = (SimpleRnnCache)state;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -111,7 +111,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
         }
     }
 
-    private protected override void ParameterGradients(int rows, ReadOnlySpan<float> kernel, SingleStateCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
+    private protected override void ParameterGradients(int rows, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
     {
         var dAAll = dA.AsSpan(0, rows * u);
         Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, grads.RecurrentKernel, u);
@@ -123,7 +123,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
 
         if (!dxm.IsEmpty)
         {
-            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, kernel, u, 0f, dxm, n);
+            Gemm.Sgemm(false, true, rows, n, u, 1f, dAAll, u, weights.Kernel, u, 0f, dxm, n);
         }
     }
 

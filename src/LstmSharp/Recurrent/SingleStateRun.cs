@@ -7,35 +7,19 @@ using LstmSharp.Kernels;
 namespace LstmSharp.Recurrent;
 
 /// <summary>
-/// What a single-state cell's row kernel (<see cref="GruCell"/>, <see cref="SimpleRnnCell"/>)
+/// What a cell's row kernel (<see cref="GruCell"/>, <see cref="SimpleRnnCell"/>, <see cref="LayerNormLstmCell"/>)
 /// needs besides its buffers: the row length, the two activations and the SIMD width.
 /// </summary>
 internal readonly record struct CellRow(int Units, ActivationKind Activation, ActivationKind RecurrentActivation, LaneWidth Width);
 
 /// <summary>
-/// The parts of a sequence run that GRU and SimpleRNN share: argument checks, the time-major
-/// copy of the (dropped-out) input, the per-step keep/output masks, scattering dx back to
-/// batch-major order and column sums for the bias gradients.
+/// The helpers of the shared driver (<see cref="SequenceKernel{TWeights, TGradients}"/>) and its
+/// cells: the time-major copy of the (dropped-out) input, the per-step keep/output masks,
+/// scattering dx back to batch-major order, the output-gradient carry and column sums for the
+/// bias gradients.
 /// </summary>
 internal static class RnnRun
 {
-    /// <summary>
-    /// The argument checks every single-state backward starts with: output gradients and the
-    /// gradient buffers against the run's shapes (<paramref name="gateWidth"/> = columns of W and U).
-    /// </summary>
-    public static void CheckBackward(string owner, in SequenceRun run, in RnnOutputGradients dOut, in RnnGradients grads, int inputSize, int units, int gateWidth, int biasLength)
-    {
-        int bt = run.Batch, tt = run.Time;
-        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, units);
-        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, units);
-        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, units);
-        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gateWidth);
-        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, units, gateWidth);
-        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, biasLength);
-        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, inputSize);
-        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, units);
-    }
-
     /// <summary>Grows <paramref name="buffer"/> to at least <paramref name="length"/> (contents not kept).</summary>
     public static void Ensure(ref float[] buffer, int length)
     {
@@ -229,12 +213,52 @@ internal static class RnnRun
         }
     }
 
-    /// <summary>dh_t = carry + dhd ⊙ m_h + dy at columns [j, j + width): the gradient every single-state backward row starts from.</summary>
+    /// <summary>dh_t = carry + dhd ⊙ m_h + dy at columns [j, j + width): the gradient every backward row of the shared driver starts from.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV TotalDh<TL, TV>(int j, ref float carry, ref float dhd, ref float mhr, ref float dy)
         where TL : struct, ILanes<TV>
         where TV : struct =>
         TL.Add(TL.Fma(TL.Load(ref Unsafe.Add(ref dhd, j)), TL.Load(ref Unsafe.Add(ref mhr, j)), TL.Load(ref Unsafe.Add(ref carry, j))), TL.Load(ref Unsafe.Add(ref dy, j)));
+
+    /// <summary>A masked row: the states were copied, so all of dh = carry + dhd ⊙ m_h + dy flows to h_{t−1} (carry ← dh).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CarryMasked(in CellRow row, ref float carry, ref float dhd, ref float mhr, ref float dy)
+    {
+        int j = row.Width switch
+        {
+            LaneWidth.Vector512 => TotalDhCols<Lanes256, Vector256<float>>(row, TotalDhCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref carry), ref carry, ref dhd, ref mhr, ref dy, ref carry),
+            LaneWidth.Vector256 => TotalDhCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref carry),
+            _ => 0,
+        };
+        TotalDhCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref carry);
+    }
+
+    /// <summary>A kept row of a cell with no direct path from h_t to h_{t−1} (LSTM-like): dh = carry + dhd ⊙ m_h + dy, then carry ← 0.</summary>
+    public static void TakeDh(in CellRow row, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float dh)
+    {
+        int j = row.Width switch
+        {
+            LaneWidth.Vector512 => TotalDhCols<Lanes256, Vector256<float>>(row, TotalDhCols<Lanes512, Vector512<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref dh), ref carry, ref dhd, ref mhr, ref dy, ref dh),
+            LaneWidth.Vector256 => TotalDhCols<Lanes256, Vector256<float>>(row, 0, ref carry, ref dhd, ref mhr, ref dy, ref dh),
+            _ => 0,
+        };
+        TotalDhCols<Lanes1, float>(row, j, ref carry, ref dhd, ref mhr, ref dy, ref dh);
+        MemoryMarshal.CreateSpan(ref carry, row.Units).Clear();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TotalDhCols<TL, TV>(in CellRow row, int j, ref float carry, ref float dhd, ref float mhr, ref float dy, ref float dst)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        int u = row.Units;
+        for (; j <= u - TL.Count; j += TL.Count)
+        {
+            TL.Store(TotalDh<TL, TV>(j, ref carry, ref dhd, ref mhr, ref dy), ref Unsafe.Add(ref dst, j));
+        }
+
+        return j;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(Span<float> s, int i) => ref Unsafe.Add(ref MemoryMarshal.GetReference(s), i);

@@ -1,11 +1,50 @@
 namespace LstmSharp.Recurrent;
 
 /// <summary>
+/// What the shared time-loop driver (<see cref="SequenceKernel{TWeights, TGradients}"/>) reads
+/// of a cell's parameters: W, U and b. A cell with more parameters (the gains of
+/// <see cref="LayerNormLstmKernel"/>) has its own span bundle that implements this.
+/// </summary>
+internal interface IRnnWeights
+{
+    /// <summary>W [inputSize, G·units].</summary>
+    ReadOnlySpan<float> Kernel { get; }
+
+    /// <summary>U [units, G·units].</summary>
+    ReadOnlySpan<float> RecurrentKernel { get; }
+
+    /// <summary>b, shaped as the cell says; empty without bias.</summary>
+    ReadOnlySpan<float> Bias { get; }
+}
+
+/// <summary>
+/// What the shared driver writes or checks of a cell's gradients: dW, dU, db (accumulated) and
+/// dx, dh_0, dc_0 (overwritten, optional). A cell with more parameters extends it.
+/// </summary>
+internal interface IRnnGradients
+{
+    Span<float> Kernel { get; }
+
+    Span<float> RecurrentKernel { get; }
+
+    Span<float> Bias { get; }
+
+    /// <summary>dx [batch, time, inputSize]; empty to skip.</summary>
+    Span<float> Input { get; }
+
+    /// <summary>dh_0 [batch, units]; empty to skip.</summary>
+    Span<float> InitialH { get; }
+
+    /// <summary>dc_0 [batch, units] of a two-state cell; empty to skip (always empty for one state).</summary>
+    Span<float> InitialC { get; }
+}
+
+/// <summary>
 /// The parameters a <see cref="GruKernel"/> or <see cref="SimpleRnnKernel"/> reads (the
 /// single-state cells; the LSTM's are <see cref="LstmWeights"/>). Shapes from
 /// <see cref="GruLayout"/> / <see cref="SimpleRnnLayout"/>.
 /// </summary>
-internal readonly ref struct RnnWeights
+internal readonly ref struct RnnWeights : IRnnWeights
 {
     /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
     public ReadOnlySpan<float> Kernel { get; init; }
@@ -17,7 +56,7 @@ internal readonly ref struct RnnWeights
     public ReadOnlySpan<float> Bias { get; init; }
 }
 
-/// <summary>What a GRU / SimpleRNN forward writes; every span is optional (empty = not wanted).</summary>
+/// <summary>What a forward of the shared driver writes; every span is optional (empty = not wanted).</summary>
 internal readonly ref struct RnnOutputs
 {
     /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
@@ -28,9 +67,12 @@ internal readonly ref struct RnnOutputs
 
     /// <summary>[batch, units]: the final state h_T.</summary>
     public Span<float> H { get; init; }
+
+    /// <summary>[batch, units]: the final cell state c_T of a two-state cell (empty for one state).</summary>
+    public Span<float> C { get; init; }
 }
 
-/// <summary>Gradients of the loss with respect to a GRU / SimpleRNN forward's outputs; every span is optional (empty = zero).</summary>
+/// <summary>Gradients of the loss with respect to a forward's outputs; every span is optional (empty = zero).</summary>
 internal readonly ref struct RnnOutputGradients
 {
     /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
@@ -41,6 +83,9 @@ internal readonly ref struct RnnOutputGradients
 
     /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
     public ReadOnlySpan<float> H { get; init; }
+
+    /// <summary>[batch, units]: ∂L/∂c_T of a two-state cell (returned state).</summary>
+    public ReadOnlySpan<float> C { get; init; }
 }
 
 /// <summary>
@@ -48,7 +93,7 @@ internal readonly ref struct RnnOutputGradients
 /// given (bias only when the layout has one); <see cref="Input"/> and <see cref="InitialH"/> are
 /// OVERWRITTEN and optional (empty = not needed).
 /// </summary>
-internal readonly ref struct RnnGradients
+internal readonly ref struct RnnGradients : IRnnGradients
 {
     /// <summary>dW, shaped as the kernel, accumulated.</summary>
     public Span<float> Kernel { get; init; }
@@ -64,4 +109,7 @@ internal readonly ref struct RnnGradients
 
     /// <summary>dh_0 [batch, units], overwritten; empty to skip.</summary>
     public Span<float> InitialH { get; init; }
+
+    /// <summary>Always empty: a single-state cell has no c.</summary>
+    public Span<float> InitialC => default;
 }

@@ -146,9 +146,10 @@ internal sealed class LayerNormLstmKernelUnderTest(int input, int units, bool us
         var cT = new float[o.Batch * n];
 
         // Inference first: it must give the training forward's bits.
-        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], seq, last, h, cT, null);
+        var outputs = new RnnOutputs { Sequence = seq, Last = last, H = h, C = cT };
+        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], outputs, null);
         var inference = (float[])seq.Clone();
-        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], seq, last, h, cT, cache);
+        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], outputs, cache);
         Assert.Equal(inference, seq);
         var dx = new float[c.X.Length];
         var dh0 = new float[o.Batch * n];
@@ -157,10 +158,7 @@ internal sealed class LayerNormLstmKernelUnderTest(int input, int units, bool us
             c.Run(),
             weights,
             cache,
-            c.GSeq ?? [],
-            c.GLast ?? [],
-            c.GFinals[0] ?? [],
-            c.GFinals[1] ?? [],
+            new RnnOutputGradients { Sequence = c.GSeq ?? [], Last = c.GLast ?? [], H = c.GFinals[0] ?? [], C = c.GFinals[1] ?? [] },
             new LayerNormLstmGradients
             {
                 Kernel = G("kernel"), RecurrentKernel = G("recurrent_kernel"), Bias = G("bias"),

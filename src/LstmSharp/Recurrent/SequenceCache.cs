@@ -1,0 +1,57 @@
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// The buffers a training-mode forward of the shared driver (<see cref="SequenceKernel{TWeights, TGradients}"/>)
+/// saves for its backward, owned by the caller (one per forward whose gradient is still pending)
+/// and reused: the arrays only grow, so a warm cache allocates nothing. Each forward can be
+/// differentiated once (the backward consumes it). All buffers are time-major in processing order
+/// (row s·B + b is step s of sequence b). A cell keeps its own saved buffers in a subclass.
+/// </summary>
+internal abstract class SequenceCache
+{
+    /// <summary>[T·B, inputSize]: x ⊙ m_x, the left operand of dW.</summary>
+    internal float[] XDropped = [];
+
+    /// <summary>[(T+1)·B, units]: h_0 … h_T (carried over masked steps).</summary>
+    internal float[] States = [];
+
+    /// <summary>[(T+1)·B, units]: c_0 … c_T of a two-state cell (carried over masked steps); empty for one state.</summary>
+    internal float[] Cells = [];
+
+    /// <summary>[T·B, units]: h_{t−1} ⊙ m_h (only with a recurrent dropout mask; else States is it).</summary>
+    internal float[] HDropped = [];
+
+    /// <summary>[T·B]: 1 where the step updates the state / where the output is h_t (see <see cref="RnnRun.BuildStepMasks"/>).</summary>
+    internal float[] Keep = [];
+
+    internal float[] Emit = [];
+
+    internal RnnRunSignature Signature;
+
+    /// <summary>True between a training forward and the backward that consumes it.</summary>
+    public bool IsReady { get; internal set; }
+
+    /// <summary>Floats currently held (capacity), for memory accounting.</summary>
+    public virtual long CapacityFloats => (long)XDropped.Length + States.Length + Cells.Length + HDropped.Length + Keep.Length + Emit.Length;
+
+    /// <summary>Grows the buffers for a run; <paramref name="training"/> false = inference (one step of scratch).</summary>
+    internal void Prepare(object layout, in SequenceRun run, int inputSize, int units, int gateWidth, bool training, bool cellState)
+    {
+        int bt = run.Batch, tt = run.Time;
+        int stateRows = (training ? tt + 1 : 2) * bt;
+        RnnRun.Ensure(ref XDropped, tt * bt * inputSize);
+        RnnRun.Ensure(ref States, stateRows * units);
+        RnnRun.Ensure(ref Cells, cellState ? stateRows * units : 0);
+        RnnRun.Ensure(ref HDropped, run.RecurrentDropoutMask.IsEmpty ? 0 : (training ? tt : 1) * bt * units);
+        RnnRun.Ensure(ref Keep, tt * bt);
+        RnnRun.Ensure(ref Emit, tt * bt);
+        PrepareCell(training ? tt * bt : bt, units, gateWidth);
+        Signature = RnnRunSignature.Of(layout, run);
+        IsReady = false;
+    }
+
+    /// <summary>The cell's own saved buffers for <paramref name="rows"/> rows (T·B when training, B for one inference step).</summary>
+    private protected virtual void PrepareCell(int rows, int units, int gateWidth)
+    {
+    }
+}

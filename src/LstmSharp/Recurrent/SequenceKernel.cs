@@ -1,0 +1,333 @@
+using LstmSharp.Kernels;
+
+namespace LstmSharp.Recurrent;
+
+/// <summary>
+/// The time-loop driver shared by the fused cells (<see cref="GruKernel"/>,
+/// <see cref="SimpleRnnKernel"/>, <see cref="LayerNormLstmKernel"/>): argument checks, the
+/// per-step keep/output masks, the time-major copy of the dropped-out input and its projection
+/// x·W, the initial state(s), the batch chunks and their pool jobs, the final outputs; in the
+/// backward the output-gradient carry (and the cell-state carry of a two-state cell), Uᵀ,
+/// dh_0 / dc_0 and the scatter of dx. A cell supplies only its per-step products and row passes
+/// and its whole-sequence parameter products.
+/// </summary>
+/// <typeparam name="TWeights">The cell's parameter spans: W, U, b and whatever else its rows read.</typeparam>
+/// <typeparam name="TGradients">The cell's gradient spans: dW, dU, db, dx, dh_0, dc_0 and its own.</typeparam>
+/// <remarks>
+/// <para>Buffers are time-major in processing order (row s·B + b is step s of sequence b), so every
+/// step's rows are contiguous for its products and dW, dU, dx are each one product over all T·B
+/// rows. Each chunk (<see cref="BatchChunks"/>, from the batch size only) runs the whole time
+/// loop for its rows on one pool thread, so the bits do not depend on the thread count.</para>
+/// <para>A two-state cell (<c>cellState</c>: LSTM-like, c beside h) gets c_0 … c_T in
+/// <see cref="SequenceCache.Cells"/> and a backward carry ∂L/∂c in <see cref="DcCarry"/>; its rows
+/// copy both states over masked steps, as they copy h.</para>
+/// <para>The type arguments are ref structs, so each cell's instantiation is compiled for it (no
+/// shared generic code and no runtime generic lookups in the pool jobs, which allocate when
+/// tiered compilation re-JITs a shared generic method).</para>
+/// </remarks>
+internal abstract class SequenceKernel<TWeights, TGradients>
+    where TWeights : IRnnWeights, allows ref struct
+    where TGradients : IRnnGradients, allows ref struct
+{
+    private readonly string ownerForward;
+    private readonly string ownerBackward;
+
+    // An inference forward runs in this private cache's buffers (one step of them), so the
+    // caller's caches are untouched and no activations are kept.
+    private readonly SequenceCache scratch;
+
+    private float[] dxm = [];
+
+    private protected SequenceKernel(SequenceCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState = false)
+    {
+        this.scratch = scratch;
+        Name = name;
+        ownerForward = $"{kind} '{name}'";
+        ownerBackward = $"{kind} '{name}' backward";
+        InputSize = inputSize;
+        Units = units;
+        GateWidth = gateWidth;
+        HasCellState = cellState;
+        Row = new CellRow(units, activation, recurrentActivation, LaneWidths.Resolve(width));
+        RnnRun.Ensure(ref Ones, units);
+        RnnRun.Ensure(ref Zeros, units);
+        Ones.AsSpan().Fill(1f);
+    }
+
+    /// <summary>Used in error messages, e.g. the layer's name.</summary>
+    public string Name { get; }
+
+    /// <summary>A new, empty BPTT cache of this cell's kind.</summary>
+    internal abstract SequenceCache NewCache();
+
+    private protected int InputSize { get; }
+
+    private protected int Units { get; }
+
+    /// <summary>Columns of W and U (G·units).</summary>
+    private protected int GateWidth { get; }
+
+    /// <summary>Whether the cell carries a second state c (initial c, final c, ∂L/∂c).</summary>
+    private protected bool HasCellState { get; }
+
+    private protected CellRow Row { get; }
+
+    /// <summary>The cell's layout: what a cache remembers to refuse a backward with another one.</summary>
+    private protected abstract object LayoutKey { get; }
+
+    private protected abstract int BiasLength { get; }
+
+    /// <summary>[T·B, G·units]: xd·W of every step (biases join in the step passes), unless the cell keeps it in its cache (<see cref="ProjectionBuffer"/>).</summary>
+    private protected float[] Xp = [];
+
+    /// <summary>[B, units] each: dh ⊙ z-style direct carry into h_{t−1}, and the step's recurrent product dhd.</summary>
+    private protected float[] DhCarry = [];
+
+    private protected float[] DhRec = [];
+
+    /// <summary>[B, units]: ∂L/∂c_t of a two-state cell, which its backward rows turn into ∂L/∂c_{t−1} in place.</summary>
+    private protected float[] DcCarry = [];
+
+    /// <summary>Uᵀ [G·units, units], made once per backward so each step's dhd product reads B row-major.</summary>
+    private protected float[] UT = [];
+
+    /// <summary>[units] of ones (m_h without recurrent dropout) and of zeros (dy where no output gradient flows).</summary>
+    private protected float[] Ones = [];
+
+    private protected float[] Zeros = [];
+
+    /// <summary>As <see cref="Forward(in SequenceRun, in TWeights, ReadOnlySpan{float}, ReadOnlySpan{float}, in RnnOutputs, SequenceCache?)"/> for a one-state cell.</summary>
+    internal void Forward(in SequenceRun run, in TWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SequenceCache? cache) =>
+        Forward(run, weights, h0, default, outputs, cache);
+
+    /// <summary>
+    /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> (and <paramref name="c0"/>
+    /// of a two-state cell) [batch, units] are the initial states (empty = zeros). With a
+    /// <paramref name="cache"/> (training) it saves what <see cref="Backward"/> needs (a cache
+    /// from <see cref="NewCache"/>); with null (inference) it keeps nothing.
+    /// </summary>
+    internal void Forward(in SequenceRun run, in TWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs, SequenceCache? cache)
+    {
+        string owner = ownerForward;
+        int n = InputSize, u = Units, g = GateWidth;
+        run.Validate(owner, n, u);
+        int bt = run.Batch, tt = run.Time, cu = HasCellState ? u : 0;
+        CheckWeights(owner, weights);
+        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "initial c", c0.Length, true, bt, cu);
+        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, bt, cu);
+
+        bool training = cache is not null;
+        var c = cache ?? scratch;
+        c.Prepare(LayoutKey, run, n, u, g, training, HasCellState);
+        int rows = bt * tt;
+
+        RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
+        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
+
+        // Input projection of every step at once (biases are added in the step passes).
+        Gemm.Sgemm(false, false, rows, g, n, 1f, c.XDropped, n, weights.Kernel, g, 0f, ProjectionBuffer(c, rows * g), g);
+        PrepareForward(weights.Bias, bt);
+
+        Start(c.States.AsSpan(0, bt * u), h0);
+        if (HasCellState)
+        {
+            Start(c.Cells.AsSpan(0, bt * u), c0);
+        }
+
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
+        {
+            ForwardSteps(run, weights, outputs, c, training, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
+        }
+
+        int final = (training ? tt : tt & 1) * bt * u;
+        var hT = c.States.AsSpan(final, bt * u);
+        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
+        if (HasCellState && !outputs.C.IsEmpty)
+        {
+            c.Cells.AsSpan(final, bt * u).CopyTo(outputs.C);
+        }
+
+        if (training)
+        {
+            cache!.IsReady = true;
+        }
+    }
+
+    /// <summary>
+    /// Backpropagates <paramref name="dOut"/> through the forward saved in <paramref name="cache"/>
+    /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
+    /// the parameter gradients and writing dx, dh_0 (and dc_0). Consumes the cache.
+    /// </summary>
+    internal void Backward(in SequenceRun run, in TWeights weights, SequenceCache cache, in RnnOutputGradients dOut, in TGradients grads)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        string owner = ownerBackward;
+        int n = InputSize, u = Units, g = GateWidth;
+        run.Validate(owner, n, u);
+        CheckWeights(owner, weights);
+        cache.Signature.CheckMatches(owner, cache.IsReady, LayoutKey, run);
+        int bt = run.Batch, tt = run.Time;
+        CheckGradients(owner, run, dOut, grads);
+        cache.IsReady = false;
+
+        int rows = bt * tt;
+        PrepareBackward(rows);
+        RnnRun.Ensure(ref DhCarry, bt * u);
+        RnnRun.Ensure(ref DhRec, bt * u);
+        RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
+        RnnRun.Ensure(ref UT, g * u);
+        RnnRun.Transpose(weights.RecurrentKernel, u, g, UT);
+
+        // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
+        var carry = DhCarry.AsSpan(0, bt * u);
+        var dhr = DhRec.AsSpan(0, bt * u);
+        dhr.Clear();
+        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
+        if (HasCellState)
+        {
+            RnnRun.Ensure(ref DcCarry, bt * u);
+            Start(DcCarry.AsSpan(0, bt * u), dOut.C);
+        }
+
+        int chunks = BatchChunks.Count(bt);
+        if (chunks == 1)
+        {
+            BackwardSteps(run, weights, dOut, cache, 0, bt);
+        }
+        else
+        {
+            WorkerPool.Shared.For(chunks, new BackwardJob(this, run, weights, dOut, cache, chunks));
+        }
+
+        var mh = run.RecurrentDropoutMask;
+        if (!grads.InitialH.IsEmpty)
+        {
+            // dh_0 = carry + dhd ⊙ m_h, the same combination the step passes make.
+            RnnRun.FinishCarry(carry, dhr, mh, grads.InitialH);
+        }
+
+        if (HasCellState && !grads.InitialC.IsEmpty)
+        {
+            DcCarry.AsSpan(0, bt * u).CopyTo(grads.InitialC);
+        }
+
+        var hdAll = mh.IsEmpty ? cache.States.AsSpan(0, rows * u) : cache.HDropped.AsSpan(0, rows * u);
+        var dxAll = grads.Input.IsEmpty ? Span<float>.Empty : dxm.AsSpan(0, rows * n);
+        ParameterGradients(rows, weights, cache, hdAll, cache.XDropped.AsSpan(0, rows * n), grads, dxAll);
+        if (!grads.Input.IsEmpty)
+        {
+            RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
+        }
+    }
+
+    /// <summary>Checks W, U and b against the layout (the bias's shape is the cell's); a cell with more parameters checks them too.</summary>
+    private protected virtual void CheckWeights(string owner, in TWeights weights)
+    {
+        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, InputSize, GateWidth);
+        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, Units, GateWidth);
+        SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, BiasLength);
+    }
+
+    /// <summary>The backward's checks: output gradients and gradient buffers against the run's shapes; a cell with more parameters checks them too.</summary>
+    private protected virtual void CheckGradients(string owner, in SequenceRun run, in RnnOutputGradients dOut, in TGradients grads)
+    {
+        int bt = run.Batch, tt = run.Time, u = Units, cu = HasCellState ? u : 0;
+        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, u);
+        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(final c)", dOut.C.Length, true, bt, cu);
+        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, InputSize, GateWidth);
+        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, GateWidth);
+        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, BiasLength);
+        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, InputSize);
+        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, u);
+        SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, bt, cu);
+    }
+
+    /// <summary>
+    /// Where the forward writes x·W of every step ([T·B, G·units], <paramref name="length"/> floats):
+    /// the kernel's <see cref="Xp"/>, or, for a cell whose backward reads it, a buffer of <paramref name="cache"/>.
+    /// </summary>
+    private protected virtual float[] ProjectionBuffer(SequenceCache cache, int length)
+    {
+        RnnRun.Ensure(ref Xp, length);
+        return Xp;
+    }
+
+    /// <summary>Before the forward's time loop: the cell's bias rows and per-step scratch for <paramref name="batch"/> rows.</summary>
+    private protected abstract void PrepareForward(ReadOnlySpan<float> bias, int batch);
+
+    /// <summary>
+    /// The forward time loop for rows [b0, b1): per step the recurrent product(s) of these rows,
+    /// their fused row passes and the output rows. Inside a pool job it runs on one thread, its
+    /// products inline; for the whole batch (one chunk) the products thread themselves.
+    /// </summary>
+    private protected abstract void ForwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputs outputs, SequenceCache c, bool training, int b0, int b1);
+
+    /// <summary>Before the backward's time loop: the cell's gradient buffers for <paramref name="rows"/> = T·B rows.</summary>
+    private protected abstract void PrepareBackward(int rows);
+
+    /// <summary>The backward time loop for rows [b0, b1): per step their fused row passes and the dhd products.</summary>
+    private protected abstract void BackwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int b0, int b1);
+
+    /// <summary>
+    /// After the time loop: the parameter gradients accumulated from the saved buffers
+    /// (<paramref name="hdAll"/> = h ⊙ m_h of every step, <paramref name="xmAll"/> = x ⊙ m_x), and,
+    /// when <paramref name="dxm"/> is not empty, the time-major input gradient written into it.
+    /// </summary>
+    private protected abstract void ParameterGradients(int rows, in TWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in TGradients grads, Span<float> dxm);
+
+    /// <summary>dy for row b of step s: its d(sequence) row where the step emits, else zeros.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected ref float OutputGradient(ReadOnlySpan<float> dSeq, ReadOnlySpan<float> emitS, int b, int tt, int s) =>
+        ref !dSeq.IsEmpty && emitS[b] != 0f ? ref RnnRun.At(dSeq, ((b * tt) + s) * Units) : ref Zeros[0];
+
+    /// <summary>m_h's row b, or ones without recurrent dropout.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected ref float RecurrentMask(ReadOnlySpan<float> mh, int b) =>
+        ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * Units);
+
+    /// <summary>dst = src, or zeros when src is empty (an initial state or gradient not given).</summary>
+    private static void Start(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        if (src.IsEmpty)
+        {
+            dst.Clear();
+        }
+        else
+        {
+            src.CopyTo(dst);
+        }
+    }
+
+    /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
+    private readonly ref struct ForwardJob(SequenceKernel<TWeights, TGradients> kernel, SequenceRun run, TWeights weights, RnnOutputs outputs, SequenceCache c, bool training, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly TWeights weights = weights;
+        private readonly RnnOutputs outputs = outputs;
+
+        public void Execute(int index) =>
+            kernel.ForwardSteps(run, weights, outputs, c, training, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+
+    /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
+    private readonly ref struct BackwardJob(SequenceKernel<TWeights, TGradients> kernel, SequenceRun run, TWeights weights, RnnOutputGradients dOut, SequenceCache cache, int chunks) : IParallelJob
+    {
+        private readonly SequenceRun run = run;
+        private readonly TWeights weights = weights;
+        private readonly RnnOutputGradients dOut = dOut;
+
+        public void Execute(int index) =>
+            kernel.BackwardSteps(run, weights, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
+    }
+}
