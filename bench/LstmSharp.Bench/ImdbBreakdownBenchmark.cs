@@ -167,14 +167,14 @@ internal static class ImdbBreakdownBenchmark
         var dX = new float[xs.Length];
         var kernel = new LstmKernel(layout, "bench");
         var cache = new LstmCache();
-        void Forward() => kernel.Forward(new SequenceRun(xs, Batch, Time, Embed), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, default, default, new LstmOutputs { Last = last }, cache);
-        void Backward(bool withDx) => kernel.Backward(new SequenceRun(xs, Batch, Time, Embed), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, cache, new LstmOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Input = withDx ? dX : default });
+        void Forward() => kernel.Forward(new SequenceRun(xs, Batch, Time, Embed), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, default, default, new RnnOutputs { Last = last }, cache);
+        void Backward(bool withDx) => kernel.Backward(new SequenceRun(xs, Batch, Time, Embed), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, cache, new RnnOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Input = withDx ? dX : default });
         var tokens = rows;
         var tableValues = Rand(Vocab * Embed, 0.05f);
         var dTokenTable = new float[tableValues.Length];
         SequenceRun TokenRun() => new(xs, Batch, Time, Embed) { Tokens = tokens, TokenTable = tableValues };
-        void ForwardTokens() => kernel.Forward(TokenRun(), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, default, default, new LstmOutputs { Last = last }, cache);
-        void BackwardTokens() => kernel.Backward(TokenRun(), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, cache, new LstmOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Table = dTokenTable });
+        void ForwardTokens() => kernel.Forward(TokenRun(), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, default, default, new RnnOutputs { Last = last }, cache);
+        void BackwardTokens() => kernel.Backward(TokenRun(), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b }, cache, new RnnOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Table = dTokenTable });
         float[] projected = [], scattered = [];
         var zTokens = new float[bt * gw];
         Report("token-projection-forward", BenchHarness.Measure(() => TokenProjection.Forward(TokenRun(), w, b, gw, zTokens, ref projected), budgetSeconds: 1));

@@ -42,9 +42,9 @@ internal static class LstmKernelBenchmark
         var kernel = new LstmKernel(layout, "bench");
         var cache = new LstmCache();
 
-        void Forward(bool training) => kernel.Forward(new SequenceRun(x, batch, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, default, default, new LstmOutputs { Last = last }, training ? cache : null);
-        void Backward() => kernel.Backward(new SequenceRun(x, batch, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, cache, new LstmOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Peephole = dP, GateRecurrence = dR, Input = dX });
-        void Forward1() => kernel.Forward(new SequenceRun(x1, 1, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, default, default, new LstmOutputs { Last = last.AsSpan(0, units) }, null);
+        void Forward(bool training) => kernel.Forward(new SequenceRun(x, batch, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, default, default, new RnnOutputs { Last = last }, training ? cache : null);
+        void Backward() => kernel.Backward(new SequenceRun(x, batch, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, cache, new RnnOutputGradients { Last = dLast }, new LstmGradients { Kernel = dW, RecurrentKernel = dU, Bias = dB, Peephole = dP, GateRecurrence = dR, Input = dX });
+        void Forward1() => kernel.Forward(new SequenceRun(x1, 1, time, inputs), new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = b, Peephole = p, GateRecurrence = r }, default, default, new RnnOutputs { Last = last.AsSpan(0, units) }, null);
 
         string workload = $"lstm-kernel/{variantName}";
         var fwd = BenchHarness.Measure(() => Forward(true), budgetSeconds: 4);

@@ -285,7 +285,7 @@ public sealed partial class LSTM : RecurrentLayer
             Weights(),
             initialStates[0] is { } h0 ? h0.Span : default,
             initialStates[1] is { } c0 ? c0.Span : default,
-            new LstmOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
+            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
             (LstmCache?)cache);
     }
 
@@ -295,7 +295,7 @@ public sealed partial class LSTM : RecurrentLayer
             run,
             Weights(),
             (LstmCache)cache,
-            new LstmOutputGradients
+            new RnnOutputGradients
             {
                 Sequence = dSequence is null ? default : dSequence.Span,
                 Last = dLast is null ? default : dLast.Span,

@@ -14,7 +14,7 @@ internal sealed partial class LstmKernel
     /// then per row the state, the output (carried or zeroed at masked steps) and the next
     /// step's recurrent input, as <see cref="ForwardRows"/> does without a projection.
     /// </summary>
-    private void ProjectRows(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int s, int b0, int b1)
+    private void ProjectRows(in SequenceRun run, in LstmWeights weights, in RnnOutputs outputs, LstmCache? cache, int s, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, p = layout.ProjSize, time = run.Time, rows = b1 - b0;
@@ -56,7 +56,7 @@ internal sealed partial class LstmKernel
     /// steps passed back) into the cache's row for dW_p (zero at masked steps), then
     /// ∂L/∂m_t = ∂L/∂h_t·W_pᵀ for the cells.
     /// </summary>
-    private void UnprojectGradients(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int s, int b0, int b1)
+    private void UnprojectGradients(in SequenceRun run, in LstmWeights weights, in RnnOutputGradients dOut, LstmCache cache, int s, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, p = layout.ProjSize, time = run.Time, rows = b1 - b0;

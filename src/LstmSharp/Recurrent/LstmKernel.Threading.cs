@@ -33,32 +33,32 @@ internal sealed partial class LstmKernel
     }
 
     /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i.</summary>
-    private ref struct ForwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunks) : IParallelJob
+    private ref struct ForwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, RnnOutputs outputs, LstmCache? cache, int chunks) : IParallelJob
     {
         private readonly SequenceRun run = run;
         private readonly LstmWeights weights = weights;
-        private readonly LstmOutputs outputs = outputs;
+        private readonly RnnOutputs outputs = outputs;
 
         public readonly void Execute(int index) =>
             kernel.ForwardSteps(run, weights, outputs, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
     }
 
     /// <summary>Index i runs <see cref="BackwardSteps"/> over the rows of chunk i.</summary>
-    private ref struct BackwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunks) : IParallelJob
+    private ref struct BackwardSequenceJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, RnnOutputGradients dOut, LstmCache cache, int chunks) : IParallelJob
     {
         private readonly SequenceRun run = run;
         private readonly LstmWeights weights = weights;
-        private readonly LstmOutputGradients dOut = dOut;
+        private readonly RnnOutputGradients dOut = dOut;
 
         public readonly void Execute(int index) =>
             kernel.BackwardSteps(run, weights, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
     }
 
-    private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputs outputs, LstmCache? cache, int chunk) : IParallelJob
+    private ref struct ForwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, RnnOutputs outputs, LstmCache? cache, int chunk) : IParallelJob
     {
         private readonly SequenceRun run = run;
         private readonly LstmWeights weights = weights;
-        private readonly LstmOutputs outputs = outputs;
+        private readonly RnnOutputs outputs = outputs;
 
         public int Step;
 
@@ -66,11 +66,11 @@ internal sealed partial class LstmKernel
             kernel.ForwardRows(run, weights, outputs, cache, Step, index * chunk, Math.Min(run.Batch, (index + 1) * chunk));
     }
 
-    private ref struct BackwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, LstmOutputGradients dOut, LstmCache cache, int chunk) : IParallelJob
+    private ref struct BackwardRowsJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, RnnOutputGradients dOut, LstmCache cache, int chunk) : IParallelJob
     {
         private readonly SequenceRun run = run;
         private readonly LstmWeights weights = weights;
-        private readonly LstmOutputGradients dOut = dOut;
+        private readonly RnnOutputGradients dOut = dOut;
 
         public int Step;
 

@@ -63,7 +63,7 @@ internal sealed partial class LstmKernel
     /// [batch, units] are the initial states (empty = zeros). With a <paramref name="cache"/>
     /// (training) it saves what <see cref="Backward"/> needs; with null (inference) it keeps nothing.
     /// </summary>
-    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs, LstmCache? cache)
+    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs, LstmCache? cache)
     {
         var layout = Layout;
         string owner = forwardOwner;
@@ -184,7 +184,7 @@ internal sealed partial class LstmKernel
     /// (called with the same <paramref name="run"/> and <paramref name="weights"/>), accumulating
     /// the parameter gradients and writing dx, dh_0, dc_0. Consumes the cache.
     /// </summary>
-    public void Backward(in SequenceRun run, in LstmWeights weights, LstmCache cache, in LstmOutputGradients dOut, in LstmGradients grads)
+    public void Backward(in SequenceRun run, in LstmWeights weights, LstmCache cache, in RnnOutputGradients dOut, in LstmGradients grads)
     {
         ArgumentNullException.ThrowIfNull(cache);
         var layout = Layout;
@@ -317,7 +317,7 @@ internal sealed partial class LstmKernel
     /// batch on the calling thread (one chunk) the products thread themselves and the row work
     /// forks per step once it is large enough.
     /// </summary>
-    private void ForwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int b0, int b1)
+    private void ForwardSteps(in SequenceRun run, in LstmWeights weights, in RnnOutputs outputs, LstmCache? cache, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, hs = layout.OutputSize, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
@@ -377,7 +377,7 @@ internal sealed partial class LstmKernel
     /// The backward time loop for rows [b0, b1): per step their fused backward cell, then
     /// dz·Uᵀ (and the FGR products) of these rows; threading as <see cref="ForwardSteps"/>.
     /// </summary>
-    private void BackwardSteps(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int b0, int b1)
+    private void BackwardSteps(in SequenceRun run, in LstmWeights weights, in RnnOutputGradients dOut, LstmCache cache, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, hs = layout.OutputSize, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
@@ -429,7 +429,7 @@ internal sealed partial class LstmKernel
     /// outputs, saved cell, and the next step's recurrent inputs. Rows are independent, so
     /// any split over threads gives the same bits.
     /// </summary>
-    private void ForwardRows(in SequenceRun run, in LstmWeights weights, in LstmOutputs outputs, LstmCache? cache, int s, int b0, int b1)
+    private void ForwardRows(in SequenceRun run, in LstmWeights weights, in RnnOutputs outputs, LstmCache? cache, int s, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;
@@ -495,7 +495,7 @@ internal sealed partial class LstmKernel
     /// Backward cell of processing step <paramref name="s"/> for rows [b0, b1); first turns the
     /// previous iteration's recurrent product (step s+1) into ∂L/∂h_s and the FGR state gradient.
     /// </summary>
-    private void BackwardRows(in SequenceRun run, in LstmWeights weights, in LstmOutputGradients dOut, LstmCache cache, int s, int b0, int b1)
+    private void BackwardRows(in SequenceRun run, in LstmWeights weights, in RnnOutputGradients dOut, LstmCache cache, int s, int b0, int b1)
     {
         var layout = Layout;
         int units = layout.Units, gw = layout.GateWidth, time = run.Time, su = layout.WeightedGateCount * units;

@@ -95,7 +95,7 @@ internal sealed unsafe class LstmLatencyPath
         && !layout.HasPeepholes && !layout.HasGateRecurrence && !layout.HasProjection;
 
     /// <summary>Runs the sequence; the caller validated every length.</summary>
-    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in LstmOutputs outputs)
+    public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs)
     {
         int units = layout.Units;
         int parts = Math.Min(WorkerPool.Shared.ThreadCount, Math.Max(1, units / Math.Max(1, MinPartUnits)));

@@ -2,8 +2,8 @@ using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
 
-/// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>.</summary>
-internal readonly ref struct LstmWeights
+/// <summary>The parameters an <see cref="LstmKernel"/> reads; shapes from <see cref="LstmLayout"/>. Its outputs and output gradients are the shared <see cref="RnnOutputs"/> and <see cref="RnnOutputGradients"/> (H = <see cref="LstmLayout.OutputSize"/>).</summary>
+internal readonly ref struct LstmWeights : IRnnWeights
 {
     /// <summary>W [inputSize, G·units] (Keras <c>kernel</c>).</summary>
     public ReadOnlySpan<float> Kernel { get; init; }
@@ -41,44 +41,12 @@ internal readonly ref struct LstmWeights
     }
 }
 
-/// <summary>What <see cref="LstmKernel.Forward"/> writes; every span is optional (empty = not wanted). H = <see cref="LstmLayout.OutputSize"/>.</summary>
-internal readonly ref struct LstmOutputs
-{
-    /// <summary>[batch, time, H]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
-    public Span<float> Sequence { get; init; }
-
-    /// <summary>[batch, H]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
-    public Span<float> Last { get; init; }
-
-    /// <summary>[batch, H]: the final hidden state h_T.</summary>
-    public Span<float> H { get; init; }
-
-    /// <summary>[batch, units]: the final cell state c_T.</summary>
-    public Span<float> C { get; init; }
-}
-
-/// <summary>Gradients of the loss with respect to the forward's outputs; every span is optional (empty = zero).</summary>
-internal readonly ref struct LstmOutputGradients
-{
-    /// <summary>[batch, time, H]: ∂L/∂(output sequence).</summary>
-    public ReadOnlySpan<float> Sequence { get; init; }
-
-    /// <summary>[batch, H]: ∂L/∂(last output).</summary>
-    public ReadOnlySpan<float> Last { get; init; }
-
-    /// <summary>[batch, H]: ∂L/∂h_T (returned state).</summary>
-    public ReadOnlySpan<float> H { get; init; }
-
-    /// <summary>[batch, units]: ∂L/∂c_T (returned state).</summary>
-    public ReadOnlySpan<float> C { get; init; }
-}
-
 /// <summary>
 /// Where <see cref="LstmKernel.Backward"/> writes. Parameter gradients are ACCUMULATED (+=)
 /// and must be given (except those the layout does not have); <see cref="Input"/>,
 /// <see cref="InitialH"/>, <see cref="InitialC"/> are OVERWRITTEN and optional (empty = not needed).
 /// </summary>
-internal readonly ref struct LstmGradients
+internal readonly ref struct LstmGradients : IRnnGradients
 {
     /// <summary>dW [inputSize, G·units], accumulated.</summary>
     public Span<float> Kernel { get; init; }

@@ -120,7 +120,7 @@ public class LstmKernelBehaviourTests
         var e4 = Assert.Throws<ArgumentException>(() => kernel.Forward(new SequenceRun(x, q.Batch, q.Time, q.InputSize), Weights(), new float[3], default, default, null));
         Assert.Contains($"initial h must be [{q.Batch}, 4]", e4.Message);
 
-        var e5 = Assert.Throws<ArgumentException>(() => kernel.Forward(new SequenceRun(x, q.Batch, q.Time, q.InputSize), Weights(), default, default, new LstmOutputs { Sequence = new float[5] }, null));
+        var e5 = Assert.Throws<ArgumentException>(() => kernel.Forward(new SequenceRun(x, q.Batch, q.Time, q.InputSize), Weights(), default, default, new RnnOutputs { Sequence = new float[5] }, null));
         Assert.Contains($"output sequence must be [{q.Batch}, {q.Time}, 4]", e5.Message);
 
         var cache = new LstmCache();

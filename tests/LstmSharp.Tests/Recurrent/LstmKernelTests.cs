@@ -230,16 +230,16 @@ internal sealed class KernelRun
 
     public void Forward(bool training, bool sequence = true)
     {
-        Kernel.Forward(Run, Weights, h0, c0, new LstmOutputs { Sequence = sequence ? Sequence : default, Last = Last, H = H, C = C }, training ? Cache : null);
+        Kernel.Forward(Run, Weights, h0, c0, new RnnOutputs { Sequence = sequence ? Sequence : default, Last = Last, H = H, C = C }, training ? Cache : null);
     }
 
     public void Backward(double[]? dSeq, double[]? dLast, double[]? dH, double[]? dC) =>
-        BackwardCore(new LstmOutputGradients { Sequence = F(dSeq), Last = F(dLast), H = F(dH), C = F(dC) });
+        BackwardCore(new RnnOutputGradients { Sequence = F(dSeq), Last = F(dLast), H = F(dH), C = F(dC) });
 
     /// <summary>Backward from float output gradients (allocates nothing).</summary>
-    public void BackwardFloat(float[] dSeq, float[] dLast) => BackwardCore(new LstmOutputGradients { Sequence = dSeq, Last = dLast });
+    public void BackwardFloat(float[] dSeq, float[] dLast) => BackwardCore(new RnnOutputGradients { Sequence = dSeq, Last = dLast });
 
-    private void BackwardCore(in LstmOutputGradients dOut)
+    private void BackwardCore(in RnnOutputGradients dOut)
     {
         Kernel.Backward(Run, Weights, Cache, dOut, new LstmGradients
         {

@@ -111,7 +111,7 @@ public class TokenProjectionTests
             new LstmWeights { Kernel = w, RecurrentKernel = u, Bias = new float[layout.GateWidth] },
             default,
             default,
-            new LstmOutputs { Last = last },
+            new RnnOutputs { Last = last },
             null);
 
         Assert.Contains("LSTM 'tokens'", Assert.Throws<ArgumentOutOfRangeException>(() => Forward([0, 4], table)).Message);

@@ -326,7 +326,7 @@ internal sealed class LstmKernelUnderTest(LstmLayout layout) : IRecurrentUnderTe
         var last = new float[o.Batch * nh];
         var h = new float[o.Batch * nh];
         var cT = new float[o.Batch * n];
-        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], new LstmOutputs { Sequence = seq, Last = last, H = h, C = cT }, cache);
+        kernel.Forward(c.Run(), weights, c.Initial?[0] ?? [], c.Initial?[1] ?? [], new RnnOutputs { Sequence = seq, Last = last, H = h, C = cT }, cache);
         var dx = new float[c.X.Length];
         var dh0 = new float[o.Batch * nh];
         var dc0 = new float[o.Batch * n];
@@ -334,7 +334,7 @@ internal sealed class LstmKernelUnderTest(LstmLayout layout) : IRecurrentUnderTe
             c.Run(),
             weights,
             cache,
-            new LstmOutputGradients { Sequence = c.GSeq ?? [], Last = c.GLast ?? [], H = c.GFinals[0] ?? [], C = c.GFinals[1] ?? [] },
+            new RnnOutputGradients { Sequence = c.GSeq ?? [], Last = c.GLast ?? [], H = c.GFinals[0] ?? [], C = c.GFinals[1] ?? [] },
             new LstmGradients
             {
                 Kernel = G("kernel"),

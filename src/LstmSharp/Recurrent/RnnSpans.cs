@@ -56,16 +56,16 @@ internal readonly ref struct RnnWeights : IRnnWeights
     public ReadOnlySpan<float> Bias { get; init; }
 }
 
-/// <summary>What a forward of the shared driver writes; every span is optional (empty = not wanted).</summary>
+/// <summary>What a recurrent forward writes (the shared driver's and <see cref="LstmKernel"/>'s); every span is optional (empty = not wanted). H = the output size: units, or P with an LSTM projection.</summary>
 internal readonly ref struct RnnOutputs
 {
-    /// <summary>[batch, time, units]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
+    /// <summary>[batch, time, H]: the output at every step, in processing order (Keras <c>return_sequences=True</c>).</summary>
     public Span<float> Sequence { get; init; }
 
-    /// <summary>[batch, units]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
+    /// <summary>[batch, H]: the output of the last processed step (Keras <c>last_output</c>; differs from h_T only under a mask).</summary>
     public Span<float> Last { get; init; }
 
-    /// <summary>[batch, units]: the final state h_T.</summary>
+    /// <summary>[batch, H]: the final state h_T.</summary>
     public Span<float> H { get; init; }
 
     /// <summary>[batch, units]: the final cell state c_T of a two-state cell (empty for one state).</summary>
@@ -75,13 +75,13 @@ internal readonly ref struct RnnOutputs
 /// <summary>Gradients of the loss with respect to a forward's outputs; every span is optional (empty = zero).</summary>
 internal readonly ref struct RnnOutputGradients
 {
-    /// <summary>[batch, time, units]: ∂L/∂(output sequence).</summary>
+    /// <summary>[batch, time, H]: ∂L/∂(output sequence).</summary>
     public ReadOnlySpan<float> Sequence { get; init; }
 
-    /// <summary>[batch, units]: ∂L/∂(last output).</summary>
+    /// <summary>[batch, H]: ∂L/∂(last output).</summary>
     public ReadOnlySpan<float> Last { get; init; }
 
-    /// <summary>[batch, units]: ∂L/∂h_T (returned state).</summary>
+    /// <summary>[batch, H]: ∂L/∂h_T (returned state).</summary>
     public ReadOnlySpan<float> H { get; init; }
 
     /// <summary>[batch, units]: ∂L/∂c_T of a two-state cell (returned state).</summary>
