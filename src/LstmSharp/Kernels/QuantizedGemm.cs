@@ -120,10 +120,10 @@ internal static partial class QuantizedGemm
         switch (width)
         {
             case LaneWidth.Vector512:
-                Vector512Path<TW>(shape, ref wb, ref sb, ref ab, ref cb);
+                VectorPath<Lanes512, Vector512<float>, TW>(shape, ref wb, ref sb, ref ab, ref cb);
                 break;
             case LaneWidth.Vector256:
-                Vector256Path<TW>(shape, ref wb, ref sb, ref ab, ref cb);
+                VectorPath<Lanes256, Vector256<float>, TW>(shape, ref wb, ref sb, ref ab, ref cb);
                 break;
             default:
                 for (int i = 0; i < m; i++)
