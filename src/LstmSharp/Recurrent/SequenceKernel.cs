@@ -11,8 +11,6 @@ namespace LstmSharp.Recurrent;
 /// dh_0 / dc_0 and the scatter of dx. A cell supplies only its per-step products and row passes
 /// and its whole-sequence parameter products.
 /// </summary>
-/// <typeparam name="TWeights">The cell's parameter spans: W, U, b and whatever else its rows read.</typeparam>
-/// <typeparam name="TGradients">The cell's gradient spans: dW, dU, db, dx, dh_0, dc_0 and its own.</typeparam>
 /// <remarks>
 /// <para>Buffers are time-major in processing order (row s·B + b is step s of sequence b), so every
 /// step's rows are contiguous for its products and dW, dU, dx are each one product over all T·B
@@ -21,29 +19,19 @@ namespace LstmSharp.Recurrent;
 /// <para>A two-state cell (<c>cellState</c>: LSTM-like, c beside h) gets c_0 … c_T in
 /// <see cref="SequenceCache.Cells"/> and a backward carry ∂L/∂c in <see cref="DcCarry"/>; its rows
 /// copy both states over masked steps, as they copy h.</para>
-/// <para>The type arguments are ref structs, so each cell's instantiation is compiled for it (no
-/// shared generic code and no runtime generic lookups in the pool jobs, which allocate when
-/// tiered compilation re-JITs a shared generic method).</para>
+/// <para>Two classes: this one holds the sizes, buffers and row helpers the cells' step loops use
+/// (not generic, so those loops inline them as before), and
+/// <see cref="SequenceKernel{TWeights, TGradients}"/> the forward and backward over the cell's span
+/// bundles (ref structs, so each cell's instantiation is compiled for it: no shared generic code
+/// and no runtime generic lookups in the pool jobs).</para>
 /// </remarks>
-internal abstract class SequenceKernel<TWeights, TGradients>
-    where TWeights : IRnnWeights, allows ref struct
-    where TGradients : IRnnGradients, allows ref struct
+internal abstract class SequenceKernel
 {
-    private readonly string ownerForward;
-    private readonly string ownerBackward;
-
-    // An inference forward runs in this private cache's buffers (one step of them), so the
-    // caller's caches are untouched and no activations are kept.
-    private readonly SequenceCache scratch;
-
-    private float[] dxm = [];
-
-    private protected SequenceKernel(SequenceCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState = false)
+    private protected SequenceKernel(string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState)
     {
-        this.scratch = scratch;
         Name = name;
-        ownerForward = $"{kind} '{name}'";
-        ownerBackward = $"{kind} '{name}' backward";
+        OwnerForward = $"{kind} '{name}'";
+        OwnerBackward = $"{kind} '{name}' backward";
         InputSize = inputSize;
         Units = units;
         GateWidth = gateWidth;
@@ -56,6 +44,10 @@ internal abstract class SequenceKernel<TWeights, TGradients>
 
     /// <summary>Used in error messages, e.g. the layer's name.</summary>
     public string Name { get; }
+
+    private protected string OwnerForward { get; }
+
+    private protected string OwnerBackward { get; }
 
     /// <summary>A new, empty BPTT cache of this cell's kind.</summary>
     internal abstract SequenceCache NewCache();
@@ -77,7 +69,7 @@ internal abstract class SequenceKernel<TWeights, TGradients>
 
     private protected abstract int BiasLength { get; }
 
-    /// <summary>[T·B, G·units]: xd·W of every step (biases join in the step passes), unless the cell keeps it in its cache (<see cref="ProjectionBuffer"/>).</summary>
+    /// <summary>[T·B, G·units]: xd·W of every step (biases join in the step passes), unless the cell keeps it in its cache (<c>ProjectionBuffer</c>).</summary>
     private protected float[] Xp = [];
 
     /// <summary>[B, units] each: dh ⊙ z-style direct carry into h_{t−1}, and the step's recurrent product dhd.</summary>
@@ -96,6 +88,49 @@ internal abstract class SequenceKernel<TWeights, TGradients>
 
     private protected float[] Zeros = [];
 
+    /// <summary>dy for row b of step s: its d(sequence) row where the step emits, else zeros.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected ref float OutputGradient(ReadOnlySpan<float> dSeq, ReadOnlySpan<float> emitS, int b, int tt, int s) =>
+        ref !dSeq.IsEmpty && emitS[b] != 0f ? ref RnnRun.At(dSeq, ((b * tt) + s) * Units) : ref Zeros[0];
+
+    /// <summary>m_h's row b, or ones without recurrent dropout.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected ref float RecurrentMask(ReadOnlySpan<float> mh, int b) =>
+        ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * Units);
+
+    /// <summary>dst = src, or zeros when src is empty (an initial state or gradient not given).</summary>
+    private protected static void Start(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        if (src.IsEmpty)
+        {
+            dst.Clear();
+        }
+        else
+        {
+            src.CopyTo(dst);
+        }
+    }
+}
+
+/// <summary>The driver for a cell whose parameter and gradient spans are <typeparamref name="TWeights"/> and <typeparamref name="TGradients"/>.</summary>
+/// <typeparam name="TWeights">The cell's parameter spans: W, U, b and whatever else its rows read.</typeparam>
+/// <typeparam name="TGradients">The cell's gradient spans: dW, dU, db, dx, dh_0, dc_0 and its own.</typeparam>
+internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
+    where TWeights : IRnnWeights, allows ref struct
+    where TGradients : IRnnGradients, allows ref struct
+{
+    // An inference forward runs in this private cache's buffers (one step of them), so the
+    // caller's caches are untouched and no activations are kept.
+    private readonly SequenceCache scratch;
+
+    private float[] dxm = [];
+
+    private protected SequenceKernel(SequenceCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState = false)
+        : base(kind, name, inputSize, units, gateWidth, activation, recurrentActivation, width, cellState)
+    {
+        this.scratch = scratch;
+    }
+
     /// <summary>As <see cref="Forward(in SequenceRun, in TWeights, ReadOnlySpan{float}, ReadOnlySpan{float}, in RnnOutputs, SequenceCache?)"/> for a one-state cell.</summary>
     internal void Forward(in SequenceRun run, in TWeights weights, ReadOnlySpan<float> h0, in RnnOutputs outputs, SequenceCache? cache) =>
         Forward(run, weights, h0, default, outputs, cache);
@@ -104,11 +139,11 @@ internal abstract class SequenceKernel<TWeights, TGradients>
     /// Runs the cell over <paramref name="run"/>. <paramref name="h0"/> (and <paramref name="c0"/>
     /// of a two-state cell) [batch, units] are the initial states (empty = zeros). With a
     /// <paramref name="cache"/> (training) it saves what <see cref="Backward"/> needs (a cache
-    /// from <see cref="NewCache"/>); with null (inference) it keeps nothing.
+    /// from <see cref="SequenceKernel.NewCache"/>); with null (inference) it keeps nothing.
     /// </summary>
     internal void Forward(in SequenceRun run, in TWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs, SequenceCache? cache)
     {
-        string owner = ownerForward;
+        string owner = OwnerForward;
         int n = InputSize, u = Units, g = GateWidth;
         run.Validate(owner, n, u);
         int bt = run.Batch, tt = run.Time, cu = HasCellState ? u : 0;
@@ -170,7 +205,7 @@ internal abstract class SequenceKernel<TWeights, TGradients>
     internal void Backward(in SequenceRun run, in TWeights weights, SequenceCache cache, in RnnOutputGradients dOut, in TGradients grads)
     {
         ArgumentNullException.ThrowIfNull(cache);
-        string owner = ownerBackward;
+        string owner = OwnerBackward;
         int n = InputSize, u = Units, g = GateWidth;
         run.Validate(owner, n, u);
         CheckWeights(owner, weights);
@@ -255,7 +290,7 @@ internal abstract class SequenceKernel<TWeights, TGradients>
 
     /// <summary>
     /// Where the forward writes x·W of every step ([T·B, G·units], <paramref name="length"/> floats):
-    /// the kernel's <see cref="Xp"/>, or, for a cell whose backward reads it, a buffer of <paramref name="cache"/>.
+    /// the kernel's <see cref="SequenceKernel.Xp"/>, or, for a cell whose backward reads it, a buffer of <paramref name="cache"/>.
     /// </summary>
     private protected virtual float[] ProjectionBuffer(SequenceCache cache, int length)
     {
@@ -285,29 +320,6 @@ internal abstract class SequenceKernel<TWeights, TGradients>
     /// when <paramref name="dxm"/> is not empty, the time-major input gradient written into it.
     /// </summary>
     private protected abstract void ParameterGradients(int rows, in TWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in TGradients grads, Span<float> dxm);
-
-    /// <summary>dy for row b of step s: its d(sequence) row where the step emits, else zeros.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private protected ref float OutputGradient(ReadOnlySpan<float> dSeq, ReadOnlySpan<float> emitS, int b, int tt, int s) =>
-        ref !dSeq.IsEmpty && emitS[b] != 0f ? ref RnnRun.At(dSeq, ((b * tt) + s) * Units) : ref Zeros[0];
-
-    /// <summary>m_h's row b, or ones without recurrent dropout.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private protected ref float RecurrentMask(ReadOnlySpan<float> mh, int b) =>
-        ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * Units);
-
-    /// <summary>dst = src, or zeros when src is empty (an initial state or gradient not given).</summary>
-    private static void Start(Span<float> dst, ReadOnlySpan<float> src)
-    {
-        if (src.IsEmpty)
-        {
-            dst.Clear();
-        }
-        else
-        {
-            src.CopyTo(dst);
-        }
-    }
 
     /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
     private readonly ref struct ForwardJob(SequenceKernel<TWeights, TGradients> kernel, SequenceRun run, TWeights weights, RnnOutputs outputs, SequenceCache c, bool training, int chunks) : IParallelJob
