@@ -74,10 +74,7 @@ internal sealed partial class LstmKernel
         int su = layout.WeightedGateCount * units;
         SequenceRun.CheckLength(owner, "initial h", h0.Length, true, batch, hs);
         SequenceRun.CheckLength(owner, "initial c", c0.Length, true, batch, units);
-        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, batch, time, hs);
-        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, batch, units);
+        outputs.Validate(owner, batch, time, hs, units);
 
         bool training = cache is not null;
         if (UseLatencyPath && weights.QuantizedRecurrentKernel is null && LstmLatencyPath.Supports(layout, run, training))
@@ -195,10 +192,7 @@ internal sealed partial class LstmKernel
         cache.CheckMatches(owner, layout, run);
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
         int sgates = layout.WeightedGateCount, su = sgates * units;
-        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, batch, time, hs);
-        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "d(final c)", dOut.C.Length, true, batch, units);
+        dOut.Validate(owner, batch, time, hs, units);
         SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gw);
         SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, hs, gw);
         SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, layout.UseBias ? gw : 0);

@@ -70,6 +70,15 @@ internal readonly ref struct RnnOutputs
 
     /// <summary>[batch, units]: the final cell state c_T of a two-state cell (empty for one state).</summary>
     public Span<float> C { get; init; }
+
+    /// <summary>Checks each given span: H = <paramref name="outputSize"/>, c of <paramref name="cellUnits"/> (0 = no c).</summary>
+    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits)
+    {
+        SequenceRun.CheckLength(owner, "output sequence", Sequence.Length, true, batch, time, outputSize);
+        SequenceRun.CheckLength(owner, "last output", Last.Length, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, "final h", H.Length, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, "final c", C.Length, true, batch, cellUnits);
+    }
 }
 
 /// <summary>Gradients of the loss with respect to a forward's outputs; every span is optional (empty = zero).</summary>
@@ -86,6 +95,15 @@ internal readonly ref struct RnnOutputGradients
 
     /// <summary>[batch, units]: ∂L/∂c_T of a two-state cell (returned state).</summary>
     public ReadOnlySpan<float> C { get; init; }
+
+    /// <summary>Checks each given span as <see cref="RnnOutputs.Validate"/>.</summary>
+    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits)
+    {
+        SequenceRun.CheckLength(owner, "d(output sequence)", Sequence.Length, true, batch, time, outputSize);
+        SequenceRun.CheckLength(owner, "d(last output)", Last.Length, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, "d(final h)", H.Length, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, "d(final c)", C.Length, true, batch, cellUnits);
+    }
 }
 
 /// <summary>

@@ -150,10 +150,7 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
         CheckWeights(owner, weights);
         SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
         SequenceRun.CheckLength(owner, "initial c", c0.Length, true, bt, cu);
-        SequenceRun.CheckLength(owner, "output sequence", outputs.Sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(owner, "last output", outputs.Last.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "final h", outputs.H.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "final c", outputs.C.Length, true, bt, cu);
+        outputs.Validate(owner, bt, tt, u, cu);
 
         bool training = cache is not null;
         var c = cache ?? scratch;
@@ -276,10 +273,7 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     private protected virtual void CheckGradients(string owner, in SequenceRun run, in RnnOutputGradients dOut, in TGradients grads)
     {
         int bt = run.Batch, tt = run.Time, u = Units, cu = HasCellState ? u : 0;
-        SequenceRun.CheckLength(owner, "d(output sequence)", dOut.Sequence.Length, true, bt, tt, u);
-        SequenceRun.CheckLength(owner, "d(last output)", dOut.Last.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "d(final h)", dOut.H.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "d(final c)", dOut.C.Length, true, bt, cu);
+        dOut.Validate(owner, bt, tt, u, cu);
         SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, InputSize, GateWidth);
         SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, GateWidth);
         SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, BiasLength);
