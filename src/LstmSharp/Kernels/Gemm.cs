@@ -16,8 +16,10 @@ namespace LstmSharp.Kernels;
 /// panels (kept in L2) and the block of A into MR×kc panels (one stays in L1 while the kernel
 /// sweeps B), both zero-padded (a row-major B of one slice is read in place, all but a partial
 /// last panel); then it runs a register-tiled micro-kernel (12×32 with AVX-512, 6×16 with AVX2, 4×4
-/// scalar) over groups of tiles. Pack buffers belong to the calling thread and are reused,
-/// so a call allocates nothing.</para>
+/// scalar) over groups of tiles. With AVX-512 and at most MC rows, A is not packed: the
+/// kernels broadcast from A's rows (or from a stored Aᵀ's rows) in place, and each thread
+/// runs all slices of its own columns in one pass. Pack buffers belong to the calling thread
+/// and are reused, so a call allocates nothing.</para>
 /// <para>Rows 1×k×n and columns m×k×1 take a GEMV path that streams the matrix once; narrow
 /// products (n ≤ 64 with k ≤ 512, or a long k with a small output: m·n ≤ 4096, or m ≤ 64 or
 /// m·n ≤ 16384 when op(B) is row-major) take the unpacked paths of <see cref="GemmSmall"/>.</para>
@@ -203,7 +205,9 @@ internal static unsafe partial class Gemm
     /// the pass until all are packed, then runs the micro-kernels over the tiles. Usually each
     /// participant owns a contiguous range of column panels (it packs and consumes them, so they
     /// stay in its L2); otherwise tile groups are claimed dynamically. k up to
-    /// <see cref="KCMax"/> is one slice, so a medium product is a single pool pass.
+    /// <see cref="KCMax"/> is one slice, so a medium product is a single pool pass. A product
+    /// of at most MC rows on AVX-512 is one pass for the whole depth
+    /// (<see cref="BlockedJob.ExecuteIndependent"/>).
     /// </summary>
     private static void Blocked(
         bool transA, bool transB, int m, int n, int k,
@@ -223,15 +227,43 @@ internal static unsafe partial class Gemm
         // place when few row panels use it: packing would cost more than the strided reads save.
         // With many row panels the packed panel, which stays in L1, is faster (bench/README.md).
         job.InPlaceB = !transB && k <= KCMax && m <= MC;
+        // One row block on AVX-512: the kernels read A where it is (no packed A to share), so
+        // threads owning column ranges need nothing from each other and each runs every slice
+        // of k in one pool pass, with no barrier (bench/README.md).
+        int aMode = Path == Isa.Avx512 && m <= MC ? (transA ? 2 : 1) : 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             job.Jc = jc;
             job.Nc = Math.Min(NC, n - jc);
             int colPanels = (job.Nc + NR - 1) / NR;
+            if (aMode != 0 && (threads == 1 || colPanels >= threads))
+            {
+                job.AMode = aMode;
+                job.Ic = 0;
+                job.Mc = m;
+                job.RowPanels = (m + MR - 1) / MR;
+                job.K = k;
+                job.KcStep = kcStep;
+                job.Beta0 = beta;
+                job.Owners = threads;
+                if (threads == 1)
+                {
+                    job.ExecuteIndependent(0);
+                }
+                else
+                {
+                    pool.For(threads, job);
+                }
+
+                continue;
+            }
+
+            job.AMode = 0;
             for (int pc = 0; pc < k; pc += kcStep)
             {
                 job.Pc = pc;
                 job.Kc = Math.Min(kcStep, k - pc);
+                job.BDepth = job.Kc;
                 job.Beta = pc == 0 ? beta : 1f;
                 int mcStep = RowBlockHeight(job.Kc);
                 for (int ic = 0; ic < m; ic += mcStep)
@@ -302,264 +334,5 @@ internal static unsafe partial class Gemm
 
         rowPanelsPerTask = (rowPanels + rowTasks - 1) / rowTasks;
         colPanelsPerTask = (colPanels + colTasks - 1) / colTasks;
-    }
-
-    private struct BlockedJob : IParallelJob
-    {
-        public bool TransA, TransB;
-        public int Lda, Ldb, Ldc;
-        public float Alpha, Beta;
-        public float* A, B, C, PackedA, PackedB;
-        public int* Counters; // [0] next pack item, [16] pack items done, [32] next tile group
-        public int Jc, Nc, Pc, Kc, Ic, Mc;
-        public bool InPlaceB; // full column panels of a row-major B are read where they are
-        public int NextPc, NextKc, NextMc; // the next slice's depth and first row block, to prefetch (NextKc = 0: none)
-        public int RowPanels, PackBPanels, RowPanelsPerTask, ColPanelsPerTask, ColTasks, PackCount, TileCount, Owners;
-
-        /// <summary>
-        /// One participant's share of the block. Items are claimed dynamically, so a thread
-        /// that waits at the pack barrier has nothing left to claim: every unfinished item is
-        /// being packed by a running thread, and the wait ends.
-        /// </summary>
-        public readonly void Execute(int index)
-        {
-            if (Owners > 0)
-            {
-                ExecuteOwned(index);
-                return;
-            }
-
-            int* counters = Counters;
-            int item;
-            while ((item = Interlocked.Increment(ref counters[0]) - 1) < PackCount)
-            {
-                Pack(item);
-                Interlocked.Increment(ref counters[16]);
-            }
-
-            if (Volatile.Read(ref counters[16]) < PackCount)
-            {
-                SpinWait spin = default;
-                while (Volatile.Read(ref counters[16]) < PackCount)
-                {
-                    spin.SpinOnce(sleep1Threshold: -1);
-                }
-            }
-
-            while ((item = Interlocked.Increment(ref counters[32]) - 1) < TileCount)
-            {
-                Compute(item);
-            }
-        }
-
-        /// <summary>
-        /// Participant <paramref name="index"/> of <see cref="Owners"/> owns a contiguous range
-        /// of column panels: it packs those panels of B and computes their columns of C, so its
-        /// packed B stays in its own L2. Panels of A are shared and claimed dynamically, which
-        /// keeps the wait for them deadlock-free when one thread runs several indices.
-        /// </summary>
-        private readonly void ExecuteOwned(int index)
-        {
-            int* counters = Counters;
-            int item;
-            while ((item = Interlocked.Increment(ref counters[0]) - 1) < RowPanels)
-            {
-                Pack(item);
-                Interlocked.Increment(ref counters[16]);
-            }
-
-            int colPanels = (Nc + NR - 1) / NR;
-            int c0 = (int)((long)index * colPanels / Owners);
-            int c1 = (int)((long)(index + 1) * colPanels / Owners);
-            if (PackBPanels > 0)
-            {
-                for (int j = c0; j < c1; j++)
-                {
-                    Pack(RowPanels + j);
-                }
-            }
-
-            if (Volatile.Read(ref counters[16]) < RowPanels)
-            {
-                SpinWait spin = default;
-                while (Volatile.Read(ref counters[16]) < RowPanels)
-                {
-                    spin.SpinOnce(sleep1Threshold: -1);
-                }
-            }
-
-            Prefetcher prefetch = NextSlice(index, Owners, c0, c1);
-            ComputeRange(0, Mc, c0 * NR, Math.Min(Nc, c1 * NR), ref prefetch);
-        }
-
-        /// <summary>
-        /// While a slice computes, each participant pulls its columns of the next slice of B,
-        /// and its share of the next slice of A, towards L2, spread over its tiles: the next
-        /// packing then finds them there instead of waiting on memory (a deep product streams
-        /// megabytes of B from beyond L2).
-        /// </summary>
-        private readonly Prefetcher NextSlice(int index, int participants, int c0, int c1)
-        {
-            var prefetch = default(Prefetcher);
-            if (NextKc == 0 || c1 <= c0)
-            {
-                return prefetch;
-            }
-
-            int j0 = c0 * NR, j1 = Math.Min(Nc, c1 * NR);
-            prefetch.B = new Region((byte*)(B + ((nint)NextPc * Ldb) + Jc + j0), (nint)Ldb * sizeof(float), NextKc, (j1 - j0) * sizeof(float));
-            if (TransA)
-            {
-                // Rows NextPc.. of A [k, m], columns 0..NextMc: a share of the rows.
-                int r0 = (int)((long)index * NextKc / participants), r1 = (int)((long)(index + 1) * NextKc / participants);
-                prefetch.A = new Region((byte*)(A + ((nint)(NextPc + r0) * Lda)), (nint)Lda * sizeof(float), r1 - r0, NextMc * sizeof(float));
-            }
-            else
-            {
-                // Rows 0..NextMc of A [m, k], columns NextPc..NextPc+NextKc: a share of the rows.
-                int r0 = (int)((long)index * NextMc / participants), r1 = (int)((long)(index + 1) * NextMc / participants);
-                prefetch.A = new Region((byte*)(A + ((nint)r0 * Lda) + NextPc), (nint)Lda * sizeof(float), r1 - r0, NextKc * sizeof(float));
-            }
-
-            int tiles = RowPanels * (c1 - c0);
-            prefetch.PerTile = (prefetch.B.Lines + prefetch.A.Lines + tiles - 1) / tiles;
-            return prefetch;
-        }
-
-        public readonly void Pack(int index)
-        {
-            int mr = MR, nr = NR;
-            if (index < RowPanels)
-            {
-                int i = index * mr;
-                GemmPacking.PackA(TransA, A, Lda, Ic + i, Math.Min(mr, Mc - i), Pc, Kc, mr, PackedA + (i * Kc));
-            }
-            else
-            {
-                int j = (index - RowPanels) * nr;
-                if (InPlaceB && j + nr <= Nc)
-                {
-                    return;
-                }
-
-                GemmPacking.PackB(TransB, B, Ldb, Pc, Kc, Jc + j, Math.Min(nr, Nc - j), nr, PackedB + (j * Kc));
-            }
-        }
-
-        /// <summary>All tiles of the block on the calling thread (one participant).</summary>
-        public readonly void ComputeAll()
-        {
-            int colPanels = (Nc + NR - 1) / NR;
-            Prefetcher prefetch = NextSlice(0, 1, 0, colPanels);
-            ComputeRange(0, Mc, 0, Nc, ref prefetch);
-        }
-
-        public readonly void Compute(int index)
-        {
-            int mr = MR, nr = NR;
-            int i0 = index / ColTasks * RowPanelsPerTask * mr;
-            int i1 = Math.Min(Mc, i0 + (RowPanelsPerTask * mr));
-            int j0 = index % ColTasks * ColPanelsPerTask * nr;
-            int j1 = Math.Min(Nc, j0 + (ColPanelsPerTask * nr));
-            var none = default(Prefetcher);
-            ComputeRange(i0, i1, j0, j1, ref none);
-        }
-
-        private readonly void ComputeRange(int i0, int i1, int j0, int j1, ref Prefetcher prefetch)
-        {
-            int mr = MR, nr = NR;
-            int kc = Kc;
-            for (int ir = i0; ir < i1; ir += mr)
-            {
-                int rows = Math.Min(mr, i1 - ir);
-                var kernel = rows <= 4 ? Kernel4 : rows <= 8 ? Kernel8 : Kernel;
-                float* panelA = PackedA + (ir * kc);
-                float* cRow = C + ((nint)(Ic + ir) * Ldc) + Jc;
-                for (int jr = j0; jr < j1; jr += nr)
-                {
-                    bool inPlace = InPlaceB && jr + nr <= Nc;
-                    float* panelB = inPlace ? B + ((nint)Pc * Ldb) + Jc + jr : PackedB + (jr * kc);
-                    kernel(kc, panelA, panelB, inPlace ? Ldb : nr, cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
-                    if (prefetch.Pending)
-                    {
-                        prefetch.Issue();
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>Rows × bytes of a strided matrix region, walked one 64-byte line at a time.</summary>
-    private struct Region(byte* start, nint stride, int rows, int bytesPerRow)
-    {
-        private readonly byte* _start = start;
-        private readonly nint _stride = stride;
-        private readonly int _linesPerRow = Math.Max(1, (bytesPerRow + 63) / 64);
-        private int _row, _col;
-
-        public readonly int Lines => Math.Max(0, rows) * _linesPerRow;
-
-        public readonly bool Done => _row >= rows;
-
-        /// <summary>Prefetches up to <paramref name="count"/> lines; returns how many it issued.</summary>
-        public int Issue(int count)
-        {
-            int issued = 0;
-            while (issued < count && _row < rows)
-            {
-                Sse.Prefetch1(_start + (_row * _stride) + (_col * 64));
-                issued++;
-                if (++_col == _linesPerRow)
-                {
-                    _col = 0;
-                    _row++;
-                }
-            }
-
-            return issued;
-        }
-    }
-
-    /// <summary>The next slice's B then A regions, <see cref="PerTile"/> lines after each tile.</summary>
-    private struct Prefetcher
-    {
-        public Region B, A;
-        public int PerTile;
-
-        public readonly bool Pending => PerTile > 0 && !(B.Done && A.Done);
-
-        public void Issue()
-        {
-            int issued = B.Issue(PerTile);
-            A.Issue(PerTile - issued);
-        }
-    }
-
-    /// <summary>The calling thread's pack buffers, 64-byte aligned, allocated once on the pinned heap.</summary>
-    private sealed class PackBuffers
-    {
-        [ThreadStatic]
-        private static PackBuffers? t_current;
-
-        private readonly float[] _storage;
-
-        private PackBuffers()
-        {
-            int aSize = (MC + MR) * KCMax;
-            int bSize = (NC + NR) * KCMax;
-            _storage = GC.AllocateUninitializedArray<float>(aSize + bSize + 32 + 64, pinned: true);
-            float* start = (float*)Unsafe.AsPointer(ref _storage[0]);
-            A = (float*)(((nint)start + 63) & ~(nint)63);
-            B = A + ((aSize + 15) & ~15);
-            Counters = (int*)(B + ((bSize + 15) & ~15));
-        }
-
-        public int* Counters { get; }
-
-        public float* A { get; }
-
-        public float* B { get; }
-
-        public static PackBuffers ForCurrentThread() => t_current ??= new PackBuffers();
     }
 }

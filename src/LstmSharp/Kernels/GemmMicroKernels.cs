@@ -21,28 +21,68 @@ internal static unsafe class GemmMicroKernels
     /// <summary>12×32 tile: 24 zmm accumulators, B row loaded as 2 vectors, A broadcast per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512x12(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows12>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
+        => Kernel512<Rows12, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>The first 8 rows of a 12-row panel (a tile of at most 8 rows: the same sums, a third fewer multiply-adds).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512x8(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows8>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
+        => Kernel512<Rows8, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>The first 4 rows of a 12-row panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512x4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows4>(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta);
+        => Kernel512<Rows4, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <summary>
+    /// The 12-, 8- and 4-row kernels reading A where it is instead of from a packed panel (the
+    /// same sums): <c>Rows</c> takes TR full rows of a row-major A (<paramref name="lda"/> apart,
+    /// broadcasts walk each row), <c>Cols</c> TR contiguous values of each row of a stored Aᵀ
+    /// (one row of Aᵀ per step). Only full 4-, 8- or 12-row panels: nothing past row TR is read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelRows512x12(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows12, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <inheritdoc cref="KernelRows512x12"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelRows512x8(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows8, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <inheritdoc cref="KernelRows512x12"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelRows512x4(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows4, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <inheritdoc cref="KernelRows512x12"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelCols512x12(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows12, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <inheritdoc cref="KernelRows512x12"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelCols512x8(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows8, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+
+    /// <inheritdoc cref="KernelRows512x12"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelCols512x4(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        => Kernel512<Rows4, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
 
     /// <summary>
     /// The first TR (4, 8 or 12) rows of a packed 12-row panel times a 32-column panel; the
     /// accumulators of the other rows are compiled away. Every element gets the same sum as in
     /// the 12-row kernel, so which one runs a tile never changes the result.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel512<TR>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512<TR, TA>(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
         where TR : struct, IRows
+        where TA : struct, IAPanel
     {
         int tr = TR.Value;
+        // Rows: byte offsets of rows 1..5 from a and from aRow6 = row 6 (x86 addressing scales 1, 2, 4).
+        nint l = lda * sizeof(float), l3 = 3 * l, l5 = 5 * l;
+        byte* aRow6 = (byte*)a + (6 * l);
+        nint step = TA.Mode == ColsMode ? lda : TA.Mode == RowsMode ? 1 : 12;
         Vector512<float> c0L = default, c0H = default;
         Vector512<float> c1L = default, c1H = default;
         Vector512<float> c2L = default, c2H = default;
@@ -59,51 +99,55 @@ internal static unsafe class GemmMicroKernels
         {
             Vector512<float> b0 = Vector512.Load(b);
             Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> a0 = Vector512.Create(a[0]);
+            Vector512<float> a0 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 0));
             c0L = Vector512.FusedMultiplyAdd(a0, b0, c0L);
             c0H = Vector512.FusedMultiplyAdd(a0, b1, c0H);
-            Vector512<float> a1 = Vector512.Create(a[1]);
+            Vector512<float> a1 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 1));
             c1L = Vector512.FusedMultiplyAdd(a1, b0, c1L);
             c1H = Vector512.FusedMultiplyAdd(a1, b1, c1H);
-            Vector512<float> a2 = Vector512.Create(a[2]);
+            Vector512<float> a2 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 2));
             c2L = Vector512.FusedMultiplyAdd(a2, b0, c2L);
             c2H = Vector512.FusedMultiplyAdd(a2, b1, c2H);
-            Vector512<float> a3 = Vector512.Create(a[3]);
+            Vector512<float> a3 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 3));
             c3L = Vector512.FusedMultiplyAdd(a3, b0, c3L);
             c3H = Vector512.FusedMultiplyAdd(a3, b1, c3H);
             if (tr > 4)
             {
-                Vector512<float> a4 = Vector512.Create(a[4]);
+                Vector512<float> a4 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 4));
                 c4L = Vector512.FusedMultiplyAdd(a4, b0, c4L);
                 c4H = Vector512.FusedMultiplyAdd(a4, b1, c4H);
-                Vector512<float> a5 = Vector512.Create(a[5]);
+                Vector512<float> a5 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 5));
                 c5L = Vector512.FusedMultiplyAdd(a5, b0, c5L);
                 c5H = Vector512.FusedMultiplyAdd(a5, b1, c5H);
-                Vector512<float> a6 = Vector512.Create(a[6]);
+                Vector512<float> a6 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 6));
                 c6L = Vector512.FusedMultiplyAdd(a6, b0, c6L);
                 c6H = Vector512.FusedMultiplyAdd(a6, b1, c6H);
-                Vector512<float> a7 = Vector512.Create(a[7]);
+                Vector512<float> a7 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 7));
                 c7L = Vector512.FusedMultiplyAdd(a7, b0, c7L);
                 c7H = Vector512.FusedMultiplyAdd(a7, b1, c7H);
             }
 
             if (tr > 8)
             {
-                Vector512<float> a8 = Vector512.Create(a[8]);
+                Vector512<float> a8 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 8));
                 c8L = Vector512.FusedMultiplyAdd(a8, b0, c8L);
                 c8H = Vector512.FusedMultiplyAdd(a8, b1, c8H);
-                Vector512<float> a9 = Vector512.Create(a[9]);
+                Vector512<float> a9 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 9));
                 c9L = Vector512.FusedMultiplyAdd(a9, b0, c9L);
                 c9H = Vector512.FusedMultiplyAdd(a9, b1, c9H);
-                Vector512<float> a10 = Vector512.Create(a[10]);
+                Vector512<float> a10 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 10));
                 c10L = Vector512.FusedMultiplyAdd(a10, b0, c10L);
                 c10H = Vector512.FusedMultiplyAdd(a10, b1, c10H);
-                Vector512<float> a11 = Vector512.Create(a[11]);
+                Vector512<float> a11 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 11));
                 c11L = Vector512.FusedMultiplyAdd(a11, b0, c11L);
                 c11H = Vector512.FusedMultiplyAdd(a11, b1, c11H);
             }
 
-            a += 12;
+            a += step;
+            if (TA.Mode == RowsMode)
+            {
+                aRow6 += sizeof(float);
+            }
             b += ldb;
         }
 
@@ -177,7 +221,43 @@ internal static unsafe class GemmMicroKernels
         epilogue.Store(c + (11 * ldc), c11L, c11H);
     }
 
-    /// <summary>A compile-time row count for <see cref="Kernel512{TR}"/> (the JIT folds it per instantiation).</summary>
+    private const int PackedMode = 0, RowsMode = 1, ColsMode = 2;
+
+    /// <summary>Address of value r of the current step of A (constant r and mode: the JIT folds this into the broadcast's operand).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* A<TA>(float* a, byte* aRow6, nint l, nint l3, nint l5, int r)
+        where TA : struct, IAPanel
+    {
+        if (TA.Mode != RowsMode)
+        {
+            return a + r;
+        }
+
+        byte* row = r < 6 ? (byte*)a : aRow6;
+        return (float*)((r % 6) switch
+        {
+            0 => row,
+            1 => row + l,
+            2 => row + (2 * l),
+            3 => row + l3,
+            4 => row + (4 * l),
+            _ => row + l5,
+        });
+    }
+
+    /// <summary>Where a kernel reads A: a packed panel, rows of a row-major A, or rows of a stored Aᵀ.</summary>
+    private interface IAPanel
+    {
+        static abstract int Mode { get; }
+    }
+
+    private struct PackedA : IAPanel { public static int Mode => PackedMode; }
+
+    private struct RowsA : IAPanel { public static int Mode => RowsMode; }
+
+    private struct ColsA : IAPanel { public static int Mode => ColsMode; }
+
+    /// <summary>A compile-time row count for <see cref="Kernel512{TR, TA}"/> (the JIT folds it per instantiation).</summary>
     private interface IRows
     {
         static abstract int Value { get; }

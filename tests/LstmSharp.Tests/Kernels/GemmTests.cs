@@ -186,6 +186,53 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// A product with one row block reads A in place and gives each thread its own columns for
+    /// every slice of k in one pass, with no barrier between slices. A thread that reaches the
+    /// shallow last slice first must not write into the other's packed B (a race first seen as
+    /// wrong rows of 65×1025·1025×300 with beta = 1), so the two-thread result must equal the
+    /// one-thread bits on every repeat; rows past the last full 4/8/12-row panel are packed.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, 65, 300, 1025)]
+    [InlineData(true, false, 130, 200, 769)]
+    [InlineData(false, true, 190, 100, 513)]
+    [InlineData(true, true, 7, 96, 1030)]
+    [InlineData(false, false, 64, 128, 512)]
+    public void ColumnOwnersGiveTheOneThreadBitsOnEveryRepeat(bool transA, bool transB, int m, int n, int k)
+    {
+        var rng = new Random(7);
+        float[] a = Random(rng, m * k);
+        float[] b = Random(rng, k * n);
+        float[] c0 = Random(rng, m * n);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        WorkerPool pool = WorkerPool.Shared;
+        int saved = pool.ThreadCount;
+        try
+        {
+            pool.ThreadCount = 1;
+            float[] expected = (float[])c0.Clone();
+            Gemm.Sgemm(transA, transB, m, n, k, -1.5f, a, lda, b, ldb, 1f, expected, n);
+            Assert.Null(GemmReference.Check(transA, transB, m, n, k, -1.5f, 1f, padA: 1, padB: 2, padC: 1, nanInC: false));
+            pool.ThreadCount = 2;
+            for (int repeat = 0; repeat < 25; repeat++)
+            {
+                float[] c = (float[])c0.Clone();
+                Gemm.Sgemm(transA, transB, m, n, k, -1.5f, a, lda, b, ldb, 1f, c, n);
+                for (int i = 0; i < c.Length; i++)
+                {
+                    Assert.True(
+                        BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(c[i]),
+                        $"repeat {repeat}, C[{i / n},{i % n}]: 1 thread gave {expected[i]:R}, 2 threads gave {c[i]:R}");
+                }
+            }
+        }
+        finally
+        {
+            pool.ThreadCount = saved;
+        }
+    }
+
     [Theory]
     [InlineData(SimdPath.Vector256)]
     [InlineData(SimdPath.Scalar)]
