@@ -8,7 +8,8 @@ namespace LstmSharp.Kernels;
 /// Sums over a row that give the same bits at every SIMD width (the normalisations'
 /// statistics): the row is read as blocks of 16 values; lane l adds v[l], v[16 + l], v[32 + l], …
 /// in order (one Vector512, two Vector256 or sixteen scalar accumulators hold the 16 lane sums);
-/// then the 16 lane sums are added in lane order, then the tail v[16⌊n/16⌋..n) one by one.
+/// then the lane sums are folded in halves (p[l] + p[l + 8], then + 4, + 2, + 1: a fixed tree), then
+/// the tail v[16⌊n/16⌋..n) is added one by one.
 /// The scalar width (<see cref="LaneWidth.Scalar"/>) is the twin the vector widths are held to.
 /// </summary>
 internal static class RowStatistics
@@ -33,7 +34,7 @@ internal static class RowStatistics
         int n = a.Length, blocks = n / Block * Block;
         ref float ar = ref MemoryMarshal.GetReference(a);
         ref float br = ref MemoryMarshal.GetReference(b);
-        Span<float> lanes = stackalloc float[Block];
+        float sum;
         if (width is LaneWidth.Auto or LaneWidth.Vector512 && Lanes512.IsAccelerated)
         {
             var acc = Vector512<float>.Zero;
@@ -42,7 +43,7 @@ internal static class RowStatistics
                 acc += T.Of<Lanes512, Vector512<float>>(ref ar, ref br, j, parameter);
             }
 
-            acc.CopyTo(lanes);
+            sum = Fold(acc.GetLower() + acc.GetUpper());
         }
         else if (width != LaneWidth.Scalar && Lanes256.IsAccelerated)
         {
@@ -53,11 +54,11 @@ internal static class RowStatistics
                 hi += T.Of<Lanes256, Vector256<float>>(ref ar, ref br, j + 8, parameter);
             }
 
-            lo.CopyTo(lanes);
-            hi.CopyTo(lanes[8..]);
+            sum = Fold(lo + hi);
         }
         else
         {
+            Span<float> lanes = stackalloc float[Block];
             lanes.Clear();
             for (int j = 0; j < blocks; j += Block)
             {
@@ -66,12 +67,15 @@ internal static class RowStatistics
                     lanes[l] += T.Of<Lanes1, float>(ref ar, ref br, j + l, parameter);
                 }
             }
-        }
 
-        float sum = 0f;
-        for (int l = 0; l < Block; l++)
-        {
-            sum += lanes[l];
+            Span<float> half = stackalloc float[8];
+            for (int l = 0; l < 8; l++)
+            {
+                half[l] = lanes[l] + lanes[l + 8];
+            }
+
+            float b0 = half[0] + half[4], b1 = half[1] + half[5], b2 = half[2] + half[6], b3 = half[3] + half[7];
+            sum = (b0 + b2) + (b1 + b3);
         }
 
         for (int j = blocks; j < n; j++)
@@ -80,6 +84,17 @@ internal static class RowStatistics
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// The lane sums folded in halves (the order the scalar twin spells out): a[l] = p[l] + p[l + 8]
+    /// is the argument, then b[l] = a[l] + a[l + 4], then (b0 + b2) + (b1 + b3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Fold(Vector256<float> a)
+    {
+        var q = a.GetLower() + a.GetUpper();
+        return (q.GetElement(0) + q.GetElement(2)) + (q.GetElement(1) + q.GetElement(3));
     }
 
     /// <summary>The term summed at elements [j, j + TL.Count).</summary>
