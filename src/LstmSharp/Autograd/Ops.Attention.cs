@@ -69,25 +69,12 @@ public static partial class Ops
     public static Tensor AdditiveAttentionScores(Tensor query, Tensor key, Tensor? scale = null)
     {
         const string op = "additive_attention_scores";
-        NotNull(query, op, nameof(query));
-        NotNull(key, op, nameof(key));
-        if (query.Rank != 3)
-        {
-            throw ShapeError(op, "query as [batch, Tq, dim]", query.Shape, "query");
-        }
-
-        int batch = query.Dim(0), tq = query.Dim(1), d = query.Dim(2);
-        if (key.Rank != 3 || key.Dim(0) != batch || key.Dim(2) != d)
-        {
-            throw ShapeError(op, $"key as [{batch}, Tv, {d}]", key.Shape, "key");
-        }
-
+        var (batch, tq, tv, d) = CheckQueryKey(op, query, key);
         if (scale is not null && (scale.Rank != 1 || scale.Length != d))
         {
             throw ShapeError(op, $"scale as [{d}]", scale.Shape, "scale");
         }
 
-        int tv = key.Dim(1);
         var y = new Tensor(batch, tq, tv);
         var t = new float[d];
         var qs = query.Span;
@@ -162,6 +149,28 @@ public static partial class Ops
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// Checks an attention op's query <c>[B, Tq, D]</c> and key <c>[B, Tv, D]</c> (not null, rank 3,
+    /// the key's batch and depth the query's) and returns their sizes.
+    /// </summary>
+    private static (int Batch, int Tq, int Tv, int Dim) CheckQueryKey(string op, Tensor query, Tensor key)
+    {
+        NotNull(query, op, nameof(query));
+        NotNull(key, op, nameof(key));
+        if (query.Rank != 3)
+        {
+            throw ShapeError(op, "query as [batch, Tq, dim]", query.Shape, "query");
+        }
+
+        int batch = query.Dim(0), tq = query.Dim(1), d = query.Dim(2);
+        if (key.Rank != 3 || key.Dim(0) != batch || key.Dim(2) != d)
+        {
+            throw ShapeError(op, $"key as [{batch}, Tv, {d}]", key.Shape, "key");
+        }
+
+        return (batch, tq, key.Dim(1), d);
     }
 
     /// <summary>

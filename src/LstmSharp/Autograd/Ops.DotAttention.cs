@@ -35,21 +35,8 @@ public static partial class Ops
         Tensor query, Tensor key, Tensor value, Tensor? scale, Tensor? valueMask, Tensor? queryMask, bool causal, float maskOffset, bool returnWeights)
     {
         const string op = "dot_product_attention";
-        NotNull(query, op, nameof(query));
-        NotNull(key, op, nameof(key));
+        var (batch, tq, tv, d) = CheckQueryKey(op, query, key);
         NotNull(value, op, nameof(value));
-        if (query.Rank != 3)
-        {
-            throw ShapeError(op, "query as [batch, Tq, dim]", query.Shape, "query");
-        }
-
-        int batch = query.Dim(0), tq = query.Dim(1), d = query.Dim(2);
-        if (key.Rank != 3 || key.Dim(0) != batch || key.Dim(2) != d)
-        {
-            throw ShapeError(op, $"key as [{batch}, Tv, {d}]", key.Shape, "key");
-        }
-
-        int tv = key.Dim(1);
         if (value.Rank != 3 || value.Dim(0) != batch || value.Dim(1) != tv)
         {
             throw ShapeError(op, $"value as [{batch}, {tv}, dv]", value.Shape, "value");

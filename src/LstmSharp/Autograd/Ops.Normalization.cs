@@ -47,8 +47,7 @@ public static partial class Ops
             Affine(hr, gamma, beta, y.Span.Slice(r * n, n));
         }
 
-        Tensor[] inputs = [x, .. gamma is null ? Array.Empty<Tensor>() : [gamma], .. beta is null ? Array.Empty<Tensor>() : [beta]];
-        Tape.Track(op, [y], inputs, () =>
+        Tape.Track(op, [y], AffineInputs(x, gamma, beta), () =>
         {
             var dy = y.Grad!.Span;
             AffineGrads(dy, xhat, rows, n, gamma, beta);
@@ -60,15 +59,7 @@ public static partial class Ops
                 {
                     var dyr = dy.Slice(r * n, n);
                     var hr = xhat.AsSpan(r * n, n);
-                    if (gamma is not null)
-                    {
-                        TensorPrimitives.Multiply(dyr, gamma.Span, dh);
-                    }
-                    else
-                    {
-                        dyr.CopyTo(dh);
-                    }
-
+                    GammaTimes(dyr, gamma, dh);
                     float meanDh = TensorPrimitives.Sum(dh) / n;
                     float meanDhH = TensorPrimitives.Dot(dh, hr) / n;
                     var dxr = dx.Slice(r * n, n);
@@ -178,17 +169,9 @@ public static partial class Ops
             shift[j] = -mean[j] * rstd[j];
         }
 
-        var xhat = new float[x.Length];
-        var y = new Tensor(x.ShapeArray);
-        for (int r = 0; r < rows; r++)
-        {
-            var hr = xhat.AsSpan(r * c, c);
-            TensorPrimitives.MultiplyAdd(xs.Slice(r * c, c), rstd, shift, hr);
-            Affine(hr, gamma, beta, y.Span.Slice(r * c, c));
-        }
+        var (y, xhat) = NormalizeChannels(x, rstd, shift, gamma, beta);
 
-        Tensor[] inputs = [x, .. gamma is null ? Array.Empty<Tensor>() : [gamma], .. beta is null ? Array.Empty<Tensor>() : [beta]];
-        Tape.Track(op, [y], inputs, () =>
+        Tape.Track(op, [y], AffineInputs(x, gamma, beta), () =>
         {
             var dy = y.Grad!.Span;
             AffineGrads(dy, xhat, rows, c, gamma, beta);
@@ -204,15 +187,7 @@ public static partial class Ops
             for (int r = 0; r < rows; r++)
             {
                 var dhr = dh.AsSpan(r * c, c);
-                if (gamma is not null)
-                {
-                    TensorPrimitives.Multiply(dy.Slice(r * c, c), gamma.Span, dhr);
-                }
-                else
-                {
-                    dy.Slice(r * c, c).CopyTo(dhr);
-                }
-
+                GammaTimes(dy.Slice(r * c, c), gamma, dhr);
                 for (int j = 0; j < c; j++)
                 {
                     sumDh[j] += dhr[j];
@@ -260,17 +235,9 @@ public static partial class Ops
             shift[j] = -movingMean.Span[j] * rstd[j];
         }
 
-        var xhat = new float[x.Length];
-        var y = new Tensor(x.ShapeArray);
-        for (int r = 0; r < rows; r++)
-        {
-            var hr = xhat.AsSpan(r * c, c);
-            TensorPrimitives.MultiplyAdd(x.Span.Slice(r * c, c), rstd, shift, hr);
-            Affine(hr, gamma, beta, y.Span.Slice(r * c, c));
-        }
+        var (y, xhat) = NormalizeChannels(x, rstd, shift, gamma, beta);
 
-        Tensor[] inputs = [x, .. gamma is null ? Array.Empty<Tensor>() : [gamma], .. beta is null ? Array.Empty<Tensor>() : [beta]];
-        Tape.Track(op, [y], inputs, () =>
+        Tape.Track(op, [y], AffineInputs(x, gamma, beta), () =>
         {
             var dy = y.Grad!.Span;
             AffineGrads(dy, xhat, rows, c, gamma, beta);
@@ -322,18 +289,48 @@ public static partial class Ops
         }
     }
 
-    /// <summary>y = γ ⊙ x̂ + β for one row (either may be absent).</summary>
-    private static void Affine(ReadOnlySpan<float> xhat, Tensor? gamma, Tensor? beta, Span<float> y)
+    /// <summary>The op's inputs for the tape: x, then γ and β where given.</summary>
+    private static Tensor[] AffineInputs(Tensor x, Tensor? gamma, Tensor? beta) =>
+        [x, .. gamma is null ? Array.Empty<Tensor>() : [gamma], .. beta is null ? Array.Empty<Tensor>() : [beta]];
+
+    /// <summary>
+    /// Batch normalization's x̂ = x ⊙ rstd + shift per channel (shift = −μ·rstd) for every row of
+    /// the last axis, and y = γ ⊙ x̂ + β; x̂ is kept for the backward.
+    /// </summary>
+    private static (Tensor Y, float[] Xhat) NormalizeChannels(Tensor x, float[] rstd, float[] shift, Tensor? gamma, Tensor? beta)
+    {
+        int c = rstd.Length;
+        int rows = c == 0 ? 0 : x.Length / c;
+        var xs = x.Span;
+        var xhat = new float[x.Length];
+        var y = new Tensor(x.ShapeArray);
+        for (int r = 0; r < rows; r++)
+        {
+            var hr = xhat.AsSpan(r * c, c);
+            TensorPrimitives.MultiplyAdd(xs.Slice(r * c, c), rstd, shift, hr);
+            Affine(hr, gamma, beta, y.Span.Slice(r * c, c));
+        }
+
+        return (y, xhat);
+    }
+
+    /// <summary>y = γ ⊙ v for one row (a copy when γ is absent): the affine's scale, and dx̂ = γ ⊙ dy in the backward.</summary>
+    private static void GammaTimes(ReadOnlySpan<float> v, Tensor? gamma, Span<float> y)
     {
         if (gamma is not null)
         {
-            TensorPrimitives.Multiply(xhat, gamma.Span, y);
+            TensorPrimitives.Multiply(v, gamma.Span, y);
         }
         else
         {
-            xhat.CopyTo(y);
+            v.CopyTo(y);
         }
+    }
 
+    /// <summary>y = γ ⊙ x̂ + β for one row (either may be absent).</summary>
+    private static void Affine(ReadOnlySpan<float> xhat, Tensor? gamma, Tensor? beta, Span<float> y)
+    {
+        GammaTimes(xhat, gamma, y);
         if (beta is not null)
         {
             TensorPrimitives.Add(y, beta.Span, y);

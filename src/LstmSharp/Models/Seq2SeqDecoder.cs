@@ -14,45 +14,24 @@ namespace LstmSharp.Models;
 /// outputs <c>[probabilities [batch, 1, vocabulary] or [batch, vocabulary], state_1', ..., state_S']</c>;
 /// the probabilities are a softmax (they are logged for beam scores).</para>
 /// </remarks>
-public sealed class Seq2SeqDecoder
+public sealed class Seq2SeqDecoder(Model encoder, Model step, int vocabulary, int startToken, int? endToken = null)
 {
-    public Seq2SeqDecoder(Model encoder, Model step, int vocabulary, int startToken, int? endToken = null)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(step);
-        if (vocabulary <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(vocabulary), $"Seq2SeqDecoder: vocabulary must be positive, got {vocabulary}.");
-        }
+    public Model Encoder { get; } = encoder ?? throw new ArgumentNullException(nameof(encoder));
 
-        CheckToken(nameof(startToken), startToken, vocabulary);
-        if (endToken is { } e)
-        {
-            CheckToken(nameof(endToken), e, vocabulary);
-        }
+    public Model Step { get; } = step is null
+        ? throw new ArgumentNullException(nameof(step))
+        : step.InputCount >= 2
+            ? step
+            : throw new ArgumentException($"Seq2SeqDecoder: the step model '{step.Name}' must take the token and at least one state, got {step.InputCount} input(s).", nameof(step));
 
-        if (step.InputCount < 2)
-        {
-            throw new ArgumentException($"Seq2SeqDecoder: the step model '{step.Name}' must take the token and at least one state, got {step.InputCount} input(s).", nameof(step));
-        }
+    public int Vocabulary { get; } = vocabulary > 0
+        ? vocabulary
+        : throw new ArgumentOutOfRangeException(nameof(vocabulary), $"Seq2SeqDecoder: vocabulary must be positive, got {vocabulary}.");
 
-        Encoder = encoder;
-        Step = step;
-        Vocabulary = vocabulary;
-        StartToken = startToken;
-        EndToken = endToken;
-    }
-
-    public Model Encoder { get; }
-
-    public Model Step { get; }
-
-    public int Vocabulary { get; }
-
-    public int StartToken { get; }
+    public int StartToken { get; } = CheckToken(nameof(startToken), startToken, vocabulary);
 
     /// <summary>Token that ends a sequence (null: every output has exactly maxLength tokens).</summary>
-    public int? EndToken { get; }
+    public int? EndToken { get; } = endToken is { } e ? CheckToken(nameof(endToken), e, vocabulary) : null;
 
     /// <summary>Number of state tensors the step model carries.</summary>
     public int StateCount => Step.InputCount - 1;
@@ -222,12 +201,14 @@ public sealed class Seq2SeqDecoder
         return (probs, outs.Skip(1).ToArray());
     }
 
-    private static void CheckToken(string name, int token, int vocabulary)
+    private static int CheckToken(string name, int token, int vocabulary)
     {
         if ((uint)token >= (uint)vocabulary)
         {
             throw new ArgumentOutOfRangeException(name, $"Seq2SeqDecoder: {name} must be in [0, {vocabulary}), got {token}.");
         }
+
+        return token;
     }
 
     private static void CheckLength(int maxLength)

@@ -30,6 +30,9 @@ public enum SafeTensorDType
 /// <summary>Sizes and file spellings of <see cref="SafeTensorDType"/>.</summary>
 public static class SafeTensorDTypes
 {
+    /// <summary>The header spellings, indexed by the element type: the members' names, whose values run 0, 1, 2, ... in declaration order.</summary>
+    private static readonly string[] Spellings = Enum.GetNames<SafeTensorDType>();
+
     /// <summary>Bytes per element.</summary>
     public static int SizeOf(this SafeTensorDType dtype) => dtype switch
     {
@@ -41,43 +44,16 @@ public static class SafeTensorDTypes
     };
 
     /// <summary>The spelling used in the header, e.g. <c>F32</c>.</summary>
-    public static string FileName(this SafeTensorDType dtype) => dtype switch
-    {
-        SafeTensorDType.BOOL => "BOOL",
-        SafeTensorDType.U8 => "U8",
-        SafeTensorDType.I8 => "I8",
-        SafeTensorDType.I16 => "I16",
-        SafeTensorDType.U16 => "U16",
-        SafeTensorDType.F16 => "F16",
-        SafeTensorDType.BF16 => "BF16",
-        SafeTensorDType.I32 => "I32",
-        SafeTensorDType.U32 => "U32",
-        SafeTensorDType.F32 => "F32",
-        SafeTensorDType.I64 => "I64",
-        SafeTensorDType.U64 => "U64",
-        SafeTensorDType.F64 => "F64",
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "SafeTensorDType: unknown element type."),
-    };
+    public static string FileName(this SafeTensorDType dtype) =>
+        (uint)dtype < (uint)Spellings.Length
+            ? Spellings[(int)dtype]
+            : throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "SafeTensorDType: unknown element type.");
 
     /// <summary>Parses a header spelling; exact and case-sensitive, as the format is.</summary>
     public static bool TryParse(string? text, out SafeTensorDType dtype)
     {
-        switch (text)
-        {
-            case "BOOL": dtype = SafeTensorDType.BOOL; return true;
-            case "U8": dtype = SafeTensorDType.U8; return true;
-            case "I8": dtype = SafeTensorDType.I8; return true;
-            case "I16": dtype = SafeTensorDType.I16; return true;
-            case "U16": dtype = SafeTensorDType.U16; return true;
-            case "F16": dtype = SafeTensorDType.F16; return true;
-            case "BF16": dtype = SafeTensorDType.BF16; return true;
-            case "I32": dtype = SafeTensorDType.I32; return true;
-            case "U32": dtype = SafeTensorDType.U32; return true;
-            case "F32": dtype = SafeTensorDType.F32; return true;
-            case "I64": dtype = SafeTensorDType.I64; return true;
-            case "U64": dtype = SafeTensorDType.U64; return true;
-            case "F64": dtype = SafeTensorDType.F64; return true;
-            default: dtype = default; return false;
-        }
+        int i = Array.IndexOf(Spellings, text);
+        dtype = i >= 0 ? (SafeTensorDType)i : default;
+        return i >= 0;
     }
 }

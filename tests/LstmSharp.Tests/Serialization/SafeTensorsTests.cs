@@ -163,6 +163,29 @@ public class SafeTensorsTests
     }
 
     [Fact]
+    public void DTypeSpellingsAreTheFormatsAndParseExactly()
+    {
+        // The spellings of the safetensors format (huggingface/safetensors, Dtype), in the enum's order.
+        string[] format = ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "I64", "U64", "F64"];
+        var all = Enum.GetValues<SafeTensorDType>();
+        Assert.Equal(format, all.Select(d => d.FileName()));
+        foreach (var d in all)
+        {
+            Assert.True(SafeTensorDTypes.TryParse(d.FileName(), out var parsed));
+            Assert.Equal(d, parsed);
+        }
+
+        foreach (string? bad in new[] { null, "", "f32", "F32 ", "F8_E4M3", "9", "0", "F32,I8" })
+        {
+            Assert.False(SafeTensorDTypes.TryParse(bad, out var none));
+            Assert.Equal(default, none);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((SafeTensorDType)13).FileName());
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((SafeTensorDType)(-1)).FileName());
+    }
+
+    [Fact]
     public void WriteToStreamAndLoadFromStreamAndPath()
     {
         var (tensors, metadata) = Sample();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text.Json.Nodes;
 
 namespace LstmSharp.Training;
@@ -28,12 +29,16 @@ public abstract class LearningRateSchedule
         };
     }
 
-    private protected static void CheckPositive(double value, string name, string who)
+    /// <summary>Returns <paramref name="value"/>, or throws naming <paramref name="who"/> and <paramref name="name"/> unless it is positive and finite.</summary>
+    private protected static T CheckPositive<T>(T value, string name, string who)
+        where T : INumber<T>
     {
-        if (!(value > 0) || !double.IsFinite(value))
+        if (!(value > T.Zero) || !T.IsFinite(value))
         {
             throw new ArgumentOutOfRangeException(name, value, $"{who}: {name} must be a positive finite number, got {value}.");
         }
+
+        return value;
     }
 }
 
@@ -41,26 +46,15 @@ public abstract class LearningRateSchedule
 /// Keras <c>ExponentialDecay</c>: <c>lr(step) = initial · rate^{step / decaySteps}</c>, the
 /// exponent floored when <c>staircase</c> is true.
 /// </summary>
-public sealed class ExponentialDecay : LearningRateSchedule
+public sealed class ExponentialDecay(double initialLearningRate, long decaySteps, double decayRate, bool staircase = false) : LearningRateSchedule
 {
-    public ExponentialDecay(double initialLearningRate, long decaySteps, double decayRate, bool staircase = false)
-    {
-        CheckPositive(initialLearningRate, nameof(initialLearningRate), nameof(ExponentialDecay));
-        CheckPositive(decaySteps, nameof(decaySteps), nameof(ExponentialDecay));
-        CheckPositive(decayRate, nameof(decayRate), nameof(ExponentialDecay));
-        InitialLearningRate = initialLearningRate;
-        DecaySteps = decaySteps;
-        DecayRate = decayRate;
-        Staircase = staircase;
-    }
+    public double InitialLearningRate { get; } = CheckPositive(initialLearningRate, nameof(initialLearningRate), nameof(ExponentialDecay));
 
-    public double InitialLearningRate { get; }
+    public long DecaySteps { get; } = CheckPositive(decaySteps, nameof(decaySteps), nameof(ExponentialDecay));
 
-    public long DecaySteps { get; }
+    public double DecayRate { get; } = CheckPositive(decayRate, nameof(decayRate), nameof(ExponentialDecay));
 
-    public double DecayRate { get; }
-
-    public bool Staircase { get; }
+    public bool Staircase { get; } = staircase;
 
     public override double Get(long step)
     {
@@ -148,42 +142,23 @@ public sealed class PiecewiseConstantDecay : LearningRateSchedule
 /// rate first rises linearly from <c>initial</c> to <c>warmupTarget</c> over
 /// <c>warmupSteps</c>, then decays from <c>warmupTarget</c> as above.
 /// </summary>
-public sealed class CosineDecay : LearningRateSchedule
+public sealed class CosineDecay(double initialLearningRate, long decaySteps, double alpha = 0, double? warmupTarget = null, long warmupSteps = 0) : LearningRateSchedule
 {
-    public CosineDecay(double initialLearningRate, long decaySteps, double alpha = 0, double? warmupTarget = null, long warmupSteps = 0)
-    {
-        if (!(initialLearningRate >= 0) || !double.IsFinite(initialLearningRate))
-        {
-            throw new ArgumentOutOfRangeException(nameof(initialLearningRate), initialLearningRate, $"CosineDecay: initialLearningRate must be a finite number >= 0, got {initialLearningRate}.");
-        }
+    public double InitialLearningRate { get; } = initialLearningRate >= 0 && double.IsFinite(initialLearningRate)
+        ? initialLearningRate
+        : throw new ArgumentOutOfRangeException(nameof(initialLearningRate), initialLearningRate, $"CosineDecay: initialLearningRate must be a finite number >= 0, got {initialLearningRate}.");
 
-        CheckPositive(decaySteps, nameof(decaySteps), nameof(CosineDecay));
-        if (!(alpha >= 0 && alpha <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"CosineDecay: alpha must lie in [0, 1], got {alpha}.");
-        }
+    public long DecaySteps { get; } = CheckPositive(decaySteps, nameof(decaySteps), nameof(CosineDecay));
 
-        if (warmupSteps < 0 || (warmupTarget is null && warmupSteps > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, $"CosineDecay: warmupSteps must be >= 0 and needs a warmupTarget, got {warmupSteps} (warmupTarget {warmupTarget?.ToString() ?? "null"}).");
-        }
+    public double Alpha { get; } = alpha >= 0 && alpha <= 1
+        ? alpha
+        : throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"CosineDecay: alpha must lie in [0, 1], got {alpha}.");
 
-        InitialLearningRate = initialLearningRate;
-        DecaySteps = decaySteps;
-        Alpha = alpha;
-        WarmupTarget = warmupTarget;
-        WarmupSteps = warmupSteps;
-    }
+    public double? WarmupTarget { get; } = warmupTarget;
 
-    public double InitialLearningRate { get; }
-
-    public long DecaySteps { get; }
-
-    public double Alpha { get; }
-
-    public double? WarmupTarget { get; }
-
-    public long WarmupSteps { get; }
+    public long WarmupSteps { get; } = warmupSteps >= 0 && (warmupTarget is not null || warmupSteps == 0)
+        ? warmupSteps
+        : throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, $"CosineDecay: warmupSteps must be >= 0 and needs a warmupTarget, got {warmupSteps} (warmupTarget {warmupTarget?.ToString() ?? "null"}).");
 
     public override double Get(long step)
     {

@@ -346,31 +346,17 @@ public sealed class UnitNorm(params int[] axis) : NormConstraint(axis.Length == 
 /// Keras <c>MinMaxNorm</c>: <c>desired = rate · clip(‖w‖, min, max) + (1 − rate) · ‖w‖</c>;
 /// <c>rate = 1</c> enforces the bounds strictly, smaller rates move the norm part of the way.
 /// </summary>
-public sealed class MinMaxNorm : NormConstraint
+public sealed class MinMaxNorm(double minValue = 0, double maxValue = 1, double rate = 1, params int[] axis) : NormConstraint(axis.Length == 0 ? [0] : axis)
 {
-    public MinMaxNorm(double minValue = 0, double maxValue = 1, double rate = 1, params int[] axis)
-        : base(axis.Length == 0 ? [0] : axis)
-    {
-        if (!(minValue >= 0 && minValue <= maxValue))
-        {
-            throw new ArgumentOutOfRangeException(nameof(minValue), minValue, $"MinMaxNorm: need 0 <= minValue <= maxValue, got minValue {minValue}, maxValue {maxValue}.");
-        }
+    public double MinValue { get; } = minValue >= 0 && minValue <= maxValue
+        ? minValue
+        : throw new ArgumentOutOfRangeException(nameof(minValue), minValue, $"MinMaxNorm: need 0 <= minValue <= maxValue, got minValue {minValue}, maxValue {maxValue}.");
 
-        if (!(rate >= 0 && rate <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"MinMaxNorm: rate must lie in [0, 1], got {rate}.");
-        }
+    public double MaxValue { get; } = maxValue;
 
-        MinValue = minValue;
-        MaxValue = maxValue;
-        Rate = rate;
-    }
-
-    public double MinValue { get; }
-
-    public double MaxValue { get; }
-
-    public double Rate { get; }
+    public double Rate { get; } = rate >= 0 && rate <= 1
+        ? rate
+        : throw new ArgumentOutOfRangeException(nameof(rate), rate, $"MinMaxNorm: rate must lie in [0, 1], got {rate}.");
 
     public override string ClassName => "MinMaxNorm";
 
