@@ -28,6 +28,17 @@ public static class LayerRegistry
         ["SequenceLengthMask"] = SequenceLengthMask.FromConfig,
         ["AxisSlice"] = AxisSlice.FromConfig,
         ["Normalization"] = Normalization.FromConfig,
+        ["LayerNormalization"] = LayerNormalization.FromConfig,
+        ["BatchNormalization"] = BatchNormalization.FromConfig,
+        ["Conv1D"] = Conv1D.FromConfig,
+        ["MaxPooling1D"] = c => Pooling1D.FromConfig(c, max: true),
+        ["AveragePooling1D"] = c => Pooling1D.FromConfig(c, max: false),
+        ["GlobalMaxPooling1D"] = c => GlobalPooling1D.FromConfig(c, max: true),
+        ["GlobalAveragePooling1D"] = c => GlobalPooling1D.FromConfig(c, max: false),
+        ["SpatialDropout1D"] = SpatialDropout1D.FromConfig,
+        ["Attention"] = Attention.FromConfig,
+        ["AdditiveAttention"] = AdditiveAttention.FromConfig,
+        ["MultiHeadAttention"] = MultiHeadAttention.FromConfig,
     };
 
     /// <summary>Registers (or replaces) the factory for <paramref name="className"/>.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using LstmSharp.Autograd;
 using LstmSharp.Tensors;
@@ -118,23 +117,12 @@ public abstract class AttentionBase : AttentionLayer
         return ReturnAttentionScores ? [output, weights] : [output];
     }
 
-    /// <summary>The options every attention config shares, as (use_scale, dropout, seed, use_causal_mask, return_attention_scores).</summary>
-    private protected static (bool UseScale, float Dropout, int? Seed, bool Causal, bool ReturnScores) ReadCommon(JsonObject c, bool defaultUseScale) =>
-        (c.GetBool("use_scale", defaultUseScale),
-         c["dropout"] is null ? 0f : c.GetFloat("dropout"),
-         c.GetIntOrNull("seed"),
-         c.GetBool("use_causal_mask", c.GetBool("causal", false)),
-         c.GetBool("return_attention_scores", false));
-
-    // CA2255 warns that a library's module initializer runs code on load; this one only fills a dictionary.
-#pragma warning disable CA2255
-    [ModuleInitializer]
-#pragma warning restore CA2255
-    internal static void Register()
+    /// <summary>The options of a score-based attention config, as (use_scale, dropout, seed, use_causal_mask, return_attention_scores); use_causal_mask falls back to Keras 2's <c>causal</c>.</summary>
+    private protected static (bool UseScale, float Dropout, int? Seed, bool Causal, bool ReturnScores) ReadCommon(JsonObject c, bool defaultUseScale)
     {
-        LayerRegistry.Register("Attention", Attention.FromConfig);
-        LayerRegistry.Register("AdditiveAttention", AdditiveAttention.FromConfig);
-        LayerRegistry.Register("MultiHeadAttention", MultiHeadAttention.FromConfig);
+        bool useScale = c.GetBool("use_scale", defaultUseScale);
+        var (dropout, seed, causal, returnScores) = ReadShared(c, defaultCausal: c.GetBool("causal", false));
+        return (useScale, dropout, seed, causal, returnScores);
     }
 
     /// <summary>A constant <c>[batch, Tq, Tv]</c>: −1e9 where value step j is masked or (causal) j &gt; i, else 0.</summary>

@@ -52,6 +52,17 @@ public abstract class AttentionLayer : Layer
         return c;
     }
 
+    /// <summary>
+    /// Reads the keys <see cref="GetConfig"/> writes for every attention layer, with Keras's defaults:
+    /// (dropout, seed, use_causal_mask, return_attention_scores); <paramref name="defaultCausal"/> is
+    /// use_causal_mask's value when the key is absent.
+    /// </summary>
+    private protected static (float Dropout, int? Seed, bool Causal, bool ReturnScores) ReadShared(JsonObject c, bool defaultCausal = false) =>
+        (c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+         c.GetIntOrNull("seed"),
+         c.GetBool("use_causal_mask", defaultCausal),
+         c.GetBool("return_attention_scores", false));
+
     public override int[] ComputeOutputShape(int[] inputShape) => ComputeOutputShapes([inputShape])[0];
 
     public override IReadOnlyList<Tensor?> ComputeMasks(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks) =>

@@ -120,18 +120,19 @@ public sealed class MultiHeadAttention : AttentionLayer
             }
         }
 
+        var o = ReadShared(c);
         return new MultiHeadAttention(
             c.GetInt("num_heads"),
             c.GetInt("key_dim"),
             c.GetIntOrNull("value_dim"),
-            c["dropout"] is null ? 0f : c.GetFloat("dropout"),
+            o.Dropout,
             c.GetBool("use_bias", true),
             OutputShapeOf(c["output_shape"]),
             c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
             c.GetStringOrNull("bias_initializer") ?? "zeros",
-            c.GetIntOrNull("seed"),
-            c.GetBool("use_causal_mask", false),
-            c.GetBool("return_attention_scores", false),
+            o.Seed,
+            o.Causal,
+            o.ReturnScores,
             b.Name).WithBase(c);
     }
 

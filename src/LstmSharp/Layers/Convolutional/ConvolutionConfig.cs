@@ -1,9 +1,8 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 
 namespace LstmSharp.Layers;
 
-/// <summary>Config helpers of the convolution, pooling and normalization layers, and their registration.</summary>
+/// <summary>Config helpers of the convolution, pooling and normalization layers.</summary>
 internal static class ConvolutionConfig
 {
     /// <summary>An int stored as a number or, as Keras writes tuples, a one-element list (<c>[5]</c>).</summary>
@@ -43,21 +42,5 @@ internal static class ConvolutionConfig
         {
             throw new ArgumentException($"{className} '{name}': data_format must be 'channels_last', got '{format}'.");
         }
-    }
-
-    // CA2255 warns that a library's module initializer runs code on load; this one only fills a dictionary.
-#pragma warning disable CA2255
-    [ModuleInitializer]
-#pragma warning restore CA2255
-    internal static void Register()
-    {
-        LayerRegistry.Register("Conv1D", Conv1D.FromConfig);
-        LayerRegistry.Register("MaxPooling1D", c => Pooling1D.FromConfig(c, max: true));
-        LayerRegistry.Register("AveragePooling1D", c => Pooling1D.FromConfig(c, max: false));
-        LayerRegistry.Register("GlobalMaxPooling1D", c => GlobalPooling1D.FromConfig(c, max: true));
-        LayerRegistry.Register("GlobalAveragePooling1D", c => GlobalPooling1D.FromConfig(c, max: false));
-        LayerRegistry.Register("SpatialDropout1D", SpatialDropout1D.FromConfig);
-        LayerRegistry.Register("LayerNormalization", LayerNormalization.FromConfig);
-        LayerRegistry.Register("BatchNormalization", BatchNormalization.FromConfig);
     }
 }
