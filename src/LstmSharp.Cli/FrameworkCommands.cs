@@ -18,32 +18,38 @@ internal static class FrameworkCommands
         root.Subcommands.Add(ExportKeras());
     }
 
-    private static Command ImportKeras()
-    {
-        var input = new Argument<string>("model") { Description = "A Keras 3 .keras file or a tf.keras 2 .h5 model file." };
-        var output = new Argument<string>("out") { Description = "The model file to write (.lstm)." };
-        var cmd = new Command("import-keras", "Rebuild a Keras model (Sequential or functional; LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, ...) with its weights and save it.") { input, output };
-        cmd.SetAction(r => ModelCommands.Run(() =>
+    private static Command ImportKeras() => Conversion(
+        "import-keras",
+        "Rebuild a Keras model (Sequential or functional; LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, ...) with its weights and save it.",
+        new Argument<string>("model") { Description = "A Keras 3 .keras file or a tf.keras 2 .h5 model file." },
+        new Argument<string>("out") { Description = "The model file to write (.lstm)." },
+        KerasImport.LoadKeras,
+        (m, path) =>
         {
-            var m = KerasImport.LoadKeras(r.GetValue(input)!);
-            string path = r.GetValue(output)!;
             m.Save(path);
-            Console.WriteLine($"saved {path}: {m.GetType().Name} of {m.Layers.Count} layers, {m.CountParams()} weights");
-        }));
-        return cmd;
-    }
+            return $"saved {path}: {m.GetType().Name} of {m.Layers.Count} layers, {m.CountParams()} weights";
+        });
 
-    private static Command ExportKeras()
+    private static Command ExportKeras() => Conversion(
+        "export-keras",
+        "Write a model as a Keras 3 .keras file (config.json + model.weights.h5) that keras.saving.load_model opens.",
+        new Argument<string>("model") { Description = "A model file (.lstm) or a JSON config." },
+        new Argument<string>("out") { Description = "The Keras 3 file to write (.keras)." },
+        path => ModelCommands.Open(path, out _),
+        (m, path) =>
+        {
+            m.SaveKeras(path);
+            return $"saved {path} ({m.CountParams()} weights)";
+        });
+
+    /// <summary>A command that opens the model <paramref name="input"/> names and writes it where <paramref name="output"/> says, printing what <paramref name="save"/> returns.</summary>
+    private static Command Conversion(string name, string description, Argument<string> input, Argument<string> output, Func<string, Model> open, Func<Model, string, string> save)
     {
-        var input = new Argument<string>("model") { Description = "A model file (.lstm) or a JSON config." };
-        var output = new Argument<string>("out") { Description = "The Keras 3 file to write (.keras)." };
-        var cmd = new Command("export-keras", "Write a model as a Keras 3 .keras file (config.json + model.weights.h5) that keras.saving.load_model opens.") { input, output };
+        var cmd = new Command(name, description) { input, output };
         cmd.SetAction(r => ModelCommands.Run(() =>
         {
-            var m = ModelCommands.Open(r.GetValue(input)!, out _);
-            string path = r.GetValue(output)!;
-            m.SaveKeras(path);
-            Console.WriteLine($"saved {path} ({m.CountParams()} weights)");
+            var m = open(r.GetValue(input)!);
+            Console.WriteLine(save(m, r.GetValue(output)!));
         }));
         return cmd;
     }

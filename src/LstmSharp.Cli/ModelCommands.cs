@@ -35,9 +35,7 @@ internal static class ModelCommands
     private static Command Train()
     {
         var model = new Argument<string>("model") { Description = "A JSON config (new model) or a .lstm file (continue training it)." };
-        var data = InputOption();
-        var targets = TargetsOption();
-        var dataDir = DataDirOption();
+        var source = new DataSetOptions();
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 32 };
         var split = new Option<double>("--validation-split") { Description = "Fraction of the training data (from its end) used for validation.", DefaultValueFactory = _ => 0 };
@@ -48,10 +46,9 @@ internal static class ModelCommands
         var output = new Option<string>("--out") { Description = "Where to save the trained model (.lstm).", DefaultValueFactory = _ => "model.lstm" };
         var seed = new Option<int>("--seed") { Description = "Seed of weight initialisation, dropout and shuffling (Keras set_random_seed).", DefaultValueFactory = _ => 42 };
         var verbose = new Option<int>("--verbose") { Description = "0, 1 or 2.", DefaultValueFactory = _ => 1 };
-        var imdb = ImdbOptions();
         var cmd = new Command("train", "Train a model on mnist, imdb, or .csv/.npy arrays, and save it.")
         {
-            model, data, targets, dataDir, epochs, batch, split, optimizer, lr, loss, metrics, output, seed, verbose, imdb.Words, imdb.Maxlen,
+            model, source.Input, source.Targets, source.DataDir, epochs, batch, split, optimizer, lr, loss, metrics, output, seed, verbose, source.Words, source.Maxlen,
         };
         var distributed = DistributedCommands.TrainOptions.AddTo(cmd);
         cmd.SetAction(r => Run(() =>
@@ -68,8 +65,7 @@ internal static class ModelCommands
             string path = PrepareOutput("--out", r.GetValue(output)!);
             SeedEverything(r.GetValue(seed));
             var m = Open(r.GetValue(model)!, out int? savedEpoch);
-            var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
-            set = BuildFromData(m, set, r.GetValue(data)!);
+            var set = source.Load(r, m);
             if (!m.Compiled || r.GetValue(loss) is not null || r.GetResult(optimizer) is { Implicit: false })
             {
                 var opt = Optimizers.Get(r.GetValue(optimizer)!);
@@ -119,14 +115,11 @@ internal static class ModelCommands
     private static Command Evaluate()
     {
         var model = new Argument<string>("model") { Description = "A saved model (.lstm)." };
-        var data = InputOption();
-        var targets = TargetsOption();
-        var dataDir = DataDirOption();
+        var source = new DataSetOptions();
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
-        var imdb = ImdbOptions();
         var cmd = new Command("evaluate", "Loss and metrics of a saved model on the test split of mnist/imdb or on .csv/.npy arrays.")
         {
-            model, data, targets, dataDir, batch, imdb.Words, imdb.Maxlen,
+            model, source.Input, source.Targets, source.DataDir, batch, source.Words, source.Maxlen,
         };
         cmd.SetAction(r => Run(() =>
         {
@@ -136,8 +129,7 @@ internal static class ModelCommands
                 throw new InvalidOperationException($"evaluate: '{r.GetValue(model)}' holds no loss (saved without the compile settings); train or save it with includeOptimizer.");
             }
 
-            var set = LoadData(r.GetValue(data)!, r.GetValue(targets), r.GetValue(dataDir), m, r.GetValue(imdb.Words), r.GetValue(imdb.Maxlen));
-            set = BuildFromData(m, set, r.GetValue(data)!);
+            var set = source.Load(r, m);
             var x = set.XTest ?? set.XTrain;
             var y = set.YTest ?? set.YTrain;
             Console.WriteLine(m.Evaluate(x, y, batchSize: r.GetValue(batch)));
@@ -398,6 +390,29 @@ internal static class ModelCommands
     internal static (Option<int> Words, Option<int> Maxlen) ImdbOptions() => (
         new Option<int>("--num-words") { Description = "IMDB vocabulary size.", DefaultValueFactory = _ => 5000 },
         new Option<int>("--maxlen") { Description = "IMDB padded length.", DefaultValueFactory = _ => 300 });
+
+    /// <summary>The options that name a data set (<c>--input</c>, <c>--targets</c>, <c>--data</c>, <c>--num-words</c>, <c>--maxlen</c>) of <c>train</c> and <c>evaluate</c>, and its loading.</summary>
+    private sealed class DataSetOptions
+    {
+        public DataSetOptions() => (Words, Maxlen) = ImdbOptions();
+
+        public Option<string> Input { get; } = InputOption();
+
+        public Option<string?> Targets { get; } = TargetsOption();
+
+        public Option<string?> DataDir { get; } = DataDirOption();
+
+        public Option<int> Words { get; }
+
+        public Option<int> Maxlen { get; }
+
+        /// <summary>The data set the parsed options name, for <paramref name="model"/> (which takes its input shape from the data if it has none).</summary>
+        public DataSet Load(ParseResult r, Model model)
+        {
+            string spec = r.GetValue(Input)!;
+            return BuildFromData(model, LoadData(spec, r.GetValue(Targets), r.GetValue(DataDir), model, r.GetValue(Words), r.GetValue(Maxlen)), spec);
+        }
+    }
 
     /// <summary>Runs a command body that returns nothing (exit code 0); errors reach the one handler in <see cref="CliErrors"/>.</summary>
     internal static int Run(Action body) => Run(() =>

@@ -25,12 +25,11 @@ internal static class Program
         var experiment = new Command("experiment", "Reproduce the reference articles' experiments.");
         experiment.Subcommands.Add(MnistCommand(args));
         experiment.Subcommands.Add(ImdbCommand(args));
-        experiment.Subcommands.Add(LongLagCommand(args));
-        experiment.Subcommands.Add(Seq2SeqCommand(args));
-        experiment.Subcommands.Add(Seq2SeqAttentionCommand.Create(args));
-        experiment.Subcommands.Add(TextCommands.CharLmCommand(args));
-        experiment.Subcommands.Add(ForecastCommands.Create(args));
-        experiment.Subcommands.Add(ImdbCnnLstmCommand.Create(args));
+        foreach (var command in ExperimentCommands.Create(args))
+        {
+            experiment.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(experiment);
         foreach (var command in ModelCommands.Create())
         {
@@ -117,88 +116,6 @@ internal static class Program
         return cmd;
     }
 
-    internal static Command LongLagCommand(string[] args)
-    {
-        var d = new LongLagSettings();
-        var task = new Option<string>("--task") { Description = "adding (MSE), copy (cross-entropy) or order (error rate).", DefaultValueFactory = _ => d.Task };
-        var lengths = new Option<string>("--lengths") { Description = "Comma-separated time lags T.", DefaultValueFactory = _ => string.Join(',', d.Lengths) };
-        var models = new Option<string>("--models") { Description = "Comma-separated models: " + string.Join(", ", LongLagModels.Names) + ".", DefaultValueFactory = _ => string.Join(',', d.Models) };
-        var steps = new Option<int>("--steps") { Description = "Adam steps per (model, T), each on a fresh batch.", DefaultValueFactory = _ => d.Steps };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => d.Batch };
-        var units = new Option<int>("--units") { Description = "Recurrent units.", DefaultValueFactory = _ => d.Units };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => d.LearningRate };
-        var clip = new Option<double>("--clipnorm") { Description = "Adam clipnorm (0 = off).", DefaultValueFactory = _ => d.ClipNorm };
-        var testSamples = new Option<int>("--test-samples") { Description = "Test sequences per T.", DefaultValueFactory = _ => d.TestSamples };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Measure the test error every N steps.", DefaultValueFactory = _ => d.EvalEvery };
-        var stop = new Option<bool>("--stop-when-solved") { Description = "End a run at the first check where it is solved." };
-        var common = Common();
-        common.Out.DefaultValueFactory = _ => d.Out;
-        common.Out.Description = "Folder for results.md, results.csv, curves.csv, error-vs-T.png, learning-curves.png and the trained models.";
-        common.Verbose.Description = "0 silent, 1 a progress line per check (stderr) and a line per run, 2 a line per check.";
-        var cmd = new Command("long-lag", "Long time lags: SimpleRNN vs LSTM (and variants) vs GRU on the adding problem, copy task or temporal order, error vs T.")
-        {
-            task, lengths, models, steps, batch, units, lr, clip, testSamples, evalEvery, stop, common.Out, common.Seed, common.Verbose,
-        };
-        cmd.SetAction(r => LongLagExperiment.Run(
-            new LongLagSettings
-            {
-                Task = r.GetValue(task)!,
-                Lengths = r.GetValue(lengths)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => ParseInt("--lengths", v)).ToArray(),
-                Models = r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                Steps = r.GetValue(steps),
-                Batch = r.GetValue(batch),
-                Units = r.GetValue(units),
-                LearningRate = r.GetValue(lr),
-                ClipNorm = r.GetValue(clip),
-                TestSamples = r.GetValue(testSamples),
-                EvalEvery = r.GetValue(evalEvery),
-                StopWhenSolved = r.GetValue(stop),
-                Out = r.GetValue(common.Out)!,
-                Seed = r.GetValue(common.Seed),
-                Verbose = r.GetValue(common.Verbose),
-            },
-            CommandLine(args)));
-        return cmd;
-    }
-
-    internal static Command Seq2SeqCommand(string[] args)
-    {
-        var d = new Seq2SeqSettings();
-        var digits = new Option<int>("--digits") { Description = "Digits per number.", DefaultValueFactory = _ => d.Digits };
-        var samples = new Option<int>("--samples") { Description = "Distinct questions drawn (10% held out).", DefaultValueFactory = _ => d.Samples };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => d.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => d.Batch };
-        var units = new Option<int>("--units") { Description = "Units of the encoder and decoder LSTMs.", DefaultValueFactory = _ => d.Units };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => d.LearningRate };
-        var reverse = new Option<bool>("--reverse-source") { Description = "Feed the question backwards (Sutskever et al. 2014)." };
-        var beam = new Option<int>("--beam-width") { Description = "Also decode the held-out questions by beam search of this width (1 = greedy only).", DefaultValueFactory = _ => d.BeamWidth };
-        var beamSamples = new Option<int>("--beam-samples") { Description = "Held-out questions decoded by beam search.", DefaultValueFactory = _ => d.BeamSamples };
-        var common = Common();
-        common.Out.DefaultValueFactory = _ => d.Out;
-        var cmd = new Command("seq2seq-addition", "Encoder-decoder LSTM on character addition (\"535+61\" -> \"596\"): teacher forcing, greedy and beam decoding.")
-        {
-            digits, samples, epochs, batch, units, lr, reverse, beam, beamSamples, common.Out, common.Seed, common.Verbose,
-        };
-        cmd.SetAction(r => Seq2SeqAdditionExperiment.Run(
-            new Seq2SeqSettings
-            {
-                Digits = r.GetValue(digits),
-                Samples = r.GetValue(samples),
-                Epochs = r.GetValue(epochs),
-                Batch = r.GetValue(batch),
-                Units = r.GetValue(units),
-                LearningRate = r.GetValue(lr),
-                ReverseSource = r.GetValue(reverse),
-                BeamWidth = r.GetValue(beam),
-                BeamSamples = r.GetValue(beamSamples),
-                Out = r.GetValue(common.Out)!,
-                Seed = r.GetValue(common.Seed),
-                Verbose = r.GetValue(common.Verbose),
-            },
-            CommandLine(args)));
-        return cmd;
-    }
-
     internal static Command InspectCommand()
     {
         var model = new Argument<string>("model") { Description = "A model file saved by Save (e.g. results/long-lag/adding-T100-lstm.lstm)." };
@@ -214,16 +131,11 @@ internal static class Program
         return cmd;
     }
 
-    private static int ParseInt(string option, string value) =>
-        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v)
-            ? v
-            : throw new ArgumentException($"{option}: '{value}' is not an integer.");
-
     private static (Option<string> Out, Option<string?> Data, Option<int> Seed, Option<int> Verbose) Common() => (
-        new Option<string>("--out") { Description = "Folder for results.md, history.csv, plots and trained models." },
-        new Option<string?>("--data") { Description = "Data folder (default: $LSTMSHARP_DATA, else ~/.lstmsharp/datasets; missing files are downloaded)." },
-        new Option<int>("--seed") { Description = "Global seed (weights, shuffling, dropout).", DefaultValueFactory = _ => 42 },
-        new Option<int>("--verbose") { Description = "0 silent, 1 progress bar per epoch, 2 one line per epoch.", DefaultValueFactory = _ => 1 });
+        new Option<string>("--out") { Description = CliHelp.ResultsFolder },
+        new Option<string?>("--data") { Description = CliHelp.Data },
+        new Option<int>("--seed") { Description = CliHelp.GlobalSeed, DefaultValueFactory = _ => 42 },
+        new Option<int>("--verbose") { Description = CliHelp.Verbose, DefaultValueFactory = _ => 1 });
 
     internal static string CommandLineOf(string[] args) => CommandLine(args);
 

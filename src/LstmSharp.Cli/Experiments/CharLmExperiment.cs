@@ -7,50 +7,69 @@ namespace LstmSharp.Cli.Experiments;
 /// <summary>Options of the char-lm experiment (defaults are the command line's).</summary>
 public sealed record CharLmSettings
 {
+    [CliOption("--text", "A UTF-8 text file (e.g. ../shared/datasets/text/tinyshakespeare.txt).", Required = true)]
     public string Text { get; init; } = string.Empty;
 
     /// <summary>Use only the first N characters of the file (quick runs); null = all.</summary>
+    [CliOption("--max-chars", "Use only the first N characters (quick runs).")]
     public int? MaxChars { get; init; }
 
     /// <summary>Fraction of the characters, from the end, used for validation.</summary>
     public double ValidationFraction { get; init; } = 0.1;
 
+    [CliOption("--seq-len", "Characters per training window (truncated BPTT length).")]
     public int SequenceLength { get; init; } = 100;
 
+    [CliOption("--batch", "Windows per batch.")]
     public int Batch { get; init; } = 64;
 
+    [CliOption("--embedding", "Embedding size of a character.")]
     public int Embedding { get; init; } = 64;
 
+    [CliOption("--units", "Units of each LSTM.")]
     public int Units { get; init; } = 256;
 
+    [CliOption("--layers", "Stacked LSTMs (1-4).")]
     public int Layers { get; init; } = 2;
 
+    [CliOption("--dropout", "Dropout after each LSTM.")]
     public double Dropout { get; init; }
 
+    [CliOption("--epochs", "Training epochs (one pass over the training characters each).")]
     public int Epochs { get; init; } = 10;
 
+    [CliOption("--lr", CliHelp.AdamLearningRate)]
     public double LearningRate { get; init; } = 0.002;
 
     /// <summary>Learning rate multiplied by this after every epoch.</summary>
+    [CliOption("--lr-decay", "Learning rate multiplied by this after every epoch.")]
     public double LearningRateDecay { get; init; } = 1.0;
 
+    [CliOption("--clipnorm", CliHelp.ClipNorm)]
     public double ClipNorm { get; init; } = 5.0;
 
     /// <summary>Stop after the epoch during which this many minutes of wall time have passed (0 = no limit).</summary>
+    [CliOption("--time-limit", "Stop after the epoch in which this many minutes have passed (0 = none).")]
     public double TimeLimitMinutes { get; init; }
 
+    [CliOption("--sample-length", "Characters sampled after each epoch.")]
     public int SampleLength { get; init; } = 300;
 
     /// <summary>Prime of the samples printed after each epoch (null: the first character of the training text).</summary>
+    [CliOption("--sample-prime", "Prime of the samples (default: the first training character).")]
     public string? SamplePrime { get; init; }
 
+    [CliOption("--out", "Folder for results.md, history.csv, loss.png and the model.")]
     public string Out { get; init; } = Path.Combine("results", "char-lm");
 
-    /// <summary>Start from the weights of a char-lm model saved earlier (same vocabulary and layer sizes; dropout may differ), e.g. to fine-tune with dropout.</summary>
-    public string? InitFrom { get; init; }
-
+    [CliOption("--seed", CliHelp.Seed)]
     public int Seed { get; init; } = 42;
 
+    /// <summary>Start from the weights of a char-lm model saved earlier (same vocabulary and layer sizes; dropout may differ), e.g. to fine-tune with dropout.</summary>
+    [CliOption("--init-from", "Start from the weights of a char-lm model saved earlier (same vocabulary and sizes), e.g. to fine-tune with --dropout.")]
+    public string? InitFrom { get; init; }
+
+    [CliOption("--verbose", "0 epoch lines only, 1 progress bar too.")]
     public int Verbose { get; init; } = 1;
 }
 

@@ -8,54 +8,77 @@ namespace LstmSharp.Cli.Experiments;
 /// <summary>Settings of <c>lstmsharp experiment forecast</c>.</summary>
 public sealed record ForecastSettings
 {
+    [CliOption("--csv", "The CSV file (header row; numbers in the invariant culture).", Required = true)]
     public required string Csv { get; init; }
 
+    [CliOption("--time-column", "The date/time column (ISO 8601, yyyy/MM/dd[ HH:mm], yyyyMMdd, yyyy, or --time-format).")]
     public string? TimeColumn { get; init; }
 
+    [CliOption("--target", "The column to forecast.", Required = true)]
     public required string Target { get; init; }
 
     /// <summary>Input columns (null: the target only).</summary>
+    [CliOption("--features", "Comma-separated input columns (default: the target only).")]
     public IReadOnlyList<string>? Features { get; init; }
 
+    [CliOption("--lookback", "Input steps per forecast.")]
     public int Lookback { get; init; } = 24;
 
+    [CliOption("--horizon", "Steps forecast ahead.")]
     public int Horizon { get; init; } = 1;
 
     /// <summary>direct (Dense(horizon)), recursive (one step fed back) or seq2seq (encoder-decoder).</summary>
+    [CliOption("--strategy", "direct (Dense(horizon)), recursive (1 step fed back) or seq2seq.")]
     public string Strategy { get; init; } = "direct";
 
     /// <summary>Season length of the seasonal-naive baseline; null: detected from the autocorrelation of the training part.</summary>
+    [CliOption("--period", "Season length of the seasonal-naive baseline (default: detected from the autocorrelation).")]
     public int? Period { get; init; }
 
+    [CliOption("--units", CliHelp.LstmUnits)]
     public int Units { get; init; } = 64;
 
+    [CliOption("--layers", "Stacked LSTM layers.")]
     public int Layers { get; init; } = 1;
 
     /// <summary>Add a linear path from the (normalised) lookback to the output beside the LSTM (LSTNet's autoregressive component).</summary>
+    [CliOption("--linear-skip", "Add a linear path from the lookback to the output (LSTNet's autoregressive component).")]
     public bool LinearSkip { get; init; }
 
+    [CliOption("--epochs", "Maximum epochs (early stopping on val_loss).")]
     public int Epochs { get; init; } = 100;
 
+    [CliOption("--batch", CliHelp.Batch)]
     public int Batch { get; init; } = 32;
 
+    [CliOption("--lr", CliHelp.AdamLearningRate)]
     public double LearningRate { get; init; } = 0.001;
 
+    [CliOption("--loss", "Training loss: mse or mae.")]
     public string Loss { get; init; } = "mse";
 
+    [CliOption("--patience", "Early-stopping patience in epochs.")]
     public int Patience { get; init; } = 10;
 
+    [CliOption("--validation", "Fraction of the series before the test part used for validation.")]
     public double Validation { get; init; } = 0.1;
 
+    [CliOption("--test", "Fraction of the series at its end used for testing.")]
     public double Test { get; init; } = 0.2;
 
+    [CliOption("--interpolate", "Fill missing values and missing time steps linearly (listed) instead of failing.")]
     public bool Interpolate { get; init; }
 
+    [CliOption("--time-format", "The .NET exact format of the time column (e.g. dd.MM.yyyy).")]
     public string? TimeFormat { get; init; }
 
+    [CliOption("--out", "Folder for results.md, history.csv, forecast.png and model.lstm.")]
     public string Out { get; init; } = Path.Combine("results", "forecast");
 
+    [CliOption("--seed", CliHelp.Seed)]
     public int Seed { get; init; } = 42;
 
+    [CliOption("--verbose", "0 silent, 1 progress bar, 2 one line per epoch.")]
     public int Verbose { get; init; } = 2;
 }
 

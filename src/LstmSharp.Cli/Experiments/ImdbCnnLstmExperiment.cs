@@ -42,34 +42,49 @@ internal static class ImdbCnnLstmExperiment
 /// <summary>Options of <c>lstmsharp experiment imdb-cnn-lstm</c>; the defaults are keras-io's.</summary>
 internal sealed record ImdbCnnLstmSettings
 {
-    public int NumWords { get; init; } = 20_000;
-
-    public int Maxlen { get; init; } = 100;
-
-    public int Embedding { get; init; } = 128;
-
-    public int Filters { get; init; } = 64;
-
-    public int KernelSize { get; init; } = 5;
-
-    public int PoolSize { get; init; } = 4;
-
-    public int Units { get; init; } = 70;
-
-    public int Batch { get; init; } = 30;
-
+    [CliOption("--epochs", CliHelp.Epochs)]
     public int Epochs { get; init; } = 2;
 
+    [CliOption("--batch", CliHelp.Batch)]
+    public int Batch { get; init; } = 30;
+
+    [CliOption("--num-words", CliHelp.NumWords)]
+    public int NumWords { get; init; } = 20_000;
+
+    [CliOption("--maxlen", CliHelp.Maxlen)]
+    public int Maxlen { get; init; } = 100;
+
+    [CliOption("--embedding", CliHelp.Embedding)]
+    public int Embedding { get; init; } = 128;
+
+    [CliOption("--filters", "Conv1D filters.")]
+    public int Filters { get; init; } = 64;
+
+    [CliOption("--kernel-size", "Conv1D kernel size.")]
+    public int KernelSize { get; init; } = 5;
+
+    [CliOption("--pool-size", "MaxPooling1D pool size.")]
+    public int PoolSize { get; init; } = 4;
+
+    [CliOption("--units", CliHelp.LstmUnits)]
+    public int Units { get; init; } = 70;
+
+    [CliOption("--lr", CliHelp.AdamLearningRate)]
     public double LearningRate { get; init; } = 0.001;
 
     /// <summary>Train (and test) on the first N reviews only: quick runs and tests.</summary>
+    [CliOption("--limit", "Train and test on the first N reviews only (quick runs).")]
     public int? Limit { get; init; }
 
+    [CliOption("--out", "Folder for results.md, history.csv, plots and the trained model.")]
     public string Out { get; init; } = Path.Combine("results", "imdb-cnn-lstm");
 
+    [CliOption("--data", CliHelp.Data)]
     public string? Data { get; init; }
 
+    [CliOption("--seed", CliHelp.GlobalSeed)]
     public int Seed { get; init; } = 42;
 
+    [CliOption("--verbose", CliHelp.Verbose)]
     public int Verbose { get; init; } = 1;
 }

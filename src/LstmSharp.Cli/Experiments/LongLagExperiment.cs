@@ -7,38 +7,52 @@ namespace LstmSharp.Cli.Experiments;
 /// <summary>Options of the long-lag experiment (defaults are the command line's).</summary>
 public sealed record LongLagSettings
 {
+    [CliOption("--task", "adding (MSE), copy (cross-entropy) or order (error rate).")]
     public string Task { get; init; } = "adding";
 
+    [CliOption("--lengths", "Comma-separated time lags T.")]
     public int[] Lengths { get; init; } = [10, 50, 100, 200];
 
+    [CliOption("--models", "Comma-separated models: " + LongLagModels.NameList + ".")]
     public string[] Models { get; init; } = ["srn", "lstm", "gru"];
 
     /// <summary>Optimizer steps per (model, T), each on a freshly drawn batch.</summary>
+    [CliOption("--steps", "Adam steps per (model, T), each on a fresh batch.")]
     public int Steps { get; init; } = 3000;
 
+    [CliOption("--batch", CliHelp.Batch)]
     public int Batch { get; init; } = 32;
 
+    [CliOption("--units", CliHelp.RecurrentUnits)]
     public int Units { get; init; } = 32;
 
+    [CliOption("--lr", CliHelp.AdamLearningRate)]
     public double LearningRate { get; init; } = 0.01;
 
     /// <summary>Keras <c>clipnorm</c> of Adam (per-parameter gradient norm); 0 = no clipping.</summary>
+    [CliOption("--clipnorm", CliHelp.ClipNorm)]
     public double ClipNorm { get; init; } = 1.0;
 
     /// <summary>Size of the fixed test set per T.</summary>
+    [CliOption("--test-samples", "Test sequences per T.")]
     public int TestSamples { get; init; } = 1000;
 
     /// <summary>Test error is measured every this many steps (and at the end).</summary>
+    [CliOption("--eval-every", "Measure the test error every N steps.")]
     public int EvalEvery { get; init; } = 100;
 
     /// <summary>Stop a run as soon as it is solved at a check (saves time; the final error is then the one at that check).</summary>
+    [CliOption("--stop-when-solved", "End a run at the first check where it is solved.")]
     public bool StopWhenSolved { get; init; }
 
+    [CliOption("--out", "Folder for results.md, results.csv, curves.csv, error-vs-T.png, learning-curves.png and the trained models.")]
     public string Out { get; init; } = Path.Combine("results", "long-lag");
 
+    [CliOption("--seed", CliHelp.GlobalSeed)]
     public int Seed { get; init; } = 42;
 
     /// <summary>0 silent, 1 one line per run, 2 also one line per check.</summary>
+    [CliOption("--verbose", "0 silent, 1 a progress line per check (stderr) and a line per run, 2 a line per check.")]
     public int Verbose { get; init; } = 1;
 }
 
@@ -345,7 +359,7 @@ public static class LongLagExperiment
         {
             if (!LongLagModels.Names.Contains(m.ToLowerInvariant()))
             {
-                throw new ArgumentException($"long-lag: unknown model '{m}'; expected one of {string.Join(", ", LongLagModels.Names)}.");
+                throw new ArgumentException($"long-lag: unknown model '{m}'; expected one of {LongLagModels.NameList}.");
             }
         }
 

@@ -131,11 +131,12 @@ public static class LongLagModels
     /// Names accepted by <see cref="Create"/>; lstm-* are Greff et al.'s variants, lstm-proj the
     /// LSTM with a projection to units/2 (Sak et al. 2014) and lnlstm the <see cref="LayerNormLSTM"/>.
     /// </summary>
-    public static readonly IReadOnlyList<string> Names =
-    [
-        "srn", "lstm", "gru", "lstm-vanilla", "lstm-cifg", "lstm-nfg", "lstm-noaf", "lstm-1997",
-        "lstm-nig", "lstm-nog", "lstm-niaf", "lstm-fgr", "lstm-np", "lstm-proj", "lnlstm",
-    ];
+    public static readonly IReadOnlyList<string> Names = NameList.Split(", ");
+
+    /// <summary>The <see cref="Names"/> as the help and the error messages list them.</summary>
+    public const string NameList =
+        "srn, lstm, gru, lstm-vanilla, lstm-cifg, lstm-nfg, lstm-noaf, lstm-1997, "
+        + "lstm-nig, lstm-nog, lstm-niaf, lstm-fgr, lstm-np, lstm-proj, lnlstm";
 
     /// <summary>The recurrent layer <paramref name="name"/> with <paramref name="units"/> units.</summary>
     public static RecurrentLayer Create(string name, int units, int[] inputShape, bool returnSequences)
@@ -150,7 +151,7 @@ public static class LongLagModels
             "lnlstm" => new LayerNormLSTM(units, returnSequences: returnSequences, inputShape: inputShape),
             _ when key.StartsWith("lstm-", StringComparison.Ordinal) && Names.Contains(key) =>
                 new LSTM(units, returnSequences: returnSequences, variant: LstmVariant.FromName(key["lstm-".Length..]), inputShape: inputShape),
-            _ => throw new ArgumentException($"long-lag: unknown model '{name}'; expected one of {string.Join(", ", Names)}."),
+            _ => throw new ArgumentException($"long-lag: unknown model '{name}'; expected one of {NameList}."),
         };
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -9,34 +8,47 @@ namespace LstmSharp.Cli.Experiments;
 internal sealed record Seq2SeqAttentionSettings
 {
     /// <summary>"reversal" (20–40 tokens, where attention matters) or "addition" (seq2seq-addition's task).</summary>
+    [CliOption("--task", "reversal (20–40 tokens) or addition (seq2seq-addition's task).")]
     public string Task { get; init; } = "reversal";
 
     /// <summary>Digits per number of the addition task.</summary>
+    [CliOption("--digits", "Digits per number (addition).")]
     public int Digits { get; init; } = 3;
 
+    [CliOption("--min-length", "Shortest source sequence.")]
     public int MinLength { get; init; } = 20;
 
+    [CliOption("--max-length", "Longest source sequence.")]
     public int MaxLength { get; init; } = 40;
 
     /// <summary>Distinct content tokens (PAD, START and END come on top).</summary>
+    [CliOption("--vocabulary", "Distinct tokens in the sequences.")]
     public int Vocabulary { get; init; } = 10;
 
     /// <summary>Sequences drawn; 10% of them (at least one) are held out.</summary>
+    [CliOption("--samples", "Sequences drawn (10% held out).")]
     public int Samples { get; init; } = 20_000;
 
+    [CliOption("--epochs", "Training epochs (each model).")]
     public int Epochs { get; init; } = 15;
 
+    [CliOption("--batch", CliHelp.Batch)]
     public int Batch { get; init; } = 64;
 
+    [CliOption("--units", CliHelp.EncoderDecoderUnits)]
     public int Units { get; init; } = 128;
 
     /// <summary>Adam's rate; 0.005 reached 99.7 % with attention on 10,000 sequences, then diverged for an epoch.</summary>
+    [CliOption("--lr", CliHelp.AdamLearningRate)]
     public double LearningRate { get; init; } = 0.002;
 
+    [CliOption("--out", "Folder for results.md, history.csv, plots and the trained models.")]
     public string Out { get; init; } = Path.Combine("results", "seq2seq-attention");
 
+    [CliOption("--seed", "Seed of the data, the weights and the shuffling (both models).")]
     public int Seed { get; init; } = 42;
 
+    [CliOption("--verbose", CliHelp.Verbose)]
     public int Verbose { get; init; } = 1;
 }
 
@@ -479,50 +491,5 @@ internal static partial class Seq2SeqAttentionExperiment
                 Console.WriteLine($"  {label}: held-out exact match {ExperimentReport.Percent(em)}, token accuracy {ExperimentReport.Percent(ta)} (greedy)");
             }
         }
-    }
-}
-
-/// <summary>The <c>experiment seq2seq-attention</c> command line.</summary>
-internal static class Seq2SeqAttentionCommand
-{
-    internal static Command Create(string[] args)
-    {
-        var d = new Seq2SeqAttentionSettings();
-        var task = new Option<string>("--task") { Description = "reversal (20–40 tokens) or addition (seq2seq-addition's task).", DefaultValueFactory = _ => d.Task };
-        var digits = new Option<int>("--digits") { Description = "Digits per number (addition).", DefaultValueFactory = _ => d.Digits };
-        var minLength = new Option<int>("--min-length") { Description = "Shortest source sequence.", DefaultValueFactory = _ => d.MinLength };
-        var maxLength = new Option<int>("--max-length") { Description = "Longest source sequence.", DefaultValueFactory = _ => d.MaxLength };
-        var vocabulary = new Option<int>("--vocabulary") { Description = "Distinct tokens in the sequences.", DefaultValueFactory = _ => d.Vocabulary };
-        var samples = new Option<int>("--samples") { Description = "Sequences drawn (10% held out).", DefaultValueFactory = _ => d.Samples };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (each model).", DefaultValueFactory = _ => d.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => d.Batch };
-        var units = new Option<int>("--units") { Description = "Units of the encoder and decoder LSTMs.", DefaultValueFactory = _ => d.Units };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => d.LearningRate };
-        var outDir = new Option<string>("--out") { Description = "Folder for results.md, history.csv, plots and the trained models.", DefaultValueFactory = _ => d.Out };
-        var seed = new Option<int>("--seed") { Description = "Seed of the data, the weights and the shuffling (both models).", DefaultValueFactory = _ => d.Seed };
-        var verbose = new Option<int>("--verbose") { Description = "0 silent, 1 progress bar per epoch, 2 one line per epoch.", DefaultValueFactory = _ => d.Verbose };
-        var cmd = new Command("seq2seq-attention", "Encoder-decoder LSTM reversing 20–40 random tokens (or adding numbers, --task addition), with and without a Keras-style Attention layer at the same budget: greedy exact match per epoch and an attention heatmap.")
-        {
-            task, digits, minLength, maxLength, vocabulary, samples, epochs, batch, units, lr, outDir, seed, verbose,
-        };
-        cmd.SetAction(r => ModelCommands.Run(() => Seq2SeqAttentionExperiment.Run(
-            new Seq2SeqAttentionSettings
-            {
-                Task = r.GetValue(task)!,
-                Digits = r.GetValue(digits),
-                MinLength = r.GetValue(minLength),
-                MaxLength = r.GetValue(maxLength),
-                Vocabulary = r.GetValue(vocabulary),
-                Samples = r.GetValue(samples),
-                Epochs = r.GetValue(epochs),
-                Batch = r.GetValue(batch),
-                Units = r.GetValue(units),
-                LearningRate = r.GetValue(lr),
-                Out = r.GetValue(outDir)!,
-                Seed = r.GetValue(seed),
-                Verbose = r.GetValue(verbose),
-            },
-            Program.CommandLineOf(args))));
-        return cmd;
     }
 }
