@@ -107,12 +107,7 @@ public abstract class DenseRecurrentCell : RecurrentCell
     {
         LayoutLimits.GateWidth(Describe(), gates, Units, Math.Max(features, OutputSize));
         ReserveWeights([("kernel", [features, gates * Units]), ("recurrent_kernel", [OutputSize, gates * Units]), ("bias", UseBias ? biasShape : [0])]);
-        Kernel = AddWeight("kernel", [features, gates * Units], KernelInitializer, KernelRegularizer, KernelConstraint);
-        RecurrentKernel = AddWeight("recurrent_kernel", [OutputSize, gates * Units], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
-        if (UseBias)
-        {
-            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
-        }
+        (Kernel, RecurrentKernel, Bias) = settings.AddCellWeights(AddWeight, [features, gates * Units], [OutputSize, gates * Units], UseBias ? biasShape : null);
     }
 
     /// <summary>x ⊙ m_x when input dropout is on for this sequence, else x.</summary>

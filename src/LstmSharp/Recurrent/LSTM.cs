@@ -173,7 +173,7 @@ public sealed partial class LSTM : RecurrentLayer
     public static LSTM FromConfig(JsonObject c)
     {
         var variant = c["variant"] is JsonObject v ? VariantFromJson(v) : null;
-        var lstm = new LSTM(ReadOptions(c), unitForgetBias: c.GetBool("unit_forget_bias", true), variant: variant, projSize: c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
+        var lstm = new LSTM(ReadOptions(c), unitForgetBias: LstmFamilyOptions.ReadUnitForgetBias(c), variant: variant, projSize: LstmFamilyOptions.ReadProjSize(c)).WithBase(c);
         lstm.pendingQuantization = QuantizedWeights.ReadConfig(c);
         return lstm;
     }
@@ -181,12 +181,7 @@ public sealed partial class LSTM : RecurrentLayer
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["unit_forget_bias"] = UnitForgetBias;
-        if (ProjSize > 0)
-        {
-            c["proj_size"] = ProjSize;
-        }
-
+        LstmFamilyOptions.WriteConfig(c, UnitForgetBias, projSize: ProjSize);
         c["variant"] = new JsonObject
         {
             ["input_gate"] = Variant.InputGate,
@@ -207,17 +202,8 @@ public sealed partial class LSTM : RecurrentLayer
         var layout = new LstmLayout(Variant, inputSize, Units, UseBias, ProjSize);
         ReserveWeights(layout.ParameterShapes);
         kernel = new LstmKernel(layout, Name);
-        Kernel = AddWeight("kernel", layout.KernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
-        RecurrentKernel = AddWeight("recurrent_kernel", layout.RecurrentKernelShape, RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
-        if (layout.BiasShape is { } biasShape)
-        {
-            Bias = AddWeight("bias", biasShape, BiasInitializer, BiasRegularizer, BiasConstraint);
-            int f = layout.BlockOffset(LstmGate.Forget);
-            if (UnitForgetBias && f >= 0)
-            {
-                Bias.Value.Span.Slice(f, Units).Fill(1f);
-            }
-        }
+        (Kernel, RecurrentKernel, Bias) = AddCellWeights(layout.KernelShape, layout.RecurrentKernelShape, layout.BiasShape);
+        LstmFamilyOptions.InitForgetBias(Bias, UnitForgetBias, layout.BlockOffset(LstmGate.Forget), Units);
 
         if (layout.PeepholeShape is { } peepShape)
         {
@@ -251,69 +237,31 @@ public sealed partial class LSTM : RecurrentLayer
 
     private protected override object CreateCache() => new LstmCache();
 
-    private protected override Tensor[] WeightTensors()
-    {
-        var list = new List<Tensor> { Kernel!.Value, RecurrentKernel!.Value };
-        if (Bias is not null)
-        {
-            list.Add(Bias.Value);
-        }
-
-        if (Peephole is not null)
-        {
-            list.Add(Peephole.Value);
-        }
-
-        if (GateRecurrence is not null)
-        {
-            list.Add(GateRecurrence.Value);
-        }
-
-        if (ProjectionKernel is not null)
-        {
-            list.Add(ProjectionKernel.Value);
-        }
-
-        return list.ToArray();
-    }
-
-    private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache)
+    private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, in RnnOutputs outputs, object? cache)
     {
         ThrowIfQuantizedTraining(cache);
-        kernel!.Forward(
-            run,
-            Weights(),
-            initialStates[0] is { } h0 ? h0.Span : default,
-            initialStates[1] is { } c0 ? c0.Span : default,
-            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
-            (LstmCache?)cache);
+        kernel!.Forward(run, Weights(), SpanOf(initialStates[0]), SpanOf(initialStates[1]), outputs, (LstmCache?)cache);
     }
 
-    private protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates)
+    private protected override void BackwardKernel(in SequenceRun run, object cache, in RnnOutputGradients dOutputs, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates)
     {
         kernel!.Backward(
             run,
             Weights(),
             (LstmCache)cache,
-            new RnnOutputGradients
-            {
-                Sequence = dSequence is null ? default : dSequence.Span,
-                Last = dLast is null ? default : dLast.Span,
-                H = dFinalStates[0] is { } dh ? dh.Span : default,
-                C = dFinalStates[1] is { } dc ? dc.Span : default,
-            },
+            dOutputs,
             new LstmGradients
             {
                 Kernel = Kernel!.Grad.Span,
                 RecurrentKernel = RecurrentKernel!.Grad.Span,
-                Bias = Bias is null ? default : Bias.Grad.Span,
-                Peephole = Peephole is null ? default : Peephole.Grad.Span,
-                GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Grad.Span,
-                Projection = ProjectionKernel is null ? default : ProjectionKernel.Grad.Span,
-                Input = dx is null ? default : dx.Span,
-                Table = dTable is null ? default : dTable.Span,
-                InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
-                InitialC = dInitialStates[1] is { } dc0 ? dc0.Span : default,
+                Bias = SpanOf(Bias?.Grad),
+                Peephole = SpanOf(Peephole?.Grad),
+                GateRecurrence = SpanOf(GateRecurrence?.Grad),
+                Projection = SpanOf(ProjectionKernel?.Grad),
+                Input = SpanOf(dx),
+                Table = SpanOf(dTable),
+                InitialH = SpanOf(dInitialStates[0]),
+                InitialC = SpanOf(dInitialStates[1]),
             });
     }
 
@@ -321,10 +269,10 @@ public sealed partial class LSTM : RecurrentLayer
     {
         Kernel = Kernel!.Value.Span,
         RecurrentKernel = RecurrentKernel!.Value.Span,
-        Bias = Bias is null ? default : Bias.Value.Span,
-        Peephole = Peephole is null ? default : Peephole.Value.Span,
-        GateRecurrence = GateRecurrence is null ? default : GateRecurrence.Value.Span,
-        Projection = ProjectionKernel is null ? default : ProjectionKernel.Value.Span,
+        Bias = SpanOf(Bias?.Value),
+        Peephole = SpanOf(Peephole?.Value),
+        GateRecurrence = SpanOf(GateRecurrence?.Value),
+        Projection = SpanOf(ProjectionKernel?.Value),
         QuantizedKernel = Kernel.Quantized,
         QuantizedRecurrentKernel = RecurrentKernel.Quantized,
     };

@@ -141,13 +141,12 @@ public sealed class LayerNormLSTM : RecurrentLayer
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLSTM FromConfig(JsonObject c) =>
-        new LayerNormLSTM(ReadOptions(c), c.GetBool("unit_forget_bias", true), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
+        new LayerNormLSTM(ReadOptions(c), LstmFamilyOptions.ReadUnitForgetBias(c), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["unit_forget_bias"] = UnitForgetBias;
-        c["norm_epsilon"] = NormEpsilon;
+        LstmFamilyOptions.WriteConfig(c, UnitForgetBias, normEpsilon: NormEpsilon);
         return c;
     }
 
@@ -157,67 +156,41 @@ public sealed class LayerNormLSTM : RecurrentLayer
         LayoutLimits.GateWidth(Describe(), 4, n, inputSize);
         ReserveWeights([("kernel", [inputSize, 4 * n]), ("recurrent_kernel", [n, 4 * n]), ("bias", UseBias ? [4 * n] : [0]), ("norms", [10 * n])]);
         kernel = new LayerNormLstmKernel(inputSize, n, UseBias, Activation, RecurrentActivation, NormEpsilon, Name);
-        Kernel = AddWeight("kernel", [inputSize, 4 * n], KernelInitializer, KernelRegularizer, KernelConstraint);
-        RecurrentKernel = AddWeight("recurrent_kernel", [n, 4 * n], RecurrentInitializer, RecurrentRegularizer, RecurrentConstraint);
-        if (UseBias)
-        {
-            Bias = AddWeight("bias", [4 * n], BiasInitializer, BiasRegularizer, BiasConstraint);
-            if (UnitForgetBias)
-            {
-                Bias.Value.Span.Slice(n, n).Fill(1f);
-            }
-        }
-
+        (Kernel, RecurrentKernel, Bias) = AddCellWeights([inputSize, 4 * n], [n, 4 * n], UseBias ? [4 * n] : null);
+        LstmFamilyOptions.InitForgetBias(Bias, UnitForgetBias, n, n);
         (InputGamma, RecurrentGamma, CellGamma, CellBeta) = LstmFamilyOptions.AddNormWeights(n, (name, shape, init) => AddWeight(name, shape, init));
     }
 
     private protected override object CreateCache() => new LayerNormLstmCache();
 
-    private protected override Tensor[] WeightTensors() =>
-        Bias is null
-            ? [Kernel!.Value, RecurrentKernel!.Value, InputGamma!.Value, RecurrentGamma!.Value, CellGamma!.Value, CellBeta!.Value]
-            : [Kernel!.Value, RecurrentKernel!.Value, Bias.Value, InputGamma!.Value, RecurrentGamma!.Value, CellGamma!.Value, CellBeta!.Value];
+    private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, in RnnOutputs outputs, object? cache) =>
+        kernel!.Forward(run, Weights(), SpanOf(initialStates[0]), SpanOf(initialStates[1]), outputs, (LayerNormLstmCache?)cache);
 
-    private protected override void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache) =>
-        kernel!.Forward(
-            run,
-            Weights(),
-            initialStates[0] is { } h0 ? h0.Span : default,
-            initialStates[1] is { } c0 ? c0.Span : default,
-            new RnnOutputs { Sequence = sequence is null ? default : sequence.Span, Last = last.Span, H = finalStates[0].Span, C = finalStates[1].Span },
-            (LayerNormLstmCache?)cache);
-
-    private protected override void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
+    private protected override void BackwardKernel(in SequenceRun run, object cache, in RnnOutputGradients dOutputs, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates) =>
         kernel!.Backward(
             run,
             Weights(),
             (LayerNormLstmCache)cache,
-            new RnnOutputGradients
-            {
-                Sequence = dSequence is null ? default : dSequence.Span,
-                Last = dLast is null ? default : dLast.Span,
-                H = dFinalStates[0] is { } dh ? dh.Span : default,
-                C = dFinalStates[1] is { } dc ? dc.Span : default,
-            },
+            dOutputs,
             new LayerNormLstmGradients
             {
                 Kernel = Kernel!.Grad.Span,
                 RecurrentKernel = RecurrentKernel!.Grad.Span,
-                Bias = Bias is null ? default : Bias.Grad.Span,
+                Bias = SpanOf(Bias?.Grad),
                 InputGamma = InputGamma!.Grad.Span,
                 RecurrentGamma = RecurrentGamma!.Grad.Span,
                 CellGamma = CellGamma!.Grad.Span,
                 CellBeta = CellBeta!.Grad.Span,
-                Input = dx is null ? default : dx.Span,
-                InitialH = dInitialStates[0] is { } dh0 ? dh0.Span : default,
-                InitialC = dInitialStates[1] is { } dc0 ? dc0.Span : default,
+                Input = SpanOf(dx),
+                InitialH = SpanOf(dInitialStates[0]),
+                InitialC = SpanOf(dInitialStates[1]),
             });
 
     private LayerNormLstmWeights Weights() => new()
     {
         Kernel = Kernel!.Value.Span,
         RecurrentKernel = RecurrentKernel!.Value.Span,
-        Bias = Bias is null ? default : Bias.Value.Span,
+        Bias = SpanOf(Bias?.Value),
         InputGamma = InputGamma!.Value.Span,
         RecurrentGamma = RecurrentGamma!.Value.Span,
         CellGamma = CellGamma!.Value.Span,

@@ -83,13 +83,12 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     public Parameter? CellBeta { get; private set; }
 
     public static LayerNormLstmAutogradCell FromConfig(JsonObject c) =>
-        new LayerNormLstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
+        new LayerNormLstmAutogradCell(ReadCellOptions(c), LstmFamilyOptions.ReadUnitForgetBias(c), LstmFamilyOptions.ReadNormEpsilon(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["unit_forget_bias"] = UnitForgetBias;
-        c["norm_epsilon"] = NormEpsilon;
+        LstmFamilyOptions.WriteConfig(c, UnitForgetBias, normEpsilon: NormEpsilon);
         return c;
     }
 
@@ -120,10 +119,7 @@ public sealed class LayerNormLstmAutogradCell : DenseRecurrentCell
     {
         int n = Units;
         AddDenseWeights(inputShape[0], 4, [4 * n]);
-        if (Bias is not null && UnitForgetBias)
-        {
-            Bias.Value.Span.Slice(n, n).Fill(1f);
-        }
+        LstmFamilyOptions.InitForgetBias(Bias, UnitForgetBias, n, n);
 
         ReserveWeights([("norms", [10 * n])]);
         (InputGamma, RecurrentGamma, CellGamma, CellBeta) = LstmFamilyOptions.AddNormWeights(n, (name, shape, init) => AddWeight(name, shape, init));

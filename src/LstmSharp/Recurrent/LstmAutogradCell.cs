@@ -111,17 +111,12 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     public override IReadOnlyList<int> StateSizes => [OutputSize, Units];
 
     public static LstmAutogradCell FromConfig(JsonObject c) =>
-        new LstmAutogradCell(ReadCellOptions(c), c.GetBool("unit_forget_bias", true), c.GetIntOrNull("proj_size") ?? 0).WithBase(c);
+        new LstmAutogradCell(ReadCellOptions(c), LstmFamilyOptions.ReadUnitForgetBias(c), LstmFamilyOptions.ReadProjSize(c)).WithBase(c);
 
     public override JsonObject GetConfig()
     {
         var c = base.GetConfig();
-        c["unit_forget_bias"] = UnitForgetBias;
-        if (ProjSize > 0)
-        {
-            c["proj_size"] = ProjSize;
-        }
-
+        LstmFamilyOptions.WriteConfig(c, UnitForgetBias, projSize: ProjSize);
         return c;
     }
 
@@ -152,10 +147,7 @@ public sealed class LstmAutogradCell : DenseRecurrentCell
     protected override void OnBuild(int[] inputShape)
     {
         AddDenseWeights(inputShape[0], 4, [4 * Units]);
-        if (Bias is not null && UnitForgetBias)
-        {
-            Bias.Value.Span.Slice(Units, Units).Fill(1f);
-        }
+        LstmFamilyOptions.InitForgetBias(Bias, UnitForgetBias, Units, Units);
 
         if (ProjSize > 0)
         {

@@ -24,9 +24,47 @@ internal static class LstmFamilyOptions
             ? normEpsilon
             : throw new ArgumentOutOfRangeException(nameof(normEpsilon), $"{owner}: normEpsilon must be a positive finite number, got {normEpsilon}.");
 
+    /// <summary>The config's <c>unit_forget_bias</c>, or Keras's default (true) when absent.</summary>
+    internal static bool ReadUnitForgetBias(JsonObject c) => c.GetBool("unit_forget_bias", true);
+
+    /// <summary>The config's <c>proj_size</c>, or 0 (no projection) when absent.</summary>
+    internal static int ReadProjSize(JsonObject c) => c.GetIntOrNull("proj_size") ?? 0;
+
     /// <summary>The config's <c>norm_epsilon</c>, or the default when absent.</summary>
     internal static float ReadNormEpsilon(JsonObject c) =>
         c["norm_epsilon"] is null ? LayerNormLstmCell.DefaultEpsilon : c.GetFloat("norm_epsilon");
+
+    /// <summary>
+    /// Writes the family's own keys after the shared ones, in this order: <c>unit_forget_bias</c>;
+    /// <c>proj_size</c> only with a projection (<paramref name="projSize"/> &gt; 0); <c>norm_epsilon</c>
+    /// only for a layer-normalised cell (<paramref name="normEpsilon"/> given).
+    /// </summary>
+    internal static void WriteConfig(JsonObject c, bool unitForgetBias, int projSize = 0, float? normEpsilon = null)
+    {
+        c["unit_forget_bias"] = unitForgetBias;
+        if (projSize > 0)
+        {
+            c["proj_size"] = projSize;
+        }
+
+        if (normEpsilon is { } epsilon)
+        {
+            c["norm_epsilon"] = epsilon;
+        }
+    }
+
+    /// <summary>
+    /// Keras's <c>unit_forget_bias</c> at initialisation: sets the forget gate's bias block
+    /// (<paramref name="units"/> values from <paramref name="offset"/>) to 1. Nothing without a
+    /// bias, with the option off, or for a cell without a forget gate (<paramref name="offset"/> &lt; 0).
+    /// </summary>
+    internal static void InitForgetBias(Parameter? bias, bool unitForgetBias, int offset, int units)
+    {
+        if (bias is not null && unitForgetBias && offset >= 0)
+        {
+            bias.Value.Span.Slice(offset, units).Fill(1f);
+        }
+    }
 
     /// <summary>
     /// Creates a layer-normalised LSTM's gains and offset (10·n values, reserved by the caller as

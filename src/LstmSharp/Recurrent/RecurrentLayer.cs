@@ -123,23 +123,30 @@ public abstract class RecurrentLayer : SequenceLayer
     /// <summary>A new, empty cache for the buffers BPTT needs.</summary>
     private protected abstract object CreateCache();
 
-    /// <summary>The parameters the op reads (their gradients are accumulated by <see cref="BackwardKernel"/>).</summary>
-    private protected abstract Tensor[] WeightTensors();
-
     /// <summary>
     /// Runs the kernel. <paramref name="initialStates"/> has <see cref="SequenceLayer.StateCount"/> entries
-    /// (null = zeros); <paramref name="sequence"/> is null unless the whole sequence is wanted;
-    /// <paramref name="cache"/> is null in inference.
+    /// (null = zeros); <paramref name="outputs"/> has no sequence unless the whole sequence is
+    /// wanted, and a final c only for two states; <paramref name="cache"/> is null in inference.
     /// </summary>
-    private protected abstract void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, Tensor? sequence, Tensor last, IReadOnlyList<Tensor> finalStates, object? cache);
+    private protected abstract void ForwardKernel(in SequenceRun run, IReadOnlyList<Tensor?> initialStates, in RnnOutputs outputs, object? cache);
 
     /// <summary>
     /// BPTT: accumulates the weight gradients, writes <paramref name="dx"/> and
     /// <paramref name="dInitialStates"/> when not null, and accumulates the token table's
     /// gradient into <paramref name="dTable"/> when not null (only for a run with tokens).
-    /// Null output gradients are zero.
+    /// Empty output gradients are zero.
     /// </summary>
-    private protected abstract void BackwardKernel(in SequenceRun run, object cache, Tensor? dSequence, Tensor? dLast, IReadOnlyList<Tensor?> dFinalStates, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates);
+    private protected abstract void BackwardKernel(in SequenceRun run, object cache, in RnnOutputGradients dOutputs, Tensor? dx, Tensor? dTable, IReadOnlyList<Tensor?> dInitialStates);
+
+    /// <summary>The values of <paramref name="t"/>, or an empty span for null (a kernel's "not given").</summary>
+    private protected static Span<float> SpanOf(Tensor? t) => t is null ? default : t.Span;
+
+    /// <summary>
+    /// Creates <c>kernel</c>, <c>recurrent_kernel</c> and, when <paramref name="biasShape"/> is
+    /// not null, <c>bias</c>, in this order, with the layer's initializers, regularizers and constraints.
+    /// </summary>
+    private protected (Parameter Kernel, Parameter RecurrentKernel, Parameter? Bias) AddCellWeights(int[] kernelShape, int[] recurrentShape, int[]? biasShape) =>
+        settings.AddCellWeights(AddWeight, kernelShape, recurrentShape, biasShape);
 
     /// <summary>
     /// True when the kernel reads an embedding-lookup input through its table
@@ -170,10 +177,12 @@ public abstract class RecurrentLayer : SequenceLayer
         // directly (x's own gradient is never formed, so the embedding op adds nothing).
         var lookup = x.LookedUpFrom is { } l && ReadsTokens && inputDrop is null && l.Rows.Length == batch * time
             && l.Table.Rank == 2 && l.Table.Dim(1) == features && TokenProjection.Pays(l.Table.Dim(0), batch * time) ? l : null;
-        var weights = WeightTensors();
         var opInputs = new List<Tensor> { x };
         opInputs.AddRange(initial.Where(t => t is not null)!);
-        opInputs.AddRange(weights);
+
+        // The op reads every weight the cell created (a recurrent layer has no sublayers);
+        // BackwardKernel accumulates their gradients.
+        opInputs.AddRange(Parameters.Select(p => p.Value));
         if (lookup is not null)
         {
             opInputs.Add(lookup.Table);
@@ -182,7 +191,7 @@ public abstract class RecurrentLayer : SequenceLayer
         object? cache = record ? (freeCaches.Count > 0 ? freeCaches.Pop() : CreateCache()) : null;
 
         var run = MakeRun(x, mask, inputDrop, recurrentDrop, lookup);
-        ForwardKernel(run, initial, sequence, last, finals, cache);
+        ForwardKernel(run, initial, new RnnOutputs { Sequence = SpanOf(sequence), Last = last.Span, H = finals[0].Span, C = StateCount > 1 ? finals[1].Span : default }, cache);
 
         if (IsStateful)
         {
@@ -227,7 +236,14 @@ public abstract class RecurrentLayer : SequenceLayer
                 }
             }
 
-            BackwardKernel(backRun, cache!, sequence?.Grad, sequence is null ? last.Grad : null, dFinals, dx, dTable, dInitial);
+            var dOutputs = new RnnOutputGradients
+            {
+                Sequence = SpanOf(sequence?.Grad),
+                Last = sequence is null ? SpanOf(last.Grad) : default,
+                H = SpanOf(dFinals[0]),
+                C = StateCount > 1 ? SpanOf(dFinals[1]) : default,
+            };
+            BackwardKernel(backRun, cache!, dOutputs, dx, dTable, dInitial);
             if (dx is not null && !dxInPlace)
             {
                 System.Numerics.Tensors.TensorPrimitives.Add(x.Grad!.Span, dx.Span, x.Grad.Span);

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
+using LstmSharp.Training;
 
 namespace LstmSharp.Recurrent;
 
@@ -77,6 +78,25 @@ internal sealed class RecurrentSettings
         c["bias_constraint"] = LayerConfig.ObjectToJson(o.BiasConstraint);
         c["dropout"] = o.Dropout;
         c["recurrent_dropout"] = o.RecurrentDropout;
+    }
+
+    /// <summary>
+    /// Creates the weights every built-in cell has, in this order: <c>kernel</c>,
+    /// <c>recurrent_kernel</c> and, when <paramref name="biasShape"/> is not null, <c>bias</c>,
+    /// each with its initializer, regularizer and constraint from the options.
+    /// </summary>
+    /// <param name="addWeight">The layer's or cell's AddWeight(name, shape, initializer, regularizer, constraint, trainable).</param>
+    /// <param name="kernelShape">W's shape.</param>
+    /// <param name="recurrentShape">U's shape.</param>
+    /// <param name="biasShape">b's shape, or null for no bias.</param>
+    internal (Parameter Kernel, Parameter RecurrentKernel, Parameter? Bias) AddCellWeights(
+        Func<string, int[], string, IRegularizer?, IConstraint?, bool, Parameter> addWeight, int[] kernelShape, int[] recurrentShape, int[]? biasShape)
+    {
+        var o = Options;
+        var kernel = addWeight("kernel", kernelShape, KernelInitializer, o.KernelRegularizer, o.KernelConstraint, true);
+        var recurrentKernel = addWeight("recurrent_kernel", recurrentShape, RecurrentInitializer, o.RecurrentRegularizer, o.RecurrentConstraint, true);
+        var bias = biasShape is null ? null : addWeight("bias", biasShape, BiasInitializer, o.BiasRegularizer, o.BiasConstraint, true);
+        return (kernel, recurrentKernel, bias);
     }
 
     /// <summary>
