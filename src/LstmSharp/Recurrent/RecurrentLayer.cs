@@ -96,8 +96,7 @@ public abstract class RecurrentLayer : SequenceLayer
     }
 
     /// <summary>Reads the options every recurrent layer shares from a config, each by its Keras name (for FromConfig).</summary>
-    private protected static RecurrentOptions ReadOptions(JsonObject c, string defaultRecurrentActivation = "sigmoid") =>
-        RecurrentOptions.Read(c, defaultRecurrentActivation);
+    private protected static RecurrentOptions ReadOptions(JsonObject c) => RecurrentOptions.Read(c);
 
     protected override void OnBuild(IReadOnlyList<int[]> inputShapes)
     {

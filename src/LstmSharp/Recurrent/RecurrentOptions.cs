@@ -74,14 +74,14 @@ public sealed record RecurrentOptions
     /// FromConfig of the recurrent layers and of the autograd cells (whose configs lack the
     /// layer-only keys, which then keep their defaults).
     /// </summary>
-    internal static RecurrentOptions Read(JsonObject c, string defaultRecurrentActivation = "sigmoid")
+    internal static RecurrentOptions Read(JsonObject c)
     {
         var (name, inputShape, _, _) = c.GetBase();
         return new RecurrentOptions
         {
             Units = c.GetInt("units"),
             Activation = c.GetStringOrNull("activation") ?? "tanh",
-            RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? defaultRecurrentActivation,
+            RecurrentActivation = c.GetStringOrNull("recurrent_activation") ?? "sigmoid",
             UseBias = c.GetBool("use_bias", true),
             KernelInitializer = c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
             RecurrentInitializer = c.GetStringOrNull("recurrent_initializer") ?? "orthogonal",
