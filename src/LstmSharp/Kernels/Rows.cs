@@ -12,7 +12,8 @@ namespace LstmSharp.Kernels;
 /// </summary>
 /// <remarks>
 /// Buffers must hold exactly rows·cols elements (checked). Outputs may be the same span as the
-/// input (in place).
+/// input (in place). A <see cref="LaneWidth"/> argument of <see cref="LaneWidth.Scalar"/> runs a
+/// kernel's scalar twin (tests hold the vector path to it).
 /// </remarks>
 internal static class Rows
 {
@@ -20,79 +21,24 @@ internal static class Rows
     /// y[r, :] = softmax(x[r, :]) = exp(x - m) / Σ exp(x - m) with m = max over the row, so no exp
     /// overflows. A row holding NaN or +∞ gives NaN.
     /// </summary>
-    public static void Softmax(ReadOnlySpan<float> x, int rows, int cols, Span<float> y)
-    {
-        CheckMatrix(nameof(Softmax), "x", x.Length, rows, cols);
-        CheckMatrix(nameof(Softmax), "y", y.Length, rows, cols);
-        if (cols == 0)
-        {
-            return;
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            var xr = x.Slice(r * cols, cols);
-            var yr = y.Slice(r * cols, cols);
-            float sum = ExpShifted(xr, TensorPrimitives.Max(xr), yr);
-            TensorPrimitives.Multiply(yr, 1f / sum, yr);
-        }
-    }
+    public static void Softmax(ReadOnlySpan<float> x, int rows, int cols, Span<float> y, LaneWidth width = LaneWidth.Auto)
+        => Map<SoftmaxRow, SoftmaxScalarRow>(nameof(Softmax), x, rows, cols, y, width);
 
     /// <summary>y[r, :] = log softmax(x[r, :]) = (x - m) - log Σ exp(x - m), m = max over the row.</summary>
-    public static void LogSoftmax(ReadOnlySpan<float> x, int rows, int cols, Span<float> y)
-    {
-        CheckMatrix(nameof(LogSoftmax), "x", x.Length, rows, cols);
-        CheckMatrix(nameof(LogSoftmax), "y", y.Length, rows, cols);
-        if (cols == 0)
-        {
-            return;
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            var xr = x.Slice(r * cols, cols);
-            var yr = y.Slice(r * cols, cols);
-            float m = TensorPrimitives.Max(xr);
-
-            // y serves as scratch for the exponentials before it receives the result.
-            float logSum = MathF.Log(ExpShifted(xr, m, yr));
-            TensorPrimitives.Subtract(xr, m, yr);
-            TensorPrimitives.Subtract(yr, logSum, yr);
-        }
-    }
+    public static void LogSoftmax(ReadOnlySpan<float> x, int rows, int cols, Span<float> y, LaneWidth width = LaneWidth.Auto)
+        => Map<LogSoftmaxRow, LogSoftmaxScalarRow>(nameof(LogSoftmax), x, rows, cols, y, width);
 
     /// <summary>
     /// Backward of softmax from its output: dx = y ⊙ (dy − Σⱼ dyⱼ yⱼ) per row. dx may be dy.
     /// </summary>
     public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<float> dx)
-    {
-        CheckMatrix(nameof(SoftmaxBackward), "y", y.Length, rows, cols);
-        CheckMatrix(nameof(SoftmaxBackward), "dy", dy.Length, rows, cols);
-        CheckMatrix(nameof(SoftmaxBackward), "dx", dx.Length, rows, cols);
-        for (int r = 0; r < rows; r++)
-        {
-            var yr = y.Slice(r * cols, cols);
-            var dyr = dy.Slice(r * cols, cols);
-            float dot = TensorPrimitives.Dot(dyr, yr);
-            TensorPrimitives.AddMultiply(dyr, -dot, yr, dx.Slice(r * cols, cols));
-        }
-    }
+        => MapGradient<SoftmaxBackwardRow, SoftmaxBackwardRow>(nameof(SoftmaxBackward), y, dy, rows, cols, dx, LaneWidth.Auto);
 
     /// <summary>
     /// Backward of log-softmax from its output y: dx = dy − exp(y) · Σⱼ dyⱼ per row. dx may be dy.
     /// </summary>
-    public static void LogSoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<float> dx)
-    {
-        CheckMatrix(nameof(LogSoftmaxBackward), "y", y.Length, rows, cols);
-        CheckMatrix(nameof(LogSoftmaxBackward), "dy", dy.Length, rows, cols);
-        CheckMatrix(nameof(LogSoftmaxBackward), "dx", dx.Length, rows, cols);
-        for (int r = 0; r < rows; r++)
-        {
-            var yr = y.Slice(r * cols, cols);
-            var dyr = dy.Slice(r * cols, cols);
-            SubtractExpTimes(yr, TensorPrimitives.Sum(dyr), dyr, dx.Slice(r * cols, cols));
-        }
-    }
+    public static void LogSoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<float> dx, LaneWidth width = LaneWidth.Auto)
+        => MapGradient<LogSoftmaxBackwardRow, LogSoftmaxBackwardScalarRow>(nameof(LogSoftmaxBackward), y, dy, rows, cols, dx, width);
 
     /// <summary>
     /// index[r] = the column of the largest x[r, :] (the first one on ties; the first NaN if the row
@@ -155,11 +101,25 @@ internal static class Rows
         WorkerPool.Shared.For(blocks, new GatherJob(index, table, cols, y, (index.Length + blocks - 1) / blocks));
     }
 
-    /// <summary>Scalar twin of <see cref="Softmax"/>.</summary>
-    internal static void SoftmaxScalar(ReadOnlySpan<float> x, int rows, int cols, Span<float> y)
+    /// <summary>One row of a row-wise map: y = f(x) (y may be x).</summary>
+    private interface IRowMap
     {
-        CheckMatrix(nameof(SoftmaxScalar), "x", x.Length, rows, cols);
-        CheckMatrix(nameof(SoftmaxScalar), "y", y.Length, rows, cols);
+        static abstract void Row(ReadOnlySpan<float> x, Span<float> y);
+    }
+
+    /// <summary>One row of a row-wise backward pass: dx = f(y, dy) (dx may be dy).</summary>
+    private interface IRowGradient
+    {
+        static abstract void Row(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx);
+    }
+
+    /// <summary>Checks x and y as [rows, cols] matrices, then runs <typeparamref name="TOp"/> (or its scalar twin) on each row.</summary>
+    private static void Map<TOp, TScalar>(string op, ReadOnlySpan<float> x, int rows, int cols, Span<float> y, LaneWidth width)
+        where TOp : struct, IRowMap
+        where TScalar : struct, IRowMap
+    {
+        CheckMatrix(op, "x", x.Length, rows, cols);
+        CheckMatrix(op, "y", y.Length, rows, cols);
         if (cols == 0)
         {
             return;
@@ -167,55 +127,110 @@ internal static class Rows
 
         for (int r = 0; r < rows; r++)
         {
-            var xr = x.Slice(r * cols, cols);
-            var yr = y.Slice(r * cols, cols);
-            float sum = ExpShiftedScalar(xr, MaxScalar(xr), yr);
-            float inv = 1f / sum;
-            for (int j = 0; j < cols; j++)
+            if (width == LaneWidth.Scalar)
             {
-                yr[j] *= inv;
+                TScalar.Row(x.Slice(r * cols, cols), y.Slice(r * cols, cols));
+            }
+            else
+            {
+                TOp.Row(x.Slice(r * cols, cols), y.Slice(r * cols, cols));
             }
         }
     }
 
-    /// <summary>Scalar twin of <see cref="LogSoftmax"/>.</summary>
-    internal static void LogSoftmaxScalar(ReadOnlySpan<float> x, int rows, int cols, Span<float> y)
+    /// <summary>Checks y, dy and dx as [rows, cols] matrices, then runs <typeparamref name="TOp"/> (or its scalar twin) on each row.</summary>
+    private static void MapGradient<TOp, TScalar>(string op, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<float> dx, LaneWidth width)
+        where TOp : struct, IRowGradient
+        where TScalar : struct, IRowGradient
     {
-        CheckMatrix(nameof(LogSoftmaxScalar), "x", x.Length, rows, cols);
-        CheckMatrix(nameof(LogSoftmaxScalar), "y", y.Length, rows, cols);
-        if (cols == 0)
-        {
-            return;
-        }
-
+        CheckMatrix(op, "y", y.Length, rows, cols);
+        CheckMatrix(op, "dy", dy.Length, rows, cols);
+        CheckMatrix(op, "dx", dx.Length, rows, cols);
         for (int r = 0; r < rows; r++)
         {
-            var xr = x.Slice(r * cols, cols);
-            var yr = y.Slice(r * cols, cols);
-            float m = MaxScalar(xr);
-            float logSum = MathF.Log(ExpShiftedScalar(xr, m, yr));
-            for (int j = 0; j < cols; j++)
+            if (width == LaneWidth.Scalar)
             {
-                yr[j] = (xr[j] - m) - logSum;
+                TScalar.Row(y.Slice(r * cols, cols), dy.Slice(r * cols, cols), dx.Slice(r * cols, cols));
+            }
+            else
+            {
+                TOp.Row(y.Slice(r * cols, cols), dy.Slice(r * cols, cols), dx.Slice(r * cols, cols));
             }
         }
     }
 
-    /// <summary>Scalar twin of <see cref="LogSoftmaxBackward"/>.</summary>
-    internal static void LogSoftmaxBackwardScalar(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<float> dx)
+    private readonly struct SoftmaxRow : IRowMap
     {
-        for (int r = 0; r < rows; r++)
+        public static void Row(ReadOnlySpan<float> x, Span<float> y)
+        {
+            float sum = ExpShifted(x, TensorPrimitives.Max(x), y);
+            TensorPrimitives.Multiply(y, 1f / sum, y);
+        }
+    }
+
+    private readonly struct LogSoftmaxRow : IRowMap
+    {
+        public static void Row(ReadOnlySpan<float> x, Span<float> y)
+        {
+            float m = TensorPrimitives.Max(x);
+
+            // y serves as scratch for the exponentials before it receives the result.
+            float logSum = MathF.Log(ExpShifted(x, m, y));
+            TensorPrimitives.Subtract(x, m, y);
+            TensorPrimitives.Subtract(y, logSum, y);
+        }
+    }
+
+    private readonly struct SoftmaxBackwardRow : IRowGradient
+    {
+        public static void Row(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+            => TensorPrimitives.AddMultiply(dy, -TensorPrimitives.Dot(dy, y), y, dx);
+    }
+
+    private readonly struct LogSoftmaxBackwardRow : IRowGradient
+    {
+        public static void Row(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+            => SubtractExpTimes(y, TensorPrimitives.Sum(dy), dy, dx);
+    }
+
+    private readonly struct SoftmaxScalarRow : IRowMap
+    {
+        public static void Row(ReadOnlySpan<float> x, Span<float> y)
+        {
+            float inv = 1f / ExpShiftedScalar(x, MaxScalar(x), y);
+            for (int j = 0; j < y.Length; j++)
+            {
+                y[j] *= inv;
+            }
+        }
+    }
+
+    private readonly struct LogSoftmaxScalarRow : IRowMap
+    {
+        public static void Row(ReadOnlySpan<float> x, Span<float> y)
+        {
+            float m = MaxScalar(x);
+            float logSum = MathF.Log(ExpShiftedScalar(x, m, y));
+            for (int j = 0; j < y.Length; j++)
+            {
+                y[j] = (x[j] - m) - logSum;
+            }
+        }
+    }
+
+    private readonly struct LogSoftmaxBackwardScalarRow : IRowGradient
+    {
+        public static void Row(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
         {
             float s = 0;
-            for (int j = 0; j < cols; j++)
+            for (int j = 0; j < dy.Length; j++)
             {
-                s += dy[(r * cols) + j];
+                s += dy[j];
             }
 
-            for (int j = 0; j < cols; j++)
+            for (int j = 0; j < dx.Length; j++)
             {
-                int i = (r * cols) + j;
-                dx[i] = MathF.FusedMultiplyAdd(-VecMath.Exp(y[i]), s, dy[i]);
+                dx[j] = MathF.FusedMultiplyAdd(-VecMath.Exp(y[j]), s, dy[j]);
             }
         }
     }
@@ -238,37 +253,11 @@ internal static class Rows
     {
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float yr = ref MemoryMarshal.GetReference(y);
-        nuint n = (nuint)x.Length;
-        nuint i = 0;
+        int n = x.Length;
+        int i = 0;
         float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= (nuint)Vector512<float>.Count)
-        {
-            var s = Vector512.Create(shift);
-            var acc = Vector512<float>.Zero;
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var e = VecMath.Exp<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref xr, i) - s);
-                e.StoreUnsafe(ref yr, i);
-                acc += e;
-            }
-
-            sum += Vector512.Sum(acc);
-        }
-
-        if (Vector256.IsHardwareAccelerated && n - i >= (nuint)Vector256<float>.Count)
-        {
-            var s = Vector256.Create(shift);
-            var acc = Vector256<float>.Zero;
-            for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
-            {
-                var e = VecMath.Exp<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref xr, i) - s);
-                e.StoreUnsafe(ref yr, i);
-                acc += e;
-            }
-
-            sum += Vector256.Sum(acc);
-        }
-
+        sum += ExpShifted<Lanes512, Vector512<float>>(ref xr, shift, ref yr, n, ref i);
+        sum += ExpShifted<Lanes256, Vector256<float>>(ref xr, shift, ref yr, n, ref i);
         for (; i < n; i++)
         {
             float e = VecMath.Exp(Unsafe.Add(ref xr, i) - shift);
@@ -279,35 +268,64 @@ internal static class Rows
         return sum;
     }
 
+    /// <summary>
+    /// The vectors of <see cref="ExpShifted(ReadOnlySpan{float}, float, Span{float})"/> at one width from
+    /// value i on (none when fewer than a vector are left, or the width is not accelerated); returns
+    /// their sum, advances i.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ExpShifted<TL, TV>(ref float xr, float shift, ref float yr, int n, ref int i)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        if (!TL.IsAccelerated || n - i < TL.Count)
+        {
+            return 0;
+        }
+
+        TV s = TL.Broadcast(shift);
+        TV acc = TL.Zero;
+        for (; i + TL.Count <= n; i += TL.Count)
+        {
+            TV e = VecMath.Exp<TL, TV>(TL.Sub(TL.Load(ref xr, i), s));
+            TL.Store(e, ref yr, i);
+            acc = TL.Add(acc, e);
+        }
+
+        return TL.Sum(acc);
+    }
+
     /// <summary>dx = dy - exp(y)·s.</summary>
     private static void SubtractExpTimes(ReadOnlySpan<float> y, float s, ReadOnlySpan<float> dy, Span<float> dx)
     {
         ref float yr = ref MemoryMarshal.GetReference(y);
         ref float dyr = ref MemoryMarshal.GetReference(dy);
         ref float dxr = ref MemoryMarshal.GetReference(dx);
-        nuint n = (nuint)y.Length;
-        nuint i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var sv = Vector512.Create(s);
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                Vector512.FusedMultiplyAdd(-VecMath.Exp<Lanes512, Vector512<float>>(Vector512.LoadUnsafe(ref yr, i)), sv, Vector512.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
-            }
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var sv = Vector256.Create(s);
-            for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
-            {
-                Vector256.FusedMultiplyAdd(-VecMath.Exp<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref yr, i)), sv, Vector256.LoadUnsafe(ref dyr, i)).StoreUnsafe(ref dxr, i);
-            }
-        }
-
+        int n = y.Length;
+        int i = 0;
+        SubtractExpTimes<Lanes512, Vector512<float>>(ref yr, s, ref dyr, ref dxr, n, ref i);
+        SubtractExpTimes<Lanes256, Vector256<float>>(ref yr, s, ref dyr, ref dxr, n, ref i);
         for (; i < n; i++)
         {
             Unsafe.Add(ref dxr, i) = MathF.FusedMultiplyAdd(-VecMath.Exp(Unsafe.Add(ref yr, i)), s, Unsafe.Add(ref dyr, i));
+        }
+    }
+
+    /// <summary>The vectors of <see cref="SubtractExpTimes(ReadOnlySpan{float}, float, ReadOnlySpan{float}, Span{float})"/> at one width from value i on; advances i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SubtractExpTimes<TL, TV>(ref float yr, float s, ref float dyr, ref float dxr, int n, ref int i)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        if (!TL.IsAccelerated)
+        {
+            return;
+        }
+
+        TV sv = TL.Broadcast(s);
+        for (; i + TL.Count <= n; i += TL.Count)
+        {
+            TL.Store(TL.Fma(TL.Neg(VecMath.Exp<TL, TV>(TL.Load(ref yr, i))), sv, TL.Load(ref dyr, i)), ref dxr, i);
         }
     }
 

@@ -57,12 +57,12 @@ public class RowsTests
                 Rows.Softmax(x, rows, cols, y);
                 // exp(x - m) inherits the rounding of x - m (≤ |x - m|·2^-24 ≤ 1e-6 here, and larger in the shifted row).
                 Check.Close($"Rows.Softmax {where}", SoftmaxReference(Array.ConvertAll(x, v => (double)v), rows, cols, log: false), y, rel: 4e-6, abs: 1e-12, input: x);
-                Rows.SoftmaxScalar(x, rows, cols, ys);
+                Rows.Softmax(x, rows, cols, ys, LaneWidth.Scalar);
                 Check.Close($"Rows.Softmax vs scalar twin {where}", ys.Select(v => (double)v).ToArray(), y, rel: 1e-6, abs: 1e-12, input: x);
 
                 Rows.LogSoftmax(x, rows, cols, y);
                 Check.Close($"Rows.LogSoftmax {where}", SoftmaxReference(Array.ConvertAll(x, v => (double)v), rows, cols, log: true), y, rel: 1e-6, abs: 2e-6, input: x);
-                Rows.LogSoftmaxScalar(x, rows, cols, ys);
+                Rows.LogSoftmax(x, rows, cols, ys, LaneWidth.Scalar);
                 Check.Close($"Rows.LogSoftmax vs scalar twin {where}", ys.Select(v => (double)v).ToArray(), y, rel: 1e-6, abs: 1e-6, input: x);
 
                 // In place.
@@ -126,7 +126,7 @@ public class RowsTests
 
                 Check.Close($"Rows.LogSoftmaxBackward {where}", expected, dx, rel: 1e-5, abs: 1e-6);
                 var dxs = new float[x.Length];
-                Rows.LogSoftmaxBackwardScalar(y, dy, rows, cols, dxs);
+                Rows.LogSoftmaxBackward(y, dy, rows, cols, dxs, LaneWidth.Scalar);
                 Check.Close($"Rows.LogSoftmaxBackward vs scalar twin {where}", dxs.Select(v => (double)v).ToArray(), dx, rel: 1e-6, abs: 1e-6);
 
                 // In place: dx written over dy.
