@@ -30,35 +30,10 @@ internal static unsafe class GemmPacking
                     PackA12Transposed(a + ((nint)(i0 + ir) * lda) + p0, lda, kc, dst);
                 }
             }
-            else if (transA)
-            {
-                // op(A)[i, p] = a[p·lda + i]: each p is a contiguous run of rows.
-                float* src = a + ((nint)p0 * lda) + i0 + ir;
-                for (int p = 0; p < kc; p++)
-                {
-                    CopyPadded(src + (p * lda), dst + (p * mr), rows, mr);
-                }
-            }
             else
             {
-                // op(A)[i, p] = a[i·lda + p]: a transpose; read each row sequentially.
-                for (int r = 0; r < rows; r++)
-                {
-                    float* src = a + ((nint)(i0 + ir + r) * lda) + p0;
-                    float* d = dst + r;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * mr] = src[p];
-                    }
-                }
-
-                for (int r = rows; r < mr; r++)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        dst[(p * mr) + r] = 0;
-                    }
-                }
+                // op(A)[i, p] = a[p·lda + i] when transposed: each p is a contiguous run of rows.
+                PackPanel(transA, a, lda, i0 + ir, rows, p0, kc, mr, dst);
             }
 
             dst += kc * mr;
@@ -99,37 +74,52 @@ internal static unsafe class GemmPacking
                     Vector256.Store(Vector256.Load(src + 8), dst + (p * 16) + 8);
                 }
             }
-            else if (!transB)
-            {
-                float* src = b + ((nint)p0 * ldb) + j0 + jr;
-                for (int p = 0; p < kc; p++)
-                {
-                    CopyPadded(src + (p * ldb), dst + (p * nr), cols, nr);
-                }
-            }
             else
             {
-                // op(B)[p, j] = b[j·ldb + p]: a transpose; read each row of b sequentially.
-                for (int j = 0; j < cols; j++)
-                {
-                    float* src = b + ((nint)(j0 + jr + j) * ldb) + p0;
-                    float* d = dst + j;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        d[p * nr] = src[p];
-                    }
-                }
-
-                for (int j = cols; j < nr; j++)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        dst[(p * nr) + j] = 0;
-                    }
-                }
+                // op(B)[p, j] = b[p·ldb + j] unless transposed: each p is a contiguous run of columns.
+                PackPanel(!transB, b, ldb, j0 + jr, cols, p0, kc, nr, dst);
             }
 
             dst += kc * nr;
+        }
+    }
+
+    /// <summary>
+    /// One panel of kc×<paramref name="width"/> values, <c>dst[p·width + x] = M[x0 + x, p0 + p]</c>
+    /// for x &lt; count, zero for x in [count, width): the general case of <see cref="PackA"/>
+    /// (M = op(A), x a row) and <see cref="PackB"/> (M = op(B)ᵀ, x a column). M[x, p] is
+    /// m[p·ld + x] when <paramref name="contiguous"/> (each p a contiguous run, copied), else
+    /// m[x·ld + p] (a transpose: each of m's rows is read sequentially).
+    /// </summary>
+    private static void PackPanel(bool contiguous, float* m, nint ld, int x0, int count, int p0, int kc, int width, float* dst)
+    {
+        if (contiguous)
+        {
+            float* src = m + ((nint)p0 * ld) + x0;
+            for (int p = 0; p < kc; p++)
+            {
+                CopyPadded(src + (p * ld), dst + (p * width), count, width);
+            }
+
+            return;
+        }
+
+        for (int x = 0; x < count; x++)
+        {
+            float* src = m + ((nint)(x0 + x) * ld) + p0;
+            float* d = dst + x;
+            for (int p = 0; p < kc; p++)
+            {
+                d[p * width] = src[p];
+            }
+        }
+
+        for (int x = count; x < width; x++)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                dst[(p * width) + x] = 0;
+            }
         }
     }
 
