@@ -312,55 +312,12 @@ internal static unsafe class GemmSmall
             Vector512<float> b1 = masked && nv == 2 ? Avx512F.MaskLoad(b + 16, last, Vector512<float>.Zero) : nv > 1 ? Vector512.Load(b + 16) : default;
             Vector512<float> b2 = masked && nv == 3 ? Avx512F.MaskLoad(b + 32, last, Vector512<float>.Zero) : nv > 2 ? Vector512.Load(b + 32) : default;
             Vector512<float> b3 = masked && nv == 4 ? Avx512F.MaskLoad(b + 48, last, Vector512<float>.Zero) : nv > 3 ? Vector512.Load(b + 48) : default;
-            Vector512<float> x = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
-            if (nv > 1) { c01 = Vector512.FusedMultiplyAdd(x, b1, c01); }
-            if (nv > 2) { c02 = Vector512.FusedMultiplyAdd(x, b2, c02); }
-            if (nv > 3) { c03 = Vector512.FusedMultiplyAdd(x, b3, c03); }
-            if (nr > 1)
-            {
-                x = Vector512.Create(a[rs]);
-                c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
-                if (nv > 1) { c11 = Vector512.FusedMultiplyAdd(x, b1, c11); }
-                if (nv > 2) { c12 = Vector512.FusedMultiplyAdd(x, b2, c12); }
-                if (nv > 3) { c13 = Vector512.FusedMultiplyAdd(x, b3, c13); }
-            }
-
-            if (nr > 2)
-            {
-                x = Vector512.Create(a[rs2]);
-                c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
-                if (nv > 1) { c21 = Vector512.FusedMultiplyAdd(x, b1, c21); }
-                if (nv > 2) { c22 = Vector512.FusedMultiplyAdd(x, b2, c22); }
-                if (nv > 3) { c23 = Vector512.FusedMultiplyAdd(x, b3, c23); }
-            }
-
-            if (nr > 3)
-            {
-                x = Vector512.Create(a[rs3]);
-                c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
-                if (nv > 1) { c31 = Vector512.FusedMultiplyAdd(x, b1, c31); }
-                if (nv > 2) { c32 = Vector512.FusedMultiplyAdd(x, b2, c32); }
-                if (nv > 3) { c33 = Vector512.FusedMultiplyAdd(x, b3, c33); }
-            }
-
-            if (nr > 4)
-            {
-                x = Vector512.Create(a[rs4]);
-                c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
-                if (nv > 1) { c41 = Vector512.FusedMultiplyAdd(x, b1, c41); }
-                if (nv > 2) { c42 = Vector512.FusedMultiplyAdd(x, b2, c42); }
-                if (nv > 3) { c43 = Vector512.FusedMultiplyAdd(x, b3, c43); }
-            }
-
-            if (nr > 5)
-            {
-                x = Vector512.Create(a[rs5]);
-                c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
-                if (nv > 1) { c51 = Vector512.FusedMultiplyAdd(x, b1, c51); }
-                if (nv > 2) { c52 = Vector512.FusedMultiplyAdd(x, b2, c52); }
-                if (nv > 3) { c53 = Vector512.FusedMultiplyAdd(x, b3, c53); }
-            }
+            Fma<TV>(Vector512.Create(a[0]), b0, b1, b2, b3, ref c00, ref c01, ref c02, ref c03);
+            if (nr > 1) { Fma<TV>(Vector512.Create(a[rs]), b0, b1, b2, b3, ref c10, ref c11, ref c12, ref c13); }
+            if (nr > 2) { Fma<TV>(Vector512.Create(a[rs2]), b0, b1, b2, b3, ref c20, ref c21, ref c22, ref c23); }
+            if (nr > 3) { Fma<TV>(Vector512.Create(a[rs3]), b0, b1, b2, b3, ref c30, ref c31, ref c32, ref c33); }
+            if (nr > 4) { Fma<TV>(Vector512.Create(a[rs4]), b0, b1, b2, b3, ref c40, ref c41, ref c42, ref c43); }
+            if (nr > 5) { Fma<TV>(Vector512.Create(a[rs5]), b0, b1, b2, b3, ref c50, ref c51, ref c52, ref c53); }
         }
 
         var e = new Epilogue(alpha, beta);
@@ -370,6 +327,19 @@ internal static unsafe class GemmSmall
         if (nr > 3) { e.Row<TV>(c + (3 * ldc), valid, c30, c31, c32, c33); }
         if (nr > 4) { e.Row<TV>(c + (4 * ldc), valid, c40, c41, c42, c43); }
         if (nr > 5) { e.Row<TV>(c + (5 * ldc), valid, c50, c51, c52, c53); }
+    }
+
+    /// <summary>One row of the block: c_v = fma(x, b_v, c_v) for the TV.Value vectors v (the others are compiled away).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma<TV>(
+        Vector512<float> x, Vector512<float> b0, Vector512<float> b1, Vector512<float> b2, Vector512<float> b3,
+        ref Vector512<float> c0, ref Vector512<float> c1, ref Vector512<float> c2, ref Vector512<float> c3)
+        where TV : struct, ICount
+    {
+        c0 = Vector512.FusedMultiplyAdd(x, b0, c0);
+        if (TV.Value > 1) { c1 = Vector512.FusedMultiplyAdd(x, b1, c1); }
+        if (TV.Value > 2) { c2 = Vector512.FusedMultiplyAdd(x, b2, c2); }
+        if (TV.Value > 3) { c3 = Vector512.FusedMultiplyAdd(x, b3, c3); }
     }
 
     private readonly struct Epilogue(float alpha, float beta)
