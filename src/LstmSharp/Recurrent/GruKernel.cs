@@ -40,7 +40,7 @@ namespace LstmSharp.Recurrent;
 /// (cache = null) keeps only one step of scratch. An instance is not thread-safe: a layer owns
 /// one per direction.</para>
 /// </remarks>
-internal sealed class GruKernel : SingleStateKernel
+internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
 {
     private readonly int n;
     private readonly int u;
@@ -58,23 +58,14 @@ internal sealed class GruKernel : SingleStateKernel
     }
 
     internal GruKernel(GruLayout layout, string name, LaneWidth width)
-        : base(new GruCache(), "GRU", name, NotNull(layout).InputSize, layout.Units, layout.GateWidth, layout.Activation, layout.RecurrentActivation, width)
+        : base(NotNull(layout), "GRU", name, layout.Activation, layout.RecurrentActivation, width)
     {
-        Layout = layout;
         n = layout.InputSize;
         u = layout.Units;
         g = layout.GateWidth;
         RnnRun.Ensure(ref biasX, g);
         RnnRun.Ensure(ref biasQ, u);
     }
-
-    public GruLayout Layout { get; }
-
-    internal override SingleStateCache NewCache() => new GruCache();
-
-    private protected override object LayoutKey => Layout;
-
-    private protected override int BiasLength => Layout.BiasLength;
 
     private bool ResetAfter => Layout.ResetAfter;
 
@@ -118,51 +109,30 @@ internal sealed class GruKernel : SingleStateKernel
         }
     }
 
-    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SequenceCache cache, bool training, int b0, int b1)
+    private protected override void ForwardStep(in SequenceRun run, in RnnWeights weights, SequenceCache cache, in StepStates states, int s, int b0, int b1)
     {
         var c = (GruCache)cache;
-        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        int bt = run.Batch, rows = b1 - b0;
         var recurrentKernel = weights.RecurrentKernel;
         var recRows = rec.AsSpan(b0 * g, rows * g);
-        var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = 0; s < tt; s++)
+        var hdS = states.Hd;
+        var xpS = Xp.AsSpan(s * bt * g, bt * g);
+        var gS = c.Gates.AsSpan(states.Slot * bt * g, bt * g);
+        var auxS = c.Aux.AsSpan(states.Slot * bt * u, bt * u);
+        var keepS = c.Keep.AsSpan(s * bt, bt);
+        if (ResetAfter)
         {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            int stepSlot = training ? s : 0;
-            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
-            var hdS = hPrev;
-            if (recDrop)
-            {
-                hdS = c.HDropped.AsSpan(stepSlot * bt * u, bt * u);
-                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
-            }
-
-            var xpS = Xp.AsSpan(s * bt * g, bt * g);
-            var gS = c.Gates.AsSpan(stepSlot * bt * g, bt * g);
-            var auxS = c.Aux.AsSpan(stepSlot * bt * u, bt * u);
-            var keepS = c.Keep.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                // One recurrent product over all three blocks; r applies to its h block afterwards.
-                Gemm.Sgemm(false, false, rows, g, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
-                StepResetAfter(b0, b1, xpS, hPrev, keepS, gS, auxS, hCur);
-            }
-            else
-            {
-                // r must exist before the h-block product (r ⊙ hd) Uh: two products and two passes.
-                Gemm.Sgemm(false, false, rows, 2 * u, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
-                StepGates(b0, b1, xpS, hdS, gS, auxS);
-                Gemm.Sgemm(false, false, rows, u, u, 1f, auxS[(b0 * u)..], u, recurrentKernel[(2 * u)..], g, 0f, recRows[(2 * u)..], g);
-                StepCandidate(b0, b1, xpS, hPrev, keepS, gS, hCur);
-            }
-
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
-            }
+            // One recurrent product over all three blocks; r applies to its h block afterwards.
+            Gemm.Sgemm(false, false, rows, g, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+            StepResetAfter(b0, b1, xpS, states.HPrev, keepS, gS, auxS, states.HCur);
+        }
+        else
+        {
+            // r must exist before the h-block product (r ⊙ hd) Uh: two products and two passes.
+            Gemm.Sgemm(false, false, rows, 2 * u, u, 1f, hdS[(b0 * u)..], u, recurrentKernel, g, 0f, recRows, g);
+            StepGates(b0, b1, xpS, hdS, gS, auxS);
+            Gemm.Sgemm(false, false, rows, u, u, 1f, auxS[(b0 * u)..], u, recurrentKernel[(2 * u)..], g, 0f, recRows[(2 * u)..], g);
+            StepCandidate(b0, b1, xpS, states.HPrev, keepS, gS, states.HCur);
         }
     }
 
@@ -172,7 +142,7 @@ internal sealed class GruKernel : SingleStateKernel
         RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
     }
 
-    private protected override void BackwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int b0, int b1)
+    private protected override void BackwardStep(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int s, int b0, int b1)
     {
         var cache = (GruCache)state;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -180,32 +150,28 @@ internal sealed class GruKernel : SingleStateKernel
         var dhr = DhRec.AsSpan(b0 * u, rows * u);
         var dSequence = dOut.Sequence;
         var mh = run.RecurrentDropoutMask;
-        bool recDrop = !mh.IsEmpty;
-        for (int s = tt - 1; s >= 0; s--)
+        var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
+        var hdS = mh.IsEmpty ? hPrev : cache.HDropped.AsSpan(s * bt * u, bt * u);
+        var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
+        var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
+        var dRecS = dRec.AsSpan(s * bt * g, bt * g);
+        var keepS = cache.Keep.AsSpan(s * bt, bt);
+        var emitS = cache.Emit.AsSpan(s * bt, bt);
+        if (ResetAfter)
         {
-            var hPrev = cache.States.AsSpan(s * bt * u, bt * u);
-            var hdS = recDrop ? cache.HDropped.AsSpan(s * bt * u, bt * u) : hPrev;
-            var gS = cache.Gates.AsSpan(s * bt * g, bt * g);
-            var auxS = cache.Aux.AsSpan(s * bt * u, bt * u);
-            var dRecS = dRec.AsSpan(s * bt * g, bt * g);
-            var keepS = cache.Keep.AsSpan(s * bt, bt);
-            var emitS = cache.Emit.AsSpan(s * bt, bt);
-            if (ResetAfter)
-            {
-                BackStepResetAfter(b0, b1, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
+            BackStepResetAfter(b0, b1, tt, s, hPrev, gS, auxS, keepS, emitS, mh, dSequence, dRecS, dAh.AsSpan(s * bt * u, bt * u));
 
-                // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one product.
-                Gemm.Sgemm(false, false, rows, u, g, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
-            }
-            else
-            {
-                BackStepCandidate(b0, b1, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
+            // dhd = [dz~, dr~, dq] Uᵀ, all three blocks in one product.
+            Gemm.Sgemm(false, false, rows, u, g, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
+        }
+        else
+        {
+            BackStepCandidate(b0, b1, tt, s, hPrev, gS, keepS, emitS, mh, dSequence, dRecS);
 
-                // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
-                Gemm.Sgemm(false, false, rows, u, u, 1f, dRecS[((b0 * g) + (2 * u))..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
-                BackStepReset(b0, b1, hdS, gS, mh, dRecS);
-                Gemm.Sgemm(false, false, rows, u, 2 * u, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
-            }
+            // d(r ⊙ hd) = dh~ Uhᵀ, then r's gradient and the r-path into dh_{t-1}, then the z, r blocks.
+            Gemm.Sgemm(false, false, rows, u, u, 1f, dRecS[((b0 * g) + (2 * u))..], g, recT[(2 * u * u)..], u, 0f, dhr, u);
+            BackStepReset(b0, b1, hdS, gS, mh, dRecS);
+            Gemm.Sgemm(false, false, rows, u, 2 * u, 1f, dRecS[(b0 * g)..], g, recT, u, 0f, dhr, u);
         }
     }
 
@@ -254,12 +220,6 @@ internal sealed class GruKernel : SingleStateKernel
         }
     }
 
-    private static GruLayout NotNull(GruLayout layout)
-    {
-        ArgumentNullException.ThrowIfNull(layout);
-        return layout;
-    }
-
     // ------------------------------------------------------------------ per-step row loops
     // One row's math is GruCell's; these loops find each row's buffers and handle masked rows.
 
@@ -271,9 +231,8 @@ internal sealed class GruKernel : SingleStateKernel
         ref float bq = ref biasQ[0];
         for (int b = b0; b < b1; b++)
         {
-            if (keepS[b] == 0f)
+            if (CarriedOver(keepS, b, hPrev, hCur))
             {
-                hPrev.Slice(b * u, u).CopyTo(hCur.Slice(b * u, u));
                 continue;
             }
 
@@ -299,9 +258,8 @@ internal sealed class GruKernel : SingleStateKernel
         ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
-            if (keepS[b] == 0f)
+            if (CarriedOver(keepS, b, hPrev, hCur))
             {
-                hPrev.Slice(b * u, u).CopyTo(hCur.Slice(b * u, u));
                 continue;
             }
 

@@ -59,54 +59,30 @@ internal sealed class LayerNormLstmKernel : SequenceKernel<LayerNormLstmWeights,
     {
     }
 
-    private protected override void ForwardSteps(in SequenceRun run, in LayerNormLstmWeights weights, in RnnOutputs outputs, SequenceCache cache, bool training, int b0, int b1)
+    private protected override void ForwardStep(in SequenceRun run, in LayerNormLstmWeights weights, SequenceCache cache, in StepStates states, int s, int b0, int b1)
     {
         var k = (LayerNormLstmCache)cache;
-        int n = Units, g = GateWidth, bt = run.Batch, tt = run.Time, rows = b1 - b0;
+        int n = Units, g = GateWidth, bt = run.Batch, rows = b1 - b0;
         var act = Row.Activation;
         var rec = Row.RecurrentActivation;
         var norms = weights.NormsWith(epsilon);
-        var mh = run.RecurrentDropoutMask;
-        for (int s = 0; s < tt; s++)
+        var ahS = k.Ah.AsSpan(states.Slot * bt * g, bt * g);
+        Gemm.Sgemm(false, false, rows, g, n, 1f, states.Hd[(b0 * n)..], n, weights.RecurrentKernel, g, 0f, ahS[(b0 * g)..], g);
+        var axS = k.Ax.AsSpan(s * bt * g, bt * g);
+        var keepS = k.Keep.AsSpan(s * bt, bt);
+        for (int b = b0; b < b1; b++)
         {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            int stepSlot = training ? s : 0;
-            var hPrev = k.States.AsSpan(prevSlot * bt * n, bt * n);
-            var hCur = k.States.AsSpan(curSlot * bt * n, bt * n);
-            var cPrev = k.Cells.AsSpan(prevSlot * bt * n, bt * n);
-            var cCur = k.Cells.AsSpan(curSlot * bt * n, bt * n);
-            var hdS = hPrev;
-            if (!mh.IsEmpty)
+            var cb = states.CCur.Slice(b * n, n);
+            states.CPrev.Slice(b * n, n).CopyTo(cb);
+            if (CarriedOver(keepS, b, states.HPrev, states.HCur))
             {
-                hdS = k.HDropped.AsSpan(stepSlot * bt * n, bt * n);
-                RnnRun.MultiplyRows(hPrev[(b0 * n)..], mh[(b0 * n)..], hdS[(b0 * n)..], rows * n);
+                continue;
             }
 
-            var ahS = k.Ah.AsSpan(stepSlot * bt * g, bt * g);
-            Gemm.Sgemm(false, false, rows, g, n, 1f, hdS[(b0 * n)..], n, weights.RecurrentKernel, g, 0f, ahS[(b0 * g)..], g);
-            var axS = k.Ax.AsSpan(s * bt * g, bt * g);
-            var keepS = k.Keep.AsSpan(s * bt, bt);
-            for (int b = b0; b < b1; b++)
-            {
-                var cb = cCur.Slice(b * n, n);
-                cPrev.Slice(b * n, n).CopyTo(cb);
-                if (keepS[b] == 0f)
-                {
-                    hPrev.Slice(b * n, n).CopyTo(hCur.Slice(b * n, n));
-                    continue;
-                }
-
-                int r = (stepSlot * bt) + b;
-                k.Rc[r] = LayerNormLstmCell.ForwardRow(
-                    n, act, rec, axS.Slice(b * g, g), ahS.Slice(b * g, g), k.Rx.AsSpan(r * 4, 4), k.Rh.AsSpan(r * 4, 4),
-                    norms, k.Gates.AsSpan(r * g, g), cb, k.CHat.AsSpan(r * n, n), hCur.Slice(b * n, n));
-            }
-
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, k.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, n, s);
-            }
+            int r = (states.Slot * bt) + b;
+            k.Rc[r] = LayerNormLstmCell.ForwardRow(
+                n, act, rec, axS.Slice(b * g, g), ahS.Slice(b * g, g), k.Rx.AsSpan(r * 4, 4), k.Rh.AsSpan(r * 4, 4),
+                norms, k.Gates.AsSpan(r * g, g), cb, k.CHat.AsSpan(r * n, n), states.HCur.Slice(b * n, n));
         }
     }
 
@@ -117,7 +93,7 @@ internal sealed class LayerNormLstmKernel : SequenceKernel<LayerNormLstmWeights,
         RnnRun.Ensure(ref dL, rows * Units);
     }
 
-    private protected override void BackwardSteps(in SequenceRun run, in LayerNormLstmWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int b0, int b1)
+    private protected override void BackwardStep(in SequenceRun run, in LayerNormLstmWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int s, int b0, int b1)
     {
         var k = (LayerNormLstmCache)cache;
         int n = Units, g = GateWidth, bt = run.Batch, tt = run.Time, rows = b1 - b0;
@@ -128,41 +104,38 @@ internal sealed class LayerNormLstmKernel : SequenceKernel<LayerNormLstmWeights,
         var ut = UT.AsSpan(0, g * n);
         var dhr = DhRec.AsSpan(b0 * n, rows * n);
         var mh = run.RecurrentDropoutMask;
-        for (int s = tt - 1; s >= 0; s--)
+        var cPrev = k.Cells.AsSpan(s * bt * n, bt * n);
+        var cCur = k.Cells.AsSpan((s + 1) * bt * n, bt * n);
+        var keepS = k.Keep.AsSpan(s * bt, bt);
+        var emitS = k.Emit.AsSpan(s * bt, bt);
+        var daxS = dAx.AsSpan(s * bt * g, bt * g);
+        var dahS = dAh.AsSpan(s * bt * g, bt * g);
+        for (int b = b0; b < b1; b++)
         {
-            var cPrev = k.Cells.AsSpan(s * bt * n, bt * n);
-            var cCur = k.Cells.AsSpan((s + 1) * bt * n, bt * n);
-            var keepS = k.Keep.AsSpan(s * bt, bt);
-            var emitS = k.Emit.AsSpan(s * bt, bt);
-            var daxS = dAx.AsSpan(s * bt * g, bt * g);
-            var dahS = dAh.AsSpan(s * bt * g, bt * g);
-            for (int b = b0; b < b1; b++)
+            ref float carry = ref DhCarry[b * n];
+            ref float dhd = ref DhRec[b * n];
+            ref float mhr = ref RecurrentMask(mh, b);
+            ref float dy = ref OutputGradient(dOut.Sequence, emitS, b, tt, s);
+            if (keepS[b] == 0f)
             {
-                ref float carry = ref DhCarry[b * n];
-                ref float dhd = ref DhRec[b * n];
-                ref float mhr = ref RecurrentMask(mh, b);
-                ref float dy = ref OutputGradient(dOut.Sequence, emitS, b, tt, s);
-                if (keepS[b] == 0f)
-                {
-                    // c was copied too: ∂L/∂c passes through unchanged; no parameter sees this row.
-                    RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
-                    daxS.Slice(b * g, g).Clear();
-                    dahS.Slice(b * g, g).Clear();
-                    continue;
-                }
-
-                // dh_t replaces this row's dhd in place (the step's product below writes the next one).
-                RnnRun.TakeDh(row, ref carry, ref dhd, ref mhr, ref dy, ref dhd);
-                var dhb = DhRec.AsSpan(b * n, n);
-                int r = (s * bt) + b;
-                LayerNormLstmCell.BackwardRow(
-                    n, act, rec, norms, k.Ax.AsSpan(r * g, g), k.Ah.AsSpan(r * g, g), k.Rx.AsSpan(r * 4, 4), k.Rh.AsSpan(r * 4, 4),
-                    k.Gates.AsSpan(r * g, g), cCur.Slice(b * n, n), cPrev.Slice(b * n, n), k.CHat.AsSpan(r * n, n), k.Rc[r],
-                    dhb, DcCarry.AsSpan(b * n, n), daxS.Slice(b * g, g), dahS.Slice(b * g, g), dL.AsSpan(r * n, n));
+                // c was copied too: ∂L/∂c passes through unchanged; no parameter sees this row.
+                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
+                daxS.Slice(b * g, g).Clear();
+                dahS.Slice(b * g, g).Clear();
+                continue;
             }
 
-            Gemm.Sgemm(false, false, rows, n, g, 1f, dahS[(b0 * g)..], g, ut, n, 0f, dhr, n);
+            // dh_t replaces this row's dhd in place (the step's product below writes the next one).
+            RnnRun.TakeDh(row, ref carry, ref dhd, ref mhr, ref dy, ref dhd);
+            var dhb = DhRec.AsSpan(b * n, n);
+            int r = (s * bt) + b;
+            LayerNormLstmCell.BackwardRow(
+                n, act, rec, norms, k.Ax.AsSpan(r * g, g), k.Ah.AsSpan(r * g, g), k.Rx.AsSpan(r * 4, 4), k.Rh.AsSpan(r * 4, 4),
+                k.Gates.AsSpan(r * g, g), cCur.Slice(b * n, n), cPrev.Slice(b * n, n), k.CHat.AsSpan(r * n, n), k.Rc[r],
+                dhb, DcCarry.AsSpan(b * n, n), daxS.Slice(b * g, g), dahS.Slice(b * g, g), dL.AsSpan(r * n, n));
         }
+
+        Gemm.Sgemm(false, false, rows, n, g, 1f, dahS[(b0 * g)..], g, ut, n, 0f, dhr, n);
     }
 
     private protected override void ParameterGradients(int rows, in LayerNormLstmWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in LayerNormLstmGradients grads, Span<float> dxm)

@@ -25,7 +25,7 @@ public enum LstmGate
 /// <remarks>
 /// <para>Kernel W [inputSize, G·units], recurrent kernel U [units, G·units] and bias b [G·units]
 /// hold one block of <c>units</c> columns per gate that has weights, in the order i, f, c, o
-/// with absent gates left out (Keras layout when all four exist). G = <see cref="GateCount"/>.
+/// with absent gates left out (Keras layout when all four exist). G = <see cref="RecurrentLayout.GateCount"/>.
 /// A gate that does not exist (NIG, NFG, NOG) or has no weights of its own (f under CIFG) has
 /// no block, so the parameter count drops as in Greff et al.</para>
 /// <para>Peephole P [S, units] and gate recurrence R [S·units, S·units] use the S gates with
@@ -37,7 +37,7 @@ public enum LstmGate
 /// <c>units</c>: U is [P, G·units] and the projection W_p (<c>projection_kernel</c>) is
 /// [units, P], h_t = (o_t ⊙ φ(c_t))·W_p (equations in <see cref="LstmCell"/>).</para>
 /// </remarks>
-public sealed class LstmLayout
+public sealed class LstmLayout : RecurrentLayout
 {
     private readonly int[] blockOffset = new int[4];
     private readonly int[] weightedIndex = new int[4];
@@ -49,19 +49,8 @@ public sealed class LstmLayout
 
     /// <summary>A layout with a projection of h to <paramref name="projSize"/> values (0 = none; any positive P works, PyTorch requires P &lt; units).</summary>
     public LstmLayout(LstmVariant variant, int inputSize, int units, bool useBias, int projSize)
+        : base("LstmLayout", inputSize, units, useBias, BlockCount(variant))
     {
-        ArgumentNullException.ThrowIfNull(variant);
-        variant.Validate();
-        if (inputSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), $"LstmLayout: inputSize must be a positive integer, got {inputSize}.");
-        }
-
-        if (units <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(units), $"LstmLayout: units must be a positive integer, got {units}.");
-        }
-
         if (projSize < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(projSize), $"LstmLayout: projSize must be 0 (no projection) or a positive integer, got {projSize}.");
@@ -69,18 +58,14 @@ public sealed class LstmLayout
 
         Variant = variant;
         ProjSize = projSize;
-        InputSize = inputSize;
-        Units = units;
-        UseBias = useBias;
 
-        bool[] hasBlock = [variant.InputGate, variant.HasForgetWeights, true, variant.OutputGate];
+        bool[] hasBlock = Blocks(variant);
         int g = 0;
         for (int gate = 0; gate < 4; gate++)
         {
             blockOffset[gate] = hasBlock[gate] ? (g++) * units : -1;
         }
 
-        GateCount = g;
         int s = 0;
         foreach (int gate in new[] { 0, 1, 3 })
         {
@@ -89,7 +74,6 @@ public sealed class LstmLayout
 
         weightedIndex[2] = -1;
         WeightedGateCount = s;
-        LayoutLimits.GateWidth("LstmLayout", g, units, inputSize);
         if (projSize > 0)
         {
             LayoutLimits.GateWidth("LstmLayout", g, units, projSize);
@@ -104,25 +88,13 @@ public sealed class LstmLayout
 
     public LstmVariant Variant { get; }
 
-    public int InputSize { get; }
-
-    public int Units { get; }
-
-    public bool UseBias { get; }
-
     /// <summary>P, the size of the projected output h (PyTorch <c>proj_size</c>); 0 = no projection.</summary>
     public int ProjSize { get; }
 
     public bool HasProjection => ProjSize > 0;
 
-    /// <summary>Size of h (the output and the recurrent input): <see cref="ProjSize"/> with a projection, else <see cref="Units"/>.</summary>
-    public int OutputSize => ProjSize > 0 ? ProjSize : Units;
-
-    /// <summary>G: number of weight blocks (gates with weights plus the candidate), 1 to 4.</summary>
-    public int GateCount { get; }
-
-    /// <summary>G·units: the width of W, U and b.</summary>
-    public int GateWidth => GateCount * Units;
+    /// <summary>Size of h (the output and the recurrent input): <see cref="ProjSize"/> with a projection, else units. U is [H, G·units].</summary>
+    public override int OutputSize => ProjSize > 0 ? ProjSize : Units;
 
     /// <summary>S: number of gates with weights among i, f, o (peephole rows, gate-recurrence blocks).</summary>
     public int WeightedGateCount { get; }
@@ -147,15 +119,8 @@ public sealed class LstmLayout
     /// <summary>Row of <paramref name="gate"/> in the peephole parameter and block in the gate recurrence, or -1.</summary>
     public int WeightedGateIndex(LstmGate gate) => weightedIndex[(int)gate];
 
-    public int[] KernelShape => [InputSize, GateWidth];
-
-    public int[] RecurrentKernelShape => [OutputSize, GateWidth];
-
     /// <summary>Shape [units, P] of the projection W_p, or null without one.</summary>
     public int[]? ProjectionShape => HasProjection ? [Units, ProjSize] : null;
-
-    /// <summary>Shape of the bias, or null when <see cref="UseBias"/> is false.</summary>
-    public int[]? BiasShape => UseBias ? [GateWidth] : null;
 
     /// <summary>Shape [S, units] of the peephole weights, or null without peepholes.</summary>
     public int[]? PeepholeShape => HasPeepholes ? [WeightedGateCount, Units] : null;
@@ -163,54 +128,33 @@ public sealed class LstmLayout
     /// <summary>Shape [S·units, S·units] of the gate recurrence, or null without FGR.</summary>
     public int[]? GateRecurrenceShape => HasGateRecurrence ? [WeightedGateCount * Units, WeightedGateCount * Units] : null;
 
-    /// <summary>Number of trainable floats: W, U, b, peepholes and gate recurrence.</summary>
-    public long ParameterCount
+    /// <summary>Which of i, f, c~, o have a weight block under <paramref name="variant"/> (checked first).</summary>
+    private static bool[] Blocks(LstmVariant variant)
     {
-        get
-        {
-            long n = (((long)InputSize + OutputSize + (UseBias ? 1 : 0)) * GateWidth) + ((long)Units * ProjSize);
-            if (HasPeepholes)
-            {
-                n += (long)WeightedGateCount * Units;
-            }
-
-            if (HasGateRecurrence)
-            {
-                long su = (long)WeightedGateCount * Units;
-                n += su * su;
-            }
-
-            return n;
-        }
+        ArgumentNullException.ThrowIfNull(variant);
+        variant.Validate();
+        return [variant.InputGate, variant.HasForgetWeights, true, variant.OutputGate];
     }
 
-    /// <summary>Named parameter shapes in Keras order: kernel, recurrent_kernel, bias, peephole, gate_recurrence, projection_kernel (absent ones left out).</summary>
-    public IReadOnlyList<(string Name, int[] Shape)> ParameterShapes
+    /// <summary>G: the weight blocks of <paramref name="variant"/> (gates with weights plus the candidate), 1 to 4.</summary>
+    private static int BlockCount(LstmVariant variant) => Blocks(variant).Count(b => b);
+
+    /// <summary>peephole, gate_recurrence, projection_kernel after W, U and b (absent ones left out).</summary>
+    private protected override void AddCellShapes(List<(string, int[])> shapes)
     {
-        get
+        if (PeepholeShape is { } p)
         {
-            var list = new List<(string, int[])> { ("kernel", KernelShape), ("recurrent_kernel", RecurrentKernelShape) };
-            if (BiasShape is { } b)
-            {
-                list.Add(("bias", b));
-            }
+            shapes.Add(("peephole", p));
+        }
 
-            if (PeepholeShape is { } p)
-            {
-                list.Add(("peephole", p));
-            }
+        if (GateRecurrenceShape is { } r)
+        {
+            shapes.Add(("gate_recurrence", r));
+        }
 
-            if (GateRecurrenceShape is { } r)
-            {
-                list.Add(("gate_recurrence", r));
-            }
-
-            if (ProjectionShape is { } pr)
-            {
-                list.Add(("projection_kernel", pr));
-            }
-
-            return list;
+        if (ProjectionShape is { } pr)
+        {
+            shapes.Add(("projection_kernel", pr));
         }
     }
 

@@ -98,6 +98,47 @@ internal abstract class SequenceKernel
     private protected ref float RecurrentMask(ReadOnlySpan<float> mh, int b) =>
         ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * Units);
 
+    /// <summary>
+    /// The state rows of forward step <paramref name="s"/> (see <see cref="StepStates"/>); under
+    /// recurrent dropout it also writes h_{s−1} ⊙ m_h of rows [b0, b1), the step's left operand.
+    /// </summary>
+    private protected StepStates ForwardStates(SequenceCache c, in SequenceRun run, bool training, int s, int b0, int b1)
+    {
+        int bu = run.Batch * Units;
+        int prevSlot = training ? s : s & 1;
+        int curSlot = training ? s + 1 : (s + 1) & 1;
+        int stepSlot = training ? s : 0;
+        var hPrev = c.States.AsSpan(prevSlot * bu, bu);
+        var hd = hPrev;
+        var mh = run.RecurrentDropoutMask;
+        if (!mh.IsEmpty)
+        {
+            hd = c.HDropped.AsSpan(stepSlot * bu, bu);
+            int r0 = b0 * Units;
+            RnnRun.MultiplyRows(hPrev[r0..], mh[r0..], hd[r0..], (b1 - b0) * Units);
+        }
+
+        return HasCellState
+            ? new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bu, bu), hd, c.Cells.AsSpan(prevSlot * bu, bu), c.Cells.AsSpan(curSlot * bu, bu))
+            : new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bu, bu), hd, default, default);
+    }
+
+    /// <summary>
+    /// Whether row <paramref name="b"/> is masked at this step (<paramref name="keepS"/> = the step's keep row):
+    /// then its state carries over, h_s = h_{s−1}, and the cell's pass skips the row.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected bool CarriedOver(ReadOnlySpan<float> keepS, int b, ReadOnlySpan<float> hPrev, Span<float> hCur)
+    {
+        if (keepS[b] != 0f)
+        {
+            return false;
+        }
+
+        hPrev.Slice(b * Units, Units).CopyTo(hCur.Slice(b * Units, Units));
+        return true;
+    }
+
     /// <summary>dst = src, or zeros when src is empty (an initial state or gradient not given).</summary>
     private protected static void Start(Span<float> dst, ReadOnlySpan<float> src)
     {
@@ -296,17 +337,49 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     private protected abstract void PrepareForward(ReadOnlySpan<float> bias, int batch);
 
     /// <summary>
-    /// The forward time loop for rows [b0, b1): per step the recurrent product(s) of these rows,
-    /// their fused row passes and the output rows. Inside a pool job it runs on one thread, its
-    /// products inline; for the whole batch (one chunk) the products thread themselves.
+    /// The forward time loop for rows [b0, b1): per step their state rows, the cell's step
+    /// (<see cref="ForwardStep"/>) and their output rows. Inside a pool job it runs on one thread,
+    /// its products inline; for the whole batch (one chunk) the products thread themselves.
     /// </summary>
-    private protected abstract void ForwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputs outputs, SequenceCache c, bool training, int b0, int b1);
+    private void ForwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputs outputs, SequenceCache c, bool training, int b0, int b1)
+    {
+        int bt = run.Batch, tt = run.Time;
+        for (int s = 0; s < tt; s++)
+        {
+            var states = ForwardStates(c, run, training, s, b0, b1);
+            ForwardStep(run, weights, c, states, s, b0, b1);
+            if (!outputs.Sequence.IsEmpty)
+            {
+                RnnRun.WriteOutput(states.HCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, Units, s);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forward step <paramref name="s"/> of rows [b0, b1): the recurrent product(s) of these rows
+    /// (left operand <see cref="StepStates.Hd"/>) and their fused row passes, which write h_s (and
+    /// c_s) and what the backward reads; a masked row carries its state over (<see cref="SequenceKernel.CarriedOver"/>).
+    /// </summary>
+    private protected abstract void ForwardStep(in SequenceRun run, in TWeights weights, SequenceCache c, in StepStates states, int s, int b0, int b1);
 
     /// <summary>Before the backward's time loop: the cell's gradient buffers for <paramref name="rows"/> = T·B rows.</summary>
     private protected abstract void PrepareBackward(int rows);
 
-    /// <summary>The backward time loop for rows [b0, b1): per step their fused row passes and the dhd products.</summary>
-    private protected abstract void BackwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int b0, int b1);
+    /// <summary>The backward time loop for rows [b0, b1), last step first.</summary>
+    private void BackwardSteps(in SequenceRun run, in TWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int b0, int b1)
+    {
+        for (int s = run.Time - 1; s >= 0; s--)
+        {
+            BackwardStep(run, weights, dOut, cache, s, b0, b1);
+        }
+    }
+
+    /// <summary>
+    /// Backward step <paramref name="s"/> of rows [b0, b1): their fused row passes, which take
+    /// dh_s from <see cref="SequenceKernel.DhCarry"/>, <see cref="SequenceKernel.DhRec"/> and the
+    /// output gradient, then the product(s) that leave the next dhd in DhRec.
+    /// </summary>
+    private protected abstract void BackwardStep(in SequenceRun run, in TWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int s, int b0, int b1);
 
     /// <summary>
     /// After the time loop: the parameter gradients accumulated from the saved buffers
@@ -336,4 +409,26 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
         public void Execute(int index) =>
             kernel.BackwardSteps(run, weights, dOut, cache, BatchChunks.Start(run.Batch, chunks, index), BatchChunks.Start(run.Batch, chunks, index + 1));
     }
+}
+
+/// <summary>
+/// The [batch, units] state rows of one forward step s, all batch rows (a chunk uses its own):
+/// h_{s−1}, h_s, the recurrent product's left operand h_{s−1} ⊙ m_h (h_{s−1} itself without
+/// recurrent dropout) and, for a two-state cell, c_{s−1} and c_s. A training forward keeps every
+/// step's states (slot s and s + 1), an inference forward two alternating slots;
+/// <see cref="Slot"/> is the step's row block in the per-step buffers (s, or 0 for inference).
+/// </summary>
+internal readonly ref struct StepStates(int slot, Span<float> hPrev, Span<float> hCur, Span<float> hd, Span<float> cPrev, Span<float> cCur)
+{
+    public int Slot { get; } = slot;
+
+    public Span<float> HPrev { get; } = hPrev;
+
+    public Span<float> HCur { get; } = hCur;
+
+    public Span<float> Hd { get; } = hd;
+
+    public Span<float> CPrev { get; } = cPrev;
+
+    public Span<float> CCur { get; } = cCur;
 }

@@ -23,7 +23,7 @@ namespace LstmSharp.Recurrent;
 /// <para><b>Saved for BPTT</b> in a caller-owned <see cref="SimpleRnnCache"/>: the dropped input,
 /// h_0..h_T (act' is taken from h_t itself) and h ⊙ m_h (only with recurrent dropout).</para>
 /// </remarks>
-internal sealed class SimpleRnnKernel : SingleStateKernel
+internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, SimpleRnnCache>
 {
     private readonly int n;
     private readonly int u;
@@ -37,21 +37,12 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
     }
 
     internal SimpleRnnKernel(SimpleRnnLayout layout, string name, LaneWidth width)
-        : base(new SimpleRnnCache(), "SimpleRNN", name, NotNull(layout).InputSize, layout.Units, layout.Units, layout.Activation, layout.Activation, width)
+        : base(NotNull(layout), "SimpleRNN", name, layout.Activation, layout.Activation, width)
     {
-        Layout = layout;
         n = layout.InputSize;
         u = layout.Units;
         RnnRun.Ensure(ref biasX, u);
     }
-
-    public SimpleRnnLayout Layout { get; }
-
-    internal override SingleStateCache NewCache() => new SimpleRnnCache();
-
-    private protected override object LayoutKey => Layout;
-
-    private protected override int BiasLength => Layout.BiasLength;
 
     private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
     {
@@ -65,50 +56,24 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
         }
     }
 
-    private protected override void ForwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputs outputs, SequenceCache cache, bool training, int b0, int b1)
+    private protected override void ForwardStep(in SequenceRun run, in RnnWeights weights, SequenceCache c, in StepStates states, int s, int b0, int b1)
     {
-        var c = (SimpleRnnCache)cache;
-        int bt = run.Batch, tt = run.Time, rows = b1 - b0;
-        var mh = run.RecurrentDropoutMask;
-        for (int s = 0; s < tt; s++)
-        {
-            int prevSlot = training ? s : s & 1;
-            int curSlot = training ? s + 1 : (s + 1) & 1;
-            var hPrev = c.States.AsSpan(prevSlot * bt * u, bt * u);
-            var hCur = c.States.AsSpan(curSlot * bt * u, bt * u);
-            var hdS = hPrev;
-            if (!mh.IsEmpty)
-            {
-                hdS = c.HDropped.AsSpan((training ? s : 0) * bt * u, bt * u);
-                RnnRun.MultiplyRows(hPrev[(b0 * u)..], mh[(b0 * u)..], hdS[(b0 * u)..], rows * u);
-            }
+        int bt = run.Batch, rows = b1 - b0;
 
-            // The recurrent product lands on top of this step's input projection.
-            var aS = Xp.AsSpan(s * bt * u, bt * u);
-            Gemm.Sgemm(false, false, rows, u, u, 1f, hdS[(b0 * u)..], u, weights.RecurrentKernel, u, 1f, aS[(b0 * u)..], u);
-            Step(b0, b1, aS, hPrev, c.Keep.AsSpan(s * bt, bt), hCur);
-            if (!outputs.Sequence.IsEmpty)
-            {
-                RnnRun.WriteOutput(hCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, u, s);
-            }
-        }
+        // The recurrent product lands on top of this step's input projection.
+        var aS = Xp.AsSpan(s * bt * u, bt * u);
+        Gemm.Sgemm(false, false, rows, u, u, 1f, states.Hd[(b0 * u)..], u, weights.RecurrentKernel, u, 1f, aS[(b0 * u)..], u);
+        Step(b0, b1, aS, states.HPrev, c.Keep.AsSpan(s * bt, bt), states.HCur);
     }
 
     private protected override void PrepareBackward(int rows) => RnnRun.Ensure(ref dA, rows * u);
 
-    private protected override void BackwardSteps(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int b0, int b1)
+    private protected override void BackwardStep(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int s, int b0, int b1)
     {
-        var cache = (SimpleRnnCache)state;
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
-        var recT = UT.AsSpan(0, u * u);
-        var dhr = DhRec.AsSpan(b0 * u, rows * u);
-        var mh = run.RecurrentDropoutMask;
-        for (int s = tt - 1; s >= 0; s--)
-        {
-            var dAS = dA.AsSpan(s * bt * u, bt * u);
-            BackStep(b0, b1, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), mh, dOut.Sequence, dAS);
-            Gemm.Sgemm(false, false, rows, u, u, 1f, dAS[(b0 * u)..], u, recT, u, 0f, dhr, u);
-        }
+        var dAS = dA.AsSpan(s * bt * u, bt * u);
+        BackStep(b0, b1, tt, s, cache.States.AsSpan((s + 1) * bt * u, bt * u), cache.Keep.AsSpan(s * bt, bt), cache.Emit.AsSpan(s * bt, bt), run.RecurrentDropoutMask, dOut.Sequence, dAS);
+        Gemm.Sgemm(false, false, rows, u, u, 1f, dAS[(b0 * u)..], u, UT.AsSpan(0, u * u), u, 0f, DhRec.AsSpan(b0 * u, rows * u), u);
     }
 
     private protected override void ParameterGradients(int rows, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
@@ -127,12 +92,6 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
         }
     }
 
-    private static SimpleRnnLayout NotNull(SimpleRnnLayout layout)
-    {
-        ArgumentNullException.ThrowIfNull(layout);
-        return layout;
-    }
-
     /// <summary>h_t = act(a + b) on kept rows [b0, b1) (a = xd W + hd U already), h_{t-1} on masked rows.</summary>
     private void Step(int b0, int b1, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
     {
@@ -140,9 +99,8 @@ internal sealed class SimpleRnnKernel : SingleStateKernel
         ref float bx = ref biasX[0];
         for (int b = b0; b < b1; b++)
         {
-            if (keepS[b] == 0f)
+            if (CarriedOver(keepS, b, hPrev, hCur))
             {
-                hPrev.Slice(b * u, u).CopyTo(hCur.Slice(b * u, u));
                 continue;
             }
 

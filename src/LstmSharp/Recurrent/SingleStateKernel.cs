@@ -9,9 +9,36 @@ namespace LstmSharp.Recurrent;
 /// </summary>
 internal abstract class SingleStateKernel : SequenceKernel<RnnWeights, RnnGradients>
 {
-    private protected SingleStateKernel(SingleStateCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width)
-        : base(scratch, kind, name, inputSize, units, gateWidth, activation, recurrentActivation, width)
+    private protected SingleStateKernel(SingleStateCache scratch, string kind, string name, RecurrentLayout layout, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width)
+        : base(scratch, kind, name, layout.InputSize, layout.Units, layout.GateWidth, activation, recurrentActivation, width)
     {
+    }
+}
+
+/// <summary>A <see cref="SingleStateKernel"/> of the cell whose shapes are <typeparamref name="TLayout"/> and whose BPTT cache is <typeparamref name="TCache"/>.</summary>
+internal abstract class SingleStateKernel<TLayout, TCache> : SingleStateKernel
+    where TLayout : RecurrentLayout
+    where TCache : SingleStateCache, new()
+{
+    private protected SingleStateKernel(TLayout layout, string kind, string name, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width)
+        : base(new TCache(), kind, name, NotNull(layout), activation, recurrentActivation, width)
+    {
+        Layout = layout;
+    }
+
+    public TLayout Layout { get; }
+
+    internal override SingleStateCache NewCache() => new TCache();
+
+    private protected override object LayoutKey => Layout;
+
+    private protected override int BiasLength => Layout.BiasLength;
+
+    /// <summary>The layout, refused when null (a derived kernel's base call reads its activations from it).</summary>
+    private protected static TLayout NotNull(TLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout;
     }
 }
 
