@@ -52,12 +52,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
     private float[] dRec = [];
     private float[] dAh = [];
 
-    public GruKernel(GruLayout layout, string name = "gru")
-        : this(layout, name, LaneWidth.Auto)
-    {
-    }
-
-    internal GruKernel(GruLayout layout, string name, LaneWidth width)
+    public GruKernel(GruLayout layout, string name = "gru", LaneWidth width = LaneWidth.Auto)
         : base(NotNull(layout), "GRU", name, layout.Activation, layout.RecurrentActivation, width)
     {
         n = layout.InputSize;

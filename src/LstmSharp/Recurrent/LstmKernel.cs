@@ -164,7 +164,7 @@ internal sealed partial class LstmKernel
         }
         else
         {
-            WorkerPool.Shared.For(chunks, new ForwardSequenceJob(this, run, weights, outputs, cache, chunks));
+            WorkerPool.Shared.For(chunks, new ChunkJob(this, run, weights, outputs, default, cache, chunks, backward: false));
         }
 
         if (!outputs.Last.IsEmpty) y.CopyTo(outputs.Last);
@@ -231,7 +231,7 @@ internal sealed partial class LstmKernel
         }
         else
         {
-            WorkerPool.Shared.For(chunks, new BackwardSequenceJob(this, run, weights, dOut, cache, chunks));
+            WorkerPool.Shared.For(chunks, new ChunkJob(this, run, weights, default, dOut, cache, chunks, backward: true));
         }
 
         TakeRecurrentGradients(run, run.TimeIndex(0), 0, batch);
@@ -306,7 +306,7 @@ internal sealed partial class LstmKernel
 
     /// <summary>
     /// The whole time loop for rows [b0, b1): per step the recurrent product h_{t−1}·U (and the
-    /// FGR products) of these rows, then their cell. Inside a <see cref="ForwardSequenceJob"/>
+    /// FGR products) of these rows, then their cell. Inside a <see cref="ChunkJob"/>
     /// the products run inline on the job's thread and the row work stays with it; for the whole
     /// batch on the calling thread (one chunk) the products thread themselves and the row work
     /// forks per step once it is large enough.
@@ -321,7 +321,7 @@ internal sealed partial class LstmKernel
         Span<float> hp = training ? cache!.HPrev.AsSpan() : hpScratch.AsSpan();
         Span<float> gp = !layout.HasGateRecurrence ? [] : training ? cache!.GatesPrev.AsSpan() : gpScratch.AsSpan();
         int rowChunks = rows == run.Batch ? RowChunks(rows, gw) : 1;
-        var job = new ForwardRowsJob(this, run, weights, outputs, cache, (rows + rowChunks - 1) / rowChunks);
+        var job = new ChunkJob(this, run, weights, outputs, default, cache, rowChunks, backward: false);
         for (int s = 0; s < time; s++)
         {
             int t = run.TimeIndex(s);
@@ -381,7 +381,7 @@ internal sealed partial class LstmKernel
         var dhr = dhRec.AsSpan(b0 * hs, rows * hs);
         Span<float> dgr = layout.HasGateRecurrence ? dgRec.AsSpan(b0 * su, rows * su) : [];
         int rowChunks = rows == run.Batch ? RowChunks(rows, gw) : 1;
-        var job = new BackwardRowsJob(this, run, weights, dOut, cache, (rows + rowChunks - 1) / rowChunks);
+        var job = new ChunkJob(this, run, weights, default, dOut, cache, rowChunks, backward: true);
         for (int s = time - 1; s >= 0; s--)
         {
             int t = run.TimeIndex(s);

@@ -268,10 +268,10 @@ internal static class RnnRun
 }
 
 /// <summary>What a cache remembers of the forward's run, to refuse a backward with another one.</summary>
-internal readonly record struct RnnRunSignature(object Layout, int Batch, int Time, bool GoBackwards, bool HasMask, bool HasInputDropout, bool HasRecurrentDropout, bool ZeroOutputForMask)
+internal readonly record struct RnnRunSignature(object Layout, int Batch, int Time, bool GoBackwards, bool HasMask, bool HasInputDropout, bool HasRecurrentDropout, bool ZeroOutputForMask, bool HasTokens)
 {
     public static RnnRunSignature Of(object layout, in SequenceRun run) =>
-        new(layout, run.Batch, run.Time, run.GoBackwards, run.HasMask, !run.InputDropoutMask.IsEmpty, !run.RecurrentDropoutMask.IsEmpty, run.ZeroOutputForMask);
+        new(layout, run.Batch, run.Time, run.GoBackwards, run.HasMask, !run.InputDropoutMask.IsEmpty, !run.RecurrentDropoutMask.IsEmpty, run.ZeroOutputForMask, run.HasTokens);
 
     public void CheckMatches(string owner, bool isReady, object layout, in SequenceRun run)
     {
@@ -282,7 +282,7 @@ internal readonly record struct RnnRunSignature(object Layout, int Batch, int Ti
 
         if (this != Of(layout, run))
         {
-            throw new ArgumentException($"{owner}: backward run does not match the cached forward (cached batch={Batch}, time={Time}, go_backwards={GoBackwards}, mask={HasMask}; got batch={run.Batch}, time={run.Time}, go_backwards={run.GoBackwards}, mask={run.HasMask}).");
+            throw new ArgumentException($"{owner}: backward run does not match the cached forward (cached batch={Batch}, time={Time}, go_backwards={GoBackwards}, mask={HasMask}, tokens={HasTokens}; got batch={run.Batch}, time={run.Time}, go_backwards={run.GoBackwards}, mask={run.HasMask}, tokens={run.HasTokens}).");
         }
     }
 }

@@ -71,13 +71,19 @@ internal readonly ref struct RnnOutputs
     /// <summary>[batch, units]: the final cell state c_T of a two-state cell (empty for one state).</summary>
     public Span<float> C { get; init; }
 
+    private static readonly string[] Names = ["output sequence", "last output", "final h", "final c"];
+
     /// <summary>Checks each given span: H = <paramref name="outputSize"/>, c of <paramref name="cellUnits"/> (0 = no c).</summary>
-    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits)
+    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits) =>
+        CheckLengths(owner, Names, Sequence.Length, Last.Length, H.Length, C.Length, batch, time, outputSize, cellUnits);
+
+    /// <summary>The checks of <see cref="Validate"/> for the lengths of a sequence, last, h and c span, named by <paramref name="names"/>.</summary>
+    internal static void CheckLengths(string owner, string[] names, int sequence, int last, int h, int c, int batch, int time, int outputSize, int cellUnits)
     {
-        SequenceRun.CheckLength(owner, "output sequence", Sequence.Length, true, batch, time, outputSize);
-        SequenceRun.CheckLength(owner, "last output", Last.Length, true, batch, outputSize);
-        SequenceRun.CheckLength(owner, "final h", H.Length, true, batch, outputSize);
-        SequenceRun.CheckLength(owner, "final c", C.Length, true, batch, cellUnits);
+        SequenceRun.CheckLength(owner, names[0], sequence, true, batch, time, outputSize);
+        SequenceRun.CheckLength(owner, names[1], last, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, names[2], h, true, batch, outputSize);
+        SequenceRun.CheckLength(owner, names[3], c, true, batch, cellUnits);
     }
 }
 
@@ -96,14 +102,11 @@ internal readonly ref struct RnnOutputGradients
     /// <summary>[batch, units]: ∂L/∂c_T of a two-state cell (returned state).</summary>
     public ReadOnlySpan<float> C { get; init; }
 
+    private static readonly string[] Names = ["d(output sequence)", "d(last output)", "d(final h)", "d(final c)"];
+
     /// <summary>Checks each given span as <see cref="RnnOutputs.Validate"/>.</summary>
-    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits)
-    {
-        SequenceRun.CheckLength(owner, "d(output sequence)", Sequence.Length, true, batch, time, outputSize);
-        SequenceRun.CheckLength(owner, "d(last output)", Last.Length, true, batch, outputSize);
-        SequenceRun.CheckLength(owner, "d(final h)", H.Length, true, batch, outputSize);
-        SequenceRun.CheckLength(owner, "d(final c)", C.Length, true, batch, cellUnits);
-    }
+    internal void Validate(string owner, int batch, int time, int outputSize, int cellUnits) =>
+        RnnOutputs.CheckLengths(owner, Names, Sequence.Length, Last.Length, H.Length, C.Length, batch, time, outputSize, cellUnits);
 }
 
 /// <summary>

@@ -2,16 +2,12 @@ namespace LstmSharp.Recurrent;
 
 /// <summary>
 /// The buffers a training-mode forward of the shared driver (<see cref="SequenceKernel{TWeights, TGradients}"/>)
-/// saves for its backward, owned by the caller (one per forward whose gradient is still pending)
-/// and reused: the arrays only grow, so a warm cache allocates nothing. Each forward can be
-/// differentiated once (the backward consumes it). All buffers are time-major in processing order
-/// (row s·B + b is step s of sequence b). A cell keeps its own saved buffers in a subclass.
+/// saves for its backward (see <see cref="RecurrentCache"/>). All buffers are time-major in
+/// processing order (row s·B + b is step s of sequence b; <see cref="RecurrentCache.XDropped"/> [T·B, inputSize]).
+/// A cell keeps its own saved buffers in a subclass.
 /// </summary>
-internal abstract class SequenceCache
+internal abstract class SequenceCache : RecurrentCache
 {
-    /// <summary>[T·B, inputSize]: x ⊙ m_x, the left operand of dW.</summary>
-    internal float[] XDropped = [];
-
     /// <summary>[(T+1)·B, units]: h_0 … h_T (carried over masked steps).</summary>
     internal float[] States = [];
 
@@ -26,13 +22,8 @@ internal abstract class SequenceCache
 
     internal float[] Emit = [];
 
-    internal RnnRunSignature Signature;
-
-    /// <summary>True between a training forward and the backward that consumes it.</summary>
-    public bool IsReady { get; internal set; }
-
-    /// <summary>Floats currently held (capacity), for memory accounting.</summary>
-    public virtual long CapacityFloats => (long)XDropped.Length + States.Length + Cells.Length + HDropped.Length + Keep.Length + Emit.Length;
+    /// <inheritdoc/>
+    public override long CapacityFloats => (long)XDropped.Length + States.Length + Cells.Length + HDropped.Length + Keep.Length + Emit.Length;
 
     /// <summary>Grows the buffers for a run; <paramref name="training"/> false = inference (one step of scratch).</summary>
     internal void Prepare(object layout, in SequenceRun run, int inputSize, int units, int gateWidth, bool training, bool cellState)
@@ -46,8 +37,7 @@ internal abstract class SequenceCache
         RnnRun.Ensure(ref Keep, tt * bt);
         RnnRun.Ensure(ref Emit, tt * bt);
         PrepareCell(training ? tt * bt : bt, units, gateWidth);
-        Signature = RnnRunSignature.Of(layout, run);
-        IsReady = false;
+        Begin(layout, run);
     }
 
     /// <summary>The cell's own saved buffers for <paramref name="rows"/> rows (T·B when training, B for one inference step).</summary>

@@ -247,7 +247,7 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
         int n = InputSize, u = Units, g = GateWidth;
         run.Validate(owner, n, u);
         CheckWeights(owner, weights);
-        cache.Signature.CheckMatches(owner, cache.IsReady, LayoutKey, run);
+        cache.CheckMatches(owner, LayoutKey, run);
         int bt = run.Batch, tt = run.Time;
         CheckGradients(owner, run, dOut, grads);
         cache.IsReady = false;

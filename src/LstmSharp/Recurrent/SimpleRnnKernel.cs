@@ -31,12 +31,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
     private float[] biasX = [];
     private float[] dA = [];
 
-    public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn")
-        : this(layout, name, LaneWidth.Auto)
-    {
-    }
-
-    internal SimpleRnnKernel(SimpleRnnLayout layout, string name, LaneWidth width)
+    public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn", LaneWidth width = LaneWidth.Auto)
         : base(NotNull(layout), "SimpleRNN", name, layout.Activation, layout.Activation, width)
     {
         n = layout.InputSize;
