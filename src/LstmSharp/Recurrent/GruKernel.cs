@@ -274,19 +274,14 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref DhCarry[b * u];
-            ref float dhd = ref DhRec[b * u];
-            ref float mhr = ref RecurrentMask(mh, b);
-            ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
-            if (keepS[b] == 0f)
+            if (CarriedBack(keepS, mh, dSeq, emitS, b, tt, s))
             {
-                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
                 dRecS.Slice(b * g, g).Clear();
                 dAhS.Slice(b * u, u).Clear();
                 continue;
             }
 
-            GruCell.BackwardResetAfter(row, ref carry, ref dhd, ref mhr, ref dy, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(qS, b * u), ref RnnRun.At(dRecS, b * g), ref RnnRun.At(dAhS, b * u));
+            GruCell.BackwardResetAfter(row, ref DhCarry[b * u], ref DhRec[b * u], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s), ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(qS, b * u), ref RnnRun.At(dRecS, b * g), ref RnnRun.At(dAhS, b * u));
         }
     }
 
@@ -298,20 +293,14 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         var row = Row;
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref DhCarry[b * u];
-            ref float dhd = ref DhRec[b * u];
-            ref float mhr = ref RecurrentMask(mh, b);
-            ref float dy = ref OutputGradient(dSeq, emitS, b, tt, s);
-            if (keepS[b] == 0f)
+            if (CarriedBack(keepS, mh, dSeq, emitS, b, tt, s))
             {
-                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
-
                 // Zero z and h blocks make the r pass and both products add nothing for this row.
                 dRecS.Slice(b * g, g).Clear();
                 continue;
             }
 
-            GruCell.BackwardCandidate(row, ref carry, ref dhd, ref mhr, ref dy, ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
+            GruCell.BackwardCandidate(row, ref DhCarry[b * u], ref DhRec[b * u], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s), ref RnnRun.At(hPrev, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(dRecS, b * g));
         }
     }
 

@@ -112,21 +112,17 @@ internal sealed class LayerNormLstmKernel : SequenceKernel<LayerNormLstmWeights,
         var dahS = dAh.AsSpan(s * bt * g, bt * g);
         for (int b = b0; b < b1; b++)
         {
-            ref float carry = ref DhCarry[b * n];
-            ref float dhd = ref DhRec[b * n];
-            ref float mhr = ref RecurrentMask(mh, b);
-            ref float dy = ref OutputGradient(dOut.Sequence, emitS, b, tt, s);
-            if (keepS[b] == 0f)
+            if (CarriedBack(keepS, mh, dOut.Sequence, emitS, b, tt, s))
             {
                 // c was copied too: ∂L/∂c passes through unchanged; no parameter sees this row.
-                RnnRun.CarryMasked(row, ref carry, ref dhd, ref mhr, ref dy);
                 daxS.Slice(b * g, g).Clear();
                 dahS.Slice(b * g, g).Clear();
                 continue;
             }
 
             // dh_t replaces this row's dhd in place (the step's product below writes the next one).
-            RnnRun.TakeDh(row, ref carry, ref dhd, ref mhr, ref dy, ref dhd);
+            ref float dhd = ref DhRec[b * n];
+            RnnRun.TakeDh(row, ref DhCarry[b * n], ref dhd, ref RecurrentMask(mh, b), ref OutputGradient(dOut.Sequence, emitS, b, tt, s), ref dhd);
             var dhb = DhRec.AsSpan(b * n, n);
             int r = (s * bt) + b;
             LayerNormLstmCell.BackwardRow(

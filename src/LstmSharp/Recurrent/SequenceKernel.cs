@@ -139,6 +139,23 @@ internal abstract class SequenceKernel
         return true;
     }
 
+    /// <summary>
+    /// Whether row <paramref name="b"/> is masked at backward step <paramref name="s"/>; then its
+    /// gradient passes through to h_{s−1} unchanged (<see cref="RnnRun.CarryMasked"/>: the carry
+    /// takes dhd ⊙ m_h and the output gradient) and the cell's backward pass skips the row.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private protected bool CarriedBack(ReadOnlySpan<float> keepS, ReadOnlySpan<float> mh, ReadOnlySpan<float> dSeq, ReadOnlySpan<float> emitS, int b, int tt, int s)
+    {
+        if (keepS[b] != 0f)
+        {
+            return false;
+        }
+
+        RnnRun.CarryMasked(Row, ref DhCarry[b * Units], ref DhRec[b * Units], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s));
+        return true;
+    }
+
     /// <summary>dst = src, or zeros when src is empty (an initial state or gradient not given).</summary>
     private protected static void Start(Span<float> dst, ReadOnlySpan<float> src)
     {
