@@ -32,7 +32,7 @@ namespace LstmSharp.Recurrent;
 /// per direction. The buffers a backward needs live in an <see cref="LstmCache"/> the caller
 /// passes to a training forward; an inference forward (cache = null) keeps no activations.</para>
 /// </remarks>
-internal sealed partial class LstmKernel
+internal sealed partial class LstmKernel : RecurrentKernel
 {
     private LstmLatencyPath? latencyPath;
 
@@ -41,22 +41,18 @@ internal sealed partial class LstmKernel
 
     /// <summary>The SIMD width of the batch-1 path's products (tests pin <see cref="LaneWidth.Scalar"/>); read when that path is first used.</summary>
     internal LaneWidth Width { get; set; } = LaneWidth.Auto;
-    private readonly string forwardOwner;
-    private readonly string backwardOwner;
 
     public LstmKernel(LstmLayout layout, string name = "lstm")
+        : base("LSTM", name, NotNull(layout).InputSize, layout.Units, layout.OutputSize, layout.GateWidth, cellState: true)
     {
-        ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        Name = name;
-        forwardOwner = $"LSTM '{name}'";
-        backwardOwner = $"LSTM '{name}' backward";
     }
 
     public LstmLayout Layout { get; }
 
-    /// <summary>Used in error messages, e.g. the layer's name.</summary>
-    public string Name { get; }
+    private protected override object LayoutKey => Layout;
+
+    private protected override int BiasLength => Layout.BiasLength;
 
     /// <summary>
     /// Runs the LSTM over <paramref name="run"/>. <paramref name="h0"/>, <paramref name="c0"/>
@@ -66,15 +62,13 @@ internal sealed partial class LstmKernel
     public void Forward(in SequenceRun run, in LstmWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs, LstmCache? cache)
     {
         var layout = Layout;
-        string owner = forwardOwner;
+        string owner = OwnerForward;
+        CheckRun(owner, run, h0, c0, outputs);
+        CheckKernels(owner, weights);
+        weights.ValidateCell(owner, layout);
         int units = layout.Units, hs = layout.OutputSize;
-        run.Validate(owner, layout.InputSize, hs);
-        weights.Validate(owner, layout);
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
         int su = layout.WeightedGateCount * units;
-        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "initial c", c0.Length, true, batch, units);
-        outputs.Validate(owner, batch, time, hs, units);
 
         bool training = cache is not null;
         if (UseLatencyPath && weights.QuantizedRecurrentKernel is null && LstmLatencyPath.Supports(layout, run, training))
@@ -185,24 +179,16 @@ internal sealed partial class LstmKernel
     {
         ArgumentNullException.ThrowIfNull(cache);
         var layout = Layout;
-        string owner = backwardOwner;
-        int units = layout.Units, hs = layout.OutputSize;
-        run.Validate(owner, layout.InputSize, hs);
-        weights.Validate(owner, layout);
+        string owner = OwnerBackward;
+        run.Validate(owner, layout.InputSize, layout.OutputSize);
+        CheckKernels(owner, weights);
+        weights.ValidateCell(owner, layout);
         cache.CheckMatches(owner, layout, run);
+        CheckKernelGradients(owner, run, dOut, grads);
+        grads.ValidateCell(owner, layout, run);
+        int units = layout.Units, hs = layout.OutputSize;
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
-        int sgates = layout.WeightedGateCount, su = sgates * units;
-        dOut.Validate(owner, batch, time, hs, units);
-        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, inputSize, gw);
-        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, hs, gw);
-        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, layout.UseBias ? gw : 0);
-        SequenceRun.CheckLength(owner, "d(peephole)", grads.Peephole.Length, false, layout.HasPeepholes ? sgates : 0, units);
-        SequenceRun.CheckLength(owner, "d(gate_recurrence)", grads.GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
-        SequenceRun.CheckLength(owner, "d(projection_kernel)", grads.Projection.Length, false, units, layout.ProjSize);
-        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, batch, time, inputSize);
-        SequenceRun.CheckLength(owner, "d(token table)", grads.Table.Length, true, run.HasTokens ? run.TokenTable.Length : 0);
-        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, batch, hs);
-        SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, batch, units);
+        int su = layout.WeightedGateCount * units;
 
         int bt = batch * time, bu = batch * units, bh = batch * hs;
         var dz = cache.Gates.AsSpan(0, bt * gw);
@@ -574,5 +560,11 @@ internal sealed partial class LstmKernel
                 }
             }
         }
+    }
+
+    private static LstmLayout NotNull(LstmLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout;
     }
 }

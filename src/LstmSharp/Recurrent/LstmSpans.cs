@@ -29,12 +29,10 @@ internal readonly ref struct LstmWeights : IRnnWeights
     /// <summary>U in reduced precision (inference only): the recurrent products run on it instead of <see cref="RecurrentKernel"/>.</summary>
     public QuantizedMatrix? QuantizedRecurrentKernel { get; init; }
 
-    internal void Validate(string owner, LstmLayout layout)
+    /// <summary>Checks P, R and W_p (W, U and b are the kernel's <see cref="RecurrentKernel"/> checks).</summary>
+    internal void ValidateCell(string owner, LstmLayout layout)
     {
-        int gu = layout.GateWidth, su = layout.WeightedGateCount * layout.Units;
-        SequenceRun.CheckLength(owner, "kernel", Kernel.Length, false, layout.InputSize, gu);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", RecurrentKernel.Length, false, layout.OutputSize, gu);
-        SequenceRun.CheckLength(owner, "bias", Bias.Length, false, layout.UseBias ? gu : 0);
+        int su = layout.WeightedGateCount * layout.Units;
         SequenceRun.CheckLength(owner, "peephole", Peephole.Length, false, layout.HasPeepholes ? layout.WeightedGateCount : 0, layout.Units);
         SequenceRun.CheckLength(owner, "gate_recurrence", GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
         SequenceRun.CheckLength(owner, "projection_kernel", Projection.Length, false, layout.Units, layout.ProjSize);
@@ -77,4 +75,14 @@ internal readonly ref struct LstmGradients : IRnnGradients
 
     /// <summary>dc_0 [batch, units], overwritten; empty to skip.</summary>
     public Span<float> InitialC { get; init; }
+
+    /// <summary>Checks dP, dR, dW_p and the token table's gradient (the rest are the kernel's <see cref="RecurrentKernel"/> checks).</summary>
+    internal void ValidateCell(string owner, LstmLayout layout, in SequenceRun run)
+    {
+        int units = layout.Units, sgates = layout.WeightedGateCount, su = sgates * units;
+        SequenceRun.CheckLength(owner, "d(peephole)", Peephole.Length, false, layout.HasPeepholes ? sgates : 0, units);
+        SequenceRun.CheckLength(owner, "d(gate_recurrence)", GateRecurrence.Length, false, layout.HasGateRecurrence ? su : 0, su);
+        SequenceRun.CheckLength(owner, "d(projection_kernel)", Projection.Length, false, units, layout.ProjSize);
+        SequenceRun.CheckLength(owner, "d(token table)", Table.Length, true, run.HasTokens ? run.TokenTable.Length : 0);
+    }
 }

@@ -25,49 +25,21 @@ namespace LstmSharp.Recurrent;
 /// bundles (ref structs, so each cell's instantiation is compiled for it: no shared generic code
 /// and no runtime generic lookups in the pool jobs).</para>
 /// </remarks>
-internal abstract class SequenceKernel
+internal abstract class SequenceKernel : RecurrentKernel
 {
     private protected SequenceKernel(string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState)
+        : base(kind, name, inputSize, units, units, gateWidth, cellState)
     {
-        Name = name;
-        OwnerForward = $"{kind} '{name}'";
-        OwnerBackward = $"{kind} '{name}' backward";
-        InputSize = inputSize;
-        Units = units;
-        GateWidth = gateWidth;
-        HasCellState = cellState;
         Row = new CellRow(units, activation, recurrentActivation, LaneWidths.Resolve(width));
         RnnRun.Ensure(ref Ones, units);
         RnnRun.Ensure(ref Zeros, units);
         Ones.AsSpan().Fill(1f);
     }
 
-    /// <summary>Used in error messages, e.g. the layer's name.</summary>
-    public string Name { get; }
-
-    private protected string OwnerForward { get; }
-
-    private protected string OwnerBackward { get; }
-
     /// <summary>A new, empty BPTT cache of this cell's kind.</summary>
     internal abstract SequenceCache NewCache();
 
-    private protected int InputSize { get; }
-
-    private protected int Units { get; }
-
-    /// <summary>Columns of W and U (G·units).</summary>
-    private protected int GateWidth { get; }
-
-    /// <summary>Whether the cell carries a second state c (initial c, final c, ∂L/∂c).</summary>
-    private protected bool HasCellState { get; }
-
     private protected CellRow Row { get; }
-
-    /// <summary>The cell's layout: what a cache remembers to refuse a backward with another one.</summary>
-    private protected abstract object LayoutKey { get; }
-
-    private protected abstract int BiasLength { get; }
 
     /// <summary>[T·B, G·units]: xd·W of every step (biases join in the step passes), unless the cell keeps it in its cache (<c>ProjectionBuffer</c>).</summary>
     private protected float[] Xp = [];
@@ -203,12 +175,9 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     {
         string owner = OwnerForward;
         int n = InputSize, u = Units, g = GateWidth;
-        run.Validate(owner, n, u);
-        int bt = run.Batch, tt = run.Time, cu = HasCellState ? u : 0;
+        CheckRun(owner, run, h0, c0, outputs);
         CheckWeights(owner, weights);
-        SequenceRun.CheckLength(owner, "initial h", h0.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "initial c", c0.Length, true, bt, cu);
-        outputs.Validate(owner, bt, tt, u, cu);
+        int bt = run.Batch, tt = run.Time;
 
         bool training = cache is not null;
         var c = cache ?? scratch;
@@ -320,25 +289,11 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     }
 
     /// <summary>Checks W, U and b against the layout (the bias's shape is the cell's); a cell with more parameters checks them too.</summary>
-    private protected virtual void CheckWeights(string owner, in TWeights weights)
-    {
-        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, InputSize, GateWidth);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, Units, GateWidth);
-        SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, BiasLength);
-    }
+    private protected virtual void CheckWeights(string owner, in TWeights weights) => CheckKernels(owner, weights);
 
     /// <summary>The backward's checks: output gradients and gradient buffers against the run's shapes; a cell with more parameters checks them too.</summary>
-    private protected virtual void CheckGradients(string owner, in SequenceRun run, in RnnOutputGradients dOut, in TGradients grads)
-    {
-        int bt = run.Batch, tt = run.Time, u = Units, cu = HasCellState ? u : 0;
-        dOut.Validate(owner, bt, tt, u, cu);
-        SequenceRun.CheckLength(owner, "d(kernel)", grads.Kernel.Length, false, InputSize, GateWidth);
-        SequenceRun.CheckLength(owner, "d(recurrent_kernel)", grads.RecurrentKernel.Length, false, u, GateWidth);
-        SequenceRun.CheckLength(owner, "d(bias)", grads.Bias.Length, false, BiasLength);
-        SequenceRun.CheckLength(owner, "dx", grads.Input.Length, true, bt, tt, InputSize);
-        SequenceRun.CheckLength(owner, "d(initial h)", grads.InitialH.Length, true, bt, u);
-        SequenceRun.CheckLength(owner, "d(initial c)", grads.InitialC.Length, true, bt, cu);
-    }
+    private protected virtual void CheckGradients(string owner, in SequenceRun run, in RnnOutputGradients dOut, in TGradients grads) =>
+        CheckKernelGradients(owner, run, dOut, grads);
 
     /// <summary>
     /// Where the forward writes x·W of every step ([T·B, G·units], <paramref name="length"/> floats):
