@@ -66,18 +66,15 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
 
     private bool UseBias => Layout.UseBias;
 
+    /// <summary>The driver's checks, the reset_after bias named by its shape [2, 3·units].</summary>
     private protected override void CheckWeights(string owner, in RnnWeights weights)
     {
-        SequenceRun.CheckLength(owner, "kernel", weights.Kernel.Length, false, n, g);
-        SequenceRun.CheckLength(owner, "recurrent_kernel", weights.RecurrentKernel.Length, false, u, g);
         if (ResetAfter && UseBias)
         {
             SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, 2, g);
         }
-        else
-        {
-            SequenceRun.CheckLength(owner, "bias", weights.Bias.Length, false, Layout.BiasLength);
-        }
+
+        base.CheckWeights(owner, weights);
     }
 
     /// <summary>biasX = what adds to xp per column (b, or b_in + b_rec on z, r and b_in on h); biasQ = bh_rec.</summary>

@@ -8,8 +8,11 @@ namespace LstmSharp.Recurrent;
 /// per-step keep/output masks, the time-major copy of the dropped-out input and its projection
 /// x·W, the initial state(s), the batch chunks and their pool jobs, the final outputs; in the
 /// backward the output-gradient carry (and the cell-state carry of a two-state cell), Uᵀ,
-/// dh_0 / dc_0 and the scatter of dx. A cell supplies only its per-step products and row passes
-/// and its whole-sequence parameter products.
+/// dh_0 / dc_0 and the scatter of dx. It owns the time loop: per step the state rows
+/// (<see cref="StepStates"/>, with h ⊙ m_h) and the output rows. A cell supplies only its step
+/// (products and row passes, <see cref="SequenceKernel{TWeights, TGradients}"/>.ForwardStep /
+/// BackwardStep) and its whole-sequence parameter products. The names, sizes and argument checks
+/// are <see cref="RecurrentKernel"/>'s, shared with <see cref="LstmKernel"/>.
 /// </summary>
 /// <remarks>
 /// <para>Buffers are time-major in processing order (row s·B + b is step s of sequence b), so every
@@ -19,7 +22,7 @@ namespace LstmSharp.Recurrent;
 /// <para>A two-state cell (<c>cellState</c>: LSTM-like, c beside h) gets c_0 … c_T in
 /// <see cref="SequenceCache.Cells"/> and a backward carry ∂L/∂c in <see cref="DcCarry"/>; its rows
 /// copy both states over masked steps, as they copy h.</para>
-/// <para>Two classes: this one holds the sizes, buffers and row helpers the cells' step loops use
+/// <para>Two classes: this one holds the buffers and row helpers the cells' steps use
 /// (not generic, so those loops inline them as before), and
 /// <see cref="SequenceKernel{TWeights, TGradients}"/> the forward and backward over the cell's span
 /// bundles (ref structs, so each cell's instantiation is compiled for it: no shared generic code
