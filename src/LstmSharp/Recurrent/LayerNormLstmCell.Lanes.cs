@@ -68,35 +68,6 @@ internal static partial class LayerNormLstmCell
         }
     }
 
-    // σ and φ: fixed to sigmoid and tanh when the shape says so, else chosen by kind (as LstmCell's rows).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Sigma<TL, TV, TC>(ActivationKind kind, TV x)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.Sigmoid(x) : TL.Activate(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Phi<TL, TV, TC>(ActivationKind kind, TV x)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.Tanh(x) : TL.Activate(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV SigmaDerivative<TL, TV, TC>(ActivationKind kind, TV y)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.SigmoidDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV PhiDerivative<TL, TV, TC>(ActivationKind kind, TV y)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.TanhDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
-
     /// <summary>v ← (v − mean) · r.</summary>
     private ref struct Standardize : ILaneOp
     {
@@ -150,7 +121,7 @@ internal static partial class LayerNormLstmCell
             where TV : struct
         {
             TV zi = Z<TL, TV>(i), zf = Z<TL, TV>(N + i), zc = Z<TL, TV>((2 * N) + i), zo = Z<TL, TV>((3 * N) + i);
-            TV gi = Sigma<TL, TV, TC>(Rec, zi), gf = Sigma<TL, TV, TC>(Rec, zf), gc = Phi<TL, TV, TC>(Act, zc), go = Sigma<TL, TV, TC>(Rec, zo);
+            TV gi = CellActivation<TL, TV, TC>.Sigma(Rec, zi), gf = CellActivation<TL, TV, TC>.Sigma(Rec, zf), gc = CellActivation<TL, TV, TC>.Phi(Act, zc), go = CellActivation<TL, TV, TC>.Sigma(Rec, zo);
             TL.Store(gi, ref Gates, i);
             TL.Store(gf, ref Gates, N + i);
             TL.Store(gc, ref Gates, (2 * N) + i);
@@ -186,7 +157,7 @@ internal static partial class LayerNormLstmCell
             where TV : struct
         {
             TV l = TL.Add(TL.Mul(TL.Load(ref CellGamma, i), TL.Load(ref CHat, i)), TL.Load(ref CellBeta, i));
-            TL.Store(TL.Mul(TL.Load(ref O, i), Phi<TL, TV, TC>(Act, l)), ref H, i);
+            TL.Store(TL.Mul(TL.Load(ref O, i), CellActivation<TL, TV, TC>.Phi(Act, l)), ref H, i);
         }
     }
 
@@ -211,12 +182,12 @@ internal static partial class LayerNormLstmCell
         {
             TV o = TL.Load(ref Gates, (3 * N) + i);
             TV gamma = TL.Load(ref CellGamma, i);
-            TV pl = Phi<TL, TV, TC>(Act, TL.Add(TL.Mul(gamma, TL.Load(ref CHat, i)), TL.Load(ref CellBeta, i)));
+            TV pl = CellActivation<TL, TV, TC>.Phi(Act, TL.Add(TL.Mul(gamma, TL.Load(ref CHat, i)), TL.Load(ref CellBeta, i)));
             TV dh = TL.Load(ref Dh, i);
-            TV d = TL.Mul(TL.Mul(dh, o), PhiDerivative<TL, TV, TC>(Act, pl));
+            TV d = TL.Mul(TL.Mul(dh, o), CellActivation<TL, TV, TC>.PhiDerivative(Act, pl));
             TL.Store(d, ref Dl, i);
             TL.Store(TL.Mul(d, gamma), ref DcHat, i);
-            TL.Store(TL.Mul(TL.Mul(dh, pl), SigmaDerivative<TL, TV, TC>(Rec, o)), ref Gates, (3 * N) + i);
+            TL.Store(TL.Mul(TL.Mul(dh, pl), CellActivation<TL, TV, TC>.SigmaDerivative(Rec, o)), ref Gates, (3 * N) + i);
         }
     }
 
@@ -246,9 +217,9 @@ internal static partial class LayerNormLstmCell
             int n = N;
             TV gi = TL.Load(ref Gates, i), gf = TL.Load(ref Gates, n + i), gc = TL.Load(ref Gates, (2 * n) + i);
             TV dct = TL.Add(TL.Load(ref Dc, i), TL.Load(ref Dax, i));
-            TV dzi = TL.Mul(TL.Mul(dct, gc), SigmaDerivative<TL, TV, TC>(Rec, gi));
-            TV dzf = TL.Mul(TL.Mul(dct, TL.Load(ref CPrev, i)), SigmaDerivative<TL, TV, TC>(Rec, gf));
-            TV dzc = TL.Mul(TL.Mul(dct, gi), PhiDerivative<TL, TV, TC>(Act, gc));
+            TV dzi = TL.Mul(TL.Mul(dct, gc), CellActivation<TL, TV, TC>.SigmaDerivative(Rec, gi));
+            TV dzf = TL.Mul(TL.Mul(dct, TL.Load(ref CPrev, i)), CellActivation<TL, TV, TC>.SigmaDerivative(Rec, gf));
+            TV dzc = TL.Mul(TL.Mul(dct, gi), CellActivation<TL, TV, TC>.PhiDerivative(Act, gc));
             TV dzo = TL.Load(ref Gates, (3 * n) + i);
             TL.Store(TL.Mul(dct, gf), ref Dc, i);
             Store<TL, TV>(dzi, i);

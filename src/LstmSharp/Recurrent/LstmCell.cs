@@ -91,9 +91,9 @@ internal static class LstmCell
         {
             j = shape switch
             {
-                CellShape.Standard => ForwardVector<Lanes512, Vector512<float>, StandardCell>(layout, z, c, h, peephole, j),
-                CellShape.SigmoidTanh => ForwardVector<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
-                _ => ForwardVector<Lanes512, Vector512<float>, AnyCell>(layout, z, c, h, peephole, j),
+                CellShape.Standard => ForwardCols<Lanes512, Vector512<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardCols<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardCols<Lanes512, Vector512<float>, AnyCell>(layout, z, c, h, peephole, j),
             };
         }
 
@@ -101,15 +101,15 @@ internal static class LstmCell
         {
             j = shape switch
             {
-                CellShape.Standard => ForwardVector<Lanes256, Vector256<float>, StandardCell>(layout, z, c, h, peephole, j),
-                CellShape.SigmoidTanh => ForwardVector<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
-                _ => ForwardVector<Lanes256, Vector256<float>, AnyCell>(layout, z, c, h, peephole, j),
+                CellShape.Standard => ForwardCols<Lanes256, Vector256<float>, StandardCell>(layout, z, c, h, peephole, j),
+                CellShape.SigmoidTanh => ForwardCols<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, z, c, h, peephole, j),
+                _ => ForwardCols<Lanes256, Vector256<float>, AnyCell>(layout, z, c, h, peephole, j),
             };
         }
 
         if (j < units)
         {
-            ForwardScalar(layout, z, c, h, peephole, j);
+            ForwardCols<Lanes1, float, AnyCell>(layout, z, c, h, peephole, j);
         }
 
         if (!gates.IsEmpty)
@@ -118,11 +118,11 @@ internal static class LstmCell
         }
     }
 
-    /// <summary>Scalar twin of <see cref="ForwardRow"/>: the same arithmetic one element at a time.</summary>
+    /// <summary>Scalar twin of <see cref="ForwardRow"/>: the same row kernel at one lane (<see cref="Lanes1"/>), hence the same bits.</summary>
     public static void ForwardRowScalar(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, Span<float> gates)
     {
         CheckRow(layout, z, c, h, peephole, gates);
-        ForwardScalar(layout, z, c, h, peephole, 0);
+        ForwardCols<Lanes1, float, AnyCell>(layout, z, c, h, peephole, 0);
         if (!gates.IsEmpty)
         {
             CopyWeightedGates(layout, z, gates);
@@ -152,9 +152,9 @@ internal static class LstmCell
         {
             j = shape switch
             {
-                CellShape.Standard => BackwardVector<Lanes512, Vector512<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                CellShape.SigmoidTanh => BackwardVector<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                _ => BackwardVector<Lanes512, Vector512<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.Standard => BackwardCols<Lanes512, Vector512<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardCols<Lanes512, Vector512<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardCols<Lanes512, Vector512<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
             };
         }
 
@@ -162,15 +162,15 @@ internal static class LstmCell
         {
             j = shape switch
             {
-                CellShape.Standard => BackwardVector<Lanes256, Vector256<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                CellShape.SigmoidTanh => BackwardVector<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
-                _ => BackwardVector<Lanes256, Vector256<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.Standard => BackwardCols<Lanes256, Vector256<float>, StandardCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                CellShape.SigmoidTanh => BackwardCols<Lanes256, Vector256<float>, SigmoidTanhCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
+                _ => BackwardCols<Lanes256, Vector256<float>, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j),
             };
         }
 
         if (j < units)
         {
-            BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
+            BackwardCols<Lanes1, float, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, j);
         }
     }
 
@@ -178,62 +178,10 @@ internal static class LstmCell
     public static void BackwardRowScalar(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates)
     {
         CheckBackwardRow(layout, a, dh, dc, cT, cPrev, peephole, dGates);
-        BackwardScalar(layout, a, dh, dc, cT, cPrev, peephole, dGates, 0);
+        BackwardCols<Lanes1, float, AnyCell>(layout, a, dh, dc, cT, cPrev, peephole, dGates, 0);
     }
 
-    private static void ForwardScalar(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
-    {
-        var v = layout.Variant;
-        int units = layout.Units;
-        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
-        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
-        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
-        bool cifg = v.CoupledInputForget;
-        var rec = v.RecurrentActivation;
-        var act = v.Activation;
-        for (int j = start; j < units; j++)
-        {
-            float cPrev = c[j];
-            float i = 1f;
-            if (oi >= 0)
-            {
-                float zi = z[oi + j];
-                if (pi >= 0) zi += peephole[pi + j] * cPrev;
-                i = VecMath.Activate(rec, zi);
-                z[oi + j] = i;
-            }
-
-            float f = 1f;
-            if (of >= 0)
-            {
-                float zf = z[of + j];
-                if (pf >= 0) zf += peephole[pf + j] * cPrev;
-                f = VecMath.Activate(rec, zf);
-                z[of + j] = f;
-            }
-            else if (cifg)
-            {
-                f = 1f - i;
-            }
-
-            float g = v.InputActivation ? VecMath.Activate(act, z[oc + j]) : z[oc + j];
-            z[oc + j] = g;
-            float cNew = (f * cPrev) + (i * g);
-            c[j] = cNew;
-            float o = 1f;
-            if (oo >= 0)
-            {
-                float zo = z[oo + j];
-                if (po >= 0) zo += peephole[po + j] * cNew;
-                o = VecMath.Activate(rec, zo);
-                z[oo + j] = o;
-            }
-
-            h[j] = o * (v.OutputActivation ? VecMath.Activate(act, cNew) : cNew);
-        }
-    }
-
-    private static int ForwardVector<TL, TV, TC>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
+    private static int ForwardCols<TL, TV, TC>(LstmLayout layout, Span<float> z, Span<float> c, Span<float> h, ReadOnlySpan<float> peephole, int start)
         where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
@@ -259,7 +207,7 @@ internal static class LstmCell
             {
                 TV zi = TL.Load(ref zr, oi + j);
                 if (!TC.Standard && pi >= 0) zi = TL.Add(zi, TL.Mul(TL.Load(ref pr, pi + j), cPrev));
-                i = Rec<TL, TV, TC>(rec, zi);
+                i = CellActivation<TL, TV, TC>.Sigma(rec, zi);
                 TL.Store(i, ref zr, oi + j);
             }
 
@@ -268,7 +216,7 @@ internal static class LstmCell
             {
                 TV zf = TL.Load(ref zr, of + j);
                 if (!TC.Standard && pf >= 0) zf = TL.Add(zf, TL.Mul(TL.Load(ref pr, pf + j), cPrev));
-                f = Rec<TL, TV, TC>(rec, zf);
+                f = CellActivation<TL, TV, TC>.Sigma(rec, zf);
                 TL.Store(f, ref zr, of + j);
             }
             else if (cifg)
@@ -277,7 +225,7 @@ internal static class LstmCell
             }
 
             TV g = TL.Load(ref zr, oc + j);
-            if (TC.Standard || inAct) g = Act<TL, TV, TC>(act, g);
+            if (TC.Standard || inAct) g = CellActivation<TL, TV, TC>.Phi(act, g);
             TL.Store(g, ref zr, oc + j);
             TV cNew = TL.Add(TL.Mul(f, cPrev), TL.Mul(i, g));
             TL.Store(cNew, ref cr, j);
@@ -286,75 +234,17 @@ internal static class LstmCell
             {
                 TV zo = TL.Load(ref zr, oo + j);
                 if (!TC.Standard && po >= 0) zo = TL.Add(zo, TL.Mul(TL.Load(ref pr, po + j), cNew));
-                o = Rec<TL, TV, TC>(rec, zo);
+                o = CellActivation<TL, TV, TC>.Sigma(rec, zo);
                 TL.Store(o, ref zr, oo + j);
             }
 
-            TL.Store(TL.Mul(o, TC.Standard || outAct ? Act<TL, TV, TC>(act, cNew) : cNew), ref hr, j);
+            TL.Store(TL.Mul(o, TC.Standard || outAct ? CellActivation<TL, TV, TC>.Phi(act, cNew) : cNew), ref hr, j);
         }
 
         return end;
     }
 
-    private static void BackwardScalar(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
-    {
-        var v = layout.Variant;
-        int units = layout.Units;
-        int oi = layout.BlockOffset(LstmGate.Input), of = layout.BlockOffset(LstmGate.Forget);
-        int oc = layout.BlockOffset(LstmGate.Candidate), oo = layout.BlockOffset(LstmGate.Output);
-        int pi = PeepholeRow(layout, LstmGate.Input), pf = PeepholeRow(layout, LstmGate.Forget), po = PeepholeRow(layout, LstmGate.Output);
-        int gi = GateRow(layout, dGates, LstmGate.Input), gf = GateRow(layout, dGates, LstmGate.Forget), go = GateRow(layout, dGates, LstmGate.Output);
-        bool cifg = v.CoupledInputForget;
-        var rec = v.RecurrentActivation;
-        var act = v.Activation;
-        for (int j = start; j < units; j++)
-        {
-            float i = oi >= 0 ? a[oi + j] : 1f;
-            float f = of >= 0 ? a[of + j] : cifg ? 1f - i : 1f;
-            float g = a[oc + j];
-            float o = oo >= 0 ? a[oo + j] : 1f;
-            float c = cT[j], cp = cPrev[j];
-            float tc = v.OutputActivation ? VecMath.Activate(act, c) : c;
-            float dhj = dh[j];
-            float dct = dhj * o;
-            if (v.OutputActivation) dct *= VecMath.DerivativeFromOutput(act, tc);
-            dct = dc[j] + dct;
-            if (oo >= 0)
-            {
-                float dao = dhj * tc;
-                if (go >= 0) dao += dGates[go + j];
-                float dzo = dao * VecMath.DerivativeFromOutput(rec, o);
-                a[oo + j] = dzo;
-                if (po >= 0) dct += peephole[po + j] * dzo;
-            }
-
-            float dcp = dct * f;
-            if (of >= 0)
-            {
-                float daf = dct * cp;
-                if (gf >= 0) daf += dGates[gf + j];
-                float dzf = daf * VecMath.DerivativeFromOutput(rec, f);
-                a[of + j] = dzf;
-                if (pf >= 0) dcp += peephole[pf + j] * dzf;
-            }
-
-            if (oi >= 0)
-            {
-                float dai = dct * (cifg ? g - cp : g);
-                if (gi >= 0) dai += dGates[gi + j];
-                float dzi = dai * VecMath.DerivativeFromOutput(rec, i);
-                a[oi + j] = dzi;
-                if (pi >= 0) dcp += peephole[pi + j] * dzi;
-            }
-
-            float dg = dct * i;
-            if (v.InputActivation) dg *= VecMath.DerivativeFromOutput(act, g);
-            a[oc + j] = dg;
-            dc[j] = dcp;
-        }
-    }
-
-    private static int BackwardVector<TL, TV, TC>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
+    private static int BackwardCols<TL, TV, TC>(LstmLayout layout, Span<float> a, ReadOnlySpan<float> dh, Span<float> dc, ReadOnlySpan<float> cT, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> peephole, ReadOnlySpan<float> dGates, int start)
         where TL : struct, ILanes<TV>
         where TV : struct
         where TC : struct, ICellShape
@@ -383,16 +273,16 @@ internal static class LstmCell
             TV g = TL.Load(ref ar, oc + j);
             TV o = TC.Standard || oo >= 0 ? TL.Load(ref ar, oo + j) : TL.One;
             TV c = TL.Load(ref ctr, j), cp = TL.Load(ref cpr, j);
-            TV tc = TC.Standard || outAct ? Act<TL, TV, TC>(act, c) : c;
+            TV tc = TC.Standard || outAct ? CellActivation<TL, TV, TC>.Phi(act, c) : c;
             TV dhj = TL.Load(ref dhr, j);
             TV dct = TL.Mul(dhj, o);
-            if (TC.Standard || outAct) dct = TL.Mul(dct, ActDerivative<TL, TV, TC>(act, tc));
+            if (TC.Standard || outAct) dct = TL.Mul(dct, CellActivation<TL, TV, TC>.PhiDerivative(act, tc));
             dct = TL.Add(TL.Load(ref dcr, j), dct);
             if (TC.Standard || oo >= 0)
             {
                 TV dao = TL.Mul(dhj, tc);
                 if (!TC.Standard && go >= 0) dao = TL.Add(dao, TL.Load(ref dgr, go + j));
-                TV dzo = TL.Mul(dao, RecDerivative<TL, TV, TC>(rec, o));
+                TV dzo = TL.Mul(dao, CellActivation<TL, TV, TC>.SigmaDerivative(rec, o));
                 TL.Store(dzo, ref ar, oo + j);
                 if (!TC.Standard && po >= 0) dct = TL.Add(dct, TL.Mul(TL.Load(ref pr, po + j), dzo));
             }
@@ -402,7 +292,7 @@ internal static class LstmCell
             {
                 TV daf = TL.Mul(dct, cp);
                 if (!TC.Standard && gf >= 0) daf = TL.Add(daf, TL.Load(ref dgr, gf + j));
-                TV dzf = TL.Mul(daf, RecDerivative<TL, TV, TC>(rec, f));
+                TV dzf = TL.Mul(daf, CellActivation<TL, TV, TC>.SigmaDerivative(rec, f));
                 TL.Store(dzf, ref ar, of + j);
                 if (!TC.Standard && pf >= 0) dcp = TL.Add(dcp, TL.Mul(TL.Load(ref pr, pf + j), dzf));
             }
@@ -411,49 +301,19 @@ internal static class LstmCell
             {
                 TV dai = TL.Mul(dct, !TC.Standard && cifg ? TL.Sub(g, cp) : g);
                 if (!TC.Standard && gi >= 0) dai = TL.Add(dai, TL.Load(ref dgr, gi + j));
-                TV dzi = TL.Mul(dai, RecDerivative<TL, TV, TC>(rec, i));
+                TV dzi = TL.Mul(dai, CellActivation<TL, TV, TC>.SigmaDerivative(rec, i));
                 TL.Store(dzi, ref ar, oi + j);
                 if (!TC.Standard && pi >= 0) dcp = TL.Add(dcp, TL.Mul(TL.Load(ref pr, pi + j), dzi));
             }
 
             TV dg = TL.Mul(dct, i);
-            if (TC.Standard || inAct) dg = TL.Mul(dg, ActDerivative<TL, TV, TC>(act, g));
+            if (TC.Standard || inAct) dg = TL.Mul(dg, CellActivation<TL, TV, TC>.PhiDerivative(act, g));
             TL.Store(dg, ref ar, oc + j);
             TL.Store(dcp, ref dcr, j);
         }
 
         return end;
     }
-
-    // The gate activation σ and the cell activation φ: fixed to sigmoid and tanh when the shape
-    // says so (no switch on the kind inside the loop), else chosen by kind.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Rec<TL, TV, TC>(ActivationKind kind, TV x)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.Sigmoid(x) : TL.Activate(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Act<TL, TV, TC>(ActivationKind kind, TV x)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.Tanh(x) : TL.Activate(kind, x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV RecDerivative<TL, TV, TC>(ActivationKind kind, TV y)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.SigmoidDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ActDerivative<TL, TV, TC>(ActivationKind kind, TV y)
-        where TL : struct, ILanes<TV>
-        where TV : struct
-        where TC : struct, ICellShape
-        => TC.SigmoidTanh ? TL.TanhDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
 
     /// <summary>
     /// Which specialisation of the vector row kernels fits: <see cref="CellShape.Standard"/> (all four
@@ -540,6 +400,30 @@ internal interface ICellShape
 
     /// <summary>The Keras LSTM: gates i, f, c, o all present, no peepholes, no coupling, φ on input and output, no FGR gradient.</summary>
     static abstract bool Standard { get; }
+}
+
+/// <summary>
+/// σ (the gates' activation) and φ (the candidate's and the output's) of a cell row at width
+/// <typeparamref name="TL"/>, and their derivatives from the output: fixed to sigmoid and tanh
+/// when the shape <typeparamref name="TC"/> says so (no switch on the kind inside the loop), else
+/// chosen by kind. <see cref="LstmCell"/> and <see cref="LayerNormLstmCell"/> share them.
+/// </summary>
+internal static class CellActivation<TL, TV, TC>
+    where TL : struct, ILanes<TV>
+    where TV : struct
+    where TC : struct, ICellShape
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Sigma(ActivationKind kind, TV x) => TC.SigmoidTanh ? TL.Sigmoid(x) : TL.Activate(kind, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Phi(ActivationKind kind, TV x) => TC.SigmoidTanh ? TL.Tanh(x) : TL.Activate(kind, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV SigmaDerivative(ActivationKind kind, TV y) => TC.SigmoidTanh ? TL.SigmoidDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV PhiDerivative(ActivationKind kind, TV y) => TC.SigmoidTanh ? TL.TanhDerivativeFromOutput(y) : TL.DerivativeFromOutput(kind, y);
 }
 
 internal readonly struct AnyCell : ICellShape
