@@ -20,74 +20,10 @@ internal static partial class Gemv
         int j = 0;
         if (gates == 4 && width == LaneWidth.Vector512)
         {
-            ref float ar = ref MemoryMarshal.GetReference(a);
             ref float cr = ref MemoryMarshal.GetReference(acc);
-            int rows = a.Length, r0 = reverse ? rows - 1 : 0, dr = reverse ? -1 : 1;
-            nint st = stride;
             for (; j + 64 <= n; j += 64)
             {
-                ref float m0 = ref Unsafe.Add(ref m, j);
-                ref float a0 = ref Unsafe.Add(ref cr, j);
-                ref float a1 = ref Unsafe.Add(ref a0, n);
-                ref float a2 = ref Unsafe.Add(ref a1, n);
-                ref float a3 = ref Unsafe.Add(ref a2, n);
-                var c00 = Vector512.LoadUnsafe(ref a0);
-                var c01 = Vector512.LoadUnsafe(ref a0, 16);
-                var c02 = Vector512.LoadUnsafe(ref a0, 32);
-                var c03 = Vector512.LoadUnsafe(ref a0, 48);
-                var c10 = Vector512.LoadUnsafe(ref a1);
-                var c11 = Vector512.LoadUnsafe(ref a1, 16);
-                var c12 = Vector512.LoadUnsafe(ref a1, 32);
-                var c13 = Vector512.LoadUnsafe(ref a1, 48);
-                var c20 = Vector512.LoadUnsafe(ref a2);
-                var c21 = Vector512.LoadUnsafe(ref a2, 16);
-                var c22 = Vector512.LoadUnsafe(ref a2, 32);
-                var c23 = Vector512.LoadUnsafe(ref a2, 48);
-                var c30 = Vector512.LoadUnsafe(ref a3);
-                var c31 = Vector512.LoadUnsafe(ref a3, 16);
-                var c32 = Vector512.LoadUnsafe(ref a3, 32);
-                var c33 = Vector512.LoadUnsafe(ref a3, 48);
-                for (int i = 0, r = r0; i < rows; i++, r += dr)
-                {
-                    var x = Vector512.Create(Unsafe.Add(ref ar, r));
-                    ref float p0 = ref Unsafe.Add(ref m0, (nint)r * ld);
-                    ref float p1 = ref Unsafe.Add(ref p0, st);
-                    ref float p2 = ref Unsafe.Add(ref p1, st);
-                    ref float p3 = ref Unsafe.Add(ref p2, st);
-                    c00 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0), c00);
-                    c01 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 16), c01);
-                    c02 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 32), c02);
-                    c03 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p0, 48), c03);
-                    c10 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1), c10);
-                    c11 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 16), c11);
-                    c12 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 32), c12);
-                    c13 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p1, 48), c13);
-                    c20 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2), c20);
-                    c21 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 16), c21);
-                    c22 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 32), c22);
-                    c23 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p2, 48), c23);
-                    c30 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3), c30);
-                    c31 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 16), c31);
-                    c32 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 32), c32);
-                    c33 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p3, 48), c33);
-                }
-
-                c00.StoreUnsafe(ref a0);
-                c01.StoreUnsafe(ref a0, 16);
-                c02.StoreUnsafe(ref a0, 32);
-                c03.StoreUnsafe(ref a0, 48);
-                c10.StoreUnsafe(ref a1);
-                c11.StoreUnsafe(ref a1, 16);
-                c12.StoreUnsafe(ref a1, 32);
-                c13.StoreUnsafe(ref a1, 48);
-                c20.StoreUnsafe(ref a2);
-                c21.StoreUnsafe(ref a2, 16);
-                c22.StoreUnsafe(ref a2, 32);
-                c23.StoreUnsafe(ref a2, 48);
-                c30.StoreUnsafe(ref a3);
-                c31.StoreUnsafe(ref a3, 16);
-                c32.StoreUnsafe(ref a3, 32);
-                c33.StoreUnsafe(ref a3, 48);
+                GateStrip<NoPack>(a, reverse, ref Unsafe.Add(ref m, j), ld, stride, ref Unsafe.Add(ref cr, j), n, ref Unsafe.NullRef<float>(), 0);
             }
         }
 
@@ -107,112 +43,54 @@ internal static partial class Gemv
     /// </summary>
     internal static void MultiplyAddGatesAndPack(ReadOnlySpan<float> a, ref float m, int ld, int stride, Span<float> acc, int n, Span<float> panel)
     {
-        ref float ar = ref MemoryMarshal.GetReference(a);
         ref float cr = ref MemoryMarshal.GetReference(acc);
         ref float pk = ref MemoryMarshal.GetReference(panel);
-        int rows = a.Length, pw = 4 * n;
-        nint st = stride;
         for (int j = 0; j + 64 <= n; j += 64)
         {
-            ref float m0 = ref Unsafe.Add(ref m, j);
-            ref float a0 = ref Unsafe.Add(ref cr, j);
-            ref float a1 = ref Unsafe.Add(ref a0, n);
-            ref float a2 = ref Unsafe.Add(ref a1, n);
-            ref float a3 = ref Unsafe.Add(ref a2, n);
-            var c00 = Vector512.LoadUnsafe(ref a0);
-            var c01 = Vector512.LoadUnsafe(ref a0, 16);
-            var c02 = Vector512.LoadUnsafe(ref a0, 32);
-            var c03 = Vector512.LoadUnsafe(ref a0, 48);
-            var c10 = Vector512.LoadUnsafe(ref a1);
-            var c11 = Vector512.LoadUnsafe(ref a1, 16);
-            var c12 = Vector512.LoadUnsafe(ref a1, 32);
-            var c13 = Vector512.LoadUnsafe(ref a1, 48);
-            var c20 = Vector512.LoadUnsafe(ref a2);
-            var c21 = Vector512.LoadUnsafe(ref a2, 16);
-            var c22 = Vector512.LoadUnsafe(ref a2, 32);
-            var c23 = Vector512.LoadUnsafe(ref a2, 48);
-            var c30 = Vector512.LoadUnsafe(ref a3);
-            var c31 = Vector512.LoadUnsafe(ref a3, 16);
-            var c32 = Vector512.LoadUnsafe(ref a3, 32);
-            var c33 = Vector512.LoadUnsafe(ref a3, 48);
-            for (int r = 0; r < rows; r++)
-            {
-                var x = Vector512.Create(Unsafe.Add(ref ar, r));
-                ref float p0 = ref Unsafe.Add(ref m0, (nint)r * ld);
-                ref float p1 = ref Unsafe.Add(ref p0, st);
-                ref float p2 = ref Unsafe.Add(ref p1, st);
-                ref float p3 = ref Unsafe.Add(ref p2, st);
-                ref float q0 = ref Unsafe.Add(ref pk, ((nint)r * pw) + j);
-                ref float q1 = ref Unsafe.Add(ref q0, n);
-                ref float q2 = ref Unsafe.Add(ref q1, n);
-                ref float q3 = ref Unsafe.Add(ref q2, n);
-                var u00 = Vector512.LoadUnsafe(ref p0);
-                u00.StoreUnsafe(ref q0);
-                c00 = Vector512.FusedMultiplyAdd(x, u00, c00);
-                var u01 = Vector512.LoadUnsafe(ref p0, 16);
-                u01.StoreUnsafe(ref q0, (nuint)16);
-                c01 = Vector512.FusedMultiplyAdd(x, u01, c01);
-                var u02 = Vector512.LoadUnsafe(ref p0, 32);
-                u02.StoreUnsafe(ref q0, (nuint)32);
-                c02 = Vector512.FusedMultiplyAdd(x, u02, c02);
-                var u03 = Vector512.LoadUnsafe(ref p0, 48);
-                u03.StoreUnsafe(ref q0, (nuint)48);
-                c03 = Vector512.FusedMultiplyAdd(x, u03, c03);
-                var u10 = Vector512.LoadUnsafe(ref p1);
-                u10.StoreUnsafe(ref q1);
-                c10 = Vector512.FusedMultiplyAdd(x, u10, c10);
-                var u11 = Vector512.LoadUnsafe(ref p1, 16);
-                u11.StoreUnsafe(ref q1, (nuint)16);
-                c11 = Vector512.FusedMultiplyAdd(x, u11, c11);
-                var u12 = Vector512.LoadUnsafe(ref p1, 32);
-                u12.StoreUnsafe(ref q1, (nuint)32);
-                c12 = Vector512.FusedMultiplyAdd(x, u12, c12);
-                var u13 = Vector512.LoadUnsafe(ref p1, 48);
-                u13.StoreUnsafe(ref q1, (nuint)48);
-                c13 = Vector512.FusedMultiplyAdd(x, u13, c13);
-                var u20 = Vector512.LoadUnsafe(ref p2);
-                u20.StoreUnsafe(ref q2);
-                c20 = Vector512.FusedMultiplyAdd(x, u20, c20);
-                var u21 = Vector512.LoadUnsafe(ref p2, 16);
-                u21.StoreUnsafe(ref q2, (nuint)16);
-                c21 = Vector512.FusedMultiplyAdd(x, u21, c21);
-                var u22 = Vector512.LoadUnsafe(ref p2, 32);
-                u22.StoreUnsafe(ref q2, (nuint)32);
-                c22 = Vector512.FusedMultiplyAdd(x, u22, c22);
-                var u23 = Vector512.LoadUnsafe(ref p2, 48);
-                u23.StoreUnsafe(ref q2, (nuint)48);
-                c23 = Vector512.FusedMultiplyAdd(x, u23, c23);
-                var u30 = Vector512.LoadUnsafe(ref p3);
-                u30.StoreUnsafe(ref q3);
-                c30 = Vector512.FusedMultiplyAdd(x, u30, c30);
-                var u31 = Vector512.LoadUnsafe(ref p3, 16);
-                u31.StoreUnsafe(ref q3, (nuint)16);
-                c31 = Vector512.FusedMultiplyAdd(x, u31, c31);
-                var u32 = Vector512.LoadUnsafe(ref p3, 32);
-                u32.StoreUnsafe(ref q3, (nuint)32);
-                c32 = Vector512.FusedMultiplyAdd(x, u32, c32);
-                var u33 = Vector512.LoadUnsafe(ref p3, 48);
-                u33.StoreUnsafe(ref q3, (nuint)48);
-                c33 = Vector512.FusedMultiplyAdd(x, u33, c33);
-            }
-
-            c00.StoreUnsafe(ref a0);
-            c01.StoreUnsafe(ref a0, (nuint)16);
-            c02.StoreUnsafe(ref a0, (nuint)32);
-            c03.StoreUnsafe(ref a0, (nuint)48);
-            c10.StoreUnsafe(ref a1);
-            c11.StoreUnsafe(ref a1, (nuint)16);
-            c12.StoreUnsafe(ref a1, (nuint)32);
-            c13.StoreUnsafe(ref a1, (nuint)48);
-            c20.StoreUnsafe(ref a2);
-            c21.StoreUnsafe(ref a2, (nuint)16);
-            c22.StoreUnsafe(ref a2, (nuint)32);
-            c23.StoreUnsafe(ref a2, (nuint)48);
-            c30.StoreUnsafe(ref a3);
-            c31.StoreUnsafe(ref a3, (nuint)16);
-            c32.StoreUnsafe(ref a3, (nuint)32);
-            c33.StoreUnsafe(ref a3, (nuint)48);
+            GateStrip<Pack>(a, false, ref Unsafe.Add(ref m, j), ld, stride, ref Unsafe.Add(ref cr, j), n, ref Unsafe.Add(ref pk, j), 4 * n);
         }
+    }
+
+    /// <summary>
+    /// 64 columns of the four gate blocks: acc_g[0..64) (at acc + g·n) += Σ_r a[r]·m[r·ld + g·stride + 0..64),
+    /// 16 accumulators, each row's 16 vectors loaded once. With <typeparamref name="TPack"/>, every
+    /// vector of row r, gate g is also stored at panel + r·pw + g·n.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GateStrip<TPack>(ReadOnlySpan<float> a, bool reverse, ref float m, int ld, nint stride, ref float acc, int n, ref float panel, int pw)
+        where TPack : struct, IPack
+    {
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        int rows = a.Length, r0 = reverse ? rows - 1 : 0, dr = reverse ? -1 : 1;
+        LoadTile(
+            ref acc, n,
+            out var c00, out var c01, out var c02, out var c03, out var c10, out var c11, out var c12, out var c13,
+            out var c20, out var c21, out var c22, out var c23, out var c30, out var c31, out var c32, out var c33);
+        for (int i = 0, r = r0; i < rows; i++, r += dr)
+        {
+            var x = Vector512.Create(Unsafe.Add(ref ar, r));
+            ref float p0 = ref Unsafe.Add(ref m, (nint)r * ld);
+            ref float p1 = ref Unsafe.Add(ref p0, stride);
+            ref float p2 = ref Unsafe.Add(ref p1, stride);
+            ref float p3 = ref Unsafe.Add(ref p2, stride);
+            if (TPack.Value)
+            {
+                ref float q = ref Unsafe.Add(ref panel, (nint)r * pw);
+                FmaAndCopy4(x, ref p0, ref q, ref c00, ref c01, ref c02, ref c03);
+                FmaAndCopy4(x, ref p1, ref Unsafe.Add(ref q, n), ref c10, ref c11, ref c12, ref c13);
+                FmaAndCopy4(x, ref p2, ref Unsafe.Add(ref q, 2 * n), ref c20, ref c21, ref c22, ref c23);
+                FmaAndCopy4(x, ref p3, ref Unsafe.Add(ref q, 3 * n), ref c30, ref c31, ref c32, ref c33);
+            }
+            else
+            {
+                Fma4(x, ref p0, ref c00, ref c01, ref c02, ref c03);
+                Fma4(x, ref p1, ref c10, ref c11, ref c12, ref c13);
+                Fma4(x, ref p2, ref c20, ref c21, ref c22, ref c23);
+                Fma4(x, ref p3, ref c30, ref c31, ref c32, ref c33);
+            }
+        }
+
+        StoreTile(ref acc, n, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
     }
 
     /// <summary>
@@ -221,69 +99,119 @@ internal static partial class Gemv
     /// </summary>
     internal static void MultiplyAdd4x64(ref float a, int rows, ref float m, int ld, ref float acc, int accStride)
     {
-        ref float acc1 = ref Unsafe.Add(ref acc, accStride);
-        ref float acc2 = ref Unsafe.Add(ref acc1, accStride);
-        ref float acc3 = ref Unsafe.Add(ref acc2, accStride);
-        var c00 = Vector512.LoadUnsafe(ref acc);
-        var c01 = Vector512.LoadUnsafe(ref acc, 16);
-        var c02 = Vector512.LoadUnsafe(ref acc, 32);
-        var c03 = Vector512.LoadUnsafe(ref acc, 48);
-        var c10 = Vector512.LoadUnsafe(ref acc1);
-        var c11 = Vector512.LoadUnsafe(ref acc1, 16);
-        var c12 = Vector512.LoadUnsafe(ref acc1, 32);
-        var c13 = Vector512.LoadUnsafe(ref acc1, 48);
-        var c20 = Vector512.LoadUnsafe(ref acc2);
-        var c21 = Vector512.LoadUnsafe(ref acc2, 16);
-        var c22 = Vector512.LoadUnsafe(ref acc2, 32);
-        var c23 = Vector512.LoadUnsafe(ref acc2, 48);
-        var c30 = Vector512.LoadUnsafe(ref acc3);
-        var c31 = Vector512.LoadUnsafe(ref acc3, 16);
-        var c32 = Vector512.LoadUnsafe(ref acc3, 32);
-        var c33 = Vector512.LoadUnsafe(ref acc3, 48);
+        LoadTile(
+            ref acc, accStride,
+            out var c00, out var c01, out var c02, out var c03, out var c10, out var c11, out var c12, out var c13,
+            out var c20, out var c21, out var c22, out var c23, out var c30, out var c31, out var c32, out var c33);
         for (int r = 0; r < rows; r++)
         {
-            ref float row = ref Unsafe.Add(ref m, (nint)r * ld);
-            var m0 = Vector512.LoadUnsafe(ref row);
-            var m1 = Vector512.LoadUnsafe(ref row, 16);
-            var m2 = Vector512.LoadUnsafe(ref row, 32);
-            var m3 = Vector512.LoadUnsafe(ref row, 48);
-            var x0 = Vector512.Create(Unsafe.Add(ref a, r));
-            var x1 = Vector512.Create(Unsafe.Add(ref a, rows + r));
-            var x2 = Vector512.Create(Unsafe.Add(ref a, (2 * rows) + r));
-            var x3 = Vector512.Create(Unsafe.Add(ref a, (3 * rows) + r));
-            c00 = Vector512.FusedMultiplyAdd(x0, m0, c00);
-            c01 = Vector512.FusedMultiplyAdd(x0, m1, c01);
-            c02 = Vector512.FusedMultiplyAdd(x0, m2, c02);
-            c03 = Vector512.FusedMultiplyAdd(x0, m3, c03);
-            c10 = Vector512.FusedMultiplyAdd(x1, m0, c10);
-            c11 = Vector512.FusedMultiplyAdd(x1, m1, c11);
-            c12 = Vector512.FusedMultiplyAdd(x1, m2, c12);
-            c13 = Vector512.FusedMultiplyAdd(x1, m3, c13);
-            c20 = Vector512.FusedMultiplyAdd(x2, m0, c20);
-            c21 = Vector512.FusedMultiplyAdd(x2, m1, c21);
-            c22 = Vector512.FusedMultiplyAdd(x2, m2, c22);
-            c23 = Vector512.FusedMultiplyAdd(x2, m3, c23);
-            c30 = Vector512.FusedMultiplyAdd(x3, m0, c30);
-            c31 = Vector512.FusedMultiplyAdd(x3, m1, c31);
-            c32 = Vector512.FusedMultiplyAdd(x3, m2, c32);
-            c33 = Vector512.FusedMultiplyAdd(x3, m3, c33);
+            Load4(ref Unsafe.Add(ref m, (nint)r * ld), out var m0, out var m1, out var m2, out var m3);
+            Fma4(Vector512.Create(Unsafe.Add(ref a, r)), m0, m1, m2, m3, ref c00, ref c01, ref c02, ref c03);
+            Fma4(Vector512.Create(Unsafe.Add(ref a, rows + r)), m0, m1, m2, m3, ref c10, ref c11, ref c12, ref c13);
+            Fma4(Vector512.Create(Unsafe.Add(ref a, (2 * rows) + r)), m0, m1, m2, m3, ref c20, ref c21, ref c22, ref c23);
+            Fma4(Vector512.Create(Unsafe.Add(ref a, (3 * rows) + r)), m0, m1, m2, m3, ref c30, ref c31, ref c32, ref c33);
         }
 
-        c00.StoreUnsafe(ref acc);
-        c01.StoreUnsafe(ref acc, 16);
-        c02.StoreUnsafe(ref acc, 32);
-        c03.StoreUnsafe(ref acc, 48);
-        c10.StoreUnsafe(ref acc1);
-        c11.StoreUnsafe(ref acc1, 16);
-        c12.StoreUnsafe(ref acc1, 32);
-        c13.StoreUnsafe(ref acc1, 48);
-        c20.StoreUnsafe(ref acc2);
-        c21.StoreUnsafe(ref acc2, 16);
-        c22.StoreUnsafe(ref acc2, 32);
-        c23.StoreUnsafe(ref acc2, 48);
-        c30.StoreUnsafe(ref acc3);
-        c31.StoreUnsafe(ref acc3, 16);
-        c32.StoreUnsafe(ref acc3, 32);
-        c33.StoreUnsafe(ref acc3, 48);
+        StoreTile(ref acc, accStride, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+    }
+
+    /// <summary>Whether <see cref="GateStrip{TPack}"/> also copies what it reads into the panel (folded per instantiation).</summary>
+    private interface IPack
+    {
+        static abstract bool Value { get; }
+    }
+
+    private struct Pack : IPack { public static bool Value => true; }
+
+    private struct NoPack : IPack { public static bool Value => false; }
+
+    // The 4×64 register tile: 4 rows (stride apart) of 4 vectors. The helpers take the
+    // accumulators by reference and inline, so they stay in registers.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadTile(
+        ref float p, nint stride,
+        out Vector512<float> c00, out Vector512<float> c01, out Vector512<float> c02, out Vector512<float> c03,
+        out Vector512<float> c10, out Vector512<float> c11, out Vector512<float> c12, out Vector512<float> c13,
+        out Vector512<float> c20, out Vector512<float> c21, out Vector512<float> c22, out Vector512<float> c23,
+        out Vector512<float> c30, out Vector512<float> c31, out Vector512<float> c32, out Vector512<float> c33)
+    {
+        Load4(ref p, out c00, out c01, out c02, out c03);
+        Load4(ref Unsafe.Add(ref p, stride), out c10, out c11, out c12, out c13);
+        Load4(ref Unsafe.Add(ref p, 2 * stride), out c20, out c21, out c22, out c23);
+        Load4(ref Unsafe.Add(ref p, 3 * stride), out c30, out c31, out c32, out c33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile(
+        ref float p, nint stride,
+        Vector512<float> c00, Vector512<float> c01, Vector512<float> c02, Vector512<float> c03,
+        Vector512<float> c10, Vector512<float> c11, Vector512<float> c12, Vector512<float> c13,
+        Vector512<float> c20, Vector512<float> c21, Vector512<float> c22, Vector512<float> c23,
+        Vector512<float> c30, Vector512<float> c31, Vector512<float> c32, Vector512<float> c33)
+    {
+        Store4(ref p, c00, c01, c02, c03);
+        Store4(ref Unsafe.Add(ref p, stride), c10, c11, c12, c13);
+        Store4(ref Unsafe.Add(ref p, 2 * stride), c20, c21, c22, c23);
+        Store4(ref Unsafe.Add(ref p, 3 * stride), c30, c31, c32, c33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Load4(ref float p, out Vector512<float> v0, out Vector512<float> v1, out Vector512<float> v2, out Vector512<float> v3)
+    {
+        v0 = Vector512.LoadUnsafe(ref p);
+        v1 = Vector512.LoadUnsafe(ref p, 16);
+        v2 = Vector512.LoadUnsafe(ref p, 32);
+        v3 = Vector512.LoadUnsafe(ref p, 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(ref float p, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    {
+        v0.StoreUnsafe(ref p);
+        v1.StoreUnsafe(ref p, 16);
+        v2.StoreUnsafe(ref p, 32);
+        v3.StoreUnsafe(ref p, 48);
+    }
+
+    /// <summary>c_k = fma(x, m_k, c_k) for k &lt; 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma4(
+        Vector512<float> x, Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3,
+        ref Vector512<float> c0, ref Vector512<float> c1, ref Vector512<float> c2, ref Vector512<float> c3)
+    {
+        c0 = Vector512.FusedMultiplyAdd(x, m0, c0);
+        c1 = Vector512.FusedMultiplyAdd(x, m1, c1);
+        c2 = Vector512.FusedMultiplyAdd(x, m2, c2);
+        c3 = Vector512.FusedMultiplyAdd(x, m3, c3);
+    }
+
+    /// <summary>c_k = fma(x, p[16k..16k+16), c_k) for k &lt; 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma4(Vector512<float> x, ref float p, ref Vector512<float> c0, ref Vector512<float> c1, ref Vector512<float> c2, ref Vector512<float> c3)
+    {
+        c0 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p), c0);
+        c1 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p, 16), c1);
+        c2 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p, 32), c2);
+        c3 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref p, 48), c3);
+    }
+
+    /// <summary>As <see cref="Fma4(Vector512{float}, ref float, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>, also copying p's 64 values to q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FmaAndCopy4(Vector512<float> x, ref float p, ref float q, ref Vector512<float> c0, ref Vector512<float> c1, ref Vector512<float> c2, ref Vector512<float> c3)
+    {
+        c0 = Vector512.FusedMultiplyAdd(x, Copy(ref p, ref q, 0), c0);
+        c1 = Vector512.FusedMultiplyAdd(x, Copy(ref p, ref q, 16), c1);
+        c2 = Vector512.FusedMultiplyAdd(x, Copy(ref p, ref q, 32), c2);
+        c3 = Vector512.FusedMultiplyAdd(x, Copy(ref p, ref q, 48), c3);
+    }
+
+    /// <summary>Loads 16 values at p + i, stores them at q + i, returns them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Copy(ref float p, ref float q, nuint i)
+    {
+        var v = Vector512.LoadUnsafe(ref p, i);
+        v.StoreUnsafe(ref q, i);
+        return v;
     }
 }

@@ -193,19 +193,19 @@ internal static unsafe partial class Gemv
         int j = 0;
         if (width == LaneWidth.Vector512)
         {
-            j = c.Block8<Lanes512, Vector512<float>>(j, n);
-            j = c.Block4<Lanes512, Vector512<float>>(j, n);
-            j = c.Block1<Lanes512, Vector512<float>>(j, n);
+            j = c.Block<Lanes512, Vector512<float>, Chains8>(j, n);
+            j = c.Block<Lanes512, Vector512<float>, Chains4>(j, n);
+            j = c.Block<Lanes512, Vector512<float>, Chains1>(j, n);
         }
 
         if (width != LaneWidth.Scalar)
         {
-            j = c.Block8<Lanes256, Vector256<float>>(j, n);
-            j = c.Block4<Lanes256, Vector256<float>>(j, n);
-            j = c.Block1<Lanes256, Vector256<float>>(j, n);
+            j = c.Block<Lanes256, Vector256<float>, Chains8>(j, n);
+            j = c.Block<Lanes256, Vector256<float>, Chains4>(j, n);
+            j = c.Block<Lanes256, Vector256<float>, Chains1>(j, n);
         }
 
-        c.Block1<Lanes1, float>(j, n);
+        c.Block<Lanes1, float, Chains1>(j, n);
     }
 
     /// <summary>The operands of <see cref="MultiplyAdd"/>: a (rows), m (row stride ld), acc; rows taken forwards or backwards.</summary>
@@ -226,93 +226,91 @@ internal static unsafe partial class Gemv
             where TL : struct, ILanes<TV>
             where TV : struct => overwrite ? TL.Zero : TL.Load(ref acc, i);
 
-        /// <summary>Eight vectors of columns per pass: eight independent FMA chains keep both FMA units busy when M is in cache.</summary>
-        public int Block8<TL, TV>(int j, int n)
+        /// <summary>
+        /// TB.Value (8, 4 or 1) vectors of columns per pass, each row segment read once for all
+        /// their chains: eight independent FMA chains keep both FMA units busy when M is in cache.
+        /// The chains past TB.Value are compiled away.
+        /// </summary>
+        public int Block<TL, TV, TB>(int j, int n)
             where TL : struct, ILanes<TV>
             where TV : struct
+            where TB : struct, IChains
         {
-            int w = TL.Count;
-            for (; j + (8 * w) <= n; j += 8 * w)
+            int w = TL.Count, b = TB.Value;
+            for (; j + (b * w) <= n; j += b * w)
             {
                 ref float mj = ref Unsafe.Add(ref mr, j);
                 ref float cj = ref Unsafe.Add(ref cr, j);
-                TV c0 = Start<TL, TV>(ref cj, 0), c1 = Start<TL, TV>(ref cj, w), c2 = Start<TL, TV>(ref cj, 2 * w), c3 = Start<TL, TV>(ref cj, 3 * w);
-                TV c4 = Start<TL, TV>(ref cj, 4 * w), c5 = Start<TL, TV>(ref cj, 5 * w), c6 = Start<TL, TV>(ref cj, 6 * w), c7 = Start<TL, TV>(ref cj, 7 * w);
+                TV c0 = Start<TL, TV>(ref cj, 0), c1 = default, c2 = default, c3 = default;
+                TV c4 = default, c5 = default, c6 = default, c7 = default;
+                if (b >= 4)
+                {
+                    c1 = Start<TL, TV>(ref cj, w);
+                    c2 = Start<TL, TV>(ref cj, 2 * w);
+                    c3 = Start<TL, TV>(ref cj, 3 * w);
+                }
+
+                if (b == 8)
+                {
+                    c4 = Start<TL, TV>(ref cj, 4 * w);
+                    c5 = Start<TL, TV>(ref cj, 5 * w);
+                    c6 = Start<TL, TV>(ref cj, 6 * w);
+                    c7 = Start<TL, TV>(ref cj, 7 * w);
+                }
+
                 for (int i = 0, r = r0; i < rows; i++, r += dr)
                 {
                     TV x = TL.Broadcast(Unsafe.Add(ref ar, r));
                     ref float row = ref Unsafe.Add(ref mj, r * ld);
                     c0 = TL.Fma(x, TL.Load(ref row), c0);
-                    c1 = TL.Fma(x, TL.Load(ref row, w), c1);
-                    c2 = TL.Fma(x, TL.Load(ref row, 2 * w), c2);
-                    c3 = TL.Fma(x, TL.Load(ref row, 3 * w), c3);
-                    c4 = TL.Fma(x, TL.Load(ref row, 4 * w), c4);
-                    c5 = TL.Fma(x, TL.Load(ref row, 5 * w), c5);
-                    c6 = TL.Fma(x, TL.Load(ref row, 6 * w), c6);
-                    c7 = TL.Fma(x, TL.Load(ref row, 7 * w), c7);
+                    if (b >= 4)
+                    {
+                        c1 = TL.Fma(x, TL.Load(ref row, w), c1);
+                        c2 = TL.Fma(x, TL.Load(ref row, 2 * w), c2);
+                        c3 = TL.Fma(x, TL.Load(ref row, 3 * w), c3);
+                    }
+
+                    if (b == 8)
+                    {
+                        c4 = TL.Fma(x, TL.Load(ref row, 4 * w), c4);
+                        c5 = TL.Fma(x, TL.Load(ref row, 5 * w), c5);
+                        c6 = TL.Fma(x, TL.Load(ref row, 6 * w), c6);
+                        c7 = TL.Fma(x, TL.Load(ref row, 7 * w), c7);
+                    }
                 }
 
                 TL.Store(c0, ref cj);
-                TL.Store(c1, ref cj, w);
-                TL.Store(c2, ref cj, 2 * w);
-                TL.Store(c3, ref cj, 3 * w);
-                TL.Store(c4, ref cj, 4 * w);
-                TL.Store(c5, ref cj, 5 * w);
-                TL.Store(c6, ref cj, 6 * w);
-                TL.Store(c7, ref cj, 7 * w);
-            }
-
-            return j;
-        }
-
-        public int Block4<TL, TV>(int j, int n)
-            where TL : struct, ILanes<TV>
-            where TV : struct
-        {
-            int w = TL.Count;
-            for (; j + (4 * w) <= n; j += 4 * w)
-            {
-                ref float mj = ref Unsafe.Add(ref mr, j);
-                ref float cj = ref Unsafe.Add(ref cr, j);
-                TV c0 = Start<TL, TV>(ref cj, 0), c1 = Start<TL, TV>(ref cj, w), c2 = Start<TL, TV>(ref cj, 2 * w), c3 = Start<TL, TV>(ref cj, 3 * w);
-                for (int i = 0, r = r0; i < rows; i++, r += dr)
+                if (b >= 4)
                 {
-                    TV x = TL.Broadcast(Unsafe.Add(ref ar, r));
-                    ref float row = ref Unsafe.Add(ref mj, r * ld);
-                    c0 = TL.Fma(x, TL.Load(ref row), c0);
-                    c1 = TL.Fma(x, TL.Load(ref row, w), c1);
-                    c2 = TL.Fma(x, TL.Load(ref row, 2 * w), c2);
-                    c3 = TL.Fma(x, TL.Load(ref row, 3 * w), c3);
+                    TL.Store(c1, ref cj, w);
+                    TL.Store(c2, ref cj, 2 * w);
+                    TL.Store(c3, ref cj, 3 * w);
                 }
 
-                TL.Store(c0, ref cj);
-                TL.Store(c1, ref cj, w);
-                TL.Store(c2, ref cj, 2 * w);
-                TL.Store(c3, ref cj, 3 * w);
-            }
-
-            return j;
-        }
-
-        public int Block1<TL, TV>(int j, int n)
-            where TL : struct, ILanes<TV>
-            where TV : struct
-        {
-            for (; j + TL.Count <= n; j += TL.Count)
-            {
-                ref float mj = ref Unsafe.Add(ref mr, j);
-                TV c0 = Start<TL, TV>(ref cr, j);
-                for (int i = 0, r = r0; i < rows; i++, r += dr)
+                if (b == 8)
                 {
-                    c0 = TL.Fma(TL.Broadcast(Unsafe.Add(ref ar, r)), TL.Load(ref Unsafe.Add(ref mj, r * ld)), c0);
+                    TL.Store(c4, ref cj, 4 * w);
+                    TL.Store(c5, ref cj, 5 * w);
+                    TL.Store(c6, ref cj, 6 * w);
+                    TL.Store(c7, ref cj, 7 * w);
                 }
-
-                TL.Store(c0, ref cr, j);
             }
 
             return j;
         }
     }
+
+    /// <summary>A compile-time chain count for <see cref="Columns.Block{TL, TV, TB}"/> (the JIT folds it per instantiation).</summary>
+    private interface IChains
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct Chains8 : IChains { public static int Value => 8; }
+
+    private struct Chains4 : IChains { public static int Value => 4; }
+
+    private struct Chains1 : IChains { public static int Value => 1; }
 
     /// <summary>Per-thread buffer for gathering a strided GEMV vector.</summary>
     private static class GemvScratch
