@@ -248,22 +248,12 @@ internal static unsafe partial class Gemm
                     mode = 0;
                 }
 
-                var kernel = rows <= 4 ? Kernel4 : rows <= 8 ? Kernel8 : Kernel;
-                delegate*<int, float*, nint, float*, nint, float*, nint, int, int, float, float, void> inPlaceKernel = mode == 1
-                    ? (rows <= 4 ? &GemmMicroKernels.KernelRows512x4 : rows <= 8 ? &GemmMicroKernels.KernelRows512x8 : &GemmMicroKernels.KernelRows512x12)
-                    : (rows <= 4 ? &GemmMicroKernels.KernelCols512x4 : rows <= 8 ? &GemmMicroKernels.KernelCols512x8 : &GemmMicroKernels.KernelCols512x12);
+                var kernel = GemmMicroKernels.For(Path, mode, rows);
                 for (int jr = j0; jr < j1; jr += nr)
                 {
                     bool inPlace = InPlaceB && jr + nr <= Nc;
                     float* panelB = inPlace ? B + ((nint)Pc * Ldb) + Jc + jr : PackedB + (jr * BDepth);
-                    if (mode == 0)
-                    {
-                        kernel(kc, panelA, panelB, inPlace ? Ldb : nr, cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
-                    }
-                    else
-                    {
-                        inPlaceKernel(kc, panelA, Lda, panelB, inPlace ? Ldb : nr, cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
-                    }
+                    kernel(kc, panelA, Lda, panelB, inPlace ? Ldb : nr, cRow + jr, Ldc, rows, Math.Min(nr, j1 - jr), Alpha, Beta);
 
                     if (prefetch.Pending)
                     {

@@ -73,22 +73,6 @@ internal static unsafe partial class Gemm
     /// <summary>Below this many matrix elements a GEMV runs on one thread (measured: 128×512 is already faster on two).</summary>
     internal const long GemvParallelMinElements = 1L << 16;
 
-    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel =
-        Path switch
-        {
-            Isa.Avx512 => &GemmMicroKernels.Kernel512x12,
-            Isa.Avx2 => &GemmMicroKernels.Kernel256x6,
-            _ => &GemmMicroKernels.KernelScalar4x4,
-        };
-
-    /// <summary>Kernels for a last row panel of at most 4 or 8 rows (the AVX-512 path; elsewhere the full kernel).</summary>
-    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel4 =
-        Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x4 : Kernel;
-
-    /// <inheritdoc cref="Kernel4"/>
-    private static readonly delegate*<int, float*, float*, nint, float*, nint, int, int, float, float, void> Kernel8 =
-        Path == Isa.Avx512 ? &GemmMicroKernels.Kernel512x8 : Kernel;
-
     /// <summary>The instruction set the kernels use in this process (for tests and benchmarks).</summary>
     internal static string InstructionSet => Path.ToString();
 

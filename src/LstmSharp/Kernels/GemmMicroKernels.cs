@@ -18,129 +18,66 @@ namespace LstmSharp.Kernels;
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    /// <summary>12×32 tile: 24 zmm accumulators, B row loaded as 2 vectors, A broadcast per row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x12(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows12, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
+    /// <summary>
+    /// The kernel for a tile of at most <paramref name="rows"/> rows on <paramref name="isa"/>,
+    /// reading A as <paramref name="mode"/> says (<see cref="Gemm"/>'s BlockedJob: 0 a packed
+    /// panel, 1 rows of a row-major A, 2 rows of a stored Aᵀ, <c>lda</c> apart; only AVX-512 reads
+    /// A in place). AVX-512: a 12×32 tile (24 zmm accumulators, a B row loaded as 2 vectors, A
+    /// broadcast per row), or its first 8 or 4 rows for a last panel of at most that many (the
+    /// same sums, fewer multiply-adds; read in place only full 4-, 8- or 12-row panels: nothing
+    /// past row TR is read). AVX2: 6×16 (12 ymm accumulators of the 16 ymm registers). Scalar: 4×4.
+    /// </summary>
+    internal static delegate*<int, float*, nint, float*, nint, float*, nint, int, int, float, float, void> For(Gemm.Isa isa, int mode, int rows) => isa switch
+    {
+        Gemm.Isa.Avx512 when mode == RowsMode => For512<RowsA>(rows),
+        Gemm.Isa.Avx512 when mode == ColsMode => For512<ColsA>(rows),
+        Gemm.Isa.Avx512 => For512<PackedA>(rows),
+        Gemm.Isa.Avx2 => &Kernel<Lanes256, Vector256<float>, Edge256, Rows6, PackedA>,
+        _ => &KernelScalar4x4,
+    };
 
-    /// <summary>The first 8 rows of a 12-row panel (a tile of at most 8 rows: the same sums, a third fewer multiply-adds).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x8(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows8, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <summary>The first 4 rows of a 12-row panel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512x4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows4, PackedA>(kc, a, 0, b, ldb, c, ldc, mr, nr, alpha, beta);
+    private static delegate*<int, float*, nint, float*, nint, float*, nint, int, int, float, float, void> For512<TA>(int rows)
+        where TA : struct, IAPanel
+        => rows <= 4 ? &Kernel<Lanes512, Vector512<float>, Edge512, Rows4, TA>
+        : rows <= 8 ? &Kernel<Lanes512, Vector512<float>, Edge512, Rows8, TA>
+        : &Kernel<Lanes512, Vector512<float>, Edge512, Rows12, TA>;
 
     /// <summary>
-    /// The 12-, 8- and 4-row kernels reading A where it is instead of from a packed panel (the
-    /// same sums): <c>Rows</c> takes TR full rows of a row-major A (<paramref name="lda"/> apart,
-    /// broadcasts walk each row), <c>Cols</c> TR contiguous values of each row of a stored Aᵀ
-    /// (one row of Aᵀ per step). Only full 4-, 8- or 12-row panels: nothing past row TR is read.
+    /// The first TR rows of a packed TR.Panel-row panel (or of A read in place, <typeparamref name="TA"/>)
+    /// times a panel of two vectors of columns (32 at Vector512, 16 at Vector256); the accumulators of
+    /// the other rows are compiled away. Every element gets the same sum as in the full-height
+    /// kernel, so which one runs a tile never changes the result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelRows512x12(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows12, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <inheritdoc cref="KernelRows512x12"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelRows512x8(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows8, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <inheritdoc cref="KernelRows512x12"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelRows512x4(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows4, RowsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <inheritdoc cref="KernelRows512x12"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelCols512x12(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows12, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <inheritdoc cref="KernelRows512x12"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelCols512x8(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows8, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <inheritdoc cref="KernelRows512x12"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void KernelCols512x4(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-        => Kernel512<Rows4, ColsA>(kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-
-    /// <summary>
-    /// The first TR (4, 8 or 12) rows of a packed 12-row panel times a 32-column panel; the
-    /// accumulators of the other rows are compiled away. Every element gets the same sum as in
-    /// the 12-row kernel, so which one runs a tile never changes the result.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<TR, TA>(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    private static void Kernel<TL, TV, TE, TR, TA>(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TE : struct, IEdge<TV>
         where TR : struct, IRows
         where TA : struct, IAPanel
     {
-        int tr = TR.Value;
+        int tr = TR.Value, w = TL.Count;
         // Rows: byte offsets of rows 1..5 from a and from aRow6 = row 6 (x86 addressing scales 1, 2, 4).
         nint l = lda * sizeof(float), l3 = 3 * l, l5 = 5 * l;
         byte* aRow6 = (byte*)a + (6 * l);
-        nint step = TA.Mode == ColsMode ? lda : TA.Mode == RowsMode ? 1 : 12;
-        Vector512<float> c0L = default, c0H = default;
-        Vector512<float> c1L = default, c1H = default;
-        Vector512<float> c2L = default, c2H = default;
-        Vector512<float> c3L = default, c3H = default;
-        Vector512<float> c4L = default, c4H = default;
-        Vector512<float> c5L = default, c5H = default;
-        Vector512<float> c6L = default, c6H = default;
-        Vector512<float> c7L = default, c7H = default;
-        Vector512<float> c8L = default, c8H = default;
-        Vector512<float> c9L = default, c9H = default;
-        Vector512<float> c10L = default, c10H = default;
-        Vector512<float> c11L = default, c11H = default;
+        nint step = TA.Mode == ColsMode ? lda : TA.Mode == RowsMode ? 1 : TR.Panel;
+
+        // The accumulators of rows 0-3, 4-7 and 8-11: L the first vector of columns, H the second.
+        TV c0L = default, c0H = default, c1L = default, c1H = default, c2L = default, c2H = default, c3L = default, c3H = default;
+        TV c4L = default, c4H = default, c5L = default, c5H = default, c6L = default, c6H = default, c7L = default, c7H = default;
+        TV c8L = default, c8H = default, c9L = default, c9H = default, c10L = default, c10H = default, c11L = default, c11H = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> a0 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 0));
-            c0L = Vector512.FusedMultiplyAdd(a0, b0, c0L);
-            c0H = Vector512.FusedMultiplyAdd(a0, b1, c0H);
-            Vector512<float> a1 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 1));
-            c1L = Vector512.FusedMultiplyAdd(a1, b0, c1L);
-            c1H = Vector512.FusedMultiplyAdd(a1, b1, c1H);
-            Vector512<float> a2 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 2));
-            c2L = Vector512.FusedMultiplyAdd(a2, b0, c2L);
-            c2H = Vector512.FusedMultiplyAdd(a2, b1, c2H);
-            Vector512<float> a3 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 3));
-            c3L = Vector512.FusedMultiplyAdd(a3, b0, c3L);
-            c3H = Vector512.FusedMultiplyAdd(a3, b1, c3H);
-            if (tr > 4)
-            {
-                Vector512<float> a4 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 4));
-                c4L = Vector512.FusedMultiplyAdd(a4, b0, c4L);
-                c4H = Vector512.FusedMultiplyAdd(a4, b1, c4H);
-                Vector512<float> a5 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 5));
-                c5L = Vector512.FusedMultiplyAdd(a5, b0, c5L);
-                c5H = Vector512.FusedMultiplyAdd(a5, b1, c5H);
-                Vector512<float> a6 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 6));
-                c6L = Vector512.FusedMultiplyAdd(a6, b0, c6L);
-                c6H = Vector512.FusedMultiplyAdd(a6, b1, c6H);
-                Vector512<float> a7 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 7));
-                c7L = Vector512.FusedMultiplyAdd(a7, b0, c7L);
-                c7H = Vector512.FusedMultiplyAdd(a7, b1, c7H);
-            }
-
+            TV b0 = TL.Load(ref *b);
+            TV b1 = TL.Load(ref *b, w);
+            Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 0, b0, b1, ref c0L, ref c0H, ref c1L, ref c1H);
+            Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 2, b0, b1, ref c2L, ref c2H, ref c3L, ref c3H);
+            if (tr > 4) { Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 4, b0, b1, ref c4L, ref c4H, ref c5L, ref c5H); }
+            if (tr > 6) { Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 6, b0, b1, ref c6L, ref c6H, ref c7L, ref c7H); }
             if (tr > 8)
             {
-                Vector512<float> a8 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 8));
-                c8L = Vector512.FusedMultiplyAdd(a8, b0, c8L);
-                c8H = Vector512.FusedMultiplyAdd(a8, b1, c8H);
-                Vector512<float> a9 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 9));
-                c9L = Vector512.FusedMultiplyAdd(a9, b0, c9L);
-                c9H = Vector512.FusedMultiplyAdd(a9, b1, c9H);
-                Vector512<float> a10 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 10));
-                c10L = Vector512.FusedMultiplyAdd(a10, b0, c10L);
-                c10H = Vector512.FusedMultiplyAdd(a10, b1, c10H);
-                Vector512<float> a11 = Vector512.Create(*A<TA>(a, aRow6, l, l3, l5, 11));
-                c11L = Vector512.FusedMultiplyAdd(a11, b0, c11L);
-                c11H = Vector512.FusedMultiplyAdd(a11, b1, c11H);
+                Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 8, b0, b1, ref c8L, ref c8H, ref c9L, ref c9H);
+                Fma2<TL, TV, TA>(a, aRow6, l, l3, l5, 10, b0, b1, ref c10L, ref c10H, ref c11L, ref c11H);
             }
 
             a += step;
@@ -148,80 +85,36 @@ internal static unsafe class GemmMicroKernels
             {
                 aRow6 += sizeof(float);
             }
+
             b += ldb;
         }
 
-        var epilogue = new Epilogue512(alpha, beta, nr);
-        epilogue.Store(c + (0 * ldc), c0L, c0H);
-        if (mr == 1)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (1 * ldc), c1L, c1H);
-        if (mr == 2)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (2 * ldc), c2L, c2H);
-        if (mr == 3)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (3 * ldc), c3L, c3H);
-        if (mr == 4 || tr == 4)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (4 * ldc), c4L, c4H);
-        if (mr == 5)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (5 * ldc), c5L, c5H);
-        if (mr == 6)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (6 * ldc), c6L, c6H);
-        if (mr == 7)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (7 * ldc), c7L, c7H);
-        if (mr == 8 || tr == 8)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (8 * ldc), c8L, c8H);
-        if (mr == 9)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (9 * ldc), c9L, c9H);
-        if (mr == 10)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (10 * ldc), c10L, c10H);
-        if (mr == 11)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (11 * ldc), c11L, c11H);
+        // Rows two at a time while the tile (mr) and the kernel (tr) have more.
+        var e = new Epilogue<TL, TV, TE>(alpha, beta, nr);
+        _ = e.Store2(c, ldc, mr, 0, c0L, c0H, c1L, c1H)
+            && e.Store2(c, ldc, mr, 2, c2L, c2H, c3L, c3H)
+            && tr > 4 && e.Store2(c, ldc, mr, 4, c4L, c4H, c5L, c5H)
+            && tr > 6 && e.Store2(c, ldc, mr, 6, c6L, c6H, c7L, c7H)
+            && tr > 8 && e.Store2(c, ldc, mr, 8, c8L, c8H, c9L, c9H)
+            && e.Store2(c, ldc, mr, 10, c10L, c10H, c11L, c11H);
     }
 
     private const int PackedMode = 0, RowsMode = 1, ColsMode = 2;
+
+    /// <summary>Rows r and r + 1 (constants) of the current step: c_rL/H = fma(a_r, (b0, b1), c_rL/H), then row r + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma2<TL, TV, TA>(float* a, byte* aRow6, nint l, nint l3, nint l5, int r, TV b0, TV b1, ref TV c0L, ref TV c0H, ref TV c1L, ref TV c1H)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TA : struct, IAPanel
+    {
+        TV x0 = TL.Broadcast(*A<TA>(a, aRow6, l, l3, l5, r));
+        c0L = TL.Fma(x0, b0, c0L);
+        c0H = TL.Fma(x0, b1, c0H);
+        TV x1 = TL.Broadcast(*A<TA>(a, aRow6, l, l3, l5, r + 1));
+        c1L = TL.Fma(x1, b0, c1L);
+        c1H = TL.Fma(x1, b1, c1H);
+    }
 
     /// <summary>Address of value r of the current step of A (constant r and mode: the JIT folds this into the broadcast's operand).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -257,90 +150,24 @@ internal static unsafe class GemmMicroKernels
 
     private struct ColsA : IAPanel { public static int Mode => ColsMode; }
 
-    /// <summary>A compile-time row count for <see cref="Kernel512{TR, TA}"/> (the JIT folds it per instantiation).</summary>
+    /// <summary>A compile-time row count for <see cref="Kernel{TL, TV, TE, TR, TA}"/> (the JIT folds it per instantiation), and the height of the packed panel it reads.</summary>
     private interface IRows
     {
         static abstract int Value { get; }
+
+        static virtual int Panel => 12;
     }
 
     private struct Rows4 : IRows { public static int Value => 4; }
+
+    private struct Rows6 : IRows { public static int Value => 6; public static int Panel => 6; }
 
     private struct Rows8 : IRows { public static int Value => 8; }
 
     private struct Rows12 : IRows { public static int Value => 12; }
 
-    /// <summary>6×16 tile: 12 ymm accumulators (16 ymm registers without AVX-512).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256x6(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
-    {
-        Vector256<float> c0L = default, c0H = default;
-        Vector256<float> c1L = default, c1H = default;
-        Vector256<float> c2L = default, c2H = default;
-        Vector256<float> c3L = default, c3H = default;
-        Vector256<float> c4L = default, c4H = default;
-        Vector256<float> c5L = default, c5H = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector256<float> b0 = Vector256.Load(b);
-            Vector256<float> b1 = Vector256.Load(b + 8);
-            Vector256<float> a0 = Vector256.Create(a[0]);
-            c0L = Vector256.FusedMultiplyAdd(a0, b0, c0L);
-            c0H = Vector256.FusedMultiplyAdd(a0, b1, c0H);
-            Vector256<float> a1 = Vector256.Create(a[1]);
-            c1L = Vector256.FusedMultiplyAdd(a1, b0, c1L);
-            c1H = Vector256.FusedMultiplyAdd(a1, b1, c1H);
-            Vector256<float> a2 = Vector256.Create(a[2]);
-            c2L = Vector256.FusedMultiplyAdd(a2, b0, c2L);
-            c2H = Vector256.FusedMultiplyAdd(a2, b1, c2H);
-            Vector256<float> a3 = Vector256.Create(a[3]);
-            c3L = Vector256.FusedMultiplyAdd(a3, b0, c3L);
-            c3H = Vector256.FusedMultiplyAdd(a3, b1, c3H);
-            Vector256<float> a4 = Vector256.Create(a[4]);
-            c4L = Vector256.FusedMultiplyAdd(a4, b0, c4L);
-            c4H = Vector256.FusedMultiplyAdd(a4, b1, c4H);
-            Vector256<float> a5 = Vector256.Create(a[5]);
-            c5L = Vector256.FusedMultiplyAdd(a5, b0, c5L);
-            c5H = Vector256.FusedMultiplyAdd(a5, b1, c5H);
-            a += 6;
-            b += ldb;
-        }
-
-        var epilogue = new Epilogue256(alpha, beta, nr);
-        epilogue.Store(c + (0 * ldc), c0L, c0H);
-        if (mr == 1)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (1 * ldc), c1L, c1H);
-        if (mr == 2)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (2 * ldc), c2L, c2H);
-        if (mr == 3)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (3 * ldc), c3L, c3H);
-        if (mr == 4)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (4 * ldc), c4L, c4H);
-        if (mr == 5)
-        {
-            return;
-        }
-
-        epilogue.Store(c + (5 * ldc), c5L, c5H);
-    }
-
-    /// <summary>Portable 4×4 tile for machines without SIMD; same accumulation order as the vector kernels.</summary>
-    internal static void KernelScalar4x4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
+    /// <summary>Portable 4×4 tile (a packed panel: <paramref name="lda"/> unused) for machines without SIMD; same accumulation order as the vector kernels.</summary>
+    private static void KernelScalar4x4(int kc, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float alpha, float beta)
     {
         float* acc = stackalloc float[16];
         for (int i = 0; i < 16; i++)
@@ -378,107 +205,103 @@ internal static unsafe class GemmMicroKernels
     internal static float Finish(float acc, float alpha, float beta, float* c)
         => beta == 0 ? acc * alpha : MathF.FusedMultiplyAdd(acc, alpha, beta * *c);
 
-    /// <summary>Stores one 32-wide row of a tile: full stores, or masked ones at the right edge.</summary>
-    private readonly struct Epilogue512
+    /// <summary>
+    /// Stores rows of a tile (two vectors of columns each): full stores, or masked ones at the
+    /// right edge (nr columns).
+    /// </summary>
+    private readonly struct Epilogue<TL, TV, TE>
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TE : struct, IEdge<TV>
     {
-        private readonly Vector512<float> _alpha;
-        private readonly Vector512<float> _beta;
-        private readonly Vector512<float> _maskL;
-        private readonly Vector512<float> _maskH;
+        private readonly TV _alpha;
+        private readonly TV _beta;
+        private readonly TV _maskL;
+        private readonly TV _maskH;
         private readonly bool _betaZero;
         private readonly bool _full;
 
-        public Epilogue512(float alpha, float beta, int nr)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Epilogue(float alpha, float beta, int nr)
         {
-            _alpha = Vector512.Create(alpha);
-            _beta = Vector512.Create(beta);
+            _alpha = TL.Broadcast(alpha);
+            _beta = TL.Broadcast(beta);
             _betaZero = beta == 0;
-            _full = nr == 32;
-            Vector512<int> lane = Vector512<int>.Indices;
-            _maskL = Vector512.LessThan(lane, Vector512.Create(nr)).AsSingle();
-            _maskH = Vector512.LessThan(lane, Vector512.Create(nr - 16)).AsSingle();
+            _full = nr == 2 * TL.Count;
+            _maskL = TE.FirstLanes(nr);
+            _maskH = TE.FirstLanes(nr - TL.Count);
+        }
+
+        /// <summary>Rows r and r + 1 of the tile when the tile has them (mr rows); true when it has rows past r + 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Store2(float* c, nint ldc, int mr, int r, TV c0L, TV c0H, TV c1L, TV c1H)
+        {
+            Store(c + (r * ldc), c0L, c0H);
+            if (mr > r + 1)
+            {
+                Store(c + ((r + 1) * ldc), c1L, c1H);
+            }
+
+            return mr > r + 2;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(float* c, Vector512<float> accL, Vector512<float> accH)
+        private void Store(float* c, TV accL, TV accH)
         {
             if (_full)
             {
-                if (_betaZero)
-                {
-                    Vector512.Store(accL * _alpha, c);
-                    Vector512.Store(accH * _alpha, c + 16);
-                }
-                else
-                {
-                    Vector512.Store(Vector512.FusedMultiplyAdd(accL, _alpha, _beta * Vector512.Load(c)), c);
-                    Vector512.Store(Vector512.FusedMultiplyAdd(accH, _alpha, _beta * Vector512.Load(c + 16)), c + 16);
-                }
-            }
-            else if (_betaZero)
-            {
-                Avx512F.MaskStore(c, _maskL, accL * _alpha);
-                Avx512F.MaskStore(c + 16, _maskH, accH * _alpha);
+                TE.Finish(c, accL, _alpha, _beta, _betaZero);
+                TE.Finish(c + TL.Count, accH, _alpha, _beta, _betaZero);
             }
             else
             {
-                Vector512<float> oldL = Avx512F.MaskLoad(c, _maskL, Vector512<float>.Zero);
-                Vector512<float> oldH = Avx512F.MaskLoad(c + 16, _maskH, Vector512<float>.Zero);
-                Avx512F.MaskStore(c, _maskL, Vector512.FusedMultiplyAdd(accL, _alpha, _beta * oldL));
-                Avx512F.MaskStore(c + 16, _maskH, Vector512.FusedMultiplyAdd(accH, _alpha, _beta * oldH));
+                TE.FinishMasked(c, _maskL, accL, _alpha, _beta, _betaZero);
+                TE.FinishMasked(c + TL.Count, _maskH, accH, _alpha, _beta, _betaZero);
             }
         }
     }
 
-    /// <summary>Stores one 16-wide row of a tile: full stores, or masked ones at the right edge.</summary>
-    private readonly struct Epilogue256
+    /// <summary>
+    /// The last step of a tile at one width: c = acc·alpha + beta·c (one rounding; beta = 0 never
+    /// reads c), a whole vector or the lanes of a mask (the right edge: lanes outside it are
+    /// neither read nor written, so nothing past column nr is touched).
+    /// </summary>
+    private interface IEdge<TV>
+        where TV : struct
     {
-        private readonly Vector256<float> _alpha;
-        private readonly Vector256<float> _beta;
-        private readonly Vector256<float> _maskL;
-        private readonly Vector256<float> _maskH;
-        private readonly bool _betaZero;
-        private readonly bool _full;
+        /// <summary>All-ones in lanes [0, count), zero in the others (none when count ≤ 0).</summary>
+        static abstract TV FirstLanes(int count);
 
-        public Epilogue256(float alpha, float beta, int nr)
-        {
-            _alpha = Vector256.Create(alpha);
-            _beta = Vector256.Create(beta);
-            _betaZero = beta == 0;
-            _full = nr == 16;
-            Vector256<int> lane = Vector256<int>.Indices;
-            _maskL = Vector256.LessThan(lane, Vector256.Create(nr)).AsSingle();
-            _maskH = Vector256.LessThan(lane, Vector256.Create(nr - 8)).AsSingle();
-        }
+        static abstract void Finish(float* c, TV acc, TV alpha, TV beta, bool betaZero);
+
+        static abstract void FinishMasked(float* c, TV mask, TV acc, TV alpha, TV beta, bool betaZero);
+    }
+
+    private struct Edge512 : IEdge<Vector512<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> FirstLanes(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(float* c, Vector256<float> accL, Vector256<float> accH)
-        {
-            if (_full)
-            {
-                if (_betaZero)
-                {
-                    Vector256.Store(accL * _alpha, c);
-                    Vector256.Store(accH * _alpha, c + 8);
-                }
-                else
-                {
-                    Vector256.Store(Vector256.FusedMultiplyAdd(accL, _alpha, _beta * Vector256.Load(c)), c);
-                    Vector256.Store(Vector256.FusedMultiplyAdd(accH, _alpha, _beta * Vector256.Load(c + 8)), c + 8);
-                }
-            }
-            else if (_betaZero)
-            {
-                Avx.MaskStore(c, _maskL, accL * _alpha);
-                Avx.MaskStore(c + 8, _maskH, accH * _alpha);
-            }
-            else
-            {
-                Vector256<float> oldL = Avx.MaskLoad(c, _maskL);
-                Vector256<float> oldH = Avx.MaskLoad(c + 8, _maskH);
-                Avx.MaskStore(c, _maskL, Vector256.FusedMultiplyAdd(accL, _alpha, _beta * oldL));
-                Avx.MaskStore(c + 8, _maskH, Vector256.FusedMultiplyAdd(accH, _alpha, _beta * oldH));
-            }
-        }
+        public static void Finish(float* c, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool betaZero)
+            => Vector512.Store(betaZero ? acc * alpha : Vector512.FusedMultiplyAdd(acc, alpha, beta * Vector512.Load(c)), c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FinishMasked(float* c, Vector512<float> mask, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool betaZero)
+            => Avx512F.MaskStore(c, mask, betaZero ? acc * alpha : Vector512.FusedMultiplyAdd(acc, alpha, beta * Avx512F.MaskLoad(c, mask, Vector512<float>.Zero)));
+    }
+
+    private struct Edge256 : IEdge<Vector256<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> FirstLanes(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Finish(float* c, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool betaZero)
+            => Vector256.Store(betaZero ? acc * alpha : Vector256.FusedMultiplyAdd(acc, alpha, beta * Vector256.Load(c)), c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FinishMasked(float* c, Vector256<float> mask, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool betaZero)
+            => Avx.MaskStore(c, mask, betaZero ? acc * alpha : Vector256.FusedMultiplyAdd(acc, alpha, beta * Avx.MaskLoad(c, mask)));
     }
 }
