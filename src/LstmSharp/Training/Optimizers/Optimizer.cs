@@ -380,14 +380,17 @@ public abstract class Optimizer
 
     public override string ToString() => $"{ClassName}(learning_rate={LearningRate}, iterations={Iterations})";
 
-    private protected void CheckRange(double value, string name, double min, double max, bool minInclusive = true, bool maxInclusive = true)
+    /// <summary>A hyperparameter checked against its range (for the subclasses' property initializers); <paramref name="who"/> is the class name the message starts with.</summary>
+    private protected static double CheckRange(string who, double value, string name, double min, double max, bool minInclusive = true, bool maxInclusive = true)
     {
         bool ok = (minInclusive ? value >= min : value > min) && (maxInclusive ? value <= max : value < max);
         if (!ok)
         {
             string range = $"{(minInclusive ? '[' : '(')}{min}, {max}{(maxInclusive ? ']' : ')')}";
-            throw new ArgumentOutOfRangeException(name, value, $"{ClassName}: {name} must lie in {range}, got {value}.");
+            throw new ArgumentOutOfRangeException(name, value, $"{who}: {name} must lie in {range}, got {value}.");
         }
+
+        return value;
     }
 
     private void CheckLearningRate(double value)

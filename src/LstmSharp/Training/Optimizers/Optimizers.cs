@@ -8,24 +8,18 @@ namespace LstmSharp.Training;
 /// Keras <c>SGD</c>. Without momentum <c>w ← w − lr·g</c>; with momentum μ
 /// <c>m ← μ·m − lr·g</c>, then <c>w ← w + m</c>, or with Nesterov <c>w ← w + μ·m − lr·g</c>.
 /// </summary>
-public sealed class Sgd : Optimizer
+public sealed class Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false)
+    : Optimizer("SGD", learningRate)
 {
+    private const string Who = "SGD";
     private static readonly string[] NoSlots = [];
     private static readonly string[] MomentumSlot = ["momentum"];
 
-    public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false)
-        : base("SGD", learningRate)
-    {
-        CheckRange(momentum, nameof(momentum), 0, 1);
-        Momentum = momentum;
-        Nesterov = nesterov;
-    }
+    public override string ClassName => Who;
 
-    public override string ClassName => "SGD";
+    public double Momentum { get; } = CheckRange(Who, momentum, nameof(momentum), 0, 1);
 
-    public double Momentum { get; }
-
-    public bool Nesterov { get; }
+    public bool Nesterov { get; } = nesterov;
 
     protected override IReadOnlyList<string> SlotNames => Momentum > 0 ? MomentumSlot : NoSlots;
 
@@ -90,32 +84,22 @@ public sealed class Sgd : Optimizer
 /// w ← w − α_t · m / (√v + ε)
 /// </code>
 /// </summary>
-public sealed class Adam : Optimizer
+public sealed class Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, bool amsgrad = false)
+    : Optimizer("adam", learningRate)
 {
+    private const string Who = "Adam";
     private static readonly string[] Slots = ["momentum", "velocity"];
     private static readonly string[] AmsgradSlots = ["momentum", "velocity", "velocity_hat"];
 
-    public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, bool amsgrad = false)
-        : base("adam", learningRate)
-    {
-        CheckRange(beta1, nameof(beta1), 0, 1, maxInclusive: false);
-        CheckRange(beta2, nameof(beta2), 0, 1, maxInclusive: false);
-        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
-        Beta1 = beta1;
-        Beta2 = beta2;
-        Epsilon = epsilon;
-        Amsgrad = amsgrad;
-    }
+    public override string ClassName => Who;
 
-    public override string ClassName => "Adam";
+    public double Beta1 { get; } = CheckRange(Who, beta1, nameof(beta1), 0, 1, maxInclusive: false);
 
-    public double Beta1 { get; }
+    public double Beta2 { get; } = CheckRange(Who, beta2, nameof(beta2), 0, 1, maxInclusive: false);
 
-    public double Beta2 { get; }
+    public double Epsilon { get; } = CheckRange(Who, epsilon, nameof(epsilon), 0, double.MaxValue);
 
-    public double Epsilon { get; }
-
-    public bool Amsgrad { get; }
+    public bool Amsgrad { get; } = amsgrad;
 
     protected override IReadOnlyList<string> SlotNames => Amsgrad ? AmsgradSlots : Slots;
 
@@ -192,43 +176,22 @@ public sealed class Adam : Optimizer
 /// mom ← μ·mom + Δ, w ← w − mom           (momentum > 0)  else w ← w − Δ
 /// </code>
 /// </summary>
-public sealed class RmsProp : Optimizer
+public sealed class RmsProp(double learningRate = 0.001, double rho = 0.9, double momentum = 0, double epsilon = 1e-7, bool centered = false)
+    : Optimizer("rmsprop", learningRate)
 {
-    public RmsProp(double learningRate = 0.001, double rho = 0.9, double momentum = 0, double epsilon = 1e-7, bool centered = false)
-        : base("rmsprop", learningRate)
-    {
-        CheckRange(rho, nameof(rho), 0, 1);
-        CheckRange(momentum, nameof(momentum), 0, 1);
-        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
-        Rho = rho;
-        Momentum = momentum;
-        Epsilon = epsilon;
-        Centered = centered;
-        var names = new List<string> { "velocity" };
-        if (momentum > 0)
-        {
-            names.Add("momentum");
-        }
+    private const string Who = "RMSprop";
 
-        if (centered)
-        {
-            names.Add("average_gradient");
-        }
+    public override string ClassName => Who;
 
-        SlotNames = names;
-    }
+    public double Rho { get; } = CheckRange(Who, rho, nameof(rho), 0, 1);
 
-    public override string ClassName => "RMSprop";
+    public double Momentum { get; } = CheckRange(Who, momentum, nameof(momentum), 0, 1);
 
-    public double Rho { get; }
+    public double Epsilon { get; } = CheckRange(Who, epsilon, nameof(epsilon), 0, double.MaxValue);
 
-    public double Momentum { get; }
+    public bool Centered { get; } = centered;
 
-    public double Epsilon { get; }
-
-    public bool Centered { get; }
-
-    protected override IReadOnlyList<string> SlotNames { get; }
+    protected override IReadOnlyList<string> SlotNames { get; } = SlotsFor(momentum > 0, centered);
 
     protected override void Update(Span<float> w, ReadOnlySpan<float> g, float[][] slotValues, double lr, long iteration)
     {
@@ -250,6 +213,22 @@ public sealed class RmsProp : Optimizer
             Centered = Centered,
         };
         LaneLoop.Run(ref k, w.Length, Width);
+    }
+
+    private static List<string> SlotsFor(bool momentum, bool centered)
+    {
+        var names = new List<string> { "velocity" };
+        if (momentum)
+        {
+            names.Add("momentum");
+        }
+
+        if (centered)
+        {
+            names.Add("average_gradient");
+        }
+
+        return names;
     }
 
     protected override void AddConfig(JsonObject config)
@@ -310,24 +289,17 @@ public sealed class RmsProp : Optimizer
 /// Keras <c>Adagrad</c>: the accumulator starts at <c>initialAccumulatorValue</c>;
 /// <c>acc ← acc + g²</c>, <c>w ← w − lr·g / √(acc + ε)</c>.
 /// </summary>
-public sealed class Adagrad : Optimizer
+public sealed class Adagrad(double learningRate = 0.001, double initialAccumulatorValue = 0.1, double epsilon = 1e-7)
+    : Optimizer("adagrad", learningRate)
 {
+    private const string Who = "Adagrad";
     private static readonly string[] Slots = ["accumulator"];
 
-    public Adagrad(double learningRate = 0.001, double initialAccumulatorValue = 0.1, double epsilon = 1e-7)
-        : base("adagrad", learningRate)
-    {
-        CheckRange(initialAccumulatorValue, nameof(initialAccumulatorValue), 0, double.MaxValue);
-        CheckRange(epsilon, nameof(epsilon), 0, double.MaxValue);
-        InitialAccumulatorValue = initialAccumulatorValue;
-        Epsilon = epsilon;
-    }
+    public override string ClassName => Who;
 
-    public override string ClassName => "Adagrad";
+    public double InitialAccumulatorValue { get; } = CheckRange(Who, initialAccumulatorValue, nameof(initialAccumulatorValue), 0, double.MaxValue);
 
-    public double InitialAccumulatorValue { get; }
-
-    public double Epsilon { get; }
+    public double Epsilon { get; } = CheckRange(Who, epsilon, nameof(epsilon), 0, double.MaxValue);
 
     protected override IReadOnlyList<string> SlotNames => Slots;
 
