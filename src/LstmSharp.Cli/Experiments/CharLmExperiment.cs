@@ -259,10 +259,7 @@ public static class CharLmExperiment
 
         var best = epochs.MinBy(e => e.ValLoss)!;
         var last = epochs[^1];
-        var md = new StringBuilder();
-        md.AppendLine("# Character-level language model").AppendLine();
-        md.Append(ExperimentRunner.StoppedNote($"during epoch {last.Epoch} of {s.Epochs}"));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = ExperimentReport.Begin("Character-level language model", $"during epoch {last.Epoch} of {s.Epochs}", command);
         md.AppendLine(inv, $"Text `{s.Text}`: {chars:N0} characters, {vocabulary - 2} distinct in the training part; first {trainChars:N0} train, last {valChars:N0} validate (by position).");
         md.AppendLine(inv, $"Model: Embedding({vocabulary}, {s.Embedding}) → {s.Layers} × LSTM({s.Units}, return sequences) → Dense({vocabulary}) logits; {parameters:N0} parameters. Windows of {s.SequenceLength} characters (random offset per epoch), batch {s.Batch}, Adam {s.LearningRate} (× {s.LearningRateDecay} per epoch), clipnorm {s.ClipNorm}, dropout {s.Dropout}, seed {s.Seed}{(s.InitFrom is null ? string.Empty : $"; weights initialised from `{s.InitFrom}`")}.").AppendLine();
         md.AppendLine("| epoch | train nats/char | train bits/char | validation nats/char | validation bits/char | wall s | CPU s |");

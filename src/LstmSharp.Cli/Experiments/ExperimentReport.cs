@@ -40,12 +40,9 @@ public static class ExperimentReport
     public static void Write(string folder, string title, string command, IReadOnlyList<ModelResult> results, IReadOnlyList<string>? plannedModels = null)
     {
         Directory.CreateDirectory(folder);
-        var md = new StringBuilder();
-        md.Append("# ").AppendLine(title).AppendLine();
-        md.Append(ExperimentRunner.StoppedNote(StoppedWhere(results, plannedModels)));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = Begin(title, StoppedWhere(results, plannedModels), command);
         md.AppendLine(Table(results));
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        md.AppendLine($"Machine: {Machine}.");
         File.WriteAllText(Path.Combine(folder, "results.md"), md.ToString());
 
         var csv = new StringBuilder("model,epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
@@ -65,6 +62,19 @@ public static class ExperimentReport
         Chart(Path.Combine(folder, "accuracy.png"), title + ": accuracy", "accuracy", results, "accuracy", "val_accuracy");
         Chart(Path.Combine(folder, "loss.png"), title + ": loss", "loss", results, "loss", "val_loss");
     }
+
+    /// <summary>
+    /// Opens an experiment's results.md: the title, then (after Ctrl+C) the note saying the run was
+    /// stopped <paramref name="stoppedWhere"/>, then the command line that produced the results.
+    /// </summary>
+    public static StringBuilder Begin(string title, string stoppedWhere, string command) =>
+        new StringBuilder()
+            .Append("# ").AppendLine(title).AppendLine()
+            .Append(ExperimentRunner.StoppedNote(stoppedWhere))
+            .AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+
+    /// <summary>The machine a results.md was written on: cores, .NET version and the time (UTC).</summary>
+    public static string Machine => $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
 
     private static string StoppedWhere(IReadOnlyList<ModelResult> results, IReadOnlyList<string>? plannedModels)
     {

@@ -384,10 +384,7 @@ public static class ForecastExperiment
         double secondsPerEpoch, int batches, double batchSeconds, ForecastErrors model, (string Name, ForecastErrors Errors)[] baselines, long parameters)
     {
         static string F(double v) => double.IsNaN(v) ? "—" : v.ToString("0.00", CultureInfo.InvariantCulture);
-        var md = new StringBuilder();
-        md.AppendLine($"# Forecast: {s.Target} in {Path.GetFileName(s.Csv)}").AppendLine();
-        md.Append(ExperimentRunner.StoppedNote(ExperimentRunner.DuringEpoch(history, s.Epochs)));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = ExperimentReport.Begin($"Forecast: {s.Target} in {Path.GetFileName(s.Csv)}", ExperimentRunner.DuringEpoch(history, s.Epochs), command);
         md.AppendLine($"{table.Length} steps{(table.TimeStep is { } st ? $" (step {st})" : string.Empty)}; inputs {string.Join(", ", s.Features ?? [s.Target])}; lookback {s.Lookback}, horizon {s.Horizon}, strategy {s.Strategy}.");
         md.AppendLine($"Chronological split: train [0, {split.TrainEnd}), validation [{split.TrainEnd}, {split.TestStart}), test [{split.TestStart}, {split.Length}) — {testWindows} test forecasts (every origin whose {s.Horizon} targets lie in the test part).");
         md.AppendLine($"Model: {s.Layers}×LSTM({s.Units}){(s.LinearSkip ? " + linear skip" : string.Empty)}, {parameters:N0} weights, Adam {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, loss {s.Loss}, batch {s.Batch}; {history.Epochs.Count} epochs (best {stopper.BestEpoch + 1}, early stopping on {(s.Validation > 0 ? "val_loss" : "loss")}, patience {s.Patience}), {secondsPerEpoch:0.00} s/epoch.");

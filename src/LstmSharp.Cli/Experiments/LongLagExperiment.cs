@@ -231,16 +231,13 @@ public static class LongLagExperiment
 
     private static void WriteResults(LongLagSettings s, LongLagTask task, string command, IReadOnlyList<LongLagResult> results, string table)
     {
-        var md = new StringBuilder();
-        md.AppendLine($"# Long time lags: {task.Name}").AppendLine();
-        md.Append(ExperimentRunner.StoppedNote(StoppedWhere(s, results)));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = ExperimentReport.Begin($"Long time lags: {task.Name}", StoppedWhere(s, results), command);
         md.AppendLine($"Budget per run: {s.Steps} Adam steps (learning rate {F(s.LearningRate)}, clipnorm {(s.ClipNorm > 0 ? F(s.ClipNorm) : "off")}) on fresh batches of {s.Batch}; {s.Units} units; test set of {s.TestSamples} sequences per T, checked every {s.EvalEvery} steps{(s.StopWhenSolved ? "; a run stops at the first check where it is solved" : string.Empty)}.");
         md.AppendLine($"Solved = test {task.ErrorName} below {SolvedFraction:0.0} × the baseline (the error of the best predictor that ignores the input); \"steps to solve\" is the first check where that held.").AppendLine();
         md.AppendLine(table);
         md.AppendLine("![error vs T](error-vs-T.png)").AppendLine();
         md.AppendLine("![learning curves](learning-curves.png)").AppendLine();
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; total {results.Sum(r => r.Seconds):0} s of training.");
+        md.AppendLine($"Machine: {ExperimentReport.Machine}; total {results.Sum(r => r.Seconds):0} s of training.");
         File.WriteAllText(Path.Combine(s.Out, "results.md"), md.ToString());
 
         var csv = new StringBuilder("task,T,model,params,final_error,baseline,threshold,solved,steps_to_solve,steps_run,seconds\n");

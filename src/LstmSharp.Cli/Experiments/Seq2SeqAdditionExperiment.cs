@@ -172,10 +172,7 @@ public static class Seq2SeqAdditionExperiment
 
     private static void Write(Seq2SeqSettings s, Seq2SeqResult r, string command, string summary)
     {
-        var md = new StringBuilder();
-        md.AppendLine("# Sequence to sequence: addition").AppendLine();
-        md.Append(ExperimentRunner.StoppedNote(ExperimentRunner.DuringEpoch(r.History, s.Epochs)));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = ExperimentReport.Begin("Sequence to sequence: addition", ExperimentRunner.DuringEpoch(r.History, s.Epochs), command);
         md.AppendLine($"Encoder LSTM({s.Units}) → final [h, c] → decoder LSTM({s.Units}) with teacher forcing → Dense(13, softmax) per step; Adam({s.LearningRate.ToString(CultureInfo.InvariantCulture)}), batch {s.Batch}. Exact match = the whole decoded answer equals the target.").AppendLine();
         md.AppendLine(summary);
         md.AppendLine("Greedy exact match on the held-out questions after each epoch:").AppendLine();
@@ -187,7 +184,7 @@ public static class Seq2SeqAdditionExperiment
         }
 
         md.AppendLine("```").AppendLine().AppendLine("![exact match](exact-match.png)").AppendLine();
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        md.AppendLine($"Machine: {ExperimentReport.Machine}.");
         File.WriteAllText(Path.Combine(s.Out, "results.md"), md.ToString());
 
         var csv = new StringBuilder("epoch,loss,accuracy,val_loss,val_accuracy,exact_match,seconds\n");

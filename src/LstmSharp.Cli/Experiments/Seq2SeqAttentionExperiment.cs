@@ -347,16 +347,13 @@ internal static partial class Seq2SeqAttentionExperiment
 
     private static void Write(Seq2SeqAttentionSettings s, TaskData task, List<Seq2SeqAttentionResult> results, string command, string table, int heldOut, string? example)
     {
-        var md = new StringBuilder();
-        md.AppendLine($"# Sequence to sequence with attention: {s.Task}").AppendLine();
         string where = results.Count == 0 ? "before training" : $"{ExperimentRunner.DuringEpoch(results[^1].History, s.Epochs)} of {results[^1].Label}";
         if (results.Count < 2)
         {
             where += "; not trained: with attention";
         }
 
-        md.Append(ExperimentRunner.StoppedNote(where));
-        md.AppendLine("Command:").AppendLine().AppendLine("```").AppendLine(command).AppendLine("```").AppendLine();
+        var md = ExperimentReport.Begin($"Sequence to sequence with attention: {s.Task}", where, command);
         md.AppendLine($"Task: {task.Description}. "
             + $"Encoder Embedding({EmbeddingSize}) → LSTM({s.Units}, return_sequences, return_state); decoder Embedding({EmbeddingSize}) → LSTM({s.Units}) from the encoder's [h, c], teacher forcing; "
             + "with attention: Attention(use_scale) with query = decoder outputs, value = encoder outputs, Concatenate[decoder, context]; then Dense(softmax) per step. "
@@ -376,7 +373,7 @@ internal static partial class Seq2SeqAttentionExperiment
             md.AppendLine("```").AppendLine(example).AppendLine("```").AppendLine().AppendLine("![attention heatmap](attention-heatmap.png)").AppendLine();
         }
 
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        md.AppendLine($"Machine: {ExperimentReport.Machine}.");
         File.WriteAllText(Path.Combine(s.Out, "results.md"), md.ToString());
 
         var csv = new StringBuilder("model,epoch,loss,accuracy,exact_match,token_accuracy,seconds\n");

@@ -44,12 +44,7 @@ public sealed class Dense : KernelBiasLayer
     private Dense(int units, KernelBiasOptions options, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
-        if (units <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(units), $"{Describe()}: units must be a positive integer, got {units}.");
-        }
-
-        Units = units;
+        Units = LayerChecks.Positive(units, Describe(), nameof(units));
         SetKernelBiasOptions(options);
         SupportsMasking = true;
     }

@@ -28,23 +28,13 @@ public sealed class Embedding : Layer
         int[]? inputShape = null)
         : base(name, inputShape ?? (inputLength is { } len && len > 0 ? [len] : null))
     {
-        if (inputDim <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputDim), $"{Describe()}: inputDim must be a positive integer, got {inputDim}.");
-        }
-
-        if (outputDim <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(outputDim), $"{Describe()}: outputDim must be a positive integer, got {outputDim}.");
-        }
-
+        InputDim = LayerChecks.Positive(inputDim, Describe(), nameof(inputDim));
+        OutputDim = LayerChecks.Positive(outputDim, Describe(), nameof(outputDim));
         if (inputLength is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(inputLength), $"{Describe()}: inputLength must be a positive integer or null, got {inputLength}.");
         }
 
-        InputDim = inputDim;
-        OutputDim = outputDim;
         EmbeddingsInitializer = LayerChecks.Initializer(embeddingsInitializer, Describe(), nameof(embeddingsInitializer));
         EmbeddingsRegularizer = embeddingsRegularizer;
         ActivityRegularizer = activityRegularizer;

@@ -29,6 +29,12 @@ internal static class LayerChecks
             ? rate
             : throw new ArgumentOutOfRangeException(argument, $"{owner}: {argument} must be in [0, 1), got {rate.ToString(CultureInfo.InvariantCulture)}.");
 
+    /// <summary>A size or count (units, filters, heads, ...), checked to be a positive integer.</summary>
+    public static int Positive(int value, string owner, string argument) =>
+        value > 0
+            ? value
+            : throw new ArgumentOutOfRangeException(argument, $"{owner}: {argument} must be a positive integer, got {value}.");
+
     public static string Initializer(string? initializer, string owner, string argument) =>
         WeightInitializers.Canonical(initializer, owner, argument);
 }

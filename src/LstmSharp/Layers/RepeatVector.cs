@@ -12,15 +12,7 @@ namespace LstmSharp.Layers;
 public sealed class RepeatVector : Layer
 {
     public RepeatVector(int n, string? name = null, int[]? inputShape = null)
-        : base(name, inputShape)
-    {
-        if (n <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(n), $"{Describe()}: n must be a positive integer, got {n}.");
-        }
-
-        N = n;
-    }
+        : base(name, inputShape) => N = LayerChecks.Positive(n, Describe(), nameof(n));
 
     public int N { get; }
 

@@ -53,17 +53,13 @@ public sealed class MultiHeadAttention : AttentionLayer
         string? name = null)
         : base(dropout, seed, useCausalMask, returnAttentionScores, name)
     {
-        Positive(numHeads, nameof(numHeads));
-        Positive(keyDim, nameof(keyDim));
-        Positive(valueDim ?? keyDim, nameof(valueDim));
-        Positive(outputShape ?? 1, nameof(outputShape));
+        NumHeads = LayerChecks.Positive(numHeads, Describe(), nameof(numHeads));
+        KeyDim = LayerChecks.Positive(keyDim, Describe(), nameof(keyDim));
+        ValueDim = LayerChecks.Positive(valueDim ?? keyDim, Describe(), nameof(valueDim));
+        OutputShape = outputShape is { } o ? LayerChecks.Positive(o, Describe(), nameof(outputShape)) : null;
         _ = Initializers.Get(kernelInitializer);
         _ = Initializers.Get(biasInitializer);
-        NumHeads = numHeads;
-        KeyDim = keyDim;
-        ValueDim = valueDim ?? keyDim;
         UseBias = useBias;
-        OutputShape = outputShape;
         KernelInitializer = kernelInitializer;
         BiasInitializer = biasInitializer;
     }
@@ -171,16 +167,16 @@ public sealed class MultiHeadAttention : AttentionLayer
             }
         }
 
-        QueryKernel = AddWeight("query/kernel", [dq, NumHeads, KeyDim], KernelInitializer);
-        QueryBias = UseBias ? AddWeight("query/bias", [NumHeads, KeyDim], BiasInitializer) : null;
-        KeyKernel = AddWeight("key/kernel", [dk, NumHeads, KeyDim], KernelInitializer);
-        KeyBias = UseBias ? AddWeight("key/bias", [NumHeads, KeyDim], BiasInitializer) : null;
-        ValueKernel = AddWeight("value/kernel", [dv, NumHeads, ValueDim], KernelInitializer);
-        ValueBias = UseBias ? AddWeight("value/bias", [NumHeads, ValueDim], BiasInitializer) : null;
+        (QueryKernel, QueryBias) = AddProjection("query", [dq, NumHeads, KeyDim], [NumHeads, KeyDim]);
+        (KeyKernel, KeyBias) = AddProjection("key", [dk, NumHeads, KeyDim], [NumHeads, KeyDim]);
+        (ValueKernel, ValueBias) = AddProjection("value", [dv, NumHeads, ValueDim], [NumHeads, ValueDim]);
         int output = OutputShape ?? dq;
-        OutputKernel = AddWeight("attention_output/kernel", [NumHeads, ValueDim, output], KernelInitializer);
-        OutputBias = UseBias ? AddWeight("attention_output/bias", [output], BiasInitializer) : null;
+        (OutputKernel, OutputBias) = AddProjection("attention_output", [NumHeads, ValueDim, output], [output]);
     }
+
+    /// <summary>One projection's weights as Keras names them: <c>{name}/kernel</c> and, with <see cref="UseBias"/>, <c>{name}/bias</c> (created in that order).</summary>
+    private (Parameter Kernel, Parameter? Bias) AddProjection(string name, int[] kernelShape, int[] biasShape) =>
+        (AddWeight($"{name}/kernel", kernelShape, KernelInitializer), UseBias ? AddWeight($"{name}/bias", biasShape, BiasInitializer) : null);
 
     protected override IReadOnlyList<Tensor> Call(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?> masks, bool training)
     {
@@ -303,12 +299,4 @@ public sealed class MultiHeadAttention : AttentionLayer
         JsonArray a => throw new NotSupportedException($"MultiHeadAttention: output_shape {a.ToJsonString()} is not supported; give one size (the last axis)."),
         _ => node.GetValue<int>(),
     };
-
-    private void Positive(int value, string argument)
-    {
-        if (value <= 0)
-        {
-            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be positive, got {value}.");
-        }
-    }
 }

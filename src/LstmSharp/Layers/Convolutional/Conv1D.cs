@@ -58,10 +58,10 @@ public sealed class Conv1D : KernelBiasLayer
     private Conv1D(int filters, int kernelSize, int strides, string padding, int dilationRate, KernelBiasOptions options, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
-        Positive(filters, nameof(filters));
-        Positive(kernelSize, nameof(kernelSize));
-        Positive(strides, nameof(strides));
-        Positive(dilationRate, nameof(dilationRate));
+        Filters = LayerChecks.Positive(filters, Describe(), nameof(filters));
+        KernelSize = LayerChecks.Positive(kernelSize, Describe(), nameof(kernelSize));
+        Strides = LayerChecks.Positive(strides, Describe(), nameof(strides));
+        DilationRate = LayerChecks.Positive(dilationRate, Describe(), nameof(dilationRate));
         if (strides > 1 && dilationRate > 1)
         {
             throw new ArgumentException($"{Describe()}: strides > 1 and dilationRate > 1 cannot be combined (as in Keras), got strides {strides}, dilationRate {dilationRate}.", nameof(dilationRate));
@@ -72,11 +72,7 @@ public sealed class Conv1D : KernelBiasLayer
             throw new ArgumentException($"{Describe()}: padding must be 'valid', 'same' or 'causal', got '{padding}'.", nameof(padding));
         }
 
-        Filters = filters;
-        KernelSize = kernelSize;
-        Strides = strides;
         Padding = padding;
-        DilationRate = dilationRate;
         SetKernelBiasOptions(options);
     }
 
@@ -167,13 +163,5 @@ public sealed class Conv1D : KernelBiasLayer
         int span = (DilationRate * (KernelSize - 1)) + 1;
         return Conv1DGeometry.For(Padding, steps, KernelSize, Strides, DilationRate)?.OutSteps
             ?? throw new ArgumentException($"{Describe()}: kernel_size {KernelSize}{(DilationRate > 1 ? $" with dilation_rate {DilationRate} (span {span})" : string.Empty)} is longer than the input's steps with padding 'valid'; expected at least {span} steps, got {steps}.");
-    }
-
-    private void Positive(int value, string argument)
-    {
-        if (value <= 0)
-        {
-            throw new ArgumentOutOfRangeException(argument, $"{Describe()}: {argument} must be a positive integer, got {value}.");
-        }
     }
 }

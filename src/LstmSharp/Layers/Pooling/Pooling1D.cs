@@ -16,11 +16,7 @@ public abstract class Pooling1D : Layer
     private protected Pooling1D(int poolSize, int? strides, string padding, string? name, int[]? inputShape)
         : base(name, inputShape)
     {
-        if (poolSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(poolSize), $"{Describe()}: poolSize must be a positive integer, got {poolSize}.");
-        }
-
+        PoolSize = LayerChecks.Positive(poolSize, Describe(), nameof(poolSize));
         if (strides is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(strides), $"{Describe()}: strides must be a positive integer (or null = poolSize), got {strides}.");
@@ -31,7 +27,6 @@ public abstract class Pooling1D : Layer
             throw new ArgumentException($"{Describe()}: padding must be 'valid' or 'same', got '{padding}'.", nameof(padding));
         }
 
-        PoolSize = poolSize;
         Strides = strides ?? poolSize;
         Padding = padding;
     }
