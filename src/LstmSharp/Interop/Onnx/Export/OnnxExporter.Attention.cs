@@ -49,13 +49,7 @@ internal sealed partial class OnnxExporter
             masked = masked is null ? causal : g.Node("Or", owner + "/MaskedOrFuture", [masked, causal]);
         }
 
-        if (masked is not null)
-        {
-            string offsets = g.Node("Where", owner + "/MaskOffsets", [masked, g.FloatScalar(owner + "/masked_offset", -AttentionBase.MaskedScoreOffset), g.FloatScalar(owner + "/kept_offset", 0f)]);
-            scores = g.Node("Add", owner + "/MaskScores", [scores, offsets]);
-        }
-
-        string weights = g.Node("Softmax", owner + "/Softmax", [scores], Attr("axis", -1L));
+        string weights = MaskedSoftmax(owner, scores, masked);
         string output = g.Node("MatMul", owner + "/WeightedValues", [weights, v]);
         if (ins[0].Mask is { } queryMask)
         {
@@ -105,6 +99,18 @@ internal sealed partial class OnnxExporter
         string q4 = g.Node("Unsqueeze", owner + "/QueryPerKey", [q, g.Int64s(2)]);
         string k4 = g.Node("Unsqueeze", owner + "/KeyPerQuery", [k, g.Int64s(1)]);
         return g.Node("Tanh", owner + "/Tanh", [g.Node("Add", owner + "/PairwiseSum", [q4, k4])]);
+    }
+
+    /// <summary>The attention weights: Softmax over the last axis of <paramref name="scores"/>, −1e9 added first where <paramref name="masked"/> (if any, broadcast) is true.</summary>
+    private string MaskedSoftmax(string owner, string scores, string? masked)
+    {
+        if (masked is not null)
+        {
+            string offsets = g.Node("Where", owner + "/MaskOffsets", [masked, g.FloatScalar(owner + "/masked_offset", -AttentionBase.MaskedScoreOffset), g.FloatScalar(owner + "/kept_offset", 0f)]);
+            scores = g.Node("Add", owner + "/MaskScores", [scores, offsets]);
+        }
+
+        return g.Node("Softmax", owner + "/Softmax", [scores], Attr("axis", -1L));
     }
 
     /// <summary>[Tq, Tv] true where j &gt; i, from the run-time step counts.</summary>
@@ -163,13 +169,7 @@ internal sealed partial class OnnxExporter
             Or(CausalMask(owner, ins[0].Name, ins[1].Name));
         }
 
-        if (masked is not null)
-        {
-            string offsets = g.Node("Where", owner + "/MaskOffsets", [masked, g.FloatScalar(owner + "/masked_offset", -AttentionBase.MaskedScoreOffset), g.FloatScalar(owner + "/kept_offset", 0f)]);
-            scores = g.Node("Add", owner + "/MaskScores", [scores, offsets]);
-        }
-
-        string weights = g.Node("Softmax", owner + "/Softmax", [scores], Attr("axis", -1L));
+        string weights = MaskedSoftmax(owner, scores, masked);
         string context = g.Node("MatMul", owner + "/WeightedValues", [weights, v]);
         context = g.Node("Transpose", owner + "/StepsFirst", [context], Attr("perm", new long[] { 0, 2, 1, 3 }));
         context = g.Node("Reshape", owner + "/MergeHeads", [context, g.Int64s(0, 0, (long)a.NumHeads * a.ValueDim)]);
