@@ -37,7 +37,7 @@ public sealed class Dense : KernelBiasLayer
         IConstraint? biasConstraint = null,
         string? name = null,
         int[]? inputShape = null)
-        : this(units, new KernelBiasOptions(activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, biasConstraint), name, inputShape)
+        : this(units, new KernelBiasOptions(activation, useBias, new(kernelInitializer, kernelRegularizer, kernelConstraint), new(biasInitializer, biasRegularizer, biasConstraint), activityRegularizer), name, inputShape)
     {
     }
 

@@ -15,6 +15,8 @@ namespace LstmSharp.Layers;
 /// </summary>
 public sealed class Embedding : Layer
 {
+    private readonly WeightOptions embeddings;
+
     public Embedding(
         int inputDim,
         int outputDim,
@@ -35,10 +37,8 @@ public sealed class Embedding : Layer
             throw new ArgumentOutOfRangeException(nameof(inputLength), $"{Describe()}: inputLength must be a positive integer or null, got {inputLength}.");
         }
 
-        EmbeddingsInitializer = LayerChecks.Initializer(embeddingsInitializer, Describe(), nameof(embeddingsInitializer));
-        EmbeddingsRegularizer = embeddingsRegularizer;
+        embeddings = new WeightOptions(embeddingsInitializer, embeddingsRegularizer, embeddingsConstraint).Checked(Describe(), nameof(embeddingsInitializer));
         ActivityRegularizer = activityRegularizer;
-        EmbeddingsConstraint = embeddingsConstraint;
         MaskZero = maskZero;
         InputLength = inputLength;
 
@@ -50,11 +50,11 @@ public sealed class Embedding : Layer
 
     public int OutputDim { get; }
 
-    public string EmbeddingsInitializer { get; }
+    public string EmbeddingsInitializer => embeddings.Initializer;
 
-    public IRegularizer? EmbeddingsRegularizer { get; }
+    public IRegularizer? EmbeddingsRegularizer => embeddings.Regularizer;
 
-    public IConstraint? EmbeddingsConstraint { get; }
+    public IConstraint? EmbeddingsConstraint => embeddings.Constraint;
 
     public bool MaskZero { get; internal set; }
 
@@ -66,13 +66,14 @@ public sealed class Embedding : Layer
     public static Embedding FromConfig(JsonObject c)
     {
         var b = c.GetBase();
+        var e = WeightOptions.Read(c, "embeddings", "uniform");
         return new Embedding(
             c.GetInt("input_dim"),
             c.GetInt("output_dim"),
-            c.GetStringOrNull("embeddings_initializer") ?? "uniform",
-            c.GetRegularizer("embeddings_regularizer"),
+            e.Initializer,
+            e.Regularizer,
             c.GetRegularizer("activity_regularizer"),
-            c.GetConstraint("embeddings_constraint"),
+            e.Constraint,
             c.GetBool("mask_zero", false),
             c.GetIntOrNull("input_length"),
             b.Name,
@@ -105,17 +106,14 @@ public sealed class Embedding : Layer
         var c = base.GetConfig();
         c["input_dim"] = InputDim;
         c["output_dim"] = OutputDim;
-        c["embeddings_initializer"] = EmbeddingsInitializer;
-        c["embeddings_regularizer"] = LayerConfig.ObjectToJson(EmbeddingsRegularizer);
-        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
-        c["embeddings_constraint"] = LayerConfig.ObjectToJson(EmbeddingsConstraint);
+        WeightOptions.WriteConfig(c, ActivityRegularizer, ("embeddings", embeddings));
         c["mask_zero"] = MaskZero;
         c["input_length"] = InputLength;
         return c;
     }
 
     protected override void OnBuild(int[] inputShape) =>
-        Embeddings = AddWeight("embeddings", [InputDim, OutputDim], EmbeddingsInitializer, EmbeddingsRegularizer, EmbeddingsConstraint);
+        Embeddings = AddWeight("embeddings", [InputDim, OutputDim], embeddings);
 
     protected override Tensor Call(Tensor input, Tensor? mask, bool training) => Ops.Embedding(input, Embeddings.Value);
 }

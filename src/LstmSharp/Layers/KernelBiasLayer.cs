@@ -11,6 +11,9 @@ namespace LstmSharp.Layers;
 /// </summary>
 public abstract class KernelBiasLayer : Layer
 {
+    private WeightOptions kernel = new("glorot_uniform", null, null);
+    private WeightOptions bias = new("zeros", null, null);
+
     private protected KernelBiasLayer(string? name, int[]? inputShape)
         : base(name, inputShape)
     {
@@ -21,17 +24,17 @@ public abstract class KernelBiasLayer : Layer
 
     public bool UseBias { get; private set; }
 
-    public string KernelInitializer { get; private set; } = "glorot_uniform";
+    public string KernelInitializer => kernel.Initializer;
 
-    public string BiasInitializer { get; private set; } = "zeros";
+    public string BiasInitializer => bias.Initializer;
 
-    public IRegularizer? KernelRegularizer { get; private set; }
+    public IRegularizer? KernelRegularizer => kernel.Regularizer;
 
-    public IRegularizer? BiasRegularizer { get; private set; }
+    public IRegularizer? BiasRegularizer => bias.Regularizer;
 
-    public IConstraint? KernelConstraint { get; private set; }
+    public IConstraint? KernelConstraint => kernel.Constraint;
 
-    public IConstraint? BiasConstraint { get; private set; }
+    public IConstraint? BiasConstraint => bias.Constraint;
 
     /// <summary>The kernel; null before building.</summary>
     public Parameter? Kernel { get; private set; }
@@ -44,13 +47,9 @@ public abstract class KernelBiasLayer : Layer
     {
         Activation = LayerChecks.ActivationName(o.Activation, Describe());
         UseBias = o.UseBias;
-        KernelInitializer = LayerChecks.Initializer(o.KernelInitializer, Describe(), "kernelInitializer");
-        BiasInitializer = LayerChecks.Initializer(o.BiasInitializer, Describe(), "biasInitializer");
-        KernelRegularizer = o.KernelRegularizer;
-        BiasRegularizer = o.BiasRegularizer;
+        kernel = o.Kernel.Checked(Describe(), "kernelInitializer");
+        bias = o.Bias.Checked(Describe(), "biasInitializer");
         ActivityRegularizer = o.ActivityRegularizer;
-        KernelConstraint = o.KernelConstraint;
-        BiasConstraint = o.BiasConstraint;
     }
 
     /// <summary>Writes the shared options by their Keras names (after the leaf's own keys, in Keras's order).</summary>
@@ -58,47 +57,28 @@ public abstract class KernelBiasLayer : Layer
     {
         c["activation"] = Activation;
         c["use_bias"] = UseBias;
-        c["kernel_initializer"] = KernelInitializer;
-        c["bias_initializer"] = BiasInitializer;
-        c["kernel_regularizer"] = LayerConfig.ObjectToJson(KernelRegularizer);
-        c["bias_regularizer"] = LayerConfig.ObjectToJson(BiasRegularizer);
-        c["activity_regularizer"] = LayerConfig.ObjectToJson(ActivityRegularizer);
-        c["kernel_constraint"] = LayerConfig.ObjectToJson(KernelConstraint);
-        c["bias_constraint"] = LayerConfig.ObjectToJson(BiasConstraint);
+        WeightOptions.WriteConfig(c, ActivityRegularizer, ("kernel", kernel), ("bias", bias));
     }
 
     /// <summary>Creates the kernel of <paramref name="kernelShape"/> and, with a bias, the bias <c>[outputs]</c>.</summary>
     private protected void AddKernelAndBias(int[] kernelShape, int outputs)
     {
-        Kernel = AddWeight("kernel", kernelShape, KernelInitializer, KernelRegularizer, KernelConstraint);
+        Kernel = AddWeight("kernel", kernelShape, kernel);
         if (UseBias)
         {
-            Bias = AddWeight("bias", [outputs], BiasInitializer, BiasRegularizer, BiasConstraint);
+            Bias = AddWeight("bias", [outputs], bias);
         }
     }
 }
 
 /// <summary>The options of a <see cref="KernelBiasLayer"/> as its constructors take them, and as a Keras config names them.</summary>
-internal sealed record KernelBiasOptions(
-    string? Activation,
-    bool UseBias,
-    string KernelInitializer,
-    string BiasInitializer,
-    IRegularizer? KernelRegularizer,
-    IRegularizer? BiasRegularizer,
-    IRegularizer? ActivityRegularizer,
-    IConstraint? KernelConstraint,
-    IConstraint? BiasConstraint)
+internal sealed record KernelBiasOptions(string? Activation, bool UseBias, WeightOptions Kernel, WeightOptions Bias, IRegularizer? ActivityRegularizer)
 {
     /// <summary>Reads the options from a Keras config, with Keras's defaults for absent keys.</summary>
     public static KernelBiasOptions Read(JsonObject c) => new(
         c.GetStringOrNull("activation"),
         c.GetBool("use_bias", true),
-        c.GetStringOrNull("kernel_initializer") ?? "glorot_uniform",
-        c.GetStringOrNull("bias_initializer") ?? "zeros",
-        c.GetRegularizer("kernel_regularizer"),
-        c.GetRegularizer("bias_regularizer"),
-        c.GetRegularizer("activity_regularizer"),
-        c.GetConstraint("kernel_constraint"),
-        c.GetConstraint("bias_constraint"));
+        WeightOptions.Read(c, "kernel", "glorot_uniform"),
+        WeightOptions.Read(c, "bias", "zeros"),
+        c.GetRegularizer("activity_regularizer"));
 }

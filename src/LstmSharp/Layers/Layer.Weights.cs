@@ -178,6 +178,10 @@ public abstract partial class Layer
         return AddWeight(name, value, regularizer, constraint, trainable);
     }
 
+    /// <summary>Creates a weight with its initializer, regularizer and constraint from <paramref name="options"/>.</summary>
+    private protected Parameter AddWeight(string name, int[] shape, WeightOptions options) =>
+        AddWeight(name, shape, options.Initializer, options.Regularizer, options.Constraint);
+
     /// <summary>Adds an already initialised weight (taken over, not copied).</summary>
     protected Parameter AddWeight(string name, Tensor value, IRegularizer? regularizer = null, IConstraint? constraint = null, bool trainable = true)
     {

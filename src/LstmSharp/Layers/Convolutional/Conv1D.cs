@@ -51,7 +51,7 @@ public sealed class Conv1D : KernelBiasLayer
         IConstraint? biasConstraint = null,
         string? name = null,
         int[]? inputShape = null)
-        : this(filters, kernelSize, strides, padding, dilationRate, new KernelBiasOptions(activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, activityRegularizer, kernelConstraint, biasConstraint), name, inputShape)
+        : this(filters, kernelSize, strides, padding, dilationRate, new KernelBiasOptions(activation, useBias, new(kernelInitializer, kernelRegularizer, kernelConstraint), new(biasInitializer, biasRegularizer, biasConstraint), activityRegularizer), name, inputShape)
     {
     }
 

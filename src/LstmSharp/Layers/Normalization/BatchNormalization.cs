@@ -49,7 +49,7 @@ public sealed class BatchNormalization : NormalizationLayer
         IConstraint? gammaConstraint = null,
         string? name = null,
         int[]? inputShape = null)
-        : this(momentum, new NormalizationOptions(epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint), movingMeanInitializer, movingVarianceInitializer, name, inputShape)
+        : this(momentum, new NormalizationOptions(epsilon, center, scale, new(betaInitializer, betaRegularizer, betaConstraint), new(gammaInitializer, gammaRegularizer, gammaConstraint)), movingMeanInitializer, movingVarianceInitializer, name, inputShape)
     {
     }
 

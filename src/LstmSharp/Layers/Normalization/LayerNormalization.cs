@@ -43,7 +43,7 @@ public sealed class LayerNormalization : NormalizationLayer
         IConstraint? gammaConstraint = null,
         string? name = null,
         int[]? inputShape = null)
-        : this(axis, new NormalizationOptions(epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint), name, inputShape)
+        : this(axis, new NormalizationOptions(epsilon, center, scale, new(betaInitializer, betaRegularizer, betaConstraint), new(gammaInitializer, gammaRegularizer, gammaConstraint)), name, inputShape)
     {
     }
 

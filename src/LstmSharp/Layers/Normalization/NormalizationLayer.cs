@@ -12,6 +12,9 @@ namespace LstmSharp.Layers;
 /// </summary>
 public abstract class NormalizationLayer : Layer
 {
+    private WeightOptions beta = new("zeros", null, null);
+    private WeightOptions gamma = new("ones", null, null);
+
     private protected NormalizationLayer(string? name, int[]? inputShape)
         : base(name, inputShape)
     {
@@ -25,17 +28,17 @@ public abstract class NormalizationLayer : Layer
 
     public bool Scale { get; private set; }
 
-    public string BetaInitializer { get; private set; } = "zeros";
+    public string BetaInitializer => beta.Initializer;
 
-    public string GammaInitializer { get; private set; } = "ones";
+    public string GammaInitializer => gamma.Initializer;
 
-    public IRegularizer? BetaRegularizer { get; private set; }
+    public IRegularizer? BetaRegularizer => beta.Regularizer;
 
-    public IRegularizer? GammaRegularizer { get; private set; }
+    public IRegularizer? GammaRegularizer => gamma.Regularizer;
 
-    public IConstraint? BetaConstraint { get; private set; }
+    public IConstraint? BetaConstraint => beta.Constraint;
 
-    public IConstraint? GammaConstraint { get; private set; }
+    public IConstraint? GammaConstraint => gamma.Constraint;
 
     /// <summary>γ; null before building or without <see cref="Scale"/>.</summary>
     public Parameter? Gamma { get; private set; }
@@ -54,12 +57,8 @@ public abstract class NormalizationLayer : Layer
         Epsilon = o.Epsilon;
         Center = o.Center;
         Scale = o.Scale;
-        BetaInitializer = LayerChecks.Initializer(o.BetaInitializer, Describe(), "betaInitializer");
-        GammaInitializer = LayerChecks.Initializer(o.GammaInitializer, Describe(), "gammaInitializer");
-        BetaRegularizer = o.BetaRegularizer;
-        GammaRegularizer = o.GammaRegularizer;
-        BetaConstraint = o.BetaConstraint;
-        GammaConstraint = o.GammaConstraint;
+        beta = o.Beta.Checked(Describe(), "betaInitializer");
+        gamma = o.Gamma.Checked(Describe(), "gammaInitializer");
     }
 
     /// <summary>Writes ε, center, scale and β/γ's initializers, regularizers and constraints by their Keras names.</summary>
@@ -68,12 +67,7 @@ public abstract class NormalizationLayer : Layer
         c["epsilon"] = Epsilon;
         c["center"] = Center;
         c["scale"] = Scale;
-        c["beta_initializer"] = BetaInitializer;
-        c["gamma_initializer"] = GammaInitializer;
-        c["beta_regularizer"] = LayerConfig.ObjectToJson(BetaRegularizer);
-        c["gamma_regularizer"] = LayerConfig.ObjectToJson(GammaRegularizer);
-        c["beta_constraint"] = LayerConfig.ObjectToJson(BetaConstraint);
-        c["gamma_constraint"] = LayerConfig.ObjectToJson(GammaConstraint);
+        WeightOptions.WriteConfig(c, ("beta", beta), ("gamma", gamma));
     }
 
     /// <summary>Creates γ (with <see cref="Scale"/>) and β (with <see cref="Center"/>) of <paramref name="shape"/>, in that order.</summary>
@@ -81,37 +75,24 @@ public abstract class NormalizationLayer : Layer
     {
         if (Scale)
         {
-            Gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, GammaConstraint);
+            Gamma = AddWeight("gamma", shape, gamma);
         }
 
         if (Center)
         {
-            Beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, BetaConstraint);
+            Beta = AddWeight("beta", shape, beta);
         }
     }
 }
 
 /// <summary>The options of a <see cref="NormalizationLayer"/> as its constructors take them, and as a Keras config names them.</summary>
-internal sealed record NormalizationOptions(
-    float Epsilon,
-    bool Center,
-    bool Scale,
-    string BetaInitializer,
-    string GammaInitializer,
-    IRegularizer? BetaRegularizer,
-    IRegularizer? GammaRegularizer,
-    IConstraint? BetaConstraint,
-    IConstraint? GammaConstraint)
+internal sealed record NormalizationOptions(float Epsilon, bool Center, bool Scale, WeightOptions Beta, WeightOptions Gamma)
 {
     /// <summary>Reads the options from a Keras config, with Keras's defaults for absent keys.</summary>
     public static NormalizationOptions Read(JsonObject c) => new(
         c["epsilon"] is null ? 1e-3f : c.GetFloat("epsilon"),
         c.GetBool("center", true),
         c.GetBool("scale", true),
-        c.GetStringOrNull("beta_initializer") ?? "zeros",
-        c.GetStringOrNull("gamma_initializer") ?? "ones",
-        c.GetRegularizer("beta_regularizer"),
-        c.GetRegularizer("gamma_regularizer"),
-        c.GetConstraint("beta_constraint"),
-        c.GetConstraint("gamma_constraint"));
+        WeightOptions.Read(c, "beta", "zeros"),
+        WeightOptions.Read(c, "gamma", "ones"));
 }
