@@ -129,13 +129,7 @@ public static partial class Imdb
     public static ImdbTexts LoadTexts(DatasetOptions? options = null)
     {
         options ??= new DatasetOptions();
-        string folder = DataLocation.ResolveDatasetFolder(options.Path, "imdb", ["train.jsonl.gz", "train.jsonl", TarballName, "aclImdb", "train"]);
-        var source = FindSource(folder);
-        if (source is null)
-        {
-            Download(folder, options);
-            source = FindSource(folder) ?? throw new InvalidOperationException($"Imdb: downloaded {TarballName} into '{folder}' but cannot find it there.");
-        }
+        var source = LocateSource(options);
 
         var sink = new ImdbTextSink();
         Read(source, sink, options.LoadProgress);
@@ -278,13 +272,7 @@ public static partial class Imdb
 
     private static (ImdbCorpus Corpus, string Source, string? CachePath, bool FromCache) LoadCorpus(DatasetOptions options)
     {
-        string folder = DataLocation.ResolveDatasetFolder(options.Path, "imdb", ["train.jsonl.gz", "train.jsonl", TarballName, "aclImdb", "train"]);
-        var source = FindSource(folder);
-        if (source is null)
-        {
-            Download(folder, options);
-            source = FindSource(folder) ?? throw new InvalidOperationException($"Imdb: downloaded {TarballName} into '{folder}' but cannot find it there.");
-        }
+        var source = LocateSource(options);
 
         string? cachePath = null;
         byte[] key = CacheKey(source);
@@ -314,6 +302,20 @@ public static partial class Imdb
         }
 
         return (corpus, source.Path, cachePath, false);
+    }
+
+    /// <summary>The source in the dataset folder <paramref name="options"/> resolve to, downloaded there first when none is present.</summary>
+    private static SourceInfo LocateSource(DatasetOptions options)
+    {
+        string folder = DataLocation.ResolveDatasetFolder(options.Path, "imdb", ["train.jsonl.gz", "train.jsonl", TarballName, "aclImdb", "train"]);
+        var source = FindSource(folder);
+        if (source is null)
+        {
+            Download(folder, options);
+            source = FindSource(folder) ?? throw new InvalidOperationException($"Imdb: downloaded {TarballName} into '{folder}' but cannot find it there.");
+        }
+
+        return source;
     }
 
     /// <summary>The first source present in <paramref name="folder"/>: JSON lines, extracted folder, tarball.</summary>

@@ -266,21 +266,16 @@ public abstract partial class Model
         int n = x[0].Dim(0);
         CheckSameCount("Predict", x, n);
         Tensor[]? results = null;
-        using var noGrad = Tape.NoGrad();
-        for (int start = 0; start < n; start += batchSize)
+        ForwardInBatches(x, n, batchSize, (start, count, outputs) =>
         {
-            int count = Math.Min(batchSize, n - start);
-
             // A batch's outputs are copied into the results, so its intermediates die with it.
-            using var arena = StepArena.Enter(stepArena);
-            var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
             results ??= outputs.Select(o => new Tensor([n, .. o.ShapeArray[1..]])).ToArray();
             for (int k = 0; k < outputs.Count; k++)
             {
                 int row = outputs[k].Length / count;
                 outputs[k].Span.CopyTo(results[k].Span.Slice(start * row, count * row));
             }
-        }
+        });
 
         return OutputsFromBatchMajor(results ?? throw new ArgumentException($"Model '{Name}' Predict: no samples."));
     }
@@ -395,12 +390,8 @@ public abstract partial class Model
         int n = y.Dim(0);
         var metrics = CreateMetrics(loss);
         var lossMean = new Mean("loss");
-        using var noGrad = Tape.NoGrad();
-        for (int start = 0; start < n; start += batchSize)
+        ForwardInBatches(x, n, batchSize, (start, count, outputs) =>
         {
-            int count = Math.Min(batchSize, n - start);
-            using var arena = StepArena.Enter(stepArena);
-            var outputs = Forward(x.Select(t => t.Slice(start, count)).ToArray(), false);
             var pred = outputs[0];
             var yb = y.Slice(start, count);
             CheckPrediction(pred, yb, loss);
@@ -409,9 +400,25 @@ public abstract partial class Model
             {
                 m.Update(pred, yb);
             }
-        }
+        });
 
         return Logs(lossMean, metrics, null);
+    }
+
+    /// <summary>
+    /// Runs the model without a tape on consecutive batches of <paramref name="batchSize"/> of the
+    /// <paramref name="n"/> samples and hands <paramref name="use"/> (start, count, outputs) of each;
+    /// the outputs and the batch's intermediates live until <paramref name="use"/> returns (the batch's step arena).
+    /// </summary>
+    private void ForwardInBatches(IReadOnlyList<Tensor> x, int n, int batchSize, Action<int, int, IReadOnlyList<Tensor>> use)
+    {
+        using var noGrad = Tape.NoGrad();
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            using var arena = StepArena.Enter(stepArena);
+            use(start, count, Forward(x.Select(t => t.Slice(start, count)).ToArray(), false));
+        }
     }
 
     /// <summary>Fresh running metrics for <see cref="MetricNames"/> under <paramref name="loss"/>.</summary>
