@@ -94,6 +94,9 @@ internal interface ILanes<TV>
     /// <summary>mask ? a : b per lane (the mask from a comparison).</summary>
     static abstract TV Select(TV mask, TV a, TV b);
 
+    /// <summary>One bit per lane, lane 0 lowest: set where the lane of <paramref name="mask"/> (from a comparison) is set.</summary>
+    static abstract ulong MaskBits(TV mask);
+
     /// <summary>The lanes as int32: a + b.</summary>
     static abstract TV AddInt(TV a, TV b);
 
@@ -207,6 +210,9 @@ internal readonly struct Lanes512 : ILanes<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Select(Vector512<float> mask, Vector512<float> a, Vector512<float> b) => Vector512.ConditionalSelect(mask, a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong MaskBits(Vector512<float> mask) => mask.ExtractMostSignificantBits();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> AddInt(Vector512<float> a, Vector512<float> b) => (a.AsInt32() + b.AsInt32()).AsSingle();
@@ -325,6 +331,9 @@ internal readonly struct Lanes256 : ILanes<Vector256<float>>
     public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(mask, a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong MaskBits(Vector256<float> mask) => mask.ExtractMostSignificantBits();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> AddInt(Vector256<float> a, Vector256<float> b) => (a.AsInt32() + b.AsInt32()).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -440,6 +449,9 @@ internal readonly struct Lanes1 : ILanes<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Select(float mask, float a, float b) => Bits(mask) != 0 ? a : b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong MaskBits(float mask) => Bits(mask) != 0 ? 1ul : 0ul;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float AddInt(float a, float b) => FromBits(Bits(a) + Bits(b));

@@ -138,43 +138,40 @@ internal static class Reductions
     /// <summary>Index of the first NaN or ±∞ in x, or -1 when every element is finite.</summary>
     public static int IndexOfNonFinite(ReadOnlySpan<float> x)
     {
-        ref uint xr = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(x));
-        nuint n = (nuint)x.Length;
-        nuint i = 0;
-
-        // Non-finite ⇔ all exponent bits set.
-        const uint ExponentMask = 0x7F80_0000u;
-        if (Vector512.IsHardwareAccelerated)
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        int n = x.Length;
+        int i = 0;
+        int found = -1;
+        if (Lanes512.IsAccelerated)
         {
-            var mask = Vector512.Create(ExponentMask);
-            for (; i + (nuint)Vector512<uint>.Count <= n; i += (nuint)Vector512<uint>.Count)
-            {
-                var hit = Vector512.Equals(Vector512.LoadUnsafe(ref xr, i) & mask, mask);
-                if (hit != Vector512<uint>.Zero)
-                {
-                    return (int)i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
-                }
-            }
+            found = IndexOfNonFinite<Lanes512, Vector512<float>>(ref xr, n, ref i);
         }
 
-        if (Vector256.IsHardwareAccelerated)
+        if (found < 0 && Lanes256.IsAccelerated)
         {
-            var mask = Vector256.Create(ExponentMask);
-            for (; i + (nuint)Vector256<uint>.Count <= n; i += (nuint)Vector256<uint>.Count)
-            {
-                var hit = Vector256.Equals(Vector256.LoadUnsafe(ref xr, i) & mask, mask);
-                if (hit != Vector256<uint>.Zero)
-                {
-                    return (int)i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
-                }
-            }
+            found = IndexOfNonFinite<Lanes256, Vector256<float>>(ref xr, n, ref i);
         }
 
-        for (; i < n; i++)
+        return found >= 0 ? found : IndexOfNonFinite<Lanes1, float>(ref xr, n, ref i);
+    }
+
+    /// <summary>
+    /// The scan at one width, from <paramref name="i"/> while a whole vector fits (i is left where
+    /// it stopped): non-finite ⇔ all exponent bits set ⇔ x &amp; ∞ = ∞ (the bits of +∞ are the
+    /// exponent mask; nothing compares above ∞).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int IndexOfNonFinite<TL, TV>(ref float x, int n, ref int i)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        var inf = TL.Broadcast(float.PositiveInfinity);
+        for (; i <= n - TL.Count; i += TL.Count)
         {
-            if ((Unsafe.Add(ref xr, i) & ExponentMask) == ExponentMask)
+            ulong hits = TL.MaskBits(TL.GreaterThanOrEqual(TL.And(TL.Load(ref x, i), inf), inf));
+            if (hits != 0)
             {
-                return (int)i;
+                return i + BitOperations.TrailingZeroCount(hits);
             }
         }
 
