@@ -5,11 +5,14 @@ namespace LstmSharp.Recurrent;
 /// <see cref="LstmKernel.Backward"/> (see <see cref="RecurrentCache"/>).
 /// </summary>
 /// <remarks>
-/// All buffers are indexed by row r = b·T + t, where t is the index of x's time axis (not the
-/// processing step, which differs under go_backwards); this keeps them aligned with the
-/// batch-major x and dx, so dW, dU and dx are each one matrix product over all B·T rows.
+/// A run on the shared driver (<see cref="LstmSequenceKernel"/>) keeps the driver's time-major
+/// buffers (<see cref="SequenceCache"/>: row s·B + b is step s of sequence b) and its gates in
+/// <see cref="Gates"/>, in the same order. A run on <see cref="LstmKernel"/>'s own loop indexes
+/// all buffers by row r = b·T + t, where t is the index of x's time axis (not the processing
+/// step, which differs under go_backwards); this keeps them aligned with the batch-major x and
+/// dx, so dW, dU and dx are each one matrix product over all B·T rows.
 /// </remarks>
-internal sealed class LstmCache : RecurrentCache
+internal sealed class LstmCache : SequenceCache
 {
     /// <summary>[B·T, G·units]: gate activations i, f, c~, o; after the backward, the pre-activation gradients dz.</summary>
     internal float[] Gates = [];
@@ -33,7 +36,7 @@ internal sealed class LstmCache : RecurrentCache
     internal float[] DProjected = [];
 
     /// <inheritdoc/>
-    public override long CapacityFloats => (long)Gates.Length + HPrev.Length + Cell.Length + Cell0.Length + XDropped.Length + GatesPrev.Length + Unprojected.Length + DProjected.Length;
+    public override long CapacityFloats => base.CapacityFloats + Gates.Length + HPrev.Length + Cell.Length + Cell0.Length + GatesPrev.Length + Unprojected.Length + DProjected.Length;
 
     internal void Prepare(LstmLayout layout, in SequenceRun run)
     {

@@ -8,7 +8,9 @@ namespace LstmSharp.Recurrent;
 /// <summary>
 /// One LSTM time step for one sequence of the batch (one "row"): the gate activations, the
 /// new cell and the new output from the step's pre-activations, and the exact gradient of that
-/// step. <see cref="LstmKernel"/> walks time and batch and does the matrix products.
+/// step. The shared driver walks time and batch (<see cref="LstmSequenceKernel"/>; a projection,
+/// a token lookup and int8/bf16 weights still in <see cref="LstmKernel"/>'s own loop) and the
+/// kernel does the matrix products.
 /// </summary>
 /// <remarks>
 /// <para>Shapes for one row: x_t [inputSize], h_{t−1}, c_{t−1}, c_t, h_t [units];

@@ -26,7 +26,7 @@ internal sealed partial class LstmKernel
     }
 
     /// <summary>How many pieces the per-step row work is cut into: one per thread once a step has enough work to pay for the fork-join.</summary>
-    private static int RowChunks(int batch, int gateWidth)
+    internal static int RowChunks(int batch, int gateWidth)
     {
         int threads = WorkerPool.Shared.ThreadCount;
         return threads > 1 && (long)batch * gateWidth >= ParallelRowMinFloats ? Math.Min(batch, threads) : 1;

@@ -7,7 +7,10 @@ namespace LstmSharp.Recurrent;
 
 /// <summary>
 /// The LSTM sequence kernel: forward over a whole batch of sequences and its exact backward
-/// (BPTT), for every <see cref="LstmVariant"/>. Equations: <see cref="LstmCell"/>.
+/// (BPTT), for every <see cref="LstmVariant"/>. Equations: <see cref="LstmCell"/>. A run without
+/// a projection, a token lookup or int8/bf16 weights goes to the shared time-loop driver
+/// (<see cref="LstmSequenceKernel"/>, <see cref="OnDriver"/>); batch-1 inference to
+/// <see cref="LstmLatencyPath"/>; the rest runs in this kernel's own batch-major loop, described below.
 /// </summary>
 /// <remarks>
 /// <para>Done the cuDNN way: the input projection x·W + b of all steps is one matrix product
@@ -35,6 +38,7 @@ namespace LstmSharp.Recurrent;
 internal sealed partial class LstmKernel : RecurrentKernel
 {
     private LstmLatencyPath? latencyPath;
+    private LstmSequenceKernel? driver;
 
     /// <summary>Batch-1 inference through <see cref="LstmLatencyPath"/> (on unless LSTMSHARP_LATENCY_PATH=0; tests set it).</summary>
     internal bool UseLatencyPath { get; set; } = LstmLatencyPath.Enabled;
@@ -74,6 +78,12 @@ internal sealed partial class LstmKernel : RecurrentKernel
         if (UseLatencyPath && weights.QuantizedRecurrentKernel is null && LstmLatencyPath.Supports(layout, run, training))
         {
             (latencyPath ??= new LstmLatencyPath(layout, Width)).Forward(run, weights, h0, c0, outputs);
+            return;
+        }
+
+        if (OnDriver(run, weights))
+        {
+            (driver ??= new LstmSequenceKernel(layout, Name)).Forward(run, weights, h0, c0, outputs, cache);
             return;
         }
 
@@ -186,6 +196,12 @@ internal sealed partial class LstmKernel : RecurrentKernel
         cache.CheckMatches(owner, layout, run);
         CheckKernelGradients(owner, run, dOut, grads);
         grads.ValidateCell(owner, layout, run);
+        if (OnDriver(run, weights))
+        {
+            (driver ??= new LstmSequenceKernel(layout, Name)).Backward(run, weights, cache, dOut, grads);
+            return;
+        }
+
         int units = layout.Units, hs = layout.OutputSize;
         int batch = run.Batch, time = run.Time, inputSize = layout.InputSize, gw = layout.GateWidth;
         int su = layout.WeightedGateCount * units;
@@ -561,6 +577,15 @@ internal sealed partial class LstmKernel : RecurrentKernel
             }
         }
     }
+
+    /// <summary>
+    /// Whether the run goes to the shared driver (<see cref="LstmSequenceKernel"/>) instead of this
+    /// kernel's own batch-major loop, which still serves a projection, a token lookup and int8/bf16
+    /// weights. Depends on the layout, the run and the weights only (never on the thread count),
+    /// so every thread count takes the same path.
+    /// </summary>
+    internal bool OnDriver(in SequenceRun run, in LstmWeights weights) =>
+        !Layout.HasProjection && !run.HasTokens && weights.QuantizedKernel is null && weights.QuantizedRecurrentKernel is null;
 
     private static LstmLayout NotNull(LstmLayout layout)
     {
