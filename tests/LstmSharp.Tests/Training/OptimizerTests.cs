@@ -372,6 +372,28 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void SharedSettingsComeBackFromConfigs()
+    {
+        var adagrad = new Adagrad(0.01) { ClipValue = 0.5, WeightDecay = 0.004, AllowNonFiniteGradients = true };
+        var back = Optimizers.FromConfig(adagrad.GetConfig());
+        Assert.Equal(0.5, back.ClipValue);
+        Assert.Equal(0.004, back.WeightDecay);
+        Assert.True(back.AllowNonFiniteGradients);
+        Assert.Null(back.ClipNorm);
+        Assert.Equal(adagrad.GetConfig().ToJsonString(), back.GetConfig().ToJsonString());
+
+        // A config naming two clips is refused as the init accessors refuse it.
+        var twoClips = new Sgd { ClipNorm = 1 }.GetConfig();
+        twoClips["config"]!["clipvalue"] = 2.0;
+        var e = Assert.Throws<ArgumentException>(() => Optimizers.FromConfig(twoClips));
+        Assert.Contains("only one of ClipNorm, ClipValue and GlobalClipNorm", e.Message);
+
+        var badDecay = new Sgd().GetConfig();
+        badDecay["config"]!["weight_decay"] = -1.0;
+        Assert.Contains("WeightDecay must be a finite number >= 0", Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.FromConfig(badDecay)).Message);
+    }
+
+    [Fact]
     public void ConfigsRoundTrip()
     {
         var adam = new Adam(0.002, beta1: 0.8, amsgrad: true) { ClipNorm = 1.5, Schedule = new CosineDecay(0.002, 1000, 0.1) };

@@ -39,6 +39,7 @@ public abstract class Optimizer
     private double? clipValue;
     private double? globalClipNorm;
     private double? weightDecay;
+    private bool allowNonFiniteGradients;
 
     protected Optimizer(string name, double learningRate)
     {
@@ -109,21 +110,17 @@ public abstract class Optimizer
     /// naming the parameter (default false): clipping would otherwise turn ±Inf into ±v or scale
     /// everything by 0 and hide the fault. True clips anyway, as Keras does.
     /// </summary>
-    public bool AllowNonFiniteGradients { get; init; }
+    public bool AllowNonFiniteGradients
+    {
+        get => allowNonFiniteGradients;
+        init => allowNonFiniteGradients = value;
+    }
 
     /// <summary>Decoupled weight decay (Keras <c>weight_decay</c>): <c>w ← w − w·wd·lr</c> before the update.</summary>
     public double? WeightDecay
     {
         get => weightDecay;
-        init
-        {
-            if (value is double v && (!(v >= 0) || !double.IsFinite(v)))
-            {
-                throw new ArgumentOutOfRangeException(nameof(WeightDecay), v, $"{ClassName}: WeightDecay must be a finite number >= 0, got {v}.");
-            }
-
-            weightDecay = value;
-        }
+        init => weightDecay = CheckWeightDecay(value);
     }
 
     /// <summary>The SIMD width of the update kernels, as the fused kernels take it (tests pin <see cref="LaneWidth.Scalar"/> to hold the SIMD paths to the scalar twin).</summary>
@@ -399,6 +396,31 @@ public abstract class Optimizer
         {
             throw new ArgumentOutOfRangeException("learningRate", value, $"{GetType().Name}: learning rate must be a finite number >= 0, got {value}.");
         }
+    }
+
+    /// <summary>
+    /// Sets the settings every optimizer shares from a <see cref="GetConfig"/> config, checked in
+    /// the order of their init accessors (for <see cref="Optimizers.FromConfig"/>; the learning rate
+    /// and the subclass's own hyperparameters go through its constructor).
+    /// </summary>
+    internal void ReadSharedConfig(JsonObject config, LearningRateSchedule? learningRateSchedule)
+    {
+        schedule = learningRateSchedule;
+        clipNorm = CheckClip(Config.NullableNumber(config, "clipnorm"), nameof(ClipNorm));
+        clipValue = CheckClip(Config.NullableNumber(config, "clipvalue"), nameof(ClipValue));
+        globalClipNorm = CheckClip(Config.NullableNumber(config, "global_clipnorm"), nameof(GlobalClipNorm));
+        weightDecay = CheckWeightDecay(Config.NullableNumber(config, "weight_decay"));
+        allowNonFiniteGradients = Config.Bool(config, "allow_non_finite_gradients", false);
+    }
+
+    private double? CheckWeightDecay(double? value)
+    {
+        if (value is double v && (!(v >= 0) || !double.IsFinite(v)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), v, $"{ClassName}: WeightDecay must be a finite number >= 0, got {v}.");
+        }
+
+        return value;
     }
 
     private double? CheckClip(double? value, string name)

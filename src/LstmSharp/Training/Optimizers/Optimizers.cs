@@ -371,14 +371,15 @@ public static class Optimizers
         double Lr(double fallback) => lrNode is JsonValue v ? Config.ToDouble(v, "learning_rate") : fallback;
         double Num(string key, double fallback) => Config.Number(c, key, fallback);
         bool Flag(string key) => Config.Bool(c, key, false);
-        double? Opt(string key) => Config.NullableNumber(c, key);
-        return className.ToLowerInvariant() switch
+        Optimizer optimizer = className.ToLowerInvariant() switch
         {
-            "sgd" => new Sgd(Lr(0.01), Num("momentum", 0), Flag("nesterov")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
-            "adam" => new Adam(Lr(0.001), Num("beta_1", 0.9), Num("beta_2", 0.999), Num("epsilon", 1e-7), Flag("amsgrad")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
-            "rmsprop" => new RmsProp(Lr(0.001), Num("rho", 0.9), Num("momentum", 0), Num("epsilon", 1e-7), Flag("centered")) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
-            "adagrad" => new Adagrad(Lr(0.001), Num("initial_accumulator_value", 0.1), Num("epsilon", 1e-7)) { Schedule = schedule, ClipNorm = Opt("clipnorm"), ClipValue = Opt("clipvalue"), GlobalClipNorm = Opt("global_clipnorm"), WeightDecay = Opt("weight_decay"), AllowNonFiniteGradients = Flag("allow_non_finite_gradients") },
+            "sgd" => new Sgd(Lr(0.01), Num("momentum", 0), Flag("nesterov")),
+            "adam" => new Adam(Lr(0.001), Num("beta_1", 0.9), Num("beta_2", 0.999), Num("epsilon", 1e-7), Flag("amsgrad")),
+            "rmsprop" => new RmsProp(Lr(0.001), Num("rho", 0.9), Num("momentum", 0), Num("epsilon", 1e-7), Flag("centered")),
+            "adagrad" => new Adagrad(Lr(0.001), Num("initial_accumulator_value", 0.1), Num("epsilon", 1e-7)),
             _ => throw new ArgumentException($"{who}: unknown optimizer class '{className}'; valid: SGD, Adam, RMSprop, Adagrad."),
         };
+        optimizer.ReadSharedConfig(c, schedule);
+        return optimizer;
     }
 }
