@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -101,6 +102,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private protected override void ForwardStep(in SequenceRun run, in RnnWeights weights, SequenceCache cache, in StepStates states, int s, int b0, int b1)
     {
         var c = (GruCache)cache;
@@ -134,6 +136,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         RnnRun.Ensure(ref dAh, ResetAfter ? rows * u : 0);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private protected override void BackwardStep(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache state, int s, int b0, int b1)
     {
         var cache = (GruCache)state;

@@ -334,6 +334,13 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     /// Forward step <paramref name="s"/> of rows [b0, b1): the recurrent product(s) of these rows
     /// (left operand <see cref="StepStates.Hd"/>) and their fused row passes, which write h_s (and
     /// c_s) and what the backward reads; a masked row carries its state over (<see cref="SequenceKernel.CarriedOver"/>).
+    /// Cells that share one instantiation of this class (GRU and SimpleRNN, both over
+    /// <see cref="RnnWeights"/>) mark their overrides <c>[MethodImpl(MethodImplOptions.NoInlining)]</c>,
+    /// as their <see cref="BackwardStep"/>: each step is then compiled on its own, with its row
+    /// pass and products inlined into it, and the loop calls it once per step. Without it,
+    /// dynamic PGO inlines into the shared loop the step of whichever cell it profiled, and the
+    /// row kernels lose part of their inlining there (bench/README.md, "Driver step"). A cell
+    /// with span bundles of its own has the loop to itself and leaves the choice to the JIT.
     /// </summary>
     private protected abstract void ForwardStep(in SequenceRun run, in TWeights weights, SequenceCache c, in StepStates states, int s, int b0, int b1);
 
@@ -352,7 +359,8 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     /// <summary>
     /// Backward step <paramref name="s"/> of rows [b0, b1): their fused row passes, which take
     /// dh_s from <see cref="SequenceKernel.DhCarry"/>, <see cref="SequenceKernel.DhRec"/> and the
-    /// output gradient, then the product(s) that leave the next dhd in DhRec.
+    /// output gradient, then the product(s) that leave the next dhd in DhRec. (NoInlining: as
+    /// <see cref="ForwardStep"/>.)
     /// </summary>
     private protected abstract void BackwardStep(in SequenceRun run, in TWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int s, int b0, int b1);
 

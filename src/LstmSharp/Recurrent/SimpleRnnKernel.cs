@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
@@ -51,6 +52,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private protected override void ForwardStep(in SequenceRun run, in RnnWeights weights, SequenceCache c, in StepStates states, int s, int b0, int b1)
     {
         int bt = run.Batch, rows = b1 - b0;
@@ -63,6 +65,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
 
     private protected override void PrepareBackward(int rows) => RnnRun.Ensure(ref dA, rows * u);
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private protected override void BackwardStep(in SequenceRun run, in RnnWeights weights, in RnnOutputGradients dOut, SequenceCache cache, int s, int b0, int b1)
     {
         int bt = run.Batch, tt = run.Time, rows = b1 - b0;
