@@ -48,7 +48,6 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
     private readonly int g;
 
     private float[] rec = [];
-    private float[] biasX = [];
     private float[] biasQ = [];
     private float[] dRec = [];
     private float[] dAh = [];
@@ -59,7 +58,6 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         n = layout.InputSize;
         u = layout.Units;
         g = layout.GateWidth;
-        RnnRun.Ensure(ref biasX, g);
         RnnRun.Ensure(ref biasQ, u);
     }
 
@@ -78,28 +76,22 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         base.CheckWeights(owner, weights);
     }
 
-    /// <summary>biasX = what adds to xp per column (b, or b_in + b_rec on z, r and b_in on h); biasQ = bh_rec.</summary>
+    /// <summary>BiasX = b, or with reset_after b_in + b_rec on z, r and b_in on h; biasQ = bh_rec (reset_after), else zeros.</summary>
     private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
     {
         RnnRun.Ensure(ref rec, batch * g);
-        var bx = biasX.AsSpan(0, g);
         var bq = biasQ.AsSpan(0, u);
-        if (!UseBias)
+        if (!ResetAfter || !UseBias)
         {
-            bx.Clear();
+            base.PrepareForward(bias, batch);
             bq.Clear();
+            return;
         }
-        else if (!ResetAfter)
-        {
-            bias.CopyTo(bx);
-            bq.Clear();
-        }
-        else
-        {
-            System.Numerics.Tensors.TensorPrimitives.Add(bias[..(2 * u)], bias.Slice(g, 2 * u), bx[..(2 * u)]);
-            bias.Slice(2 * u, u).CopyTo(bx[(2 * u)..]);
-            bias.Slice(g + (2 * u), u).CopyTo(bq);
-        }
+
+        var bx = BiasX.AsSpan(0, g);
+        System.Numerics.Tensors.TensorPrimitives.Add(bias[..(2 * u)], bias.Slice(g, 2 * u), bx[..(2 * u)]);
+        bias.Slice(2 * u, u).CopyTo(bx[(2 * u)..]);
+        bias.Slice(g + (2 * u), u).CopyTo(bq);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -222,7 +214,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
     private void StepResetAfter(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> qS, Span<float> hCur)
     {
         var row = Row;
-        ref float bx = ref biasX[0];
+        ref float bx = ref BiasX[0];
         ref float bq = ref biasQ[0];
         for (int b = b0; b < b1; b++)
         {
@@ -239,7 +231,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
     private void StepGates(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hdS, Span<float> gS, Span<float> rhS)
     {
         var row = Row;
-        ref float bx = ref biasX[0];
+        ref float bx = ref BiasX[0];
         for (int b = b0; b < b1; b++)
         {
             GruCell.ForwardGates(row, ref RnnRun.At(xpS, b * g), ref RnnRun.At(rec, b * g), ref bx, ref RnnRun.At(hdS, b * u), ref RnnRun.At(gS, b * g), ref RnnRun.At(rhS, b * u));
@@ -250,7 +242,7 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
     private void StepCandidate(int b0, int b1, Span<float> xpS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> gS, Span<float> hCur)
     {
         var row = Row;
-        ref float bx = ref biasX[0];
+        ref float bx = ref BiasX[0];
         for (int b = b0; b < b1; b++)
         {
             if (CarriedOver(keepS, b, hPrev, hCur))

@@ -29,7 +29,6 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
     private readonly int n;
     private readonly int u;
 
-    private float[] biasX = [];
     private float[] dA = [];
 
     public SimpleRnnKernel(SimpleRnnLayout layout, string name = "simple_rnn", LaneWidth width = LaneWidth.Auto)
@@ -37,19 +36,6 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
     {
         n = layout.InputSize;
         u = layout.Units;
-        RnnRun.Ensure(ref biasX, u);
-    }
-
-    private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
-    {
-        if (Layout.UseBias)
-        {
-            bias.CopyTo(biasX);
-        }
-        else
-        {
-            biasX.AsSpan().Clear();
-        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -94,7 +80,7 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
     private void Step(int b0, int b1, Span<float> aS, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> keepS, Span<float> hCur)
     {
         var row = Row;
-        ref float bx = ref biasX[0];
+        ref float bx = ref BiasX[0];
         for (int b = b0; b < b1; b++)
         {
             if (CarriedOver(keepS, b, hPrev, hCur))

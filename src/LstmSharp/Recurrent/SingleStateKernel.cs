@@ -24,6 +24,7 @@ internal abstract class SingleStateKernel<TLayout, TCache> : SingleStateKernel
         : base(new TCache(), kind, name, NotNull(layout), activation, recurrentActivation, width)
     {
         Layout = layout;
+        BiasX = new float[layout.GateWidth];
     }
 
     public TLayout Layout { get; }
@@ -33,6 +34,12 @@ internal abstract class SingleStateKernel<TLayout, TCache> : SingleStateKernel
     private protected override object LayoutKey => Layout;
 
     private protected override int BiasLength => Layout.BiasLength;
+
+    /// <summary>[G·units]: what the step's row pass adds to xd·W per column, filled before each forward.</summary>
+    private protected float[] BiasX { get; }
+
+    /// <summary>BiasX = b ([G·units]), or zeros without a bias; a cell whose bias has another shape overrides this.</summary>
+    private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch) => Start(BiasX, bias);
 
     /// <summary>The layout, refused when null (a derived kernel's base call reads its activations from it).</summary>
     private protected static TLayout NotNull(TLayout layout)
