@@ -162,8 +162,9 @@ internal sealed class GruKernel : SingleStateKernel<GruLayout, GruCache>
         }
     }
 
-    private protected override void ParameterGradients(int rows, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
+    private protected override void ParameterGradients(in SequenceRun run, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
     {
+        int rows = run.Batch * run.Time;
         var dRecAll = dRec.AsSpan(0, rows * g);
         var dKernel = grads.Kernel;
         var dRecurrentKernel = grads.RecurrentKernel;

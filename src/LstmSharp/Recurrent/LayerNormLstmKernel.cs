@@ -134,8 +134,9 @@ internal sealed class LayerNormLstmKernel : SequenceKernel<LayerNormLstmWeights,
         Gemm.Sgemm(false, false, rows, n, g, 1f, dahS[(b0 * g)..], g, ut, n, 0f, dhr, n);
     }
 
-    private protected override void ParameterGradients(int rows, in LayerNormLstmWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in LayerNormLstmGradients grads, Span<float> dxm)
+    private protected override void ParameterGradients(in SequenceRun run, in LayerNormLstmWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in LayerNormLstmGradients grads, Span<float> dxm)
     {
+        int rows = run.Batch * run.Time;
         var k = (LayerNormLstmCache)cache;
         int n = Units, g = GateWidth, f = InputSize;
         var daxAll = dAx.AsSpan(0, rows * g);

@@ -2,68 +2,29 @@ namespace LstmSharp.Recurrent;
 
 /// <summary>
 /// The buffers a training-mode <see cref="LstmKernel.Forward"/> saves for
-/// <see cref="LstmKernel.Backward"/> (see <see cref="RecurrentCache"/>).
+/// <see cref="LstmKernel.Backward"/> beside the driver's (<see cref="SequenceCache"/>: h, c,
+/// masks, x ⊙ m_x), all time-major as the driver's: row s·B + b is step s of sequence b. An
+/// inference forward's scratch cache has the same buffers (h, c two steps; the gates of every step).
 /// </summary>
-/// <remarks>
-/// A run on the shared driver (<see cref="LstmSequenceKernel"/>) keeps the driver's time-major
-/// buffers (<see cref="SequenceCache"/>: row s·B + b is step s of sequence b) and its gates in
-/// <see cref="Gates"/>, in the same order. A run on <see cref="LstmKernel"/>'s own loop indexes
-/// all buffers by row r = b·T + t, where t is the index of x's time axis (not the processing
-/// step, which differs under go_backwards); this keeps them aligned with the batch-major x and
-/// dx, so dW, dU and dx are each one matrix product over all B·T rows.
-/// </remarks>
 internal sealed class LstmCache : SequenceCache
 {
-    /// <summary>[B·T, G·units]: gate activations i, f, c~, o; after the backward, the pre-activation gradients dz.</summary>
+    /// <summary>[T·B, G·units]: x·W, then b + h·U added and the gate activations i, f, c~, o in place; after the backward, the pre-activation gradients dz.</summary>
     internal float[] Gates = [];
 
-    /// <summary>[B·T, H]: h_{t−1} ⊙ recurrent dropout mask, the left operand of row r's recurrent product.</summary>
-    internal float[] HPrev = [];
-
-    /// <summary>[B·T, units]: the cell state after step r (carried over masked steps).</summary>
-    internal float[] Cell = [];
-
-    /// <summary>[B, units]: c_0.</summary>
-    internal float[] Cell0 = [];
-
-    /// <summary>[B·T, S·units]: the previous gate activations row r's FGR product read (FGR only).</summary>
+    /// <summary>[T·B, S·units]: g_{s−1}, the previous weighted gates' activations row s·B + b's FGR product reads (FGR only; zero for s = 0).</summary>
     internal float[] GatesPrev = [];
 
-    /// <summary>[B·T, units]: m_t = o_t ⊙ φ(c_t), the left operand of row r's projection (projection only; zero at masked steps).</summary>
+    /// <summary>[T·B, units]: m_t = o_t ⊙ φ(c_t), the left operand of the projection (projection only; zero at masked steps).</summary>
     internal float[] Unprojected = [];
 
-    /// <summary>[B·T, P]: ∂L/∂h_t of row r, written by the backward for dW_p (projection only; zero at masked steps).</summary>
+    /// <summary>[T·B, P]: ∂L/∂h_t, written by the backward for dW_p (projection only; zero at masked steps).</summary>
     internal float[] DProjected = [];
 
+    /// <summary>[T·B]: the token of each row (x's row b, t(s)) when the run reads x through a token table.</summary>
+    internal int[] TokenRows = [];
+
     /// <inheritdoc/>
-    public override long CapacityFloats => base.CapacityFloats + Gates.Length + HPrev.Length + Cell.Length + Cell0.Length + GatesPrev.Length + Unprojected.Length + DProjected.Length;
-
-    internal void Prepare(LstmLayout layout, in SequenceRun run)
-    {
-        int bt = run.Batch * run.Time;
-        int units = layout.Units;
-        Grow(ref Gates, bt * layout.GateWidth);
-        Grow(ref HPrev, bt * layout.OutputSize);
-        Grow(ref Cell, bt * units);
-        Grow(ref Cell0, run.Batch * units);
-        if (!run.InputDropoutMask.IsEmpty)
-        {
-            Grow(ref XDropped, bt * layout.InputSize);
-        }
-
-        if (layout.HasGateRecurrence)
-        {
-            Grow(ref GatesPrev, bt * layout.WeightedGateCount * units);
-        }
-
-        if (layout.HasProjection)
-        {
-            Grow(ref Unprojected, bt * units);
-            Grow(ref DProjected, bt * layout.ProjSize);
-        }
-
-        Begin(layout, run);
-    }
+    public override long CapacityFloats => base.CapacityFloats + Gates.Length + GatesPrev.Length + Unprojected.Length + DProjected.Length + TokenRows.Length;
 
     internal static void Grow(ref float[] buffer, int length)
     {

@@ -2,9 +2,9 @@ using LstmSharp.Kernels;
 
 namespace LstmSharp.Recurrent;
 
-// How LstmKernel's work is cut for the worker pool: whole time loops per batch chunk or, for a
-// batch too small to split, the row work of one step once a step is large enough to pay for a
-// fork-join (ChunkJob).
+// How the LSTM's row work of a batch too small to split into chunks (BatchChunks) is cut for
+// the worker pool: each step's row passes fork once a step is large enough to pay for a
+// fork-join (LstmSequenceKernel; the step's products stay whole and thread themselves).
 internal sealed partial class LstmKernel
 {
     /// <summary>
@@ -30,43 +30,5 @@ internal sealed partial class LstmKernel
     {
         int threads = WorkerPool.Shared.ThreadCount;
         return threads > 1 && (long)batch * gateWidth >= ParallelRowMinFloats ? Math.Min(batch, threads) : 1;
-    }
-
-    /// <summary>
-    /// Index i runs the rows of batch chunk i (<see cref="BatchChunks"/>), forward or (with
-    /// <c>backward</c>) backward: their whole time loop (<see cref="ForwardSteps"/>,
-    /// <see cref="BackwardSteps"/>) or, with <see cref="Step"/> set, that step's cells
-    /// (<see cref="ForwardRows"/>, <see cref="BackwardRows"/>).
-    /// </summary>
-    private ref struct ChunkJob(LstmKernel kernel, SequenceRun run, LstmWeights weights, RnnOutputs outputs, RnnOutputGradients dOut, LstmCache? cache, int chunks, bool backward) : IParallelJob
-    {
-        private readonly SequenceRun run = run;
-        private readonly LstmWeights weights = weights;
-        private readonly RnnOutputs outputs = outputs;
-        private readonly RnnOutputGradients dOut = dOut;
-
-        /// <summary>The processing step whose rows each index runs; −1 = whole time loops.</summary>
-        public int Step = -1;
-
-        public readonly void Execute(int index)
-        {
-            int b0 = BatchChunks.Start(run.Batch, chunks, index), b1 = BatchChunks.Start(run.Batch, chunks, index + 1);
-            if (backward && Step < 0)
-            {
-                kernel.BackwardSteps(run, weights, dOut, cache!, b0, b1);
-            }
-            else if (backward)
-            {
-                kernel.BackwardRows(run, weights, dOut, cache!, Step, b0, b1);
-            }
-            else if (Step < 0)
-            {
-                kernel.ForwardSteps(run, weights, outputs, cache, b0, b1);
-            }
-            else
-            {
-                kernel.ForwardRows(run, weights, outputs, cache, Step, b0, b1);
-            }
-        }
     }
 }

@@ -4,15 +4,17 @@ namespace LstmSharp.Recurrent;
 
 /// <summary>
 /// The time-loop driver shared by the fused cells (<see cref="GruKernel"/>,
-/// <see cref="SimpleRnnKernel"/>, <see cref="LayerNormLstmKernel"/>): argument checks, the
-/// per-step keep/output masks, the time-major copy of the dropped-out input and its projection
-/// x·W, the initial state(s), the batch chunks and their pool jobs, the final outputs; in the
+/// <see cref="SimpleRnnKernel"/>, <see cref="LayerNormLstmKernel"/>, <see cref="LstmSequenceKernel"/>):
+/// argument checks, the per-step keep/output masks, the time-major copy of the dropped-out input
+/// and its projection x·W (a cell may project its own way: <c>ProjectInput</c>), the initial state(s), the batch chunks and their pool jobs, the final outputs; in the
 /// backward the output-gradient carry (and the cell-state carry of a two-state cell), Uᵀ,
 /// dh_0 / dc_0 and the scatter of dx. It owns the time loop: per step the state rows
 /// (<see cref="StepStates"/>, with h ⊙ m_h) and the output rows. A cell supplies only its step
 /// (products and row passes, <see cref="SequenceKernel{TWeights, TGradients}"/>.ForwardStep /
 /// BackwardStep) and its whole-sequence parameter products. The names, sizes and argument checks
-/// are <see cref="RecurrentKernel"/>'s, shared with <see cref="LstmKernel"/>.
+/// are <see cref="RecurrentKernel"/>'s, shared with <see cref="LstmKernel"/> (the LSTM's entry:
+/// batch-1 inference on <see cref="LstmLatencyPath"/>, the rest here). h is H wide
+/// (<see cref="RecurrentKernel.OutputSize"/>: units, or P for a cell that projects it), c units wide.
 /// </summary>
 /// <remarks>
 /// <para>Buffers are time-major in processing order (row s·B + b is step s of sequence b), so every
@@ -30,12 +32,13 @@ namespace LstmSharp.Recurrent;
 /// </remarks>
 internal abstract class SequenceKernel : RecurrentKernel
 {
-    private protected SequenceKernel(string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState)
-        : base(kind, name, inputSize, units, units, gateWidth, cellState)
+    private protected SequenceKernel(string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState, int outputSize)
+        : base(kind, name, inputSize, units, outputSize > 0 ? outputSize : units, gateWidth, cellState)
     {
         Row = new CellRow(units, activation, recurrentActivation, LaneWidths.Resolve(width));
-        RnnRun.Ensure(ref Ones, units);
-        RnnRun.Ensure(ref Zeros, units);
+        StateRow = Row with { Units = OutputSize };
+        RnnRun.Ensure(ref Ones, Math.Max(units, OutputSize));
+        RnnRun.Ensure(ref Zeros, Math.Max(units, OutputSize));
         Ones.AsSpan().Fill(1f);
     }
 
@@ -43,6 +46,9 @@ internal abstract class SequenceKernel : RecurrentKernel
     internal abstract SequenceCache NewCache();
 
     private protected CellRow Row { get; }
+
+    /// <summary><see cref="Row"/> over h's H values (the carries of dh): the same unless the cell projects h (H ≠ units).</summary>
+    private protected CellRow StateRow { get; }
 
     /// <summary>[T·B, G·units]: xd·W of every step (biases join in the step passes), unless the cell keeps it in its cache (<c>ProjectionBuffer</c>).</summary>
     private protected float[] Xp = [];
@@ -66,12 +72,12 @@ internal abstract class SequenceKernel : RecurrentKernel
     /// <summary>dy for row b of step s: its d(sequence) row where the step emits, else zeros.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private protected ref float OutputGradient(ReadOnlySpan<float> dSeq, ReadOnlySpan<float> emitS, int b, int tt, int s) =>
-        ref !dSeq.IsEmpty && emitS[b] != 0f ? ref RnnRun.At(dSeq, ((b * tt) + s) * Units) : ref Zeros[0];
+        ref !dSeq.IsEmpty && emitS[b] != 0f ? ref RnnRun.At(dSeq, ((b * tt) + s) * OutputSize) : ref Zeros[0];
 
     /// <summary>m_h's row b, or ones without recurrent dropout.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private protected ref float RecurrentMask(ReadOnlySpan<float> mh, int b) =>
-        ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * Units);
+        ref mh.IsEmpty ? ref Ones[0] : ref RnnRun.At(mh, b * OutputSize);
 
     /// <summary>
     /// The state rows of forward step <paramref name="s"/> (see <see cref="StepStates"/>); under
@@ -79,23 +85,23 @@ internal abstract class SequenceKernel : RecurrentKernel
     /// </summary>
     private protected StepStates ForwardStates(SequenceCache c, in SequenceRun run, bool training, int s, int b0, int b1)
     {
-        int bu = run.Batch * Units;
+        int bu = run.Batch * Units, bh = run.Batch * OutputSize;
         int prevSlot = training ? s : s & 1;
         int curSlot = training ? s + 1 : (s + 1) & 1;
         int stepSlot = training ? s : 0;
-        var hPrev = c.States.AsSpan(prevSlot * bu, bu);
+        var hPrev = c.States.AsSpan(prevSlot * bh, bh);
         var hd = hPrev;
         var mh = run.RecurrentDropoutMask;
         if (!mh.IsEmpty)
         {
-            hd = c.HDropped.AsSpan(stepSlot * bu, bu);
-            int r0 = b0 * Units;
-            RnnRun.MultiplyRows(hPrev[r0..], mh[r0..], hd[r0..], (b1 - b0) * Units);
+            hd = c.HDropped.AsSpan(stepSlot * bh, bh);
+            int r0 = b0 * OutputSize;
+            RnnRun.MultiplyRows(hPrev[r0..], mh[r0..], hd[r0..], (b1 - b0) * OutputSize);
         }
 
         return HasCellState
-            ? new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bu, bu), hd, c.Cells.AsSpan(prevSlot * bu, bu), c.Cells.AsSpan(curSlot * bu, bu))
-            : new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bu, bu), hd, default, default);
+            ? new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bh, bh), hd, c.Cells.AsSpan(prevSlot * bu, bu), c.Cells.AsSpan(curSlot * bu, bu))
+            : new StepStates(stepSlot, hPrev, c.States.AsSpan(curSlot * bh, bh), hd, default, default);
     }
 
     /// <summary>
@@ -110,7 +116,8 @@ internal abstract class SequenceKernel : RecurrentKernel
             return false;
         }
 
-        hPrev.Slice(b * Units, Units).CopyTo(hCur.Slice(b * Units, Units));
+        int h = OutputSize;
+        hPrev.Slice(b * h, h).CopyTo(hCur.Slice(b * h, h));
         return true;
     }
 
@@ -127,7 +134,7 @@ internal abstract class SequenceKernel : RecurrentKernel
             return false;
         }
 
-        RnnRun.CarryMasked(Row, ref DhCarry[b * Units], ref DhRec[b * Units], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s));
+        RnnRun.CarryMasked(StateRow, ref DhCarry[b * OutputSize], ref DhRec[b * OutputSize], ref RecurrentMask(mh, b), ref OutputGradient(dSeq, emitS, b, tt, s));
         return true;
     }
 
@@ -158,8 +165,8 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
 
     private float[] dxm = [];
 
-    private protected SequenceKernel(SequenceCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState = false)
-        : base(kind, name, inputSize, units, gateWidth, activation, recurrentActivation, width, cellState)
+    private protected SequenceKernel(SequenceCache scratch, string kind, string name, int inputSize, int units, int gateWidth, ActivationKind activation, ActivationKind recurrentActivation, LaneWidth width, bool cellState = false, int outputSize = 0)
+        : base(kind, name, inputSize, units, gateWidth, activation, recurrentActivation, width, cellState, outputSize)
     {
         this.scratch = scratch;
     }
@@ -177,24 +184,21 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     internal void Forward(in SequenceRun run, in TWeights weights, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, in RnnOutputs outputs, SequenceCache? cache)
     {
         string owner = OwnerForward;
-        int n = InputSize, u = Units, g = GateWidth;
+        int n = InputSize, u = Units, h = OutputSize, g = GateWidth;
         CheckRun(owner, run, h0, c0, outputs);
         CheckWeights(owner, weights);
         int bt = run.Batch, tt = run.Time;
 
         bool training = cache is not null;
         var c = cache ?? scratch;
-        c.Prepare(LayoutKey, run, n, u, g, training, HasCellState);
+        c.Prepare(LayoutKey, run, n, u, h, g, training, HasCellState);
         int rows = bt * tt;
 
         RnnRun.BuildStepMasks(run.Mask, bt, tt, run.GoBackwards, run.ZeroOutputForMask, c.Keep, c.Emit);
-        RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
-
-        // Input projection of every step at once (biases are added in the step passes).
-        Gemm.Sgemm(false, false, rows, g, n, 1f, c.XDropped, n, weights.Kernel, g, 0f, ProjectionBuffer(c, rows * g), g);
+        ProjectInput(run, weights, c, ProjectionBuffer(c, rows * g).AsSpan(0, rows * g));
         PrepareForward(weights.Bias, bt);
 
-        Start(c.States.AsSpan(0, bt * u), h0);
+        Start(c.States.AsSpan(0, bt * h), h0);
         if (HasCellState)
         {
             Start(c.Cells.AsSpan(0, bt * u), c0);
@@ -210,12 +214,12 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
             WorkerPool.Shared.For(chunks, new ForwardJob(this, run, weights, outputs, c, training, chunks));
         }
 
-        int final = (training ? tt : tt & 1) * bt * u;
-        var hT = c.States.AsSpan(final, bt * u);
-        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, u);
+        int final = (training ? tt : tt & 1) * bt;
+        var hT = c.States.AsSpan(final * h, bt * h);
+        RnnRun.WriteFinal(hT, c.Emit.AsSpan((tt - 1) * bt, bt), outputs.Last, outputs.H, bt, h);
         if (HasCellState && !outputs.C.IsEmpty)
         {
-            c.Cells.AsSpan(final, bt * u).CopyTo(outputs.C);
+            c.Cells.AsSpan(final * u, bt * u).CopyTo(outputs.C);
         }
 
         if (training)
@@ -233,8 +237,8 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
     {
         ArgumentNullException.ThrowIfNull(cache);
         string owner = OwnerBackward;
-        int n = InputSize, u = Units, g = GateWidth;
-        run.Validate(owner, n, u);
+        int n = InputSize, u = Units, h = OutputSize, g = GateWidth;
+        run.Validate(owner, n, h);
         CheckWeights(owner, weights);
         cache.CheckMatches(owner, LayoutKey, run);
         int bt = run.Batch, tt = run.Time;
@@ -243,17 +247,17 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
 
         int rows = bt * tt;
         PrepareBackward(rows);
-        RnnRun.Ensure(ref DhCarry, bt * u);
-        RnnRun.Ensure(ref DhRec, bt * u);
+        RnnRun.Ensure(ref DhCarry, bt * h);
+        RnnRun.Ensure(ref DhRec, bt * h);
         RnnRun.Ensure(ref dxm, grads.Input.IsEmpty ? 0 : rows * n);
-        RnnRun.Ensure(ref UT, g * u);
-        RnnRun.Transpose(weights.RecurrentKernel, u, g, UT);
+        RnnRun.Ensure(ref UT, g * h);
+        RnnRun.Transpose(weights.RecurrentKernel, h, g, UT);
 
         // dh_T = d(final h) + emit_{T-1} ⊙ d(last); the per-step d(sequence) terms join in the loop.
-        var carry = DhCarry.AsSpan(0, bt * u);
-        var dhr = DhRec.AsSpan(0, bt * u);
+        var carry = DhCarry.AsSpan(0, bt * h);
+        var dhr = DhRec.AsSpan(0, bt * h);
         dhr.Clear();
-        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, u);
+        RnnRun.StartCarry(dOut.H, dOut.Last, cache.Emit.AsSpan((tt - 1) * bt, bt), carry, bt, h);
         if (HasCellState)
         {
             RnnRun.Ensure(ref DcCarry, bt * u);
@@ -282,9 +286,9 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
             DcCarry.AsSpan(0, bt * u).CopyTo(grads.InitialC);
         }
 
-        var hdAll = mh.IsEmpty ? cache.States.AsSpan(0, rows * u) : cache.HDropped.AsSpan(0, rows * u);
+        var hdAll = mh.IsEmpty ? cache.States.AsSpan(0, rows * h) : cache.HDropped.AsSpan(0, rows * h);
         var dxAll = grads.Input.IsEmpty ? Span<float>.Empty : dxm.AsSpan(0, rows * n);
-        ParameterGradients(rows, weights, cache, hdAll, cache.XDropped.AsSpan(0, rows * n), grads, dxAll);
+        ParameterGradients(run, weights, cache, hdAll, cache.XDropped.AsSpan(0, rows * n), grads, dxAll);
         if (!grads.Input.IsEmpty)
         {
             RnnRun.ScatterInputGrad(dxm, run.InputDropoutMask, bt, tt, n, run.GoBackwards, grads.Input);
@@ -308,6 +312,19 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
         return Xp;
     }
 
+    /// <summary>
+    /// The input projection of every step at once, time-major into <paramref name="z"/> [T·B, G·units]
+    /// (biases join in the step passes): x ⊙ m_x gathered into the cache's
+    /// <see cref="RecurrentCache.XDropped"/> (dW's left operand), then one product by W. A cell
+    /// whose W is stored otherwise, or that reads x through a token table, projects its own way.
+    /// </summary>
+    private protected virtual void ProjectInput(in SequenceRun run, in TWeights weights, SequenceCache c, Span<float> z)
+    {
+        int n = InputSize, g = GateWidth;
+        RnnRun.GatherInput(run.X, run.InputDropoutMask, run.Batch, run.Time, n, run.GoBackwards, c.XDropped);
+        Gemm.Sgemm(false, false, run.Batch * run.Time, g, n, 1f, c.XDropped, n, weights.Kernel, g, 0f, z, g);
+    }
+
     /// <summary>Before the forward's time loop: the cell's bias rows and per-step scratch for <paramref name="batch"/> rows.</summary>
     private protected abstract void PrepareForward(ReadOnlySpan<float> bias, int batch);
 
@@ -325,7 +342,7 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
             ForwardStep(run, weights, c, states, s, b0, b1);
             if (!outputs.Sequence.IsEmpty)
             {
-                RnnRun.WriteOutput(states.HCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, Units, s);
+                RnnRun.WriteOutput(states.HCur, c.Emit.AsSpan(s * bt, bt), outputs.Sequence, b0, b1, tt, OutputSize, s);
             }
         }
     }
@@ -366,10 +383,11 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
 
     /// <summary>
     /// After the time loop: the parameter gradients accumulated from the saved buffers
-    /// (<paramref name="hdAll"/> = h ⊙ m_h of every step, <paramref name="xmAll"/> = x ⊙ m_x), and,
-    /// when <paramref name="dxm"/> is not empty, the time-major input gradient written into it.
+    /// (<paramref name="hdAll"/> = h ⊙ m_h of every step, <paramref name="xmAll"/> = x ⊙ m_x, both
+    /// over the run's T·B rows), and, when <paramref name="dxm"/> is not empty, the time-major input
+    /// gradient written into it.
     /// </summary>
-    private protected abstract void ParameterGradients(int rows, in TWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in TGradients grads, Span<float> dxm);
+    private protected abstract void ParameterGradients(in SequenceRun run, in TWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in TGradients grads, Span<float> dxm);
 
     /// <summary>Index i runs <see cref="ForwardSteps"/> over the rows of chunk i (<see cref="BatchChunks"/>).</summary>
     private readonly ref struct ForwardJob(SequenceKernel<TWeights, TGradients> kernel, SequenceRun run, TWeights weights, RnnOutputs outputs, SequenceCache c, bool training, int chunks) : IParallelJob
@@ -395,7 +413,7 @@ internal abstract class SequenceKernel<TWeights, TGradients> : SequenceKernel
 }
 
 /// <summary>
-/// The [batch, units] state rows of one forward step s, all batch rows (a chunk uses its own):
+/// The [batch, H] (h) and [batch, units] (c) state rows of one forward step s, all batch rows (a chunk uses its own):
 /// h_{s−1}, h_s, the recurrent product's left operand h_{s−1} ⊙ m_h (h_{s−1} itself without
 /// recurrent dropout) and, for a two-state cell, c_{s−1} and c_s. A training forward keeps every
 /// step's states (slot s and s + 1), an inference forward two alternating slots;

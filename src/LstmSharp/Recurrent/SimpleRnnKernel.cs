@@ -60,8 +60,9 @@ internal sealed class SimpleRnnKernel : SingleStateKernel<SimpleRnnLayout, Simpl
         Gemm.Sgemm(false, false, rows, u, u, 1f, dAS[(b0 * u)..], u, UT.AsSpan(0, u * u), u, 0f, DhRec.AsSpan(b0 * u, rows * u), u);
     }
 
-    private protected override void ParameterGradients(int rows, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
+    private protected override void ParameterGradients(in SequenceRun run, in RnnWeights weights, SequenceCache cache, ReadOnlySpan<float> hdAll, ReadOnlySpan<float> xmAll, in RnnGradients grads, Span<float> dxm)
     {
+        int rows = run.Batch * run.Time;
         var dAAll = dA.AsSpan(0, rows * u);
         Gemm.Sgemm(true, false, u, u, rows, 1f, hdAll, u, dAAll, u, 1f, grads.RecurrentKernel, u);
         Gemm.Sgemm(true, false, n, u, rows, 1f, xmAll, n, dAAll, u, 1f, grads.Kernel, u);

@@ -58,9 +58,16 @@ internal static class TokenProjection
     /// z [batch·time, gw] = P[tokens] with P = table·W + b (bias optional); <paramref name="projected"/>
     /// is the scratch that holds P.
     /// </summary>
-    public static void Forward(in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, int gw, Span<float> z, ref float[] projected)
+    public static void Forward(in SequenceRun run, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, int gw, Span<float> z, ref float[] projected) =>
+        Forward(run.Tokens, run.TokenTable, run.InputSize, kernel, bias, gw, z, ref projected);
+
+    /// <summary>
+    /// As <see cref="Forward(in SequenceRun, ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float}, ref float[])"/>
+    /// with the rows of z in the order of <paramref name="tokens"/> (e.g. the driver's time-major order).
+    /// </summary>
+    public static void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<float> table, int inputSize, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, int gw, Span<float> z, ref float[] projected)
     {
-        int inputSize = run.InputSize, vocab = run.TokenTable.Length / inputSize;
+        int vocab = table.Length / inputSize;
         LstmCache.Grow(ref projected, vocab * gw);
         var p = projected.AsSpan(0, vocab * gw);
         if (!bias.IsEmpty)
@@ -71,23 +78,30 @@ internal static class TokenProjection
             }
         }
 
-        Gemm.Sgemm(false, false, vocab, gw, inputSize, 1f, run.TokenTable, inputSize, kernel, gw, bias.IsEmpty ? 0f : 1f, p, gw);
-        Rows.Gather(run.Tokens, p, gw, z);
+        Gemm.Sgemm(false, false, vocab, gw, inputSize, 1f, table, inputSize, kernel, gw, bias.IsEmpty ? 0f : 1f, p, gw);
+        Rows.Gather(tokens, p, gw, z);
     }
 
     /// <summary>
     /// Accumulates dW, db (optional) and d(table) (optional) from dz [batch·time, gw], masked rows
     /// zero; <paramref name="scattered"/> is the scratch that holds S.
     /// </summary>
-    public static void Backward(in SequenceRun run, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel, int gw, Span<float> dKernel, Span<float> dBias, Span<float> dTable, ref float[] scattered)
+    public static void Backward(in SequenceRun run, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel, int gw, Span<float> dKernel, Span<float> dBias, Span<float> dTable, ref float[] scattered) =>
+        Backward(run.Tokens, run.TokenTable, run.InputSize, dz, kernel, gw, dKernel, dBias, dTable, ref scattered);
+
+    /// <summary>
+    /// As <see cref="Backward(in SequenceRun, ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float}, ref float[])"/>
+    /// with the rows of dz in the order of <paramref name="tokens"/>.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<int> tokens, ReadOnlySpan<float> table, int inputSize, ReadOnlySpan<float> dz, ReadOnlySpan<float> kernel, int gw, Span<float> dKernel, Span<float> dBias, Span<float> dTable, ref float[] scattered)
     {
-        int inputSize = run.InputSize, vocab = run.TokenTable.Length / inputSize;
+        int vocab = table.Length / inputSize;
         LstmCache.Grow(ref scattered, vocab * gw);
         var s = scattered.AsSpan(0, vocab * gw);
         int pieces = Math.Min(ScatterPieces, vocab);
-        WorkerPool.Shared.For(pieces, new ScatterJob(run.Tokens, dz, s, gw, vocab, pieces));
+        WorkerPool.Shared.For(pieces, new ScatterJob(tokens, dz, s, gw, vocab, pieces));
 
-        Gemm.Sgemm(true, false, inputSize, gw, vocab, 1f, run.TokenTable, inputSize, s, gw, 1f, dKernel, gw);
+        Gemm.Sgemm(true, false, inputSize, gw, vocab, 1f, table, inputSize, s, gw, 1f, dKernel, gw);
         if (!dBias.IsEmpty)
         {
             for (int v = 0; v < vocab; v++)
