@@ -1,10 +1,10 @@
 namespace LstmSharp.Recurrent;
 
 /// <summary>
-/// The buffers a training-mode <see cref="LstmKernel.Forward"/> saves for
-/// <see cref="LstmKernel.Backward"/> beside the driver's (<see cref="SequenceCache"/>: h, c,
-/// masks, x ⊙ m_x), all time-major as the driver's: row s·B + b is step s of sequence b. An
-/// inference forward's scratch cache has the same buffers (h, c two steps; the gates of every step).
+/// The buffers a training-mode <see cref="LstmKernel.Forward"/> saves for the LSTM's backward
+/// beside the driver's (<see cref="SequenceCache"/>: h, c, masks, x ⊙ m_x), all time-major as the
+/// driver's: row s·B + b is step s of sequence b. An inference forward's scratch cache has the same
+/// buffers (h, c two steps; the gates of every step).
 /// </summary>
 internal sealed class LstmCache : SequenceCache
 {

@@ -8,8 +8,8 @@ namespace LstmSharp.Recurrent;
 /// <summary>
 /// One LSTM time step for one sequence of the batch (one "row"): the gate activations, the
 /// new cell and the new output from the step's pre-activations, and the exact gradient of that
-/// step. The shared driver walks time and batch, and <see cref="LstmSequenceKernel"/> (the
-/// LSTM's steps on it) does the matrix products.
+/// step. The shared driver walks time and batch, and <see cref="LstmKernel"/> (the LSTM's steps
+/// on it) does the matrix products.
 /// </summary>
 /// <remarks>
 /// <para>Shapes for one row: x_t [inputSize], h_{t−1}, c_{t−1}, c_t, h_t [units];
@@ -54,7 +54,7 @@ namespace LstmSharp.Recurrent;
 /// cell's output m_t [units] is projected to h_t [P] by W_p [units, P] (<c>projection_kernel</c>);
 /// h_t is the output and the recurrent input, so U is [P, G·units] and the recurrent dropout
 /// mask is [P]; c_t keeps <c>units</c> values. The row kernels here compute m_t;
-/// <see cref="LstmSequenceKernel"/> does the product per step.</para>
+/// <see cref="LstmKernel"/> does the product per step.</para>
 /// <code>
 /// m_t = o_t ⊙ φ(c_t),   h_t = m_t W_p
 /// backward:  dm = dh W_pᵀ  (dm is the "dh" of the cell backward above),  dW_p += m_tᵀ dh

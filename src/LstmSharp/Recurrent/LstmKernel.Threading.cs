@@ -4,7 +4,7 @@ namespace LstmSharp.Recurrent;
 
 // How the LSTM's row work of a batch too small to split into chunks (BatchChunks) is cut for
 // the worker pool: each step's row passes fork once a step is large enough to pay for a
-// fork-join (LstmSequenceKernel; the step's products stay whole and thread themselves).
+// fork-join (LstmKernel.Steps.cs; the step's products stay whole and thread themselves).
 internal sealed partial class LstmKernel
 {
     /// <summary>

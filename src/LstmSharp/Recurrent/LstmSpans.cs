@@ -40,7 +40,7 @@ internal readonly ref struct LstmWeights : IRnnWeights
 }
 
 /// <summary>
-/// Where <see cref="LstmKernel.Backward"/> writes. Parameter gradients are ACCUMULATED (+=)
+/// Where the LSTM's backward (<see cref="LstmKernel"/>) writes. Parameter gradients are ACCUMULATED (+=)
 /// and must be given (except those the layout does not have); <see cref="Input"/>,
 /// <see cref="InitialH"/>, <see cref="InitialC"/> are OVERWRITTEN and optional (empty = not needed).
 /// </summary>

@@ -1,8 +1,8 @@
 namespace LstmSharp.Recurrent;
 
 /// <summary>
-/// What every fused sequence kernel has, the LSTM's entry (<see cref="LstmKernel"/>, which checks
-/// for its batch-1 path) and the shared driver's (<see cref="SequenceKernel"/>): its name in errors, its sizes, and the argument checks
+/// What every fused sequence kernel has (<see cref="SequenceKernel"/>, the shared driver, and
+/// through it every cell's kernel): its name in errors, its sizes, and the argument checks
 /// of a forward and a backward for the run, W, U, b, the initial states, the outputs and their
 /// gradients. A kernel whose cell has more parameters checks those itself.
 /// </summary>

@@ -4,7 +4,7 @@ namespace LstmSharp.Recurrent;
 
 /// <summary>
 /// The time-loop driver shared by the fused cells (<see cref="GruKernel"/>,
-/// <see cref="SimpleRnnKernel"/>, <see cref="LayerNormLstmKernel"/>, <see cref="LstmSequenceKernel"/>):
+/// <see cref="SimpleRnnKernel"/>, <see cref="LayerNormLstmKernel"/>, <see cref="LstmKernel"/>):
 /// argument checks, the per-step keep/output masks, the time-major copy of the dropped-out input
 /// and its projection x·W (a cell may project its own way: <c>ProjectInput</c>), the initial state(s), the batch chunks and their pool jobs, the final outputs; in the
 /// backward the output-gradient carry (and the cell-state carry of a two-state cell), Uᵀ,
@@ -12,8 +12,7 @@ namespace LstmSharp.Recurrent;
 /// (<see cref="StepStates"/>, with h ⊙ m_h) and the output rows. A cell supplies only its step
 /// (products and row passes, <see cref="SequenceKernel{TWeights, TGradients}"/>.ForwardStep /
 /// BackwardStep) and its whole-sequence parameter products. The names, sizes and argument checks
-/// are <see cref="RecurrentKernel"/>'s, shared with <see cref="LstmKernel"/> (the LSTM's entry:
-/// batch-1 inference on <see cref="LstmLatencyPath"/>, the rest here). h is H wide
+/// are <see cref="RecurrentKernel"/>'s. h is H wide
 /// (<see cref="RecurrentKernel.OutputSize"/>: units, or P for a cell that projects it), c units wide.
 /// </summary>
 /// <remarks>
