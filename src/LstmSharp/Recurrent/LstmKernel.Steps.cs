@@ -14,7 +14,7 @@ internal sealed partial class LstmKernel
         int h = OutputSize, g = GateWidth, bt = run.Batch, rows = b1 - b0;
         var zS = k.Gates.AsSpan(s * bt * g, bt * g);
         var z = zS.Slice(b0 * g, rows * g);
-        var bias = ReadsTable(run, weights) ? default : weights.Bias;
+        var bias = BiasInProjection(run, weights) ? default : weights.Bias;
         if (!bias.IsEmpty)
         {
             for (int r = 0; r < rows; r++)

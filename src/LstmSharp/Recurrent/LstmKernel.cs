@@ -128,7 +128,8 @@ internal sealed partial class LstmKernel : SequenceKernel<LstmWeights, LstmGradi
     /// <summary>
     /// x·W of every step: through the token table when x is an embedding lookup (z = P[token],
     /// P = E·W + b, <see cref="TokenProjection"/>, rows in the driver's order), through int8/bf16 W
-    /// when the weights are quantized, else the driver's product.
+    /// onto rows that start as b when the weights are quantized, else the driver's product (the
+    /// steps add b: <see cref="BiasInProjection"/>).
     /// </summary>
     private protected override void ProjectInput(in SequenceRun run, in LstmWeights weights, SequenceCache c, Span<float> z)
     {
@@ -156,7 +157,18 @@ internal sealed partial class LstmKernel : SequenceKernel<LstmWeights, LstmGradi
         else if (weights.QuantizedKernel is { } qw)
         {
             RnnRun.GatherInput(run.X, run.InputDropoutMask, bt, tt, n, run.GoBackwards, c.XDropped);
-            z.Clear();
+            if (weights.Bias.IsEmpty)
+            {
+                z.Clear();
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    weights.Bias.CopyTo(z.Slice(r * g, g));
+                }
+            }
+
             QuantizedGemm.MultiplyAddParallel(qw, rows, c.XDropped, n, z, g, Width);
         }
         else
@@ -165,8 +177,11 @@ internal sealed partial class LstmKernel : SequenceKernel<LstmWeights, LstmGradi
         }
     }
 
-    /// <summary>Whether x·W + b comes from the token table (then z already holds the bias).</summary>
+    /// <summary>Whether x·W + b comes from the token table.</summary>
     private static bool ReadsTable(in SequenceRun run, in LstmWeights weights) => run.HasTokens && weights.QuantizedKernel is null;
+
+    /// <summary>Whether <see cref="ProjectInput"/> put b into z (token table, int8/bf16 W), so the steps add none.</summary>
+    private static bool BiasInProjection(in SequenceRun run, in LstmWeights weights) => run.HasTokens || weights.QuantizedKernel is not null;
 
     private protected override void PrepareForward(ReadOnlySpan<float> bias, int batch)
     {
